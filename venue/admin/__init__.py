@@ -1,0 +1,1 @@
+"""venue.admin (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""venue.core (see DESIGN.md section 3)."""

@@ -1,0 +1,1 @@
+"""venue.fix (see DESIGN.md section 3)."""

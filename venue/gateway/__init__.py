@@ -1,0 +1,1 @@
+"""venue.gateway (see DESIGN.md section 3)."""

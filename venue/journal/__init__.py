@@ -1,0 +1,1 @@
+"""venue.journal (see DESIGN.md section 3)."""

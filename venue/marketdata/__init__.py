@@ -1,0 +1,1 @@
+"""venue.marketdata (see DESIGN.md section 3)."""

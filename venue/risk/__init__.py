@@ -1,0 +1,1 @@
+"""venue.risk (see DESIGN.md section 3)."""
