@@ -1,0 +1,385 @@
+"""Configuration: `venue.toml` and `sessions/*.toml`, decoded with msgspec and validated.
+
+Invariants:
+- Nothing outside this module reads configuration files; everything else receives the Structs.
+- A bad file never produces a traceback: every failure is a `ConfigError` naming the file, the
+  key (a dotted path such as `instruments[1].tick_size`) and the reason.
+- Decimal settings (tick size, lot size, prices) stay decimal strings here and are checked to be
+  exact positive decimals; integer conversion to ticks and lots happens once, in `venue.app`.
+- Session names, CompID pairs and instrument symbols are unique; every account a session may use
+  belongs to its firm; a session without credentials is accepted from loopback only.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import msgspec
+
+Role = Literal["trading", "dropcopy", "marketdata"]
+AuthMethod = Literal["none", "ed25519", "password"]
+_COMP_ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no SOH, no spaces
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_SCRYPT = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A configuration problem: `file: key: reason`."""
+
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        self.file, self.key, self.reason = file, key, reason
+        where = f"{file}: {key}: " if key else f"{file}: "
+        super().__init__(where + reason)
+
+
+class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    path: str = "var/venue.db"
+    synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    snapshot_every_commands: int = 100_000
+    snapshot_every_seconds: int = 300
+
+
+class TlsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    cert: str
+    key: str
+    client_ca: str | None = None  # when set, clients must present a certificate signed by it
+
+
+class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: int = 9878
+    max_message_size: int = 65536
+    logon_timeout_seconds: int = 10
+    sending_time_tolerance_seconds: int = 120
+    outbound_buffer_limit: int = 4 * 1024 * 1024
+    slow_consumer_seconds: int = 10
+    sessions_dir: str | None = None
+    tls: TlsConfig | None = None
+
+
+class AdminConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    socket: str = "var/venue-admin.sock"
+
+
+class FirmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    accounts: list[str]
+
+
+class InstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    symbol: str
+    kind: Literal["perpetual", "future"]
+    tick_size: str
+    lot_size: str
+    multiplier: str = "1"
+    ref_price: str
+    band: str = "0.05"  # half-width of the price band as a fraction of the reference price
+    max_order_qty: str
+    expiry: str | None = None  # ISO-8601 UTC, futures only
+
+
+class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    method: AuthMethod = "none"
+    public_key: str | None = None  # Ed25519 raw public key, base64 (32 bytes)
+    password_hash: str | None = None  # scrypt$N$r$p$salt_b64$hash_b64
+
+
+class HeartbeatConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    min_seconds: int = 1
+    max_seconds: int = 300
+
+
+class ThrottleConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    messages_per_second: int = 1000
+    burst: int = 2000
+    abuse_seconds: int = 5  # over the limit this long in a row: Logout
+
+
+class ResetConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    on_logon: bool = False  # reset both sequence numbers at every Logon
+    daily_at: str | None = None  # "HH:MM" UTC: first Logon after this time each day resets
+
+
+class SessionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One counterparty session (`sessions/NAME.toml`, or `[[sessions]]` in venue.toml)."""
+
+    name: str = ""  # defaults to the file's stem
+    role: Role
+    venue_comp_id: str  # the venue's SenderCompID (49) on this session
+    client_comp_id: str  # the counterparty's SenderCompID
+    firm: str
+    accounts: list[str] = []
+    dropcopy_firms: list[str] = []  # dropcopy role: whole firms whose flow the session sees
+    dropcopy_accounts: list[str] = []  # dropcopy role: single accounts of other firms
+    enabled: bool = True
+    cancel_on_disconnect: bool = True
+    cancel_on_logout: bool = False
+    allowed_addresses: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    auth: AuthConfig = AuthConfig()
+    heartbeat: HeartbeatConfig = HeartbeatConfig()
+    throttle: ThrottleConfig = ThrottleConfig()
+    reset: ResetConfig = ResetConfig()
+    source: str = ""  # the file this session came from (set by the loader)
+
+
+class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    journal: JournalConfig = JournalConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    admin: AdminConfig = AdminConfig()
+    firms: list[FirmConfig] = []
+    instruments: list[InstrumentConfig] = []
+    sessions: list[SessionConfig] = []
+    source: str = "<embedded default>"  # where this configuration came from (set by the loader)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def _decode(data: bytes, typ: type[T], file: str) -> T:
+    try:
+        return msgspec.toml.decode(data, type=typ)
+    except msgspec.ValidationError as exc:
+        msg = str(exc)
+        key = ""
+        if " - at `$" in msg:
+            msg, _, path = msg.rpartition(" - at `$")
+            key = path.rstrip("`").lstrip(".")
+        raise ConfigError(file, key, msg) from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(file, "", f"not valid TOML: {exc}") from None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
+
+
+def load_config(path: str | Path | None = None) -> VenueConfig:
+    """Load and validate `venue.toml` (or the embedded default when `path` is None)."""
+    if path is None:
+        data = resources.files("venue").joinpath("default.toml").read_bytes()
+        cfg = _decode(data, VenueConfig, "<embedded default>")
+        base = Path.cwd()
+    else:
+        p = Path(path)
+        cfg = _decode(_read(p), VenueConfig, str(p))
+        cfg = msgspec.structs.replace(cfg, source=str(p))
+        base = p.parent
+    if cfg.gateway.sessions_dir is not None:
+        sessions_dir = Path(cfg.gateway.sessions_dir)
+        if not sessions_dir.is_absolute():
+            sessions_dir = base / sessions_dir
+        cfg = msgspec.structs.replace(cfg, sessions=cfg.sessions + load_sessions_dir(sessions_dir))
+    validate(cfg)
+    return cfg
+
+
+def load_session_file(path: Path) -> SessionConfig:
+    """Decode one `sessions/NAME.toml`; its name defaults to the file stem."""
+    s = _decode(_read(path), SessionConfig, str(path))
+    s = msgspec.structs.replace(s, name=s.name or path.stem, source=str(path))
+    _validate_session(s, str(path), "")
+    return s
+
+
+def load_sessions_dir(directory: Path) -> list[SessionConfig]:
+    if not directory.is_dir():
+        raise ConfigError(str(directory), "gateway.sessions_dir", "not a directory")
+    return [load_session_file(p) for p in sorted(directory.glob("*.toml"))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+def parse_positive_decimal(value: str, file: str, key: str) -> Decimal:
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        raise ConfigError(file, key, f"{value!r} is not a decimal number") from None
+    if not d.is_finite() or d <= 0:
+        raise ConfigError(file, key, f"{value!r} must be a positive decimal number")
+    return d
+
+
+def parse_expiry_ns(value: str, file: str, key: str) -> int:
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(file, key, f"{value!r} is not an ISO-8601 date-time") from None
+    if dt.tzinfo is None or dt.utcoffset() is None or dt.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
+        raise ConfigError(file, key, f"{value!r} must be in UTC (end with Z)")
+    return int(dt.timestamp()) * 1_000_000_000
+
+
+def _validate_instrument(i: InstrumentConfig, file: str, key: str) -> None:
+    if not _NAME.match(i.symbol):
+        raise ConfigError(file, f"{key}.symbol", f"{i.symbol!r} is not a valid symbol")
+    tick = parse_positive_decimal(i.tick_size, file, f"{key}.tick_size")
+    lot = parse_positive_decimal(i.lot_size, file, f"{key}.lot_size")
+    parse_positive_decimal(i.multiplier, file, f"{key}.multiplier")
+    ref = parse_positive_decimal(i.ref_price, file, f"{key}.ref_price")
+    if ref % tick != 0:
+        raise ConfigError(
+            file, f"{key}.ref_price", f"{i.ref_price} is not a multiple of the tick {i.tick_size}"
+        )
+    band = parse_positive_decimal(i.band, file, f"{key}.band")
+    if band >= 1:
+        raise ConfigError(file, f"{key}.band", "must be a fraction below 1 (0.05 is 5%)")
+    mx = parse_positive_decimal(i.max_order_qty, file, f"{key}.max_order_qty")
+    if mx % lot != 0:
+        raise ConfigError(
+            file,
+            f"{key}.max_order_qty",
+            f"{i.max_order_qty} is not a multiple of the lot {i.lot_size}",
+        )
+    if i.kind == "future":
+        if i.expiry is None:
+            raise ConfigError(file, f"{key}.expiry", "a dated future needs an expiry")
+        parse_expiry_ns(i.expiry, file, f"{key}.expiry")
+    elif i.expiry is not None:
+        raise ConfigError(file, f"{key}.expiry", "a perpetual has no expiry")
+
+
+def _is_loopback_network(text: str) -> bool:
+    return ipaddress.ip_network(text, strict=False).is_loopback
+
+
+def _validate_session(s: SessionConfig, file: str, key: str) -> None:
+    k = f"{key}." if key else ""
+    if not _NAME.match(s.name):
+        raise ConfigError(file, f"{k}name", f"{s.name!r} is not a valid session name")
+    for field in ("venue_comp_id", "client_comp_id"):
+        value = getattr(s, field)
+        if not _COMP_ID.match(value):
+            raise ConfigError(
+                file, f"{k}{field}", f"{value!r} must be 1-64 printable ASCII characters"
+            )
+    for idx, net in enumerate(s.allowed_addresses):
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise ConfigError(
+                file, f"{k}allowed_addresses[{idx}]", f"{net!r} is not an address or network"
+            ) from None
+    if not s.allowed_addresses:
+        raise ConfigError(file, f"{k}allowed_addresses", "empty: the session could never connect")
+    a = s.auth
+    if a.method == "ed25519":
+        if not a.public_key:
+            raise ConfigError(file, f"{k}auth.public_key", "required for method 'ed25519'")
+        try:
+            raw = base64.b64decode(a.public_key, validate=True)
+        except ValueError:
+            raise ConfigError(file, f"{k}auth.public_key", "not valid base64") from None
+        if len(raw) != 32:
+            raise ConfigError(file, f"{k}auth.public_key", "an Ed25519 public key is 32 bytes")
+    elif a.method == "password":
+        if not a.password_hash or not _SCRYPT.match(a.password_hash):
+            raise ConfigError(
+                file,
+                f"{k}auth.password_hash",
+                "required for method 'password', as scrypt$N$r$p$salt$hash",
+            )
+    elif not all(_is_loopback_network(n) for n in s.allowed_addresses):
+        raise ConfigError(
+            file,
+            f"{k}allowed_addresses",
+            "a session without credentials is allowed from loopback only",
+        )
+    hb = s.heartbeat
+    if not 1 <= hb.min_seconds <= hb.max_seconds <= 3600:
+        raise ConfigError(file, f"{k}heartbeat", "need 1 <= min_seconds <= max_seconds <= 3600")
+    t = s.throttle
+    if t.messages_per_second < 1 or t.burst < t.messages_per_second or t.abuse_seconds < 1:
+        raise ConfigError(
+            file,
+            f"{k}throttle",
+            "need messages_per_second >= 1, burst >= messages_per_second, abuse_seconds >= 1",
+        )
+    if s.reset.daily_at is not None and not _HHMM.match(s.reset.daily_at):
+        raise ConfigError(file, f"{k}reset.daily_at", f"{s.reset.daily_at!r} is not HH:MM (UTC)")
+    if s.role != "dropcopy" and (s.dropcopy_firms or s.dropcopy_accounts):
+        raise ConfigError(file, f"{k}role", "dropcopy_firms/dropcopy_accounts need role 'dropcopy'")
+
+
+def validate(cfg: VenueConfig) -> None:
+    """Cross-field checks; raises ConfigError naming the first problem."""
+    f = cfg.source
+    j = cfg.journal
+    if j.snapshot_every_commands < 1 or j.snapshot_every_seconds < 1:
+        raise ConfigError(f, "journal", "snapshot intervals must be positive")
+    g = cfg.gateway
+    if not 0 <= g.port <= 65535:
+        raise ConfigError(f, "gateway.port", f"{g.port} is not a TCP port")
+    if g.max_message_size < 512:
+        raise ConfigError(f, "gateway.max_message_size", "must be at least 512 bytes")
+    for name in (
+        "logon_timeout_seconds",
+        "sending_time_tolerance_seconds",
+        "slow_consumer_seconds",
+    ):
+        if getattr(g, name) < 1:
+            raise ConfigError(f, f"gateway.{name}", "must be at least 1")
+    accounts: dict[str, str] = {}
+    firms: set[str] = set()
+    for idx, firm in enumerate(cfg.firms):
+        if not _NAME.match(firm.name) or firm.name in firms:
+            raise ConfigError(f, f"firms[{idx}].name", f"{firm.name!r} is invalid or duplicated")
+        firms.add(firm.name)
+        for a_idx, acct in enumerate(firm.accounts):
+            if not _NAME.match(acct) or acct in accounts:
+                raise ConfigError(
+                    f, f"firms[{idx}].accounts[{a_idx}]", f"{acct!r} is invalid or duplicated"
+                )
+            accounts[acct] = firm.name
+    symbols: set[str] = set()
+    for idx, inst in enumerate(cfg.instruments):
+        _validate_instrument(inst, f, f"instruments[{idx}]")
+        if inst.symbol in symbols:
+            raise ConfigError(f, f"instruments[{idx}].symbol", f"{inst.symbol!r} is duplicated")
+        symbols.add(inst.symbol)
+    names: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    for idx, s in enumerate(cfg.sessions):
+        f, key = (s.source, "") if s.source else (cfg.source, f"sessions[{idx}]")
+        _validate_session(s, f, key)
+        k = f"{key}." if key else ""
+        if s.name in names:
+            raise ConfigError(f, f"{k}name", f"session {s.name!r} is defined twice")
+        names.add(s.name)
+        pair = (s.venue_comp_id, s.client_comp_id)
+        if pair in pairs:
+            raise ConfigError(
+                f,
+                key or "client_comp_id",
+                f"CompIDs {pair[0]}/{pair[1]} are used by another session",
+            )
+        pairs.add(pair)
+        if s.firm not in firms:
+            raise ConfigError(f, f"{k}firm", f"unknown firm {s.firm!r}")
+        for a_idx, acct in enumerate(s.accounts):
+            if accounts.get(acct) != s.firm:
+                raise ConfigError(
+                    f, f"{k}accounts[{a_idx}]", f"{acct!r} is not an account of firm {s.firm}"
+                )
+        for d_idx, firm_name in enumerate(s.dropcopy_firms):
+            if firm_name not in firms:
+                raise ConfigError(f, f"{k}dropcopy_firms[{d_idx}]", f"unknown firm {firm_name!r}")
+        for d_idx, acct in enumerate(s.dropcopy_accounts):
+            if acct not in accounts:
+                raise ConfigError(f, f"{k}dropcopy_accounts[{d_idx}]", f"unknown account {acct!r}")
