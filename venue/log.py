@@ -16,7 +16,9 @@ from typing import Any, TextIO
 import structlog
 
 
-def configure(*, level: str = "info", stream: TextIO | None = None, json: bool | None = None) -> None:
+def configure(
+    *, level: str = "info", stream: TextIO | None = None, json: bool | None = None
+) -> None:
     """Configure structlog. `json=None` picks JSON unless `stream` is a TTY."""
     out = stream if stream is not None else sys.stderr
     use_json = not out.isatty() if json is None else json
