@@ -1,1 +1,33 @@
-"""venue.journal (see DESIGN.md section 3)."""
+"""venue.journal: the SQLite journal, snapshots, FIX session store and crash recovery.
+
+Invariants: see `store` (what is written and how durably), `recovery` (how start-up rebuilds and
+checks the state) and `verify` (full replay check). Imports only `venue.core`, stdlib, msgspec
+and aiosqlite; time enters as arguments.
+"""
+
+from venue.journal.errors import (
+    JournalCorrupt,
+    JournalError,
+    JournalFailed,
+    JournalGap,
+    JournalMissing,
+    JournalUnreadable,
+    JournalWriteFailed,
+    SnapshotMismatch,
+)
+from venue.journal.store import Batch, Journal, Snapshot, Synchronous
+
+__all__ = [
+    "Batch",
+    "Journal",
+    "JournalCorrupt",
+    "JournalError",
+    "JournalFailed",
+    "JournalGap",
+    "JournalMissing",
+    "JournalUnreadable",
+    "JournalWriteFailed",
+    "Snapshot",
+    "SnapshotMismatch",
+    "Synchronous",
+]

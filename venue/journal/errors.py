@@ -1,0 +1,51 @@
+"""Errors of the journal: every start-up or commit problem has its own class and a clear message.
+
+Invariants:
+- Every error raised out of `venue.journal` is a `JournalError`; the message names the database
+  file and the problem (and the sequence number when one is involved), so the app can print it
+  and exit non-zero without a traceback.
+- Nothing is repaired, dropped or overwritten silently: a problem found at start-up stops it.
+"""
+
+from __future__ import annotations
+
+
+class JournalError(Exception):
+    """Base class: a problem with the journal database. `str(exc)` is the operator message."""
+
+
+class JournalMissing(JournalError):
+    """The database file does not exist and creating one was not asked for (`create=False`)."""
+
+
+class JournalUnreadable(JournalError):
+    """The database file exists but cannot be opened (permissions, a directory, I/O error)."""
+
+
+class JournalCorrupt(JournalError):
+    """The file is not a venue journal, is truncated, or a stored row does not decode."""
+
+
+class JournalGap(JournalError):
+    """The journal's sequence numbers are not contiguous (a row is missing or out of place)."""
+
+    def __init__(self, message: str, *, expected_seq: int, found_seq: int | None) -> None:
+        super().__init__(message)
+        self.expected_seq = expected_seq
+        self.found_seq = found_seq
+
+
+class SnapshotMismatch(JournalError):
+    """A snapshot does not restore, or restores to a state whose hash is not the stored one."""
+
+    def __init__(self, message: str, *, snapshot_seq: int) -> None:
+        super().__init__(message)
+        self.snapshot_seq = snapshot_seq
+
+
+class JournalWriteFailed(JournalError):
+    """A batch could not be committed (disk full, I/O error). Nothing of the batch is durable."""
+
+
+class JournalFailed(JournalError):
+    """The sequencer refuses work: an earlier commit failed, so nothing new can be made durable."""

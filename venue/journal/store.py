@@ -1,0 +1,430 @@
+"""The journal database: one SQLite file in WAL mode, written through aiosqlite.
+
+Tables: `journal` (seq, ts, command, events; msgspec msgpack bytes), `snapshots` (seq, ts,
+state hash, engine snapshot bytes), `fix_session` (next inbound / outbound FIX sequence numbers
+per session) and `fix_outbound` (session, seq, admin flag, raw message; for ResendRequest).
+
+Invariants:
+- One `Batch` is one transaction: its journal rows, FIX store changes (in the order they were
+  recorded), session sequence numbers and snapshot commit together or not at all. So the journal
+  and the FIX store never disagree.
+- Journal rows are appended with contiguous sequence numbers and never updated or deleted;
+  snapshots are only added (the oldest beyond `keep_snapshots` are pruned in the same
+  transaction that adds a newer one).
+- A database is created only when the file does not exist and `create=True`; an existing file
+  that is empty, not SQLite, not a venue journal or of another schema version is an error,
+  never re-initialised.
+- Reads for the gateway (`load_session_seqs`, `read_outbound`) use a second connection, so they
+  see committed data only and never wait behind a commit (WAL readers do not block the writer).
+- Time enters as arguments (`ts`), this module reads no clock.
+
+Durability (`synchronous`):
+- `FULL`: SQLite syncs the WAL at every commit. A committed batch survives a power loss or an
+  OS crash. Costs one fsync per commit (group commit amortises it over the batch).
+- `NORMAL`: the WAL is synced only at checkpoints. A committed batch survives the process being
+  killed (the data is in the OS page cache), but a power loss or kernel crash may lose the last
+  batches that were already acknowledged. The file itself stays consistent either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import aiosqlite
+
+from venue.journal.errors import (
+    JournalCorrupt,
+    JournalError,
+    JournalMissing,
+    JournalUnreadable,
+    JournalWriteFailed,
+)
+
+Synchronous = Literal["FULL", "NORMAL"]
+APPLICATION_ID = 0x56454E55  # "VENU": marks a venue journal among SQLite files
+SCHEMA_VERSION = 1
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes of WAL kept after a checkpoint
+
+_SCHEMA = """
+CREATE TABLE journal (
+    seq INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    cmd BLOB NOT NULL,
+    events BLOB NOT NULL
+);
+CREATE TABLE snapshots (
+    seq INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    state_hash TEXT NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE TABLE fix_session (
+    session TEXT PRIMARY KEY,
+    next_in INTEGER NOT NULL,
+    next_out INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE fix_outbound (
+    session TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    admin INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (session, seq)
+) WITHOUT ROWID;
+"""
+
+JournalRow = tuple[int, int, bytes, bytes]  # (seq, ts, cmd, events)
+OutboundRow = tuple[str, int, int, bytes]  # (session, seq, admin 0/1, data)
+StoreOp = OutboundRow | str  # an outbound message to store, or a session whose store is reset
+
+
+class Snapshot(NamedTuple):
+    seq: int
+    ts: int
+    state_hash: str
+    data: bytes
+
+
+class Batch:
+    """What one transaction writes. The sequencer fills it; `Journal.commit` writes it."""
+
+    __slots__ = ("rows", "session_seqs", "snapshot", "store_ops")
+
+    def __init__(self) -> None:
+        self.rows: list[JournalRow] = []
+        self.store_ops: list[StoreOp] = []  # in recording order: resets and inserts interleave
+        self.session_seqs: dict[str, tuple[int, int]] = {}  # session -> (next_in, next_out)
+        self.snapshot: Snapshot | None = None
+
+    def has_writes(self) -> bool:
+        return bool(self.rows or self.store_ops or self.session_seqs or self.snapshot)
+
+
+_INSERT_ROW = "INSERT INTO journal (seq, ts, cmd, events) VALUES (?, ?, ?, ?)"
+_INSERT_OUT = "INSERT OR REPLACE INTO fix_outbound (session, seq, admin, data) VALUES (?, ?, ?, ?)"
+_RESET_OUT = "DELETE FROM fix_outbound WHERE session = ?"
+_UPSERT_SESSION = (
+    "INSERT INTO fix_session (session, next_in, next_out) VALUES (?, ?, ?) "
+    "ON CONFLICT (session) DO UPDATE SET next_in = excluded.next_in, next_out = excluded.next_out"
+)
+_INSERT_SNAPSHOT = "INSERT INTO snapshots (seq, ts, state_hash, data) VALUES (?, ?, ?, ?)"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Journal:
+    """The venue's database. Open with `await Journal.open(path)`; close with `await close()`."""
+
+    def __init__(
+        self,
+        path: Path,
+        writer: aiosqlite.Connection,
+        reader: aiosqlite.Connection,
+        *,
+        synchronous: Synchronous,
+        keep_snapshots: int,
+    ) -> None:
+        self._path = path
+        self._writer = writer
+        self._reader = reader
+        self._synchronous: Synchronous = synchronous
+        self._keep_snapshots = keep_snapshots
+        self._closed = False
+        self.last_seq = 0  # highest committed sequence number (0: empty journal)
+        self.last_ts = 0  # its ts (0: empty journal)
+
+    # -- opening and closing ---------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        synchronous: Synchronous = "FULL",
+        create: bool = True,
+        keep_snapshots: int = 3,
+    ) -> Journal:
+        """Open (or, only when the file is absent and `create`, create) the journal at `path`."""
+        if synchronous not in ("FULL", "NORMAL"):
+            raise JournalError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        path = Path(path)
+        is_new = _check_file(path, create=create)
+        writer = await _connect(path)
+        reader: aiosqlite.Connection | None = None
+        try:
+            await _configure(writer, path, synchronous=synchronous, is_new=is_new)
+            reader = await _connect(path)
+            await reader.execute("PRAGMA query_only = ON")
+            journal = cls(
+                path, writer, reader, synchronous=synchronous, keep_snapshots=keep_snapshots
+            )
+            async with writer.execute(
+                "SELECT seq, ts FROM journal ORDER BY seq DESC LIMIT 1"
+            ) as cur:
+                last = await cur.fetchone()
+            if last is not None:
+                journal.last_seq, journal.last_ts = int(last[0]), int(last[1])
+        except sqlite3.DatabaseError as exc:
+            await _close_quietly(writer, reader)
+            raise _classify(path, exc) from exc
+        except BaseException:
+            await _close_quietly(writer, reader)
+            raise
+        return journal
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await _close_quietly(self._writer, self._reader)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def synchronous(self) -> Synchronous:
+        return self._synchronous
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def commit(self, batch: Batch) -> None:
+        """Write `batch` in one transaction. Raises `JournalWriteFailed`; then nothing is saved."""
+        if not batch.has_writes():
+            return
+        conn = self._writer
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            if batch.rows:
+                await conn.executemany(_INSERT_ROW, batch.rows)
+            await self._write_store_ops(batch.store_ops)
+            if batch.session_seqs:
+                await conn.executemany(
+                    _UPSERT_SESSION,
+                    [(name, seqs[0], seqs[1]) for name, seqs in batch.session_seqs.items()],
+                )
+            if batch.snapshot is not None:
+                await conn.execute(_INSERT_SNAPSHOT, batch.snapshot)
+                await conn.execute(
+                    "DELETE FROM snapshots WHERE seq NOT IN "
+                    "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
+                    (self._keep_snapshots,),
+                )
+            await conn.execute("COMMIT")
+        except (sqlite3.Error, ValueError, OSError) as exc:
+            await self._rollback_quietly()
+            first = batch.rows[0][0] if batch.rows else None
+            last = batch.rows[-1][0] if batch.rows else None
+            where = f"seq {first}..{last}" if first is not None else "FIX store changes"
+            raise JournalWriteFailed(
+                f"journal {self._path}: commit of {where} failed: {_describe(exc)}"
+            ) from exc
+        if batch.rows:
+            self.last_seq, self.last_ts = batch.rows[-1][0], batch.rows[-1][1]
+
+    async def _write_store_ops(self, ops: Sequence[StoreOp]) -> None:
+        run: list[OutboundRow] = []
+        for op in ops:
+            if isinstance(op, str):
+                if run:
+                    await self._writer.executemany(_INSERT_OUT, run)
+                    run = []
+                await self._writer.execute(_RESET_OUT, (op,))
+            else:
+                run.append(op)
+        if run:
+            await self._writer.executemany(_INSERT_OUT, run)
+
+    async def _rollback_quietly(self) -> None:
+        try:
+            if self._writer.in_transaction:
+                await self._writer.execute("ROLLBACK")
+        except (sqlite3.Error, ValueError):
+            pass  # the connection is unusable; the failure itself has been reported
+
+    # -- reads for the gateway (second connection) -----------------------------------------
+
+    async def load_session_seqs(self, session: str) -> tuple[int, int] | None:
+        """(next_in, next_out) saved for `session`, or None if the session never committed any."""
+        async with self._reader.execute(
+            "SELECT next_in, next_out FROM fix_session WHERE session = ?", (session,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    async def read_outbound(
+        self, session: str, begin: int, end: int, limit: int
+    ) -> list[tuple[int, bool, bytes]]:
+        """Stored outbound messages with begin <= seq <= end (end 0: no upper bound), ascending,
+        at most `limit` rows: (seq, admin, data). Page through big ranges in chunks."""
+        upper = end if end > 0 else (1 << 63) - 1
+        async with self._reader.execute(
+            "SELECT seq, admin, data FROM fix_outbound WHERE session = ? AND seq BETWEEN ? AND ? "
+            "ORDER BY seq LIMIT ?",
+            (session, begin, upper, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [(int(r[0]), bool(r[1]), bytes(r[2])) for r in rows]
+
+    # -- reads for recovery and verification -----------------------------------------------
+
+    async def latest_snapshot(self) -> Snapshot | None:
+        try:
+            async with self._reader.execute(
+                "SELECT seq, ts, state_hash, data FROM snapshots ORDER BY seq DESC LIMIT 1"
+            ) as cur:
+                row = await cur.fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
+        if row is None:
+            return None
+        return Snapshot(int(row[0]), int(row[1]), str(row[2]), bytes(row[3]))
+
+    async def snapshot_hashes(self) -> dict[int, str]:
+        """seq -> state hash of every stored snapshot (without the snapshot bytes)."""
+        try:
+            async with self._reader.execute("SELECT seq, state_hash FROM snapshots") as cur:
+                rows = await cur.fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    async def scan(
+        self,
+        after_seq: int,
+        on_chunk: Callable[[list[Any]], None],
+        *,
+        with_events: bool = False,
+        chunk: int = 16384,
+    ) -> None:
+        """Call `on_chunk(rows)` for the journal rows with seq > after_seq, ascending, in chunks
+        of (seq, ts, cmd) or (seq, ts, cmd, events). One cursor; the next chunk is fetched on the
+        database thread while `on_chunk` works on the current one."""
+        cols = "seq, ts, cmd, events" if with_events else "seq, ts, cmd"
+        try:
+            cur = await self._reader.execute(
+                f"SELECT {cols} FROM journal WHERE seq > ? ORDER BY seq",
+                (after_seq,),
+            )
+            try:
+                rows = await cur.fetchmany(chunk)
+                while rows:
+                    pending = cur.fetchmany(chunk)
+                    on_chunk(list(rows))
+                    rows = await pending
+            finally:
+                await cur.close()
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
+
+    async def quick_check(self) -> str | None:
+        """SQLite's `PRAGMA quick_check`: None when the file is sound, else the first problem."""
+        try:
+            async with self._reader.execute("PRAGMA quick_check(1)") as cur:
+                row = await cur.fetchone()
+        except sqlite3.DatabaseError as exc:
+            return _describe(exc)
+        result = "no result" if row is None else str(row[0])
+        return None if result == "ok" else result
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _check_file(path: Path, *, create: bool) -> bool:
+    """True when a new database is to be created. Raises for a missing or unusable file."""
+    if not path.exists():
+        if not create:
+            raise JournalMissing(
+                f"journal {path} does not exist (create a new one only on first run, when told to)"
+            )
+        if not path.parent.is_dir():
+            raise JournalUnreadable(f"journal {path}: directory {path.parent} does not exist")
+        return True
+    if not path.is_file():
+        raise JournalUnreadable(f"journal {path} is not a regular file")
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise JournalUnreadable(f"journal {path} is not readable and writable by this user")
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            header = fh.read(16)
+    except OSError as exc:
+        raise JournalUnreadable(f"journal {path} cannot be read: {_describe(exc)}") from exc
+    if size == 0:
+        raise JournalCorrupt(f"journal {path} is empty (0 bytes): truncated or not a journal")
+    if header != b"SQLite format 3\x00":
+        raise JournalCorrupt(f"journal {path} is not an SQLite database (bad file header)")
+    return False
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    try:
+        return await aiosqlite.connect(path, isolation_level=None)
+    except sqlite3.DatabaseError as exc:
+        raise _classify(path, exc) from exc
+    except (sqlite3.Error, OSError) as exc:
+        raise JournalUnreadable(f"journal {path} cannot be opened: {_describe(exc)}") from exc
+
+
+async def _configure(
+    conn: aiosqlite.Connection, path: Path, *, synchronous: Synchronous, is_new: bool
+) -> None:
+    if not is_new:
+        async with conn.execute("PRAGMA application_id") as cur:
+            app_row = await cur.fetchone()
+        async with conn.execute("PRAGMA user_version") as cur:
+            version_row = await cur.fetchone()
+        app_id = 0 if app_row is None else int(app_row[0])
+        version = 0 if version_row is None else int(version_row[0])
+        if app_id != APPLICATION_ID:
+            raise JournalCorrupt(f"journal {path} is an SQLite file but not a venue journal")
+        if version != SCHEMA_VERSION:
+            raise JournalCorrupt(
+                f"journal {path} has schema version {version}, this venue reads {SCHEMA_VERSION}"
+            )
+    async with conn.execute("PRAGMA journal_mode = WAL") as cur:
+        mode_row = await cur.fetchone()
+    if mode_row is None or str(mode_row[0]).lower() != "wal":
+        raise JournalUnreadable(f"journal {path}: cannot switch to WAL mode ({mode_row})")
+    await conn.execute(f"PRAGMA synchronous = {synchronous}")
+    await conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+    await conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
+    if is_new:
+        await conn.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                await conn.execute(statement)
+        await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        await conn.execute("COMMIT")
+    else:
+        async with conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"
+        ) as cur:
+            names = [str(r[0]) for r in await cur.fetchall()]
+        missing = {"journal", "snapshots", "fix_session", "fix_outbound"} - set(names)
+        if missing:
+            raise JournalCorrupt(f"journal {path} lacks tables {sorted(missing)}")
+
+
+def _classify(path: Path, exc: sqlite3.DatabaseError) -> JournalError:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return JournalCorrupt(f"journal {path} is corrupt or truncated: {text}")
+    return JournalUnreadable(f"journal {path} cannot be read: {_describe(exc)}")
+
+
+async def _close_quietly(*conns: aiosqlite.Connection | None) -> None:
+    for conn in conns:
+        if conn is None:
+            continue
+        # closing after a failure: the first error is the one reported
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await conn.close()

@@ -1,0 +1,325 @@
+"""The sequencer: the one door through which commands reach the engine.
+
+It stamps each command with the next sequence number and the clock's time, applies it to the
+engine at once, and group-commits the results through the journal: everything produced while
+one transaction is in flight goes into the next one (at most `max_batch` commands each).
+
+Invariants:
+- Sequence numbers are contiguous from the journal's last committed one; `ts` never goes
+  backwards (the clock's time, or the previous `ts` if the clock stepped back).
+- Outputs are released only after the batch that produced them committed, in the order they
+  were submitted or recorded: subscriber calls (one per command, in sequence order) and
+  `after_commit` callbacks interleave exactly as they were queued.
+- A failed commit is final: nothing of that batch or any later one is released, every later
+  `submit` / `record_*` / `after_commit` raises `JournalFailed`, and the failure listeners
+  are called once.
+- Memory is bounded by back-pressure: when more than `high_water` commands are uncommitted the
+  pause listeners are called (producers stop reading); they are resumed at `low_water`.
+- Snapshots are taken between two commands (after `snapshot_every_commands` commands or
+  `snapshot_every_ns` of monotonic time) and written by the normal commit path, in the same
+  transaction as the command they follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from venue.journal import Batch, Journal, JournalFailed, Snapshot
+from venue.log import get_logger
+
+if TYPE_CHECKING:
+    from venue.clock import Clock
+    from venue.core import Command, Engine, Event
+
+Subscriber = Callable[[int, int, "Command", "list[Event]"], None]
+_log = get_logger("venue.sequencer")
+
+
+class SequencerStopped(RuntimeError):
+    """`submit` after `stop()`: the venue is shutting down."""
+
+
+class _Pending:
+    """One future transaction: what it writes and what it releases after commit."""
+
+    __slots__ = ("batch", "commands", "last_seq", "release")
+
+    def __init__(self, last_seq: int) -> None:
+        self.batch = Batch()
+        self.release: list[Any] = []  # (seq, ts, cmd, events) tuples and callables, in order
+        self.commands = 0
+        self.last_seq = last_seq  # the last seq applied when this batch was closed
+
+    def is_empty(self) -> bool:
+        return not self.release and not self.batch.has_writes()
+
+
+class Sequencer:
+    """Stamps, applies, group-commits and releases. See the module docstring for guarantees."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        journal: Journal,
+        clock: Clock,
+        *,
+        max_batch: int = 4096,
+        high_water: int = 50_000,
+        low_water: int = 10_000,
+        snapshot_every_commands: int = 100_000,
+        snapshot_every_ns: int = 60 * 10**9,
+    ) -> None:
+        if not 0 <= low_water < high_water:
+            raise ValueError("need 0 <= low_water < high_water")
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._engine = engine
+        self._journal = journal
+        self._clock = clock
+        self._max_batch = max_batch
+        self._high_water = high_water
+        self._low_water = low_water
+        self._snap_every_cmds = snapshot_every_commands
+        self._snap_every_ns = snapshot_every_ns
+        self._encode = msgspec.msgpack.Encoder().encode
+        self._last_seq = journal.last_seq
+        self._last_ts = journal.last_ts
+        self._committed_seq = journal.last_seq
+        self._snap_seq = journal.last_seq  # recovery just verified the state at this seq
+        self._snap_mono = clock.monotonic_ns()
+        self._open = _Pending(self._last_seq)
+        self._closed: deque[_Pending] = deque()
+        self._subscribers: list[Subscriber] = []
+        self._pause: list[Callable[[], None]] = []
+        self._resume: list[Callable[[], None]] = []
+        self._failure_listeners: list[Callable[[BaseException], None]] = []
+        self._failure: BaseException | None = None
+        self._backlogged = False
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._ready = asyncio.Event()  # set while not backlogged (or failed: waiters then raise)
+        self._ready.set()
+        self._task: asyncio.Task[None] | None = None
+        self.commits = 0  # transactions written (for tools/bench and tests)
+
+    # -- properties ------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def journal(self) -> Journal:
+        return self._journal
+
+    @property
+    def last_seq(self) -> int:
+        """Last sequence number applied to the engine."""
+        return self._last_seq
+
+    @property
+    def committed_seq(self) -> int:
+        """Last sequence number durable in the journal."""
+        return self._committed_seq
+
+    @property
+    def backlogged(self) -> bool:
+        """True from crossing `high_water` uncommitted commands until back at `low_water`."""
+        return self._backlogged
+
+    @property
+    def failed(self) -> BaseException | None:
+        return self._failure
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the commit loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="sequencer-commit"
+            )
+
+    async def stop(self, *, snapshot: bool = True) -> None:
+        """Flush and commit everything pending (with a final snapshot), then stop the loop.
+        Later submits raise `SequencerStopped`."""
+        if self._failure is None and snapshot and self._last_seq > self._snap_seq:
+            self._take_snapshot()
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            await self.start()
+        task = self._task
+        assert task is not None
+        await task
+
+    # -- producers -------------------------------------------------------------------------
+
+    def submit(self, cmd: Command) -> tuple[int, list[Event]]:
+        """Stamp `cmd` with (seq, ts), apply it now and queue it for the next commit.
+        Returns (seq, events); queue replies with `record_outbound` + `after_commit`."""
+        self._check_open()
+        now = self._clock.now_ns()
+        ts = now if now > self._last_ts else self._last_ts
+        seq = self._last_seq + 1
+        stamped = msgspec.structs.replace(cmd, ts=ts)
+        events = self._engine.apply(stamped)
+        self._last_seq = seq
+        self._last_ts = ts
+        pending = self._open
+        pending.batch.rows.append((seq, ts, self._encode(stamped), self._encode(events)))
+        pending.release.append((seq, ts, stamped, events))
+        pending.commands += 1
+        if seq - self._snap_seq >= self._snap_every_cmds or (
+            self._clock.monotonic_ns() - self._snap_mono >= self._snap_every_ns
+        ):
+            self._take_snapshot()
+        if pending.commands >= self._max_batch:
+            self._close_open()
+        if not self._backlogged and seq - self._committed_seq > self._high_water:
+            self._backlogged = True
+            self._ready.clear()
+            _log.warning("sequencer_backlogged", uncommitted=seq - self._committed_seq)
+            for on_pause in self._pause:
+                on_pause()
+        self._wake.set()
+        return seq, events
+
+    def record_outbound(self, session: str, seq: int, data: bytes, *, admin: bool) -> None:
+        """Store an outbound FIX message that took sequence number `seq` (same transaction)."""
+        self._check_open()
+        self._open.batch.store_ops.append((session, seq, 1 if admin else 0, data))
+        self._wake.set()
+
+    def record_session_seqs(self, session: str, *, next_in: int, next_out: int) -> None:
+        """Save the session's next inbound/outbound sequence numbers (last write wins)."""
+        self._check_open()
+        self._open.batch.session_seqs[session] = (next_in, next_out)
+        self._wake.set()
+
+    def record_session_reset(self, session: str) -> None:
+        """Delete the session's stored outbound messages, in order with the other records."""
+        self._check_open()
+        self._open.batch.store_ops.append(session)
+        self._wake.set()
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` once everything submitted or recorded so far is committed."""
+        self._check_open()
+        self._open.release.append(fn)
+        self._wake.set()
+
+    # -- consumers -------------------------------------------------------------------------
+
+    def subscribe(self, fn: Subscriber) -> None:
+        """`fn(seq, ts, cmd, events)` for every command after it commits, in sequence order."""
+        self._subscribers.append(fn)
+
+    def add_pressure_listener(
+        self, on_pause: Callable[[], None], on_resume: Callable[[], None]
+    ) -> None:
+        self._pause.append(on_pause)
+        self._resume.append(on_resume)
+        if self._backlogged:
+            on_pause()
+
+    def on_failure(self, fn: Callable[[BaseException], None]) -> None:
+        self._failure_listeners.append(fn)
+        if self._failure is not None:
+            fn(self._failure)
+
+    async def wait_ready(self) -> None:
+        """For producers without a socket to pause (risk monitor, admin): wait while
+        backlogged. Raises JournalFailed if the journal failed meanwhile."""
+        await self._ready.wait()
+        self._check_open()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._failure is not None:
+            raise JournalFailed(f"journal failed, the venue accepts nothing: {self._failure}")
+        if self._stopping:
+            raise SequencerStopped("the sequencer is stopping")
+
+    def _take_snapshot(self) -> None:
+        data = self._engine.snapshot()
+        snap = Snapshot(self._last_seq, self._last_ts, self._engine.state_hash(), data)
+        self._open.batch.snapshot = snap  # a later snapshot in the same batch supersedes it
+        self._snap_seq = self._last_seq
+        self._snap_mono = self._clock.monotonic_ns()
+
+    def _close_open(self) -> None:
+        self._open.last_seq = self._last_seq
+        self._closed.append(self._open)
+        self._open = _Pending(self._last_seq)
+
+    def _next_batch(self) -> _Pending | None:
+        if self._closed:
+            return self._closed.popleft()
+        if self._open.is_empty():
+            return None
+        self._close_open()
+        return self._closed.popleft()
+
+    async def _run(self) -> None:
+        while True:
+            pending = self._next_batch()
+            if pending is None:
+                if self._stopping:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            try:
+                await self._journal.commit(pending.batch)
+            except BaseException as exc:
+                self._fail(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                return
+            self.commits += 1
+            self._committed_seq = pending.last_seq
+            self._release(pending.release)
+            if self._backlogged and self._last_seq - self._committed_seq <= self._low_water:
+                self._backlogged = False
+                self._ready.set()
+                _log.info("sequencer_resumed", uncommitted=self._last_seq - self._committed_seq)
+                for on_resume in list(self._resume):
+                    on_resume()
+
+    def _release(self, items: list[Any]) -> None:
+        subscribers = self._subscribers
+        for item in items:
+            try:
+                if type(item) is tuple:
+                    seq, ts, cmd, events = item
+                    for fn in subscribers:
+                        fn(seq, ts, cmd, events)
+                else:
+                    item()
+            except Exception:
+                _log.exception("sequencer_release_callback_failed")
+
+    def _fail(self, exc: BaseException) -> None:
+        self._failure = exc
+        self._ready.set()
+        dropped = self._last_seq - self._committed_seq
+        self._closed.clear()
+        self._open = _Pending(self._last_seq)
+        _log.critical(
+            "journal_commit_failed",
+            error=str(exc),
+            committed_seq=self._committed_seq,
+            unreleased_commands=dropped,
+        )
+        for fn in list(self._failure_listeners):
+            try:
+                fn(exc)
+            except Exception:
+                _log.exception("sequencer_failure_listener_failed")
