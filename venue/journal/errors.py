@@ -23,7 +23,12 @@ class JournalUnreadable(JournalError):
 
 
 class JournalCorrupt(JournalError):
-    """The file is not a venue journal, is truncated, or a stored row does not decode."""
+    """The file is not a venue journal, is truncated, or a stored row does not decode
+    (`seq` then names the row)."""
+
+    def __init__(self, message: str, *, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
 
 
 class JournalGap(JournalError):

@@ -89,6 +89,15 @@ class Snapshot(NamedTuple):
     data: bytes
 
 
+class RecoveryReport(NamedTuple):
+    """What start-up did (set by `recover` on `Journal.recovery`; the app logs it)."""
+
+    snapshot_seq: int  # 0: no snapshot, replayed from empty
+    last_seq: int
+    replayed: int  # commands applied on top of the snapshot
+    duration_ns: int  # 0 when no clock was given
+
+
 class Batch:
     """What one transaction writes. The sequencer fills it; `Journal.commit` writes it."""
 
@@ -138,6 +147,7 @@ class Journal:
         self._closed = False
         self.last_seq = 0  # highest committed sequence number (0: empty journal)
         self.last_ts = 0  # its ts (0: empty journal)
+        self.recovery: RecoveryReport | None = None
 
     # -- opening and closing ---------------------------------------------------------------
 
