@@ -1,1 +1,86 @@
-"""venue.core (see DESIGN.md section 3)."""
+"""venue.core: the pure, deterministic matching core (DESIGN.md sections 2 and 3).
+
+Public surface: `Engine` (apply / state_hash / snapshot / restore / validate_internal_state),
+the `Command` and `Event` tagged unions with their member structs, the enums and `Instrument`.
+Invariant: this package imports nothing else of `venue` and does no I/O, clock or randomness.
+"""
+
+from venue.core.commands import (
+    AddInstrument,
+    CancelOrder,
+    Command,
+    ExpireInstrument,
+    ExpireOrders,
+    Halt,
+    MassCancel,
+    NewOrder,
+    ReplaceOrder,
+    Resume,
+    SetReferencePrice,
+)
+from venue.core.engine import Engine
+from venue.core.events import (
+    CancelRejected,
+    CommandRejected,
+    Event,
+    InstrumentAdded,
+    InstrumentStateChanged,
+    MassCancelCompleted,
+    MassCancelRejected,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    ReferencePriceChanged,
+)
+from venue.core.types import (
+    BAND_SCALE,
+    CancelReason,
+    Instrument,
+    InstrumentKind,
+    InstrumentState,
+    OrdType,
+    RejectReason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
+
+__all__ = [
+    "BAND_SCALE",
+    "AddInstrument",
+    "CancelOrder",
+    "CancelReason",
+    "CancelRejected",
+    "Command",
+    "CommandRejected",
+    "Engine",
+    "Event",
+    "ExpireInstrument",
+    "ExpireOrders",
+    "Halt",
+    "Instrument",
+    "InstrumentAdded",
+    "InstrumentKind",
+    "InstrumentState",
+    "InstrumentStateChanged",
+    "MassCancel",
+    "MassCancelCompleted",
+    "MassCancelRejected",
+    "NewOrder",
+    "OrdType",
+    "OrderAccepted",
+    "OrderCanceled",
+    "OrderFilled",
+    "OrderRejected",
+    "OrderReplaced",
+    "ReferencePriceChanged",
+    "RejectReason",
+    "ReplaceOrder",
+    "Resume",
+    "SetReferencePrice",
+    "Side",
+    "StpMode",
+    "TimeInForce",
+]

@@ -1,0 +1,151 @@
+"""The order book of one instrument: two sides of price levels with FIFO queues.
+
+Invariants kept here (checked by `Engine.validate_internal_state`):
+- A side keeps `keys`, the sorted (ascending) list of `sign * price` of its non-empty levels,
+  so the best level is always `keys[-1]` (bids: sign +1, highest price; asks: sign -1, lowest
+  price); `levels` maps each such price to its `Level`. No empty level is kept.
+- A level's `qty` equals the sum of `qty - cum_qty` (leaves) of its orders; its `orders` list is
+  in time priority (FIFO): orders join at the tail, the head trades first.
+- Every resting order has leaves > 0 and `price` equal to its level's price.
+- Dicts here are used for point lookups only; iteration follows `keys` and the FIFO lists.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+
+from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
+
+__all__ = ["BookSide", "Level", "Market", "Order"]
+
+
+class Order:
+    """A live order. Mutable; only the engine changes it."""
+
+    __slots__ = (
+        "account",
+        "cl_ord_id",
+        "cum_notional",
+        "cum_qty",
+        "expire_ts",
+        "firm",
+        "ord_type",
+        "order_id",
+        "post_only",
+        "price",
+        "qty",
+        "reduce_only",
+        "session",
+        "side",
+        "stp_id",
+        "stp_mode",
+        "symbol",
+        "tif",
+    )
+
+    def __init__(  # noqa: PLR0917 -- built on the hot path; a positional call is faster
+        self,
+        order_id: int,
+        session: str,
+        firm: str,
+        account: str,
+        cl_ord_id: str,
+        symbol: str,
+        side: Side,
+        ord_type: OrdType,
+        tif: TimeInForce,
+        price: int,
+        qty: int,
+        cum_qty: int,
+        cum_notional: int,
+        expire_ts: int,
+        post_only: bool,
+        reduce_only: bool,
+        stp_id: int,
+        stp_mode: StpMode,
+    ) -> None:
+        self.order_id = order_id
+        self.session = session
+        self.firm = firm
+        self.account = account
+        self.cl_ord_id = cl_ord_id
+        self.symbol = symbol
+        self.side = side
+        self.ord_type = ord_type
+        self.tif = tif
+        self.price = price
+        self.qty = qty
+        self.cum_qty = cum_qty
+        self.cum_notional = cum_notional
+        self.expire_ts = expire_ts
+        self.post_only = post_only
+        self.reduce_only = reduce_only
+        self.stp_id = stp_id
+        self.stp_mode = stp_mode
+
+
+class Level:
+    __slots__ = ("orders", "price", "qty")
+
+    def __init__(self, price: int) -> None:
+        self.price = price
+        self.qty = 0
+        self.orders: list[Order] = []
+
+
+class BookSide:
+    __slots__ = ("keys", "levels", "sign")
+
+    def __init__(self, sign: int) -> None:
+        self.sign = sign
+        self.keys: list[int] = []
+        self.levels: dict[int, Level] = {}
+
+    def add(self, order: Order) -> None:
+        """Put `order` at the tail of its price level (creating the level if needed)."""
+        price = order.price
+        level = self.levels.get(price)
+        if level is None:
+            level = Level(price)
+            self.levels[price] = level
+            insort(self.keys, self.sign * price)
+        else:
+            order.price = level.price  # share one int object per level
+        level.orders.append(order)
+        level.qty += order.qty - order.cum_qty
+
+    def remove(self, order: Order) -> None:
+        """Take `order` out of its level (dropping the level if it becomes empty)."""
+        price = order.price
+        level = self.levels[price]
+        orders = level.orders
+        orders.remove(order)
+        level.qty -= order.qty - order.cum_qty
+        if not orders:
+            self.drop_level(price)
+
+    def drop_level(self, price: int) -> None:
+        del self.levels[price]
+        keys = self.keys
+        key = self.sign * price
+        if keys[-1] == key:
+            keys.pop()
+        else:
+            del keys[bisect_left(keys, key)]
+
+    def best_price(self) -> int | None:
+        keys = self.keys
+        return self.sign * keys[-1] if keys else None
+
+
+class Market:
+    """One instrument's definition, its current reference price and state, and its book."""
+
+    __slots__ = ("asks", "bids", "instrument", "ref_price", "state")
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.instrument = instrument
+        self.ref_price = instrument.ref_price
+        self.state = instrument.state
+        self.bids = BookSide(1)
+        self.asks = BookSide(-1)

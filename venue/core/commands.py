@@ -1,0 +1,160 @@
+"""Commands: everything that can change the engine state (DESIGN.md rule 2).
+
+Invariants kept here:
+- Every command is a frozen, array-like, tagged msgspec Struct (tag = class name) with
+  `ts: int = 0` as its first field; the sequencer stamps `ts` with `msgspec.structs.replace`
+  and the core uses it as its only time.
+- `Command` is a tagged union, so `msgspec.msgpack.Decoder(Command)` decodes any command.
+- New fields are appended with defaults, never inserted, so journaled commands stay decodable.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
+
+__all__ = [
+    "AddInstrument",
+    "CancelOrder",
+    "Command",
+    "ExpireInstrument",
+    "ExpireOrders",
+    "Halt",
+    "MassCancel",
+    "NewOrder",
+    "ReplaceOrder",
+    "Resume",
+    "SetReferencePrice",
+]
+
+
+class NewOrder(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Enter an order. `price` is in ticks (0 for market orders), `qty` in lots.
+
+    `stp_id == 0` means no self-trade prevention; orders of the same firm with the same nonzero
+    `stp_id` never trade with each other, `stp_mode` of the aggressor decides what is canceled.
+    """
+
+    ts: int = 0
+    session: str
+    firm: str
+    account: str
+    cl_ord_id: str
+    symbol: str
+    side: Side
+    ord_type: OrdType = OrdType.LIMIT
+    price: int = 0
+    qty: int
+    tif: TimeInForce = TimeInForce.GTC
+    expire_ts: int = 0
+    post_only: bool = False
+    reduce_only: bool = False
+    stp_id: int = 0
+    stp_mode: StpMode = StpMode.CANCEL_AGGRESSOR
+
+
+class CancelOrder(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Cancel one order, addressed by `order_id` if nonzero, else by (session, orig_cl_ord_id).
+
+    The order must belong to `firm`; otherwise it is answered as an unknown order.
+    `cl_ord_id` is the id of this request.
+    """
+
+    ts: int = 0
+    session: str
+    firm: str
+    cl_ord_id: str
+    orig_cl_ord_id: str = ""
+    order_id: int = 0
+    symbol: str = ""
+
+
+class ReplaceOrder(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Change price and/or total quantity of a live limit order (addressed as for a cancel).
+
+    `qty` is the new total order quantity (filled part included); `cl_ord_id` becomes the
+    order's client id.
+    """
+
+    ts: int = 0
+    session: str
+    firm: str
+    cl_ord_id: str
+    orig_cl_ord_id: str = ""
+    order_id: int = 0
+    symbol: str = ""
+    price: int
+    qty: int
+
+
+class MassCancel(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Cancel every live order of `firm` that matches all given filters.
+
+    Empty `symbol` / `account` and `side is None` mean "any"; `session_only` restricts the
+    cancel to orders entered by `session` (cancel on disconnect).
+    """
+
+    ts: int = 0
+    session: str
+    firm: str
+    cl_ord_id: str = ""
+    symbol: str = ""
+    account: str = ""
+    side: Side | None = None
+    session_only: bool = False
+
+
+class ExpireOrders(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Cancel GTD orders with `expire_ts <= ts`, and all Day orders if `include_day`."""
+
+    ts: int = 0
+    include_day: bool = False
+
+
+class AddInstrument(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    ts: int = 0
+    instrument: Instrument
+
+
+class Halt(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Stop trading an instrument: new orders and replaces are refused, cancels allowed."""
+
+    ts: int = 0
+    symbol: str
+
+
+class Resume(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    ts: int = 0
+    symbol: str
+
+
+class ExpireInstrument(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Mark an instrument expired and cancel its resting orders (reason `EXPIRED`)."""
+
+    ts: int = 0
+    symbol: str
+
+
+class SetReferencePrice(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    ts: int = 0
+    symbol: str
+    ref_price: int
+
+
+Command = (
+    NewOrder
+    | CancelOrder
+    | ReplaceOrder
+    | MassCancel
+    | ExpireOrders
+    | AddInstrument
+    | Halt
+    | Resume
+    | ExpireInstrument
+    | SetReferencePrice
+)
