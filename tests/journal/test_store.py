@@ -1,0 +1,212 @@
+"""The journal database on its own: opening rules, faults at open, one-transaction batches,
+the FIX session store and outbound message store."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from venue.journal import (
+    Batch,
+    Journal,
+    JournalCorrupt,
+    JournalMissing,
+    JournalUnreadable,
+    JournalWriteFailed,
+    Snapshot,
+)
+
+
+def _batch(first: int, n: int, *, ts: int = 100) -> Batch:
+    batch = Batch()
+    batch.rows = [(s, ts + s, b"cmd%d" % s, b"ev%d" % s) for s in range(first, first + n)]
+    return batch
+
+
+async def test_create_then_reopen_keeps_rows(db_path: Path) -> None:
+    journal = await Journal.open(db_path)
+    assert (journal.last_seq, journal.last_ts) == (0, 0)
+    await journal.commit(_batch(1, 5))
+    assert (journal.last_seq, journal.last_ts) == (5, 105)
+    await journal.close()
+    journal = await Journal.open(db_path, create=False, synchronous="NORMAL")
+    try:
+        assert (journal.last_seq, journal.last_ts) == (5, 105)
+        seen: list[tuple[int, int, bytes]] = []
+        await journal.scan(2, seen.extend, chunk=2)
+        assert [r[0] for r in seen] == [3, 4, 5]
+        assert seen[0] == (3, 103, b"cmd3")
+        full: list[tuple[int, int, bytes, bytes]] = []
+        await journal.scan(0, full.extend, with_events=True)
+        assert full[-1] == (5, 105, b"cmd5", b"ev5")
+        assert await journal.quick_check() is None
+    finally:
+        await journal.close()
+
+
+async def test_missing_file_without_create_is_an_error(db_path: Path) -> None:
+    with pytest.raises(JournalMissing, match="does not exist"):
+        await Journal.open(db_path, create=False)
+    assert not db_path.exists()  # nothing was created
+
+
+async def test_empty_file_is_not_reinitialised(db_path: Path) -> None:
+    db_path.write_bytes(b"")
+    with pytest.raises(JournalCorrupt, match="empty"):
+        await Journal.open(db_path, create=True)
+    assert db_path.read_bytes() == b""
+
+
+async def test_garbage_file_is_corrupt(db_path: Path) -> None:
+    db_path.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(JournalCorrupt, match="not an SQLite database"):
+        await Journal.open(db_path)
+
+
+async def test_other_sqlite_file_is_not_a_journal(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(JournalCorrupt, match="not a venue journal"):
+        await Journal.open(db_path)
+
+
+async def test_directory_is_unreadable(tmp_path: Path) -> None:
+    with pytest.raises(JournalUnreadable, match="not a regular file"):
+        await Journal.open(tmp_path)
+
+
+async def test_missing_directory_is_unreadable(tmp_path: Path) -> None:
+    with pytest.raises(JournalUnreadable, match="does not exist"):
+        await Journal.open(tmp_path / "nope" / "venue.db")
+
+
+async def test_header_damage_is_corrupt(db_path: Path) -> None:
+    journal = await Journal.open(db_path)
+    await journal.commit(_batch(1, 50))
+    await journal.close()
+    data = bytearray(db_path.read_bytes())
+    data[16:24] = b"\xff" * 8  # page size and format bytes
+    db_path.write_bytes(bytes(data))
+    with pytest.raises(JournalCorrupt):
+        await Journal.open(db_path)
+
+
+async def test_truncated_file_is_reported(db_path: Path) -> None:
+    journal = await Journal.open(db_path)
+    for first in range(1, 3000, 100):
+        await journal.commit(_batch(first, 100))
+    await journal.close()
+    size = db_path.stat().st_size
+    with db_path.open("r+b") as fh:
+        fh.truncate(size // 2)
+    with pytest.raises(JournalCorrupt, match="corrupt or truncated"):
+        journal = await Journal.open(db_path, create=False)
+        try:
+            await journal.scan(0, lambda rows: None)
+        finally:
+            await journal.close()
+
+
+async def test_batch_is_one_transaction(db_path: Path) -> None:
+    journal = await Journal.open(db_path)
+    try:
+        await journal.commit(_batch(1, 3))
+        bad = _batch(4, 2)
+        bad.rows.append((5, 1, b"dup", b"dup"))  # duplicate seq: the whole batch must fail
+        bad.store_ops.append(("S1", 1, 0, b"msg"))
+        bad.session_seqs["S1"] = (2, 2)
+        with pytest.raises(JournalWriteFailed, match="seq 4..5"):
+            await journal.commit(bad)
+        assert journal.last_seq == 3
+        rows: list[tuple[int, int, bytes]] = []
+        await journal.scan(0, rows.extend)
+        assert [r[0] for r in rows] == [1, 2, 3]
+        assert await journal.read_outbound("S1", 1, 0, 10) == []
+        assert await journal.load_session_seqs("S1") is None
+        await journal.commit(_batch(4, 1))  # the connection is usable again
+        assert journal.last_seq == 4
+    finally:
+        await journal.close()
+
+
+async def test_fix_store_ops_apply_in_order(db_path: Path) -> None:
+    journal = await Journal.open(db_path)
+    try:
+        batch = Batch()
+        batch.store_ops = [("S1", 1, 1, b"logon"), ("S1", 2, 0, b"er"), ("S2", 1, 1, b"x")]
+        batch.session_seqs["S1"] = (2, 3)
+        await journal.commit(batch)
+        assert await journal.read_outbound("S1", 1, 0, 10) == [
+            (1, True, b"logon"),
+            (2, False, b"er"),
+        ]
+        batch = Batch()
+        batch.store_ops = [("S1", 3, 0, b"old"), "S1", ("S1", 1, 1, b"logon2")]
+        batch.session_seqs["S1"] = (5, 6)
+        batch.session_seqs["S1"] = (1, 2)  # last write in a batch wins
+        await journal.commit(batch)
+        assert await journal.read_outbound("S1", 1, 0, 10) == [(1, True, b"logon2")]
+        assert await journal.read_outbound("S2", 1, 0, 10) == [(1, True, b"x")]
+        assert await journal.load_session_seqs("S1") == (1, 2)
+        assert await journal.load_session_seqs("nobody") is None
+    finally:
+        await journal.close()
+
+
+async def test_read_outbound_pages_through_a_range(db_path: Path) -> None:
+    journal = await Journal.open(db_path)
+    try:
+        batch = Batch()
+        batch.store_ops = [("S", s, int(s % 5 == 0), b"m%d" % s) for s in range(1, 101)]
+        await journal.commit(batch)
+        got: list[int] = []
+        begin = 10
+        while True:
+            page = await journal.read_outbound("S", begin, 55, 7)
+            if not page:
+                break
+            assert len(page) <= 7
+            got.extend(seq for seq, _, _ in page)
+            begin = page[-1][0] + 1
+        assert got == list(range(10, 56))
+        tail = await journal.read_outbound("S", 98, 0, 100)
+        assert [(s, a) for s, a, _ in tail] == [(98, False), (99, False), (100, True)]
+    finally:
+        await journal.close()
+
+
+async def test_snapshots_keep_the_newest(db_path: Path) -> None:
+    journal = await Journal.open(db_path, keep_snapshots=2)
+    try:
+        for seq in (1, 2, 3):
+            batch = _batch(seq, 1)
+            batch.snapshot = Snapshot(seq, 100 + seq, f"h{seq}", b"state%d" % seq)
+            await journal.commit(batch)
+        assert await journal.latest_snapshot() == Snapshot(3, 103, "h3", b"state3")
+        assert await journal.snapshot_hashes() == {2: "h2", 3: "h3"}
+    finally:
+        await journal.close()
+
+
+async def test_disk_full_fails_the_commit(db_path: Path) -> None:
+    journal = await Journal.open(db_path)
+    try:
+        await journal._writer.execute("PRAGMA max_page_count = 40")
+        big = b"x" * 4000
+        seq = 1
+        with pytest.raises(JournalWriteFailed, match="full"):
+            while seq < 1000:
+                batch = Batch()
+                batch.rows = [(seq, seq, big, b"")]
+                await journal.commit(batch)
+                seq += 1
+        assert journal.last_seq == seq - 1
+        rows: list[tuple[int, int, bytes]] = []
+        await journal.scan(0, rows.extend)
+        assert len(rows) == seq - 1
+    finally:
+        await journal.close()
