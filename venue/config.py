@@ -23,6 +23,8 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+from venue.core.types import BAND_SCALE, Instrument, InstrumentKind
+
 Role = Literal["trading", "dropcopy", "marketdata"]
 AuthMethod = Literal["none", "ed25519", "password"]
 _COMP_ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no SOH, no spaces
@@ -350,6 +352,7 @@ def validate(cfg: VenueConfig) -> None:
     symbols: set[str] = set()
     for idx, inst in enumerate(cfg.instruments):
         _validate_instrument(inst, f, f"instruments[{idx}]")
+        instrument_from_config(inst, f)
         if inst.symbol in symbols:
             raise ConfigError(f, f"instruments[{idx}].symbol", f"{inst.symbol!r} is duplicated")
         symbols.add(inst.symbol)
@@ -383,3 +386,28 @@ def validate(cfg: VenueConfig) -> None:
         for d_idx, acct in enumerate(s.dropcopy_accounts):
             if acct not in accounts:
                 raise ConfigError(f, f"{k}dropcopy_accounts[{d_idx}]", f"unknown account {acct!r}")
+
+
+def instrument_from_config(i: InstrumentConfig, source: str = "<config>") -> Instrument:
+    """Convert decimal settings to the core's integers; refuse anything inexact."""
+    tick = Decimal(i.tick_size)
+    lot = Decimal(i.lot_size)
+    ref = Decimal(i.ref_price) / tick
+    max_qty = Decimal(i.max_order_qty) / lot
+    band = Decimal(i.band) * BAND_SCALE
+    for key, value in (("ref_price", ref), ("max_order_qty", max_qty), ("band", band)):
+        if value != value.to_integral_value():
+            raise ConfigError(source, f"instrument {i.symbol}.{key}", "not exact in ticks/lots/ppb")
+    return Instrument(
+        symbol=i.symbol,
+        kind=InstrumentKind(i.kind),
+        tick_size=i.tick_size,
+        lot_size=i.lot_size,
+        multiplier=i.multiplier,
+        ref_price=int(ref),
+        band_ppb=int(band),
+        max_order_qty=int(max_qty),
+        expiry_ts=parse_expiry_ns(i.expiry, source, f"instrument {i.symbol}.expiry")
+        if i.expiry
+        else 0,
+    )

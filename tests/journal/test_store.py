@@ -119,7 +119,7 @@ async def test_batch_is_one_transaction(db_path: Path) -> None:
         bad.rows.append((5, 1, b"dup", b"dup"))  # duplicate seq: the whole batch must fail
         bad.store_ops.append(("S1", 1, 0, b"msg"))
         bad.session_seqs["S1"] = (2, 2)
-        with pytest.raises(JournalWriteFailed, match="seq 4..5"):
+        with pytest.raises(JournalWriteFailed, match=r"seq 4\.\.5"):
             await journal.commit(bad)
         assert journal.last_seq == 3
         rows: list[tuple[int, int, bytes]] = []

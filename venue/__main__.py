@@ -1,0 +1,5 @@
+import sys
+
+from venue.app import main
+
+sys.exit(main())

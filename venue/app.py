@@ -1,0 +1,228 @@
+"""Composition root and the `venue` command: the only module that wires everything.
+
+Invariants:
+- Start-up order: configuration → journal recovery (snapshot + tail, verified) → instruments
+  added as sequenced commands → sequencer → gateway listening. Ports open only after recovery.
+- Shutdown order is the reverse; the sequencer flushes and commits before the journal closes.
+- Every failure a person can cause (bad configuration, corrupt journal, port in use) ends the
+  process with one clear line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from venue import log
+from venue.clock import Clock, LiveClock
+from venue.config import ConfigError, VenueConfig, instrument_from_config, load_config
+from venue.core import AddInstrument, Engine
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CONFIG = 3
+EXIT_JOURNAL = 4
+EXIT_RUNTIME = 5
+
+
+class Venue:
+    """The whole venue in one object: recover, start, serve, stop.
+
+    Tests start it in-process (`await venue.start()` with `gateway.port = 0`); `venue run` starts it
+    from the command line and stops it on SIGINT/SIGTERM.
+    """
+
+    def __init__(
+        self, cfg: VenueConfig, *, clock: Clock | None = None, create: bool = True
+    ) -> None:
+        self.cfg = cfg
+        self.clock: Clock = clock if clock is not None else LiveClock()
+        self.create = create
+        self.log = log.get_logger("venue.app")
+        self.sequencer: Any = None
+        self.journal: Any = None
+        self.gateway: Any = None
+        self.stopped = asyncio.Event()
+
+    @property
+    def fix_port(self) -> int:
+        return int(self.gateway.port) if self.gateway is not None else 0
+
+    async def start(self) -> None:
+        from venue.fix.dictionary import load_dictionary
+        from venue.gateway import Gateway
+        from venue.gateway.tls import make_server_context
+        from venue.journal.recovery import recover
+        from venue.sequencer import Sequencer
+
+        cfg = self.cfg
+        instruments = [instrument_from_config(i, cfg.source) for i in cfg.instruments]
+        ssl_context = make_server_context(cfg.gateway.tls) if cfg.gateway.tls is not None else None
+        dictionary = load_dictionary()
+        db = Path(cfg.journal.path)
+        if self.create:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        engine, journal, last_seq = await recover(
+            db, synchronous=cfg.journal.synchronous, clock=self.clock, create=self.create
+        )
+        self.journal = journal
+        report = journal.recovery
+        self.log.info(
+            "journal_recovered",
+            path=str(db),
+            last_seq=last_seq,
+            snapshot_seq=getattr(report, "snapshot_seq", 0),
+            replayed=getattr(report, "replayed", 0),
+            duration_ms=getattr(report, "duration_ns", 0) // 1_000_000,
+        )
+        self.sequencer = Sequencer(
+            engine,
+            journal,
+            self.clock,
+            snapshot_every_commands=cfg.journal.snapshot_every_commands,
+            snapshot_every_ns=cfg.journal.snapshot_every_seconds * 1_000_000_000,
+        )
+        self.sequencer.on_failure(self._on_journal_failure)
+        await self.sequencer.start()
+        for inst in instruments:
+            if not _has_instrument(engine, inst.symbol):
+                self.sequencer.submit(AddInstrument(instrument=inst))
+        self.gateway = Gateway(
+            config=cfg.gateway,
+            sessions=cfg.sessions,
+            sequencer=self.sequencer,
+            journal=journal,
+            clock=self.clock,
+            dictionary=dictionary,
+            ssl_context=ssl_context,
+        )
+        await self.gateway.start()
+        self.log.info("venue_ready", fix_port=self.fix_port, sessions=len(cfg.sessions))
+
+    def _on_journal_failure(self, exc: BaseException) -> None:
+        self.log.critical("journal_failed_stopping", error=str(exc))
+        self.stopped.set()
+
+    async def stop(self) -> None:
+        if self.gateway is not None:
+            with contextlib.suppress(Exception):
+                await self.gateway.stop()
+        if self.sequencer is not None:
+            with contextlib.suppress(Exception):
+                await self.sequencer.stop()
+        if self.journal is not None:
+            await self.journal.close()
+        self.stopped.set()
+
+
+def _has_instrument(engine: Engine, symbol: str) -> bool:
+    return engine.instrument(symbol) is not None
+
+
+async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
+    from venue.journal import JournalError
+
+    venue = Venue(cfg)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, venue.stopped.set)
+    try:
+        await venue.start()
+    except JournalError as exc:
+        await venue.stop()
+        print(f"venue: journal: {exc}", file=sys.stderr)
+        return EXIT_JOURNAL
+    except ConfigError as exc:
+        await venue.stop()
+        print(f"venue: configuration: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as exc:
+        await venue.stop()
+        print(f"venue: cannot listen on the FIX port: {exc.strerror}", file=sys.stderr)
+        return EXIT_RUNTIME
+    if ready_file:
+        tmp = f"{ready_file}.tmp"
+        Path(tmp).write_text(json.dumps({"fix_port": venue.fix_port, "pid": os.getpid()}))
+        Path(tmp).replace(ready_file)
+    await venue.stopped.wait()
+    failed = venue.sequencer is not None and venue.sequencer.failed is not None
+    await venue.stop()
+    return EXIT_JOURNAL if failed else EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"venue: configuration: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a runtime dependency
+        runner = asyncio.run
+    return int(runner(_serve(cfg, args.ready_file)))
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.config)
+        for i in cfg.instruments:
+            instrument_from_config(i, cfg.source)
+    except ConfigError as exc:
+        print(f"venue: configuration: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{cfg.source}: ok ({len(cfg.instruments)} instruments, {len(cfg.sessions)} sessions)")
+    return EXIT_OK
+
+
+def _journal_verify(args: argparse.Namespace) -> int:
+    from venue.journal.verify import main as verify_main
+
+    return verify_main(["--db", args.db])
+
+
+def _demo(_args: argparse.Namespace) -> int:
+    from venue.demo import run_demo
+
+    return run_demo(load_config(None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="venue", description="A FIX 4.4 derivatives venue.")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the venue")
+    run.add_argument("--config", help="venue.toml (default: the embedded default configuration)")
+    run.add_argument("--ready-file", help="write {fix_port, pid} as JSON here once listening")
+    run.set_defaults(func=_run)
+    check = sub.add_parser("check-config", help="load and validate a configuration, then exit")
+    check.add_argument("--config", help="venue.toml (default: the embedded default)")
+    check.set_defaults(func=_check_config)
+    journal = sub.add_parser("journal", help="journal tools")
+    jsub = journal.add_subparsers(dest="journal_command", required=True)
+    verify = jsub.add_parser("verify", help="replay the journal from empty and compare")
+    verify.add_argument("--db", default="var/venue.db", help="the journal database")
+    verify.set_defaults(func=_journal_verify)
+    demo = sub.add_parser("demo", help="run a short order flow through the core and print it")
+    demo.set_defaults(func=_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log.configure(level=args.log_level)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
