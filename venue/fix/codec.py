@@ -1,0 +1,465 @@
+"""FIX tag=value codec: framing of a TCP byte stream, field parsing, encoding, timestamps.
+
+Invariants:
+- A frame is ``8=<BeginString>|9=<N>|<N bytes of body>10=<3 digits>|`` and nothing else: the
+  first field is 8, the second 9, the body is exactly N bytes ending in SOH, the trailer
+  CheckSum is three ASCII digits equal to the byte sum mod 256 of everything before it.
+- ``Framer.feed`` accepts any split of the stream. It returns, in stream order, one
+  ``FixMessage`` per good frame and one ``Garbled`` per stretch of bytes it had to throw away;
+  every byte fed ends up in exactly one result or in the pending buffer, never twice.
+- No allocation is ever sized from a claimed length: a BodyLength that would make the frame
+  larger than ``max_message_size`` (and a pending buffer that outgrows it) yields ``Garbled``
+  and sets ``overflowed``; the gateway then disconnects.
+- Resynchronisation after garbage looks for the next ``8=FIX``. When BodyLength points at a
+  spot that is not ``10=``, the bad frame runs to the next ``<SOH>10=...<SOH>`` at or after
+  that spot (what QuickFIX does, and what conformance script 2m expects: a too-long frame
+  swallows the next message), so both are ignored, as FIX 4.4 says for garbled messages.
+- A good frame whose fields cannot be read (a tag that is not an integer, a field without
+  ``=``, MsgType not the third field, a data field whose length disagrees) is ``Garbled`` too.
+  Semantic problems (unknown tags, empty values, bad enums) are left to ``validate``.
+- Data fields (RawData 96 and the other DATA types) are read by their preceding length field,
+  so their values may contain SOH; the pairs come from the dictionary (default: FIX 4.4).
+- ``encode`` writes the header in the standard order 8, 9, 35, 49, 56, 34, [43], 52, [122],
+  extra header, body, 10, with exact BodyLength and a three-digit CheckSum. Values are bytes,
+  written as given (the caller never passes SOH except inside data fields).
+- Timestamps are integer nanoseconds since the epoch (UTC); no floats.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "DEFAULT_DATA_FIELDS",
+    "SOH",
+    "FixMessage",
+    "Framer",
+    "Garbled",
+    "checksum",
+    "encode",
+    "format_utc_timestamp",
+    "parse_frame",
+    "parse_utc_timestamp",
+]
+
+SOH = b"\x01"
+_SOH_INT = 1
+
+# Data (type DATA) tag -> the LENGTH tag that must immediately precede it (FIX 4.4).
+DEFAULT_DATA_FIELDS: Mapping[int, int] = {
+    89: 93,  # Signature <- SignatureLength
+    91: 90,  # SecureData <- SecureDataLen
+    96: 95,  # RawData <- RawDataLength
+    213: 212,  # XmlData <- XmlDataLen
+    349: 348,  # EncodedIssuer
+    351: 350,  # EncodedSecurityDesc
+    353: 352,  # EncodedListExecInst
+    355: 354,  # EncodedText
+    357: 356,  # EncodedSubject
+    359: 358,  # EncodedHeadline
+    361: 360,  # EncodedAllocText
+    363: 362,  # EncodedUnderlyingIssuer
+    365: 364,  # EncodedUnderlyingSecurityDesc
+    446: 445,  # EncodedListStatusText
+    619: 618,  # EncodedLegIssuer
+    622: 621,  # EncodedLegSecurityDesc
+}
+
+_MAX_BEGIN_STRING = 32  # "FIX.4.4", "FIXT.1.1": anything longer is garbage
+_MAX_LENGTH_DIGITS = 9
+_MAX_TAG_DIGITS = 10
+_MAX_INT_DIGITS = 18
+_RESYNC = b"8=FIX"
+
+# Tag bytes -> int for the common tags; anything else goes through _slow_tag. Never grows.
+_TAGS: dict[bytes, int] = {b"%d" % t: t for t in range(1, 10000)}
+_TAG_RE = re.compile(rb"-?[0-9]{1,%d}" % _MAX_TAG_DIGITS)
+_INT_RE = re.compile(rb"-?[0-9]{1,%d}" % _MAX_INT_DIGITS)
+
+
+def checksum(data: bytes) -> int:
+    """FIX CheckSum of ``data`` (every byte before ``10=``): byte sum mod 256."""
+    return sum(data) & 0xFF
+
+
+class FixMessage:
+    """One parsed inbound message. ``fields`` holds every field in wire order, 8 through 10."""
+
+    __slots__ = ("_index", "fields", "msg_type", "raw")
+
+    def __init__(self, raw: bytes, fields: list[tuple[int, bytes]], msg_type: bytes) -> None:
+        self.raw = raw
+        self.fields = fields
+        self.msg_type = msg_type
+        self._index: dict[int, bytes] | None = None
+
+    def _lookup(self) -> dict[int, bytes]:
+        index = self._index
+        if index is None:
+            # Later duplicates are overwritten by earlier ones: first occurrence wins.
+            index = self._index = dict(reversed(self.fields))
+        return index
+
+    def get(self, tag: int, default: bytes | None = None) -> bytes | None:
+        """Value of the first occurrence of ``tag``, else ``default``."""
+        return self._lookup().get(tag, default)
+
+    def get_int(self, tag: int) -> int | None:
+        """Integer value of ``tag``; None if absent or not a plain (optionally negative) integer."""
+        value = self._lookup().get(tag)
+        if value is None:
+            return None
+        if value.isdigit() and len(value) <= _MAX_INT_DIGITS:
+            return int(value)
+        if _INT_RE.fullmatch(value) is None:
+            return None
+        return int(value)
+
+    def get_all(self, tag: int) -> list[bytes]:
+        """Values of every occurrence of ``tag`` in wire order (repeating groups)."""
+        return [value for t, value in self.fields if t == tag]
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self._lookup()
+
+    def __repr__(self) -> str:
+        return f"FixMessage({self.raw.replace(SOH, b'|')!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FixMessage) and other.raw == self.raw
+
+    def __hash__(self) -> int:
+        return hash(self.raw)
+
+
+class Garbled:
+    """Bytes that could not be framed or parsed. FIX 4.4: ignore them; the session goes on."""
+
+    __slots__ = ("raw", "reason")
+
+    def __init__(self, raw: bytes, reason: str) -> None:
+        self.raw = raw
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Garbled({self.reason!r}, {self.raw[:80]!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Garbled) and (other.raw, other.reason) == (self.raw, self.reason)
+
+    def __hash__(self) -> int:
+        return hash((self.raw, self.reason))
+
+
+def _slow_tag(text: bytes) -> int | None:
+    if _TAG_RE.fullmatch(text) is None:
+        return None
+    return int(text)
+
+
+def parse_frame(
+    raw: bytes, data_fields: Mapping[int, int] = DEFAULT_DATA_FIELDS
+) -> FixMessage | Garbled:
+    """Parse one complete frame (already delimited, BodyLength and CheckSum not re-checked).
+
+    Returns ``Garbled`` if a field cannot be read or MsgType is not the third field.
+    """
+    parts = raw.split(SOH)
+    if parts[-1] != b"":
+        return Garbled(raw, "frame does not end with SOH")
+    parts.pop()
+    tags = _TAGS
+    fields: list[tuple[int, bytes]] = []
+    append = fields.append
+    count = len(parts)
+    i = 0
+    while i < count:
+        tag_text, sep, value = parts[i].partition(b"=")
+        tag = tags.get(tag_text)
+        if tag is None:
+            tag = _slow_tag(tag_text)
+            if tag is None:
+                return Garbled(raw, f"field {i + 1} has no integer tag")
+        if not sep:
+            return Garbled(raw, f"field {i + 1} (tag {tag}) has no '='")
+        if tag in data_fields and fields and fields[-1][0] == data_fields[tag]:
+            length_text = fields[-1][1]
+            if not length_text.isdigit() or len(length_text) > _MAX_LENGTH_DIGITS:
+                return Garbled(raw, f"data length field {data_fields[tag]} is not a length")
+            want = int(length_text)
+            if len(value) < want:
+                pieces = [value]
+                have = len(value)
+                while have < want and i + 1 < count:
+                    i += 1
+                    pieces.append(parts[i])
+                    have += 1 + len(parts[i])
+                value = SOH.join(pieces)
+            if len(value) != want:
+                return Garbled(raw, f"data field {tag} does not have the declared length {want}")
+        append((tag, value))
+        i += 1
+    if len(fields) < 4 or fields[0][0] != 8 or fields[1][0] != 9 or fields[-1][0] != 10:
+        return Garbled(raw, "not a frame 8=...|9=...|...|10=...|")
+    if fields[2][0] != 35:
+        return Garbled(raw, "MsgType (35) is not the third field")
+    return FixMessage(raw, fields, fields[2][1])
+
+
+class Framer:
+    """Cuts a TCP byte stream into ``FixMessage``/``Garbled`` results; keeps the partial tail."""
+
+    __slots__ = ("_buf", "_data_fields", "_need", "_search_from", "max_message_size", "overflowed")
+
+    def __init__(
+        self,
+        max_message_size: int = 65536,
+        data_fields: Mapping[int, int] = DEFAULT_DATA_FIELDS,
+    ) -> None:
+        self.max_message_size = max_message_size
+        self.overflowed = False
+        self._data_fields = data_fields
+        self._buf = bytearray()
+        # Bytes the pending buffer must hold before a new scan can make progress.
+        self._need = 0
+        # When a bad BodyLength makes us look for the next "\x0110=": where to resume looking.
+        self._search_from = 0
+
+    @property
+    def pending(self) -> int:
+        """Number of bytes held back waiting for the rest of a frame."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[FixMessage | Garbled]:
+        """Add bytes from the stream; return every result completed by them, in order."""
+        out: list[FixMessage | Garbled] = []
+        buf: bytes | bytearray
+        if self._buf:
+            self._buf += data
+            if len(self._buf) < self._need:
+                if len(self._buf) > self.max_message_size:
+                    self._overflow(out, bytes(self._buf), "pending bytes exceed max_message_size")
+                    self._buf.clear()
+                return out
+            buf = self._buf
+        else:
+            if not data:
+                return out
+            buf = data
+        pos = self._scan(buf, out)
+        if buf is self._buf:
+            del self._buf[:pos]
+        elif pos < len(buf):
+            self._buf = bytearray(buf[pos:])
+        return out
+
+    def _overflow(self, out: list[FixMessage | Garbled], raw: bytes, reason: str) -> None:
+        self.overflowed = True
+        self._need = 0
+        self._search_from = 0
+        out.append(Garbled(raw, reason))
+
+    def _scan(self, buf: bytes | bytearray, out: list[FixMessage | Garbled]) -> int:
+        """Consume complete frames and garbage from ``buf``; return where the tail starts."""
+        n = len(buf)
+        pos = 0
+        max_size = self.max_message_size
+        self._need = 0
+        while pos < n:
+            if buf[pos : pos + 2] != b"8=":
+                start = buf.find(_RESYNC, pos)
+                if start < 0:
+                    # Keep a tail that could still become "8=FIX" once more bytes arrive.
+                    keep = 0
+                    for k in range(min(len(_RESYNC) - 1, n - pos), 0, -1):
+                        if buf[n - k :] == _RESYNC[:k]:
+                            keep = k
+                            break
+                    if n - keep > pos:
+                        out.append(Garbled(bytes(buf[pos : n - keep]), "no BeginString (8=FIX)"))
+                    self._need = n - (n - keep) + 1 if keep else 0
+                    return n - keep
+                out.append(Garbled(bytes(buf[pos:start]), "bytes before BeginString (8=FIX)"))
+                pos = start
+                continue
+            # BeginString
+            end8 = buf.find(SOH, pos + 2, pos + 2 + _MAX_BEGIN_STRING + 1)
+            if end8 < 0:
+                if n - pos > 2 + _MAX_BEGIN_STRING:
+                    pos = self._resync(buf, pos, out, "BeginString too long or unterminated")
+                    continue
+                self._need = n - pos + 1
+                return pos
+            # BodyLength must be the second field.
+            p9 = end8 + 1
+            if n < p9 + 2:
+                self._need = p9 + 2 - pos
+                return pos
+            if buf[p9 : p9 + 2] != b"9=":
+                pos = self._resync(buf, pos, out, "BodyLength (9) is not the second field")
+                continue
+            end9 = buf.find(SOH, p9 + 2, p9 + 2 + _MAX_LENGTH_DIGITS + 1)
+            if end9 < 0:
+                if n - (p9 + 2) > _MAX_LENGTH_DIGITS:
+                    pos = self._resync(buf, pos, out, "BodyLength is not a number")
+                    continue
+                self._need = n - pos + 1
+                return pos
+            length_text = buf[p9 + 2 : end9]
+            if not length_text.isdigit():
+                pos = self._resync(buf, pos, out, "BodyLength is not a number")
+                continue
+            body_start = end9 + 1
+            body_end = body_start + int(length_text)
+            if body_end + 7 - pos > max_size:
+                self._overflow(out, bytes(buf[pos:body_start]), "BodyLength exceeds max size")
+                pos = body_start
+                continue
+            if n < body_end + 7:
+                self._need = body_end + 7 - pos
+                return pos
+            if (
+                buf[body_end : body_end + 3] == b"10="
+                and buf[body_end + 6] == _SOH_INT
+                and buf[body_end - 1] == _SOH_INT
+            ):
+                raw = bytes(buf[pos : body_end + 7])
+                self._search_from = 0
+                pos = body_end + 7
+                cs = raw[-4:-1]
+                if not cs.isdigit() or int(cs) != sum(raw[:-7]) & 0xFF:
+                    out.append(Garbled(raw, "CheckSum incorrect"))
+                    continue
+                out.append(parse_frame(raw, self._data_fields))
+                continue
+            # BodyLength does not end on "10=": the bad frame runs through the next CheckSum.
+            search_from = max(body_end - 1, end9, pos + self._search_from)
+            k = buf.find(b"\x0110=", search_from)
+            j = buf.find(SOH, k + 4) if k >= 0 else -1
+            if j < 0:
+                if n - pos > max_size:
+                    self._overflow(out, bytes(buf[pos:n]), "no CheckSum within max size")
+                    return n
+                # Resume the search where it stopped (minus a partial "\x0110=" match).
+                self._search_from = max(0, (k if k >= 0 else n - 3) - pos)
+                self._need = n - pos + 1
+                return pos
+            self._search_from = 0
+            out.append(Garbled(bytes(buf[pos : j + 1]), "BodyLength incorrect"))
+            pos = j + 1
+        return pos
+
+    def _resync(
+        self, buf: bytes | bytearray, pos: int, out: list[FixMessage | Garbled], reason: str
+    ) -> int:
+        """Drop the bad start at ``pos`` up to the next ``8=FIX``; the scan then goes on."""
+        start = buf.find(_RESYNC, pos + 1)
+        if start < 0:
+            start = len(buf)
+        out.append(Garbled(bytes(buf[pos:start]), reason))
+        return start
+
+
+def encode(
+    msg_type: bytes,
+    *,
+    begin_string: bytes,
+    sender: bytes,
+    target: bytes,
+    seq: int,
+    sending_time: bytes,
+    body: Sequence[tuple[int, bytes]],
+    poss_dup: bool = False,
+    orig_sending_time: bytes | None = None,
+    extra_header: Sequence[tuple[int, bytes]] = (),
+) -> bytes:
+    """One complete outbound frame with BodyLength and CheckSum."""
+    if poss_dup:
+        head = b"35=%s\x0149=%s\x0156=%s\x0134=%d\x0143=Y\x0152=%s\x01" % (
+            msg_type,
+            sender,
+            target,
+            seq,
+            sending_time,
+        )
+    else:
+        head = b"35=%s\x0149=%s\x0156=%s\x0134=%d\x0152=%s\x01" % (
+            msg_type,
+            sender,
+            target,
+            seq,
+            sending_time,
+        )
+    if orig_sending_time is not None:
+        head += b"122=%s\x01" % orig_sending_time
+    if extra_header:
+        head += b"".join([b"%d=%s\x01" % field for field in extra_header])
+    payload = head + b"".join([b"%d=%s\x01" % field for field in body])
+    frame = b"8=%s\x019=%d\x01%s" % (begin_string, len(payload), payload)
+    return b"%s10=%03d\x01" % (frame, sum(frame) & 0xFF)
+
+
+# --- timestamps --------------------------------------------------------------------------
+
+# (second, b"YYYYMMDD-HH:MM:SS") of the last call: consecutive calls mostly share the second.
+_last_second: list[tuple[int, bytes]] = [(-(2**63), b"")]
+
+
+def format_utc_timestamp(ts_ns: int) -> bytes:
+    """``YYYYMMDD-HH:MM:SS.sss`` (UTC, milliseconds, truncated) for nanoseconds since epoch."""
+    second, ns = divmod(ts_ns, 1_000_000_000)
+    cached_second, prefix = _last_second[0]
+    if cached_second != second:
+        t = time.gmtime(second)
+        prefix = b"%04d%02d%02d-%02d:%02d:%02d" % (
+            t.tm_year,
+            t.tm_mon,
+            t.tm_mday,
+            t.tm_hour,
+            t.tm_min,
+            t.tm_sec,
+        )
+        _last_second[0] = (second, prefix)
+    return b"%s.%03d" % (prefix, ns // 1_000_000)
+
+
+_TIMESTAMP_RE = re.compile(
+    rb"([0-9]{4})([0-9]{2})([0-9]{2})-([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    rb"(?:\.([0-9]{3}|[0-9]{6}|[0-9]{9}))?"
+)
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def parse_utc_timestamp(value: bytes) -> int | None:
+    """Nanoseconds since epoch of a FIX UTCTimestamp; None if it is not one.
+
+    Accepts ``YYYYMMDD-HH:MM:SS`` with no fraction or 3, 6 or 9 fractional digits; seconds may
+    be 60 (a leap second, counted as the first second of the next minute).
+    """
+    match = _TIMESTAMP_RE.fullmatch(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    if not 1 <= month <= 12 or hour > 23 or minute > 59 or second > 60 or day < 1:
+        return None
+    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if day > _DAYS_IN_MONTH[month] + leap:
+        return None
+    fraction = match.group(7)
+    ns = 0
+    if fraction is not None:
+        ns = int(fraction) * 10 ** (9 - len(fraction))
+    days = _days_from_civil(year, month, day)
+    return ((days * 24 + hour) * 60 + minute) * 60_000_000_000 + second * 1_000_000_000 + ns
