@@ -15,7 +15,8 @@ from venue.journal.errors import (
     JournalWriteFailed,
     SnapshotMismatch,
 )
-from venue.journal.store import Batch, Journal, Snapshot, Synchronous
+from venue.journal.recovery import recover
+from venue.journal.store import Batch, Journal, RecoveryReport, Snapshot, Synchronous
 
 __all__ = [
     "Batch",
@@ -27,7 +28,9 @@ __all__ = [
     "JournalMissing",
     "JournalUnreadable",
     "JournalWriteFailed",
+    "RecoveryReport",
     "Snapshot",
     "SnapshotMismatch",
     "Synchronous",
+    "recover",
 ]
