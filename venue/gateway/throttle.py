@@ -1,0 +1,101 @@
+"""Per-session message throttling: a token bucket and an abuse tracker.
+
+Invariants:
+- Pure: nothing here reads a clock; every call takes `now_ns` (int nanoseconds).
+- Integer state only. A token is worth `10**9` units; the bucket gains `rate` units per elapsed
+  nanosecond (so `rate` tokens per second, exactly) and holds at most `burst` tokens.
+- Time that goes backwards adds nothing (elapsed time is clamped at zero); a bucket starts full.
+- `AbuseTracker` reports abuse once throttled messages have kept coming for `abuse_seconds`
+  in a row, "in a row" meaning no gap longer than `gap_ns` (default 1 s) between two throttled
+  messages. Messages let through in between do not break the run: a client flooding at twice
+  its rate gets half its messages through and is still abusing.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from venue.config import ThrottleConfig
+
+__all__ = ["AbuseTracker", "SessionThrottle", "ThrottleVerdict", "TokenBucket"]
+
+_UNIT = 1_000_000_000  # units per token
+
+
+class TokenBucket:
+    """`rate` tokens per second, up to `burst` tokens; `allow` spends one token if there is one."""
+
+    __slots__ = ("_capacity", "_level", "_rate", "_ts_last")
+
+    def __init__(self, rate: int, burst: int) -> None:
+        if rate < 1 or burst < 1:
+            raise ValueError("rate and burst must be at least 1")
+        self._rate = rate
+        self._capacity = burst * _UNIT
+        self._level = self._capacity
+        self._ts_last: int | None = None
+
+    def _refill(self, now_ns: int) -> None:
+        if self._ts_last is not None and now_ns > self._ts_last:
+            self._level = min(self._capacity, self._level + (now_ns - self._ts_last) * self._rate)
+        if self._ts_last is None or now_ns > self._ts_last:
+            self._ts_last = now_ns
+
+    def allow(self, now_ns: int) -> bool:
+        self._refill(now_ns)
+        if self._level >= _UNIT:
+            self._level -= _UNIT
+            return True
+        return False
+
+    def tokens(self, now_ns: int) -> int:
+        """Whole tokens available at `now_ns` (refills, spends nothing)."""
+        self._refill(now_ns)
+        return self._level // _UNIT
+
+
+class AbuseTracker:
+    """Call `record_throttled(now_ns)` for each throttled message; True once it is abuse."""
+
+    __slots__ = ("_abuse_ns", "_gap_ns", "_ts_last", "_ts_start")
+
+    def __init__(self, abuse_seconds: int, *, gap_ns: int = 1_000_000_000) -> None:
+        if abuse_seconds < 1 or gap_ns < 1:
+            raise ValueError("abuse_seconds and gap_ns must be at least 1")
+        self._abuse_ns = abuse_seconds * 1_000_000_000
+        self._gap_ns = gap_ns
+        self._ts_start: int | None = None
+        self._ts_last: int | None = None
+
+    def record_throttled(self, now_ns: int) -> bool:
+        if self._ts_start is None or self._ts_last is None or now_ns - self._ts_last > self._gap_ns:
+            self._ts_start = self._ts_last = now_ns
+        elif now_ns > self._ts_last:
+            self._ts_last = now_ns
+        return self._ts_last - self._ts_start >= self._abuse_ns
+
+    def reset(self) -> None:
+        self._ts_start = self._ts_last = None
+
+
+class ThrottleVerdict(enum.Enum):
+    ALLOW = "allow"  # process the message
+    THROTTLE = "throttle"  # refuse this message (BusinessMessageReject / Reject), keep session
+    ABUSE = "abuse"  # over the limit for abuse_seconds in a row: Logout and disconnect
+
+
+class SessionThrottle:
+    """A session's `TokenBucket` and `AbuseTracker`, built from its `[throttle]` settings."""
+
+    __slots__ = ("_abuse", "_bucket")
+
+    def __init__(self, config: ThrottleConfig) -> None:
+        self._bucket = TokenBucket(config.messages_per_second, config.burst)
+        self._abuse = AbuseTracker(config.abuse_seconds)
+
+    def check(self, now_ns: int) -> ThrottleVerdict:
+        if self._bucket.allow(now_ns):
+            return ThrottleVerdict.ALLOW
+        if self._abuse.record_throttled(now_ns):
+            return ThrottleVerdict.ABUSE
+        return ThrottleVerdict.THROTTLE
