@@ -1,29 +1,155 @@
-"""Skeleton engine (matching lands next)."""
+"""The engine: `apply(cmd) -> events`, a pure, deterministic state machine.
+
+Each order command runs three named steps (exchange-core style): pre-trade risk (R1,
+`_risk_pre_hold`) → matching (`_match`) → settlement of fills (R2, `_settle`). Until the
+derivatives issue R1 passes everything and R2 does nothing.
+
+Invariants kept here (checked by `validate_internal_state`):
+- Only `cmd.ts` is time; ids come from counters in the state (`next_order_id`, `next_exec_id`,
+  `next_trade_id`). Each event that becomes an ExecutionReport consumes one exec id; a trade
+  consumes one trade id; an accepted order one order id.
+- A refused command (any `...Rejected` event) leaves the state exactly unchanged, counters
+  included: every check runs before the first mutation.
+- `orders` maps order_id → live order, in ascending order_id (an order enters the index when it
+  first rests, at the end of the command that assigned its id, and never re-enters). Every
+  indexed order rests in its market's book, and vice versa; `by_session[session][cl_ord_id]`
+  indexes the same orders by their current client id.
+- The book is never crossed at rest: after each command best bid < best ask.
+- Iteration is over lists and insertion-ordered dicts only; hash maps are otherwise used for
+  point lookups.
+
+Rules chosen where the issue leaves a choice:
+- Reference price: set by `AddInstrument`/`SetReferencePrice`, and after every command that
+  traded, set to that command's last trade price. Price checks of a command (band of limit
+  prices, band limit of a market order's sweep) use the reference price at the command's start.
+  Band half-width = ref_price * band_ppb // 10^9 (rounded towards a tighter band).
+- Market orders sweep up to the band limit (ref ± half-width); the remainder is canceled
+  (`MARKET_REMAINDER`). With no opposite liquidity inside the band they are refused.
+- FOK: refused (`FOK_NOT_FILLABLE`, no state change) unless the whole quantity can trade now,
+  counting self-trade prevention: under CANCEL_RESTING the aggressor's own orders are skipped
+  (and canceled on execution), under the other modes the sweep stops at the first own order.
+- Replace: quantity down at the same price keeps priority; a price change or a quantity up moves
+  the order to the tail of its (new) level and it may trade if it crosses. A new quantity
+  <= cum_qty is refused (`REPLACE_QTY_NOT_ABOVE_CUM_QTY`). Replace is refused while halted.
+  A post-only order replaced to a crossing price is refused (`POST_ONLY_WOULD_TAKE`). The new
+  cl_ord_id must not be live in the order's own session (the order keeps its session).
+- Unknown vs too late: an `order_id` that was issued but is no longer live is answered
+  `TOO_LATE_TO_CANCEL`; a (session, orig_cl_ord_id) that is not live is `UNKNOWN_ORDER` (the
+  engine keeps no memory of done orders). Another firm's order is always `UNKNOWN_ORDER`.
+- GTD/Day orders expire only through the `ExpireOrders` command; until then they trade.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import sys
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
-from venue.core.commands import Command
-from venue.core.events import CommandRejected, Event
-from venue.core.snapshot import SNAPSHOT_VERSION, StateRecord
-from venue.core.types import RejectReason
+from venue.core.book import BookSide, Level, Market, Order
+from venue.core.commands import (
+    AddInstrument,
+    CancelOrder,
+    Command,
+    ExpireInstrument,
+    ExpireOrders,
+    Halt,
+    MassCancel,
+    NewOrder,
+    ReplaceOrder,
+    Resume,
+    SetReferencePrice,
+)
+from venue.core.events import (
+    CancelRejected,
+    CommandRejected,
+    Event,
+    InstrumentAdded,
+    InstrumentStateChanged,
+    MassCancelCompleted,
+    MassCancelRejected,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+    ReferencePriceChanged,
+)
+from venue.core.snapshot import SNAPSHOT_VERSION, MarketRecord, OrderRecord, StateRecord
+from venue.core.types import (
+    BAND_SCALE,
+    CancelReason,
+    InstrumentKind,
+    InstrumentState,
+    OrdType,
+    RejectReason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 
 __all__ = ["Engine"]
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(StateRecord)
+_intern = sys.intern
+
+_BUY = Side.BUY
+_LIMIT = OrdType.LIMIT
+_MARKET = OrdType.MARKET
+_GTD = TimeInForce.GTD
+_IOC = TimeInForce.IOC
+_FOK = TimeInForce.FOK
+_DAY = TimeInForce.DAY
+_OPEN = InstrumentState.OPEN
+_HALTED = InstrumentState.HALTED
+_EXPIRED = InstrumentState.EXPIRED
+_CANCEL_RESTING = StpMode.CANCEL_RESTING
+_CANCEL_AGGRESSOR = StpMode.CANCEL_AGGRESSOR
+_NO_SESSION: dict[str, Order] = {}
 
 
 class Engine:
+    """The whole trading state and the only code that changes it."""
+
     def __init__(self) -> None:
         self.next_order_id = 1
         self.next_exec_id = 1
         self.next_trade_id = 1
+        self.markets: dict[str, Market] = {}
+        self.orders: dict[int, Order] = {}
+        self.by_session: dict[str, dict[str, Order]] = {}
+        self._handlers: dict[type[Any], Callable[[Any], list[Event]]] = {
+            NewOrder: self._new_order,
+            CancelOrder: self._cancel_order,
+            ReplaceOrder: self._replace_order,
+            MassCancel: self._mass_cancel,
+            ExpireOrders: self._expire_orders,
+            AddInstrument: self._add_instrument,
+            Halt: self._halt,
+            Resume: self._resume,
+            ExpireInstrument: self._expire_instrument,
+            SetReferencePrice: self._set_reference_price,
+        }
+
+    # ------------------------------------------------------------------ public surface
 
     def apply(self, cmd: Command) -> list[Event]:
+        """Apply one sequenced command; never raises.
+
+        Field types are those the command struct declares (msgspec checks them on decode).
+        A value that is not a command, or a field of the wrong type, is answered with
+        `CommandRejected(MALFORMED_COMMAND)` by a last-resort guard (all checks run before
+        any mutation, so the state is unchanged).
+        """
+        handler = self._handlers.get(type(cmd))
+        try:
+            if handler is not None:
+                return handler(cmd)
+        except Exception:  # rule 6: a bad command never stops the venue
+            pass
         ts = getattr(cmd, "ts", 0)
         return [
             CommandRejected(
@@ -35,23 +161,798 @@ class Engine:
         ]
 
     def snapshot(self) -> bytes:
-        return _encoder.encode(
-            StateRecord(
-                SNAPSHOT_VERSION, self.next_order_id, self.next_exec_id, self.next_trade_id, []
-            )
-        )
+        """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
+        return _encoder.encode(self._record())
 
     def state_hash(self) -> str:
+        """Hex sha256 of the canonical snapshot encoding."""
         return hashlib.sha256(self.snapshot()).hexdigest()
 
     @classmethod
     def restore(cls, data: bytes) -> Engine:
         rec = _decoder.decode(data)
-        e = cls()
-        e.next_order_id = rec.next_order_id
-        e.next_exec_id = rec.next_exec_id
-        e.next_trade_id = rec.next_trade_id
-        return e
+        if rec.version != SNAPSHOT_VERSION:
+            raise ValueError(f"snapshot version {rec.version}, expected {SNAPSHOT_VERSION}")
+        engine = cls()
+        engine.next_order_id = rec.next_order_id
+        engine.next_exec_id = rec.next_exec_id
+        engine.next_trade_id = rec.next_trade_id
+        restored: list[Order] = []
+        for mrec in rec.markets:
+            inst = mrec.instrument
+            mkt = Market(inst)
+            engine.markets[inst.symbol] = mkt
+            symbol = inst.symbol
+            for side, levels in ((mkt.bids, mrec.bids), (mkt.asks, mrec.asks)):
+                for level_recs in reversed(levels):  # worst first, so keys append in order
+                    for r in level_recs:
+                        o = Order(
+                            r.order_id,
+                            _intern(r.session),
+                            _intern(r.firm),
+                            _intern(r.account),
+                            r.cl_ord_id,
+                            symbol,
+                            r.side,
+                            r.ord_type,
+                            r.tif,
+                            r.price,
+                            r.qty,
+                            r.cum_qty,
+                            r.cum_notional,
+                            r.expire_ts,
+                            r.post_only,
+                            r.reduce_only,
+                            r.stp_id,
+                            r.stp_mode,
+                        )
+                        side.add(o)
+                        restored.append(o)
+        restored.sort(key=lambda o: o.order_id)
+        for o in restored:
+            engine._index(o)
+        return engine
 
     def validate_internal_state(self) -> None:
+        """Raise AssertionError naming the first broken invariant."""
+
+        def check(ok: bool, what: str) -> None:
+            if not ok:
+                raise AssertionError(what)
+
+        seen: dict[int, Order] = {}
+        for symbol, mkt in self.markets.items():
+            check(mkt.instrument.symbol == symbol, f"market key {symbol} != instrument symbol")
+            for side_enum, book_side in ((Side.BUY, mkt.bids), (Side.SELL, mkt.asks)):
+                keys = book_side.keys
+                check(keys == sorted(set(keys)), f"{symbol} {side_enum.name}: keys not sorted")
+                check(
+                    sorted(book_side.sign * k for k in keys) == sorted(book_side.levels),
+                    f"{symbol} {side_enum.name}: keys do not match levels",
+                )
+                for price, level in book_side.levels.items():
+                    where = f"{symbol} {side_enum.name} level {price}"
+                    check(level.price == price, f"{where}: level price mismatch")
+                    check(len(level.orders) > 0, f"{where}: empty level kept")
+                    total = 0
+                    for o in level.orders:
+                        leaves = o.qty - o.cum_qty
+                        check(leaves > 0, f"{where}: order {o.order_id} rests with leaves <= 0")
+                        check(o.cum_qty >= 0, f"{where}: order {o.order_id} cum_qty < 0")
+                        check(
+                            o.cum_qty + leaves == o.qty,
+                            f"{where}: order {o.order_id} cum + leaves != qty",
+                        )
+                        check(o.price == price, f"{where}: order {o.order_id} price mismatch")
+                        check(o.side == side_enum, f"{where}: order {o.order_id} on wrong side")
+                        check(o.symbol == symbol, f"{where}: order {o.order_id} symbol mismatch")
+                        check(o.ord_type == _LIMIT, f"{where}: order {o.order_id} not a limit")
+                        check(
+                            (o.cum_qty == 0) == (o.cum_notional == 0),
+                            f"{where}: order {o.order_id} cum_notional inconsistent",
+                        )
+                        check(o.order_id not in seen, f"order {o.order_id} rests twice")
+                        check(
+                            self.orders.get(o.order_id) is o,
+                            f"{where}: order {o.order_id} not in the order index",
+                        )
+                        check(
+                            self.by_session.get(o.session, {}).get(o.cl_ord_id) is o,
+                            f"{where}: order {o.order_id} not in the cl_ord_id index",
+                        )
+                        seen[o.order_id] = o
+                        total += leaves
+                    check(total == level.qty, f"{where}: level qty != sum of order leaves")
+            bid, ask = mkt.bids.best_price(), mkt.asks.best_price()
+            check(bid is None or ask is None or bid < ask, f"{symbol}: book crossed at rest")
+        check(len(seen) == len(self.orders), "order index holds orders not in any book")
+        ids = list(self.orders)
+        check(ids == sorted(ids), "order index not in ascending order_id")
+        check(all(i < self.next_order_id for i in ids), "order_id not below next_order_id")
+        n_cl = sum(len(d) for d in self.by_session.values())
+        check(n_cl == len(self.orders), "cl_ord_id index size != order index size")
+
+    # ------------------------------------------------------------------ state helpers
+
+    def _record(self) -> StateRecord:
+        markets = []
+        for mkt in self.markets.values():
+            inst = mkt.instrument
+            if inst.ref_price != mkt.ref_price or inst.state != mkt.state:
+                inst = msgspec.structs.replace(inst, ref_price=mkt.ref_price, state=mkt.state)
+            markets.append(MarketRecord(inst, _side_record(mkt.bids), _side_record(mkt.asks)))
+        return StateRecord(
+            SNAPSHOT_VERSION, self.next_order_id, self.next_exec_id, self.next_trade_id, markets
+        )
+
+    def _index(self, o: Order) -> None:
+        self.orders[o.order_id] = o
+        per = self.by_session.get(o.session)
+        if per is None:
+            per = self.by_session[o.session] = {}
+        per[o.cl_ord_id] = o
+
+    def _unindex(self, o: Order) -> None:
+        del self.orders[o.order_id]
+        del self.by_session[o.session][o.cl_ord_id]
+
+    def _find(
+        self, session: str, firm: str, orig_cl_ord_id: str, order_id: int
+    ) -> tuple[Order | None, RejectReason]:
+        if order_id:
+            o = self.orders.get(order_id)
+            if o is None:
+                late = 0 < order_id < self.next_order_id
+                return None, (
+                    RejectReason.TOO_LATE_TO_CANCEL if late else RejectReason.UNKNOWN_ORDER
+                )
+        else:
+            o = self.by_session.get(session, _NO_SESSION).get(orig_cl_ord_id)
+            if o is None:
+                return None, RejectReason.UNKNOWN_ORDER
+        if o.firm != firm:
+            return None, RejectReason.UNKNOWN_ORDER
+        return o, RejectReason.UNKNOWN_ORDER
+
+    def _canceled(  # noqa: PLR0917 -- hot-path helper, called positionally
+        self, o: Order, ts: int, reason: CancelReason, cl_ord_id: str, orig: str, req: str
+    ) -> OrderCanceled:
+        exec_id = self.next_exec_id
+        self.next_exec_id = exec_id + 1
+        return OrderCanceled(
+            ts=ts,
+            order_id=o.order_id,
+            exec_id=exec_id,
+            session=o.session,
+            firm=o.firm,
+            account=o.account,
+            cl_ord_id=cl_ord_id,
+            orig_cl_ord_id=orig,
+            request_session=req,
+            symbol=o.symbol,
+            side=o.side,
+            ord_type=o.ord_type,
+            tif=o.tif,
+            price=o.price,
+            qty=o.qty,
+            cum_qty=o.cum_qty,
+            cum_notional=o.cum_notional,
+            reason=reason,
+        )
+
+    def _cancel_resting(
+        self, o: Order, ts: int, reason: CancelReason, req: str, events: list[Event]
+    ) -> None:
+        """Unsolicited cancel of a resting order (expiry, mass cancel)."""
+        mkt = self.markets[o.symbol]
+        (mkt.bids if o.side == _BUY else mkt.asks).remove(o)
+        self._unindex(o)
+        events.append(self._canceled(o, ts, reason, o.cl_ord_id, "", req))
+
+    # ------------------------------------------------------------------ R1 / R2
+
+    def _risk_pre_hold(self, mkt: Market, o: Order) -> RejectReason | None:
+        """R1, pre-trade risk: hold margin for the order or refuse it. Passes everything
+        until the derivatives issue (must not mutate state when it refuses)."""
         return None
+
+    def _settle(self, mkt: Market, fills: list[Event], start: int) -> None:
+        """R2, settlement of the fills `fills[start:]` (positions, fees, margin release).
+        Nothing to settle until the derivatives issue."""
+
+    # ------------------------------------------------------------------ orders
+
+    def _new_order(self, cmd: NewOrder) -> list[Event]:
+        ts = cmd.ts
+        mkt = self.markets.get(cmd.symbol)
+        reason: RejectReason | None = None
+        side = cmd.side
+        is_buy = side == _BUY
+        price = cmd.price
+        qty = cmd.qty
+        ord_type = cmd.ord_type
+        tif = cmd.tif
+        if not cmd.cl_ord_id:
+            reason = RejectReason.INVALID_ORDER
+        elif mkt is None:
+            reason = RejectReason.UNKNOWN_INSTRUMENT
+        elif mkt.state == _EXPIRED or (mkt.instrument.expiry_ts and ts >= mkt.instrument.expiry_ts):
+            reason = RejectReason.INSTRUMENT_EXPIRED
+        elif mkt.state == _HALTED:
+            reason = RejectReason.INSTRUMENT_HALTED
+        elif cmd.cl_ord_id in self.by_session.get(cmd.session, _NO_SESSION):
+            reason = RejectReason.DUPLICATE_CL_ORD_ID
+        elif qty <= 0:
+            reason = RejectReason.INVALID_QUANTITY
+        elif qty > mkt.instrument.max_order_qty:
+            reason = RejectReason.QTY_ABOVE_MAXIMUM
+        elif ord_type == _LIMIT:
+            if price <= 0:
+                reason = RejectReason.INVALID_PRICE
+            elif mkt.instrument.band_ppb:
+                half = mkt.ref_price * mkt.instrument.band_ppb // BAND_SCALE
+                if not mkt.ref_price - half <= price <= mkt.ref_price + half:
+                    reason = RejectReason.PRICE_OUTSIDE_BAND
+        elif ord_type == _MARKET:
+            if price != 0:
+                reason = RejectReason.INVALID_PRICE
+        else:
+            reason = RejectReason.INVALID_ORDER
+        if reason is None:
+            if tif == _GTD:
+                if cmd.expire_ts <= ts:
+                    reason = RejectReason.INVALID_TIF
+            elif cmd.expire_ts != 0:
+                reason = RejectReason.INVALID_TIF
+            elif cmd.post_only and (ord_type == _MARKET or tif in (_IOC, _FOK)):
+                reason = RejectReason.INVALID_ORDER
+        if reason is not None or mkt is None:
+            return [_order_rejected(cmd, reason or RejectReason.UNKNOWN_INSTRUMENT)]
+
+        opp = mkt.asks if is_buy else mkt.bids
+        sign = opp.sign
+        # Matching bound: resting key (= sign * price) must be >= min_key to trade.
+        if ord_type == _LIMIT:
+            min_key = sign * price
+        elif mkt.instrument.band_ppb:
+            half = mkt.ref_price * mkt.instrument.band_ppb // BAND_SCALE
+            min_key = sign * (mkt.ref_price + half if is_buy else mkt.ref_price - half)
+        else:
+            min_key = -(1 << 62)
+        o = Order(
+            self.next_order_id,
+            _intern(cmd.session),
+            _intern(cmd.firm),
+            _intern(cmd.account),
+            cmd.cl_ord_id,
+            mkt.instrument.symbol,
+            side,
+            ord_type,
+            tif,
+            price,
+            qty,
+            0,
+            0,
+            cmd.expire_ts,
+            cmd.post_only,
+            cmd.reduce_only,
+            cmd.stp_id,
+            cmd.stp_mode,
+        )
+        # R1: pre-trade risk.
+        reason = self._risk_pre_hold(mkt, o)
+        if reason is None:
+            keys = opp.keys
+            crosses = bool(keys) and keys[-1] >= min_key
+            if cmd.post_only and crosses:
+                reason = RejectReason.POST_ONLY_WOULD_TAKE
+            elif ord_type == _MARKET and not crosses:
+                reason = RejectReason.MARKET_NO_LIQUIDITY
+            elif tif == _FOK and not _fok_fillable(opp, min_key, o):
+                reason = RejectReason.FOK_NOT_FILLABLE
+        if reason is not None:
+            return [_order_rejected(cmd, reason)]
+
+        self.next_order_id += 1
+        exec_id = self.next_exec_id
+        self.next_exec_id = exec_id + 1
+        events: list[Event] = [
+            OrderAccepted(
+                ts=ts,
+                order_id=o.order_id,
+                exec_id=exec_id,
+                session=o.session,
+                firm=o.firm,
+                account=o.account,
+                cl_ord_id=o.cl_ord_id,
+                symbol=o.symbol,
+                side=side,
+                ord_type=ord_type,
+                tif=tif,
+                price=price,
+                qty=qty,
+                expire_ts=o.expire_ts,
+                post_only=o.post_only,
+                reduce_only=o.reduce_only,
+            )
+        ]
+        self._execute(mkt, o, opp, min_key, ts, events)
+        return events
+
+    def _execute(  # noqa: PLR0917 -- hot-path helper, called positionally
+        self, mkt: Market, o: Order, opp: BookSide, min_key: int, ts: int, events: list[Event]
+    ) -> bool:
+        """Match `o` as aggressor, settle, then rest or cancel its remainder.
+
+        Returns True if the order rests (it is then in the book and the indexes).
+        """
+        stopped = False
+        keys = opp.keys
+        if keys and keys[-1] >= min_key:
+            start = len(events)
+            stopped = self._match(mkt, o, opp, min_key, ts, events)
+            self._settle(mkt, events, start)  # R2
+        if o.cum_qty < o.qty:
+            if stopped:
+                reason = CancelReason.SELF_TRADE
+            elif o.ord_type == _MARKET:
+                reason = CancelReason.MARKET_REMAINDER
+            elif o.tif == _IOC:
+                reason = CancelReason.IOC_REMAINDER
+            elif o.tif == _FOK:  # cannot happen: FOK was checked fillable
+                reason = CancelReason.FOK_NOT_FILLED
+            else:
+                (mkt.bids if o.side == _BUY else mkt.asks).add(o)
+                self._index(o)
+                return True
+            events.append(self._canceled(o, ts, reason, o.cl_ord_id, "", ""))
+        return False
+
+    def _match(  # noqa: PLR0917 -- hot-path helper, called positionally
+        self, mkt: Market, o: Order, opp: BookSide, min_key: int, ts: int, events: list[Event]
+    ) -> bool:
+        """Trade `o` against `opp` in price-time priority down to `min_key`.
+
+        Returns True if self-trade prevention stopped the aggressor (its remainder must be
+        canceled). Resting orders that fill completely or are canceled by STP leave the book.
+        """
+        keys = opp.keys
+        levels = opp.levels
+        sign = opp.sign
+        stp_id = o.stp_id
+        firm = o.firm
+        append = events.append
+        o_qty = o.qty
+        o_cum = o.cum_qty
+        o_notional = o.cum_notional
+        last_px = 0
+        stopped = False
+        by_session = self.by_session
+        orders = self.orders
+        while keys:
+            key = keys[-1]
+            if key < min_key:
+                break
+            px = sign * key
+            level: Level = levels[px]
+            lorders = level.orders
+            n = len(lorders)
+            i = 0
+            traded = 0
+            while i < n:
+                r = lorders[i]
+                r_leaves = r.qty - r.cum_qty
+                if stp_id and r.stp_id == stp_id and r.firm == firm:
+                    mode = o.stp_mode
+                    if mode == _CANCEL_AGGRESSOR:
+                        stopped = True
+                        break
+                    i += 1
+                    traded += r_leaves
+                    del orders[r.order_id]
+                    del by_session[r.session][r.cl_ord_id]
+                    append(self._canceled(r, ts, CancelReason.SELF_TRADE, r.cl_ord_id, "", ""))
+                    if mode == _CANCEL_RESTING:
+                        continue
+                    stopped = True
+                    break
+                q = o_qty - o_cum
+                if r_leaves < q:  # noqa: PLR1730 -- cheaper than a min() call
+                    q = r_leaves
+                o_cum += q
+                notional = px * q
+                o_notional += notional
+                r.cum_qty += q
+                r.cum_notional += notional
+                traded += q
+                trade_id = self.next_trade_id
+                self.next_trade_id = trade_id + 1
+                exec_id = self.next_exec_id
+                self.next_exec_id = exec_id + 2
+                append(
+                    OrderFilled(
+                        ts=ts,
+                        order_id=o.order_id,
+                        exec_id=exec_id,
+                        trade_id=trade_id,
+                        session=o.session,
+                        firm=firm,
+                        account=o.account,
+                        cl_ord_id=o.cl_ord_id,
+                        symbol=o.symbol,
+                        side=o.side,
+                        ord_type=o.ord_type,
+                        tif=o.tif,
+                        price=o.price,
+                        qty=o_qty,
+                        last_px=px,
+                        last_qty=q,
+                        cum_qty=o_cum,
+                        leaves_qty=o_qty - o_cum,
+                        cum_notional=o_notional,
+                        aggressor=True,
+                    )
+                )
+                append(
+                    OrderFilled(
+                        ts=ts,
+                        order_id=r.order_id,
+                        exec_id=exec_id + 1,
+                        trade_id=trade_id,
+                        session=r.session,
+                        firm=r.firm,
+                        account=r.account,
+                        cl_ord_id=r.cl_ord_id,
+                        symbol=r.symbol,
+                        side=r.side,
+                        ord_type=r.ord_type,
+                        tif=r.tif,
+                        price=r.price,
+                        qty=r.qty,
+                        last_px=px,
+                        last_qty=q,
+                        cum_qty=r.cum_qty,
+                        leaves_qty=r.qty - r.cum_qty,
+                        cum_notional=r.cum_notional,
+                        aggressor=False,
+                    )
+                )
+                last_px = px
+                if r.cum_qty == r.qty:
+                    i += 1
+                    del orders[r.order_id]
+                    del by_session[r.session][r.cl_ord_id]
+                if o_cum == o_qty:
+                    break
+            if i:
+                del lorders[:i]
+            level.qty -= traded
+            if not lorders:
+                del levels[px]
+                keys.pop()
+            if stopped or o_cum == o_qty:
+                break
+        o.cum_qty = o_cum
+        o.cum_notional = o_notional
+        if last_px:
+            mkt.ref_price = last_px
+        return stopped
+
+    def _cancel_order(self, cmd: CancelOrder) -> list[Event]:
+        o, reason = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
+        if o is None:
+            return [_cancel_rejected(cmd, reason, False)]
+        mkt = self.markets[o.symbol]
+        (mkt.bids if o.side == _BUY else mkt.asks).remove(o)
+        self._unindex(o)
+        return [
+            self._canceled(
+                o, cmd.ts, CancelReason.REQUESTED, cmd.cl_ord_id, o.cl_ord_id, cmd.session
+            )
+        ]
+
+    def _replace_order(self, cmd: ReplaceOrder) -> list[Event]:
+        o, reason0 = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
+        if o is None:
+            return [_cancel_rejected(cmd, reason0, True)]
+        mkt = self.markets[o.symbol]
+        ts = cmd.ts
+        price = cmd.price
+        qty = cmd.qty
+        is_buy = o.side == _BUY
+        opp = mkt.asks if is_buy else mkt.bids
+        reason: RejectReason | None = None
+        if not cmd.cl_ord_id:
+            reason = RejectReason.INVALID_ORDER
+        elif mkt.state == _EXPIRED:
+            reason = RejectReason.INSTRUMENT_EXPIRED
+        elif mkt.state == _HALTED:
+            reason = RejectReason.INSTRUMENT_HALTED
+        elif cmd.cl_ord_id in self.by_session[o.session]:
+            reason = RejectReason.DUPLICATE_CL_ORD_ID
+        elif qty <= 0:
+            reason = RejectReason.INVALID_QUANTITY
+        elif qty > mkt.instrument.max_order_qty:
+            reason = RejectReason.QTY_ABOVE_MAXIMUM
+        elif price <= 0:
+            reason = RejectReason.INVALID_PRICE
+        elif mkt.instrument.band_ppb and not (
+            mkt.ref_price - (half := mkt.ref_price * mkt.instrument.band_ppb // BAND_SCALE)
+            <= price
+            <= mkt.ref_price + half
+        ):
+            reason = RejectReason.PRICE_OUTSIDE_BAND
+        elif qty <= o.cum_qty:
+            reason = RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY
+        elif o.post_only and opp.keys and opp.keys[-1] >= opp.sign * price:
+            reason = RejectReason.POST_ONLY_WOULD_TAKE
+        if reason is not None:
+            return [_cancel_rejected(cmd, reason, True, o)]
+
+        own = mkt.bids if is_buy else mkt.asks
+        old_cl_ord_id = o.cl_ord_id
+        per = self.by_session[o.session]
+        del per[old_cl_ord_id]
+        o.cl_ord_id = cmd.cl_ord_id
+        per[o.cl_ord_id] = o
+        kept = price == o.price and qty <= o.qty
+        if kept:
+            own.levels[o.price].qty -= o.qty - qty
+            o.qty = qty
+        else:
+            own.remove(o)  # stays in the order index: its place there is by order_id
+            o.price = price
+            o.qty = qty
+        exec_id = self.next_exec_id
+        self.next_exec_id = exec_id + 1
+        events: list[Event] = [
+            OrderReplaced(
+                ts=ts,
+                order_id=o.order_id,
+                exec_id=exec_id,
+                session=o.session,
+                firm=o.firm,
+                account=o.account,
+                cl_ord_id=o.cl_ord_id,
+                orig_cl_ord_id=old_cl_ord_id,
+                request_session=cmd.session,
+                symbol=o.symbol,
+                side=o.side,
+                ord_type=o.ord_type,
+                tif=o.tif,
+                price=price,
+                qty=qty,
+                cum_qty=o.cum_qty,
+                leaves_qty=qty - o.cum_qty,
+                cum_notional=o.cum_notional,
+                priority_kept=kept,
+            )
+        ]
+        if not kept and not self._execute(mkt, o, opp, opp.sign * price, ts, events):
+            self._unindex(o)
+        return events
+
+    def _mass_cancel(self, cmd: MassCancel) -> list[Event]:
+        ts = cmd.ts
+        if cmd.symbol and cmd.symbol not in self.markets:
+            return [
+                MassCancelRejected(
+                    ts=ts,
+                    session=cmd.session,
+                    firm=cmd.firm,
+                    cl_ord_id=cmd.cl_ord_id,
+                    symbol=cmd.symbol,
+                    reason=RejectReason.UNKNOWN_INSTRUMENT,
+                )
+            ]
+        firm, symbol, account, side = cmd.firm, cmd.symbol, cmd.account, cmd.side
+        session = cmd.session if cmd.session_only else ""
+        victims = [
+            o
+            for o in self.orders.values()
+            if o.firm == firm
+            and (not symbol or o.symbol == symbol)
+            and (not account or o.account == account)
+            and (side is None or o.side == side)
+            and (not session or o.session == session)
+        ]
+        events: list[Event] = []
+        for o in victims:
+            self._cancel_resting(o, ts, CancelReason.MASS_CANCEL, cmd.session, events)
+        events.append(
+            MassCancelCompleted(
+                ts=ts,
+                session=cmd.session,
+                firm=firm,
+                cl_ord_id=cmd.cl_ord_id,
+                symbol=symbol,
+                account=account,
+                side=side,
+                session_only=cmd.session_only,
+                canceled_count=len(victims),
+            )
+        )
+        return events
+
+    def _expire_orders(self, cmd: ExpireOrders) -> list[Event]:
+        ts = cmd.ts
+        day = cmd.include_day
+        victims = [
+            o
+            for o in self.orders.values()
+            if (o.tif == _GTD and o.expire_ts <= ts) or (day and o.tif == _DAY)
+        ]
+        events: list[Event] = []
+        for o in victims:
+            self._cancel_resting(o, ts, CancelReason.EXPIRED, "", events)
+        return events
+
+    # ------------------------------------------------------------------ instruments
+
+    def _add_instrument(self, cmd: AddInstrument) -> list[Event]:
+        inst = cmd.instrument
+        reason: RejectReason | None = None
+        if inst.symbol in self.markets:
+            reason = RejectReason.DUPLICATE_INSTRUMENT
+        elif (
+            not inst.symbol
+            or inst.ref_price <= 0
+            or inst.band_ppb < 0
+            or inst.max_order_qty <= 0
+            or inst.expiry_ts < 0
+            or (inst.kind == InstrumentKind.PERPETUAL and inst.expiry_ts != 0)
+            or inst.kind not in (InstrumentKind.PERPETUAL, InstrumentKind.FUTURE)
+            or inst.state not in (_OPEN, _HALTED, _EXPIRED)
+        ):
+            reason = RejectReason.INVALID_INSTRUMENT
+        if reason is not None:
+            return [_command_rejected(cmd, inst.symbol, reason)]
+        inst = msgspec.structs.replace(inst, symbol=_intern(inst.symbol))
+        self.markets[inst.symbol] = Market(inst)
+        return [InstrumentAdded(ts=cmd.ts, instrument=inst)]
+
+    def _set_state(
+        self,
+        cmd: Halt | Resume | ExpireInstrument,
+        frm: tuple[InstrumentState, ...],
+        to: InstrumentState,
+    ) -> tuple[Market | None, list[Event]]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return None, [_command_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if mkt.state == _EXPIRED:
+            return None, [_command_rejected(cmd, cmd.symbol, RejectReason.INSTRUMENT_EXPIRED)]
+        if mkt.state not in frm:
+            return None, [_command_rejected(cmd, cmd.symbol, RejectReason.INVALID_STATE_CHANGE)]
+        mkt.state = to
+        return mkt, [
+            InstrumentStateChanged(ts=cmd.ts, symbol=mkt.instrument.symbol, state=mkt.state)
+        ]
+
+    def _halt(self, cmd: Halt) -> list[Event]:
+        return self._set_state(cmd, (_OPEN,), _HALTED)[1]
+
+    def _resume(self, cmd: Resume) -> list[Event]:
+        return self._set_state(cmd, (_HALTED,), _OPEN)[1]
+
+    def _expire_instrument(self, cmd: ExpireInstrument) -> list[Event]:
+        mkt, events = self._set_state(cmd, (_OPEN, _HALTED), _EXPIRED)
+        if mkt is not None:
+            symbol = mkt.instrument.symbol
+            victims = [o for o in self.orders.values() if o.symbol == symbol]
+            for o in victims:
+                self._cancel_resting(o, cmd.ts, CancelReason.EXPIRED, "", events)
+        return events
+
+    def _set_reference_price(self, cmd: SetReferencePrice) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_command_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if cmd.ref_price <= 0:
+            return [_command_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
+        mkt.ref_price = cmd.ref_price
+        return [
+            ReferencePriceChanged(ts=cmd.ts, symbol=mkt.instrument.symbol, ref_price=cmd.ref_price)
+        ]
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _fok_fillable(opp: BookSide, min_key: int, o: Order) -> bool:
+    need = o.qty
+    stp_id = o.stp_id
+    skip_own = o.stp_mode == _CANCEL_RESTING
+    levels = opp.levels
+    sign = opp.sign
+    for key in reversed(opp.keys):
+        if key < min_key:
+            return False
+        level = levels[sign * key]
+        if not stp_id:
+            need -= level.qty
+            if need <= 0:
+                return True
+            continue
+        for r in level.orders:
+            if r.stp_id == stp_id and r.firm == o.firm:
+                if skip_own:
+                    continue
+                return False
+            need -= r.qty - r.cum_qty
+            if need <= 0:
+                return True
+    return False
+
+
+def _side_record(side: BookSide) -> list[list[OrderRecord]]:
+    levels = side.levels
+    sign = side.sign
+    return [
+        [
+            OrderRecord(
+                o.order_id,
+                o.session,
+                o.firm,
+                o.account,
+                o.cl_ord_id,
+                o.side,
+                o.ord_type,
+                o.tif,
+                o.price,
+                o.qty,
+                o.cum_qty,
+                o.cum_notional,
+                o.expire_ts,
+                o.post_only,
+                o.reduce_only,
+                o.stp_id,
+                o.stp_mode,
+            )
+            for o in levels[sign * key].orders
+        ]
+        for key in reversed(side.keys)
+    ]
+
+
+def _order_rejected(cmd: NewOrder, reason: RejectReason) -> OrderRejected:
+    return OrderRejected(
+        ts=cmd.ts,
+        session=cmd.session,
+        firm=cmd.firm,
+        account=cmd.account,
+        cl_ord_id=cmd.cl_ord_id,
+        symbol=cmd.symbol,
+        side=cmd.side,
+        ord_type=cmd.ord_type,
+        tif=cmd.tif,
+        price=cmd.price,
+        qty=cmd.qty,
+        reason=reason,
+    )
+
+
+def _cancel_rejected(
+    cmd: CancelOrder | ReplaceOrder, reason: RejectReason, is_replace: bool, o: Order | None = None
+) -> CancelRejected:
+    return CancelRejected(
+        ts=cmd.ts,
+        session=cmd.session,
+        firm=cmd.firm,
+        cl_ord_id=cmd.cl_ord_id,
+        orig_cl_ord_id=cmd.orig_cl_ord_id,
+        order_id=o.order_id if o is not None else cmd.order_id,
+        symbol=o.symbol if o is not None else cmd.symbol,
+        is_replace=is_replace,
+        reason=reason,
+        cum_qty=o.cum_qty if o is not None else 0,
+        leaves_qty=o.qty - o.cum_qty if o is not None else 0,
+    )
+
+
+def _command_rejected(
+    cmd: AddInstrument | Halt | Resume | ExpireInstrument | SetReferencePrice,
+    symbol: str,
+    reason: RejectReason,
+) -> CommandRejected:
+    return CommandRejected(ts=cmd.ts, command=type(cmd).__name__, symbol=symbol, reason=reason)
