@@ -168,6 +168,10 @@ class Sequencer:
         ts = now if now > self._last_ts else self._last_ts
         seq = self._last_seq + 1
         stamped = msgspec.structs.replace(cmd, ts=ts)
+        if self._open.commands >= self._max_batch:
+            # closed here, not after the previous submit, so that the records that follow a
+            # command (its replies, session seqs) always share its transaction
+            self._close_open()
         events = self._engine.apply(stamped)
         self._last_seq = seq
         self._last_ts = ts
@@ -179,8 +183,6 @@ class Sequencer:
             self._clock.monotonic_ns() - self._snap_mono >= self._snap_every_ns
         ):
             self._take_snapshot()
-        if pending.commands >= self._max_batch:
-            self._close_open()
         if not self._backlogged and seq - self._committed_seq > self._high_water:
             self._backlogged = True
             self._ready.clear()
