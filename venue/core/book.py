@@ -16,7 +16,7 @@ from bisect import bisect_left, insort
 
 from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 
-__all__ = ["BookSide", "Level", "Market", "Order"]
+__all__ = ["BookSide", "Level", "Market", "Order", "fok_fillable"]
 
 
 class Order:
@@ -149,3 +149,34 @@ class Market:
         self.state = instrument.state
         self.bids = BookSide(1)
         self.asks = BookSide(-1)
+
+
+def fok_fillable(opp: BookSide, min_key: int, o: Order) -> bool:
+    """Can all of `o.qty` trade now against `opp` down to `min_key`?
+
+    Self-trade prevention counts: under CANCEL_RESTING own orders are skipped, under the other
+    modes the sweep stops at the first own order (the aggressor would be canceled there).
+    """
+    need = o.qty
+    stp_id = o.stp_id
+    skip_own = o.stp_mode == StpMode.CANCEL_RESTING
+    levels = opp.levels
+    sign = opp.sign
+    for key in reversed(opp.keys):
+        if key < min_key:
+            return False
+        level = levels[sign * key]
+        if not stp_id:
+            need -= level.qty
+            if need <= 0:
+                return True
+            continue
+        for r in level.orders:
+            if r.stp_id == stp_id and r.firm == o.firm:
+                if skip_own:
+                    continue
+                return False
+            need -= r.qty - r.cum_qty
+            if need <= 0:
+                return True
+    return False

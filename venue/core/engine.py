@@ -46,9 +46,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
-
-from venue.core.book import BookSide, Level, Market, Order
+from venue.core.book import BookSide, Level, Market, Order, fok_fillable
+from venue.core.checks import check_state
 from venue.core.commands import (
     AddInstrument,
     CancelOrder,
@@ -63,25 +62,18 @@ from venue.core.commands import (
     SetReferencePrice,
 )
 from venue.core.events import (
-    CancelRejected,
     CommandRejected,
     Event,
-    InstrumentAdded,
-    InstrumentStateChanged,
-    MassCancelCompleted,
-    MassCancelRejected,
     OrderAccepted,
-    OrderCanceled,
     OrderFilled,
-    OrderRejected,
     OrderReplaced,
-    ReferencePriceChanged,
 )
-from venue.core.snapshot import SNAPSHOT_VERSION, MarketRecord, OrderRecord, StateRecord
+from venue.core.rejects import cancel_rejected, order_rejected
+from venue.core.snapshot import decode_state, encode_state
+from venue.core.state import EngineState
 from venue.core.types import (
     BAND_SCALE,
     CancelReason,
-    InstrumentKind,
     InstrumentState,
     OrdType,
     RejectReason,
@@ -92,8 +84,6 @@ from venue.core.types import (
 
 __all__ = ["Engine"]
 
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(StateRecord)
 _intern = sys.intern
 
 _BUY = Side.BUY
@@ -111,16 +101,11 @@ _CANCEL_AGGRESSOR = StpMode.CANCEL_AGGRESSOR
 _NO_SESSION: dict[str, Order] = {}
 
 
-class Engine:
+class Engine(EngineState):
     """The whole trading state and the only code that changes it."""
 
     def __init__(self) -> None:
-        self.next_order_id = 1
-        self.next_exec_id = 1
-        self.next_trade_id = 1
-        self.markets: dict[str, Market] = {}
-        self.orders: dict[int, Order] = {}
-        self.by_session: dict[str, dict[str, Order]] = {}
+        super().__init__()
         self._handlers: dict[type[Any], Callable[[Any], list[Event]]] = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
@@ -162,7 +147,7 @@ class Engine:
 
     def snapshot(self) -> bytes:
         """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
-        return _encoder.encode(self._record())
+        return encode_state(self.next_order_id, self.next_exec_id, self.next_trade_id, self.markets)
 
     def state_hash(self) -> str:
         """Hex sha256 of the canonical snapshot encoding."""
@@ -170,184 +155,20 @@ class Engine:
 
     @classmethod
     def restore(cls, data: bytes) -> Engine:
-        rec = _decoder.decode(data)
-        if rec.version != SNAPSHOT_VERSION:
-            raise ValueError(f"snapshot version {rec.version}, expected {SNAPSHOT_VERSION}")
+        """Rebuild an engine from `snapshot()` bytes (same `state_hash()`)."""
+        rec, markets, orders = decode_state(data)
         engine = cls()
         engine.next_order_id = rec.next_order_id
         engine.next_exec_id = rec.next_exec_id
         engine.next_trade_id = rec.next_trade_id
-        restored: list[Order] = []
-        for mrec in rec.markets:
-            inst = mrec.instrument
-            mkt = Market(inst)
-            engine.markets[inst.symbol] = mkt
-            symbol = inst.symbol
-            for side, levels in ((mkt.bids, mrec.bids), (mkt.asks, mrec.asks)):
-                for level_recs in reversed(levels):  # worst first, so keys append in order
-                    for r in level_recs:
-                        o = Order(
-                            r.order_id,
-                            _intern(r.session),
-                            _intern(r.firm),
-                            _intern(r.account),
-                            r.cl_ord_id,
-                            symbol,
-                            r.side,
-                            r.ord_type,
-                            r.tif,
-                            r.price,
-                            r.qty,
-                            r.cum_qty,
-                            r.cum_notional,
-                            r.expire_ts,
-                            r.post_only,
-                            r.reduce_only,
-                            r.stp_id,
-                            r.stp_mode,
-                        )
-                        side.add(o)
-                        restored.append(o)
-        restored.sort(key=lambda o: o.order_id)
-        for o in restored:
+        engine.markets = markets
+        for o in orders:  # ascending order_id
             engine._index(o)
         return engine
 
     def validate_internal_state(self) -> None:
         """Raise AssertionError naming the first broken invariant."""
-
-        def check(ok: bool, what: str) -> None:
-            if not ok:
-                raise AssertionError(what)
-
-        seen: dict[int, Order] = {}
-        for symbol, mkt in self.markets.items():
-            check(mkt.instrument.symbol == symbol, f"market key {symbol} != instrument symbol")
-            for side_enum, book_side in ((Side.BUY, mkt.bids), (Side.SELL, mkt.asks)):
-                keys = book_side.keys
-                check(keys == sorted(set(keys)), f"{symbol} {side_enum.name}: keys not sorted")
-                check(
-                    sorted(book_side.sign * k for k in keys) == sorted(book_side.levels),
-                    f"{symbol} {side_enum.name}: keys do not match levels",
-                )
-                for price, level in book_side.levels.items():
-                    where = f"{symbol} {side_enum.name} level {price}"
-                    check(level.price == price, f"{where}: level price mismatch")
-                    check(len(level.orders) > 0, f"{where}: empty level kept")
-                    total = 0
-                    for o in level.orders:
-                        leaves = o.qty - o.cum_qty
-                        check(leaves > 0, f"{where}: order {o.order_id} rests with leaves <= 0")
-                        check(o.cum_qty >= 0, f"{where}: order {o.order_id} cum_qty < 0")
-                        check(
-                            o.cum_qty + leaves == o.qty,
-                            f"{where}: order {o.order_id} cum + leaves != qty",
-                        )
-                        check(o.price == price, f"{where}: order {o.order_id} price mismatch")
-                        check(o.side == side_enum, f"{where}: order {o.order_id} on wrong side")
-                        check(o.symbol == symbol, f"{where}: order {o.order_id} symbol mismatch")
-                        check(o.ord_type == _LIMIT, f"{where}: order {o.order_id} not a limit")
-                        check(
-                            (o.cum_qty == 0) == (o.cum_notional == 0),
-                            f"{where}: order {o.order_id} cum_notional inconsistent",
-                        )
-                        check(o.order_id not in seen, f"order {o.order_id} rests twice")
-                        check(
-                            self.orders.get(o.order_id) is o,
-                            f"{where}: order {o.order_id} not in the order index",
-                        )
-                        check(
-                            self.by_session.get(o.session, {}).get(o.cl_ord_id) is o,
-                            f"{where}: order {o.order_id} not in the cl_ord_id index",
-                        )
-                        seen[o.order_id] = o
-                        total += leaves
-                    check(total == level.qty, f"{where}: level qty != sum of order leaves")
-            bid, ask = mkt.bids.best_price(), mkt.asks.best_price()
-            check(bid is None or ask is None or bid < ask, f"{symbol}: book crossed at rest")
-        check(len(seen) == len(self.orders), "order index holds orders not in any book")
-        ids = list(self.orders)
-        check(ids == sorted(ids), "order index not in ascending order_id")
-        check(all(i < self.next_order_id for i in ids), "order_id not below next_order_id")
-        n_cl = sum(len(d) for d in self.by_session.values())
-        check(n_cl == len(self.orders), "cl_ord_id index size != order index size")
-
-    # ------------------------------------------------------------------ state helpers
-
-    def _record(self) -> StateRecord:
-        markets = []
-        for mkt in self.markets.values():
-            inst = mkt.instrument
-            if inst.ref_price != mkt.ref_price or inst.state != mkt.state:
-                inst = msgspec.structs.replace(inst, ref_price=mkt.ref_price, state=mkt.state)
-            markets.append(MarketRecord(inst, _side_record(mkt.bids), _side_record(mkt.asks)))
-        return StateRecord(
-            SNAPSHOT_VERSION, self.next_order_id, self.next_exec_id, self.next_trade_id, markets
-        )
-
-    def _index(self, o: Order) -> None:
-        self.orders[o.order_id] = o
-        per = self.by_session.get(o.session)
-        if per is None:
-            per = self.by_session[o.session] = {}
-        per[o.cl_ord_id] = o
-
-    def _unindex(self, o: Order) -> None:
-        del self.orders[o.order_id]
-        del self.by_session[o.session][o.cl_ord_id]
-
-    def _find(
-        self, session: str, firm: str, orig_cl_ord_id: str, order_id: int
-    ) -> tuple[Order | None, RejectReason]:
-        if order_id:
-            o = self.orders.get(order_id)
-            if o is None:
-                late = 0 < order_id < self.next_order_id
-                return None, (
-                    RejectReason.TOO_LATE_TO_CANCEL if late else RejectReason.UNKNOWN_ORDER
-                )
-        else:
-            o = self.by_session.get(session, _NO_SESSION).get(orig_cl_ord_id)
-            if o is None:
-                return None, RejectReason.UNKNOWN_ORDER
-        if o.firm != firm:
-            return None, RejectReason.UNKNOWN_ORDER
-        return o, RejectReason.UNKNOWN_ORDER
-
-    def _canceled(  # noqa: PLR0917 -- hot-path helper, called positionally
-        self, o: Order, ts: int, reason: CancelReason, cl_ord_id: str, orig: str, req: str
-    ) -> OrderCanceled:
-        exec_id = self.next_exec_id
-        self.next_exec_id = exec_id + 1
-        return OrderCanceled(
-            ts=ts,
-            order_id=o.order_id,
-            exec_id=exec_id,
-            session=o.session,
-            firm=o.firm,
-            account=o.account,
-            cl_ord_id=cl_ord_id,
-            orig_cl_ord_id=orig,
-            request_session=req,
-            symbol=o.symbol,
-            side=o.side,
-            ord_type=o.ord_type,
-            tif=o.tif,
-            price=o.price,
-            qty=o.qty,
-            cum_qty=o.cum_qty,
-            cum_notional=o.cum_notional,
-            reason=reason,
-        )
-
-    def _cancel_resting(
-        self, o: Order, ts: int, reason: CancelReason, req: str, events: list[Event]
-    ) -> None:
-        """Unsolicited cancel of a resting order (expiry, mass cancel)."""
-        mkt = self.markets[o.symbol]
-        (mkt.bids if o.side == _BUY else mkt.asks).remove(o)
-        self._unindex(o)
-        events.append(self._canceled(o, ts, reason, o.cl_ord_id, "", req))
+        check_state(self.markets, self.orders, self.by_session, self.next_order_id)
 
     # ------------------------------------------------------------------ R1 / R2
 
@@ -407,7 +228,7 @@ class Engine:
             elif cmd.post_only and (ord_type == _MARKET or tif in (_IOC, _FOK)):
                 reason = RejectReason.INVALID_ORDER
         if reason is not None or mkt is None:
-            return [_order_rejected(cmd, reason or RejectReason.UNKNOWN_INSTRUMENT)]
+            return [order_rejected(cmd, reason or RejectReason.UNKNOWN_INSTRUMENT)]
 
         opp = mkt.asks if is_buy else mkt.bids
         sign = opp.sign
@@ -448,10 +269,10 @@ class Engine:
                 reason = RejectReason.POST_ONLY_WOULD_TAKE
             elif ord_type == _MARKET and not crosses:
                 reason = RejectReason.MARKET_NO_LIQUIDITY
-            elif tif == _FOK and not _fok_fillable(opp, min_key, o):
+            elif tif == _FOK and not fok_fillable(opp, min_key, o):
                 reason = RejectReason.FOK_NOT_FILLABLE
         if reason is not None:
-            return [_order_rejected(cmd, reason)]
+            return [order_rejected(cmd, reason)]
 
         self.next_order_id += 1
         exec_id = self.next_exec_id
@@ -641,7 +462,7 @@ class Engine:
     def _cancel_order(self, cmd: CancelOrder) -> list[Event]:
         o, reason = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
         if o is None:
-            return [_cancel_rejected(cmd, reason, False)]
+            return [cancel_rejected(cmd, reason, False)]
         mkt = self.markets[o.symbol]
         (mkt.bids if o.side == _BUY else mkt.asks).remove(o)
         self._unindex(o)
@@ -654,7 +475,7 @@ class Engine:
     def _replace_order(self, cmd: ReplaceOrder) -> list[Event]:
         o, reason0 = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
         if o is None:
-            return [_cancel_rejected(cmd, reason0, True)]
+            return [cancel_rejected(cmd, reason0, True)]
         mkt = self.markets[o.symbol]
         ts = cmd.ts
         price = cmd.price
@@ -687,7 +508,7 @@ class Engine:
         elif o.post_only and opp.keys and opp.keys[-1] >= opp.sign * price:
             reason = RejectReason.POST_ONLY_WOULD_TAKE
         if reason is not None:
-            return [_cancel_rejected(cmd, reason, True, o)]
+            return [cancel_rejected(cmd, reason, True, o)]
 
         own = mkt.bids if is_buy else mkt.asks
         old_cl_ord_id = o.cl_ord_id
@@ -731,228 +552,3 @@ class Engine:
         if not kept and not self._execute(mkt, o, opp, opp.sign * price, ts, events):
             self._unindex(o)
         return events
-
-    def _mass_cancel(self, cmd: MassCancel) -> list[Event]:
-        ts = cmd.ts
-        if cmd.symbol and cmd.symbol not in self.markets:
-            return [
-                MassCancelRejected(
-                    ts=ts,
-                    session=cmd.session,
-                    firm=cmd.firm,
-                    cl_ord_id=cmd.cl_ord_id,
-                    symbol=cmd.symbol,
-                    reason=RejectReason.UNKNOWN_INSTRUMENT,
-                )
-            ]
-        firm, symbol, account, side = cmd.firm, cmd.symbol, cmd.account, cmd.side
-        session = cmd.session if cmd.session_only else ""
-        victims = [
-            o
-            for o in self.orders.values()
-            if o.firm == firm
-            and (not symbol or o.symbol == symbol)
-            and (not account or o.account == account)
-            and (side is None or o.side == side)
-            and (not session or o.session == session)
-        ]
-        events: list[Event] = []
-        for o in victims:
-            self._cancel_resting(o, ts, CancelReason.MASS_CANCEL, cmd.session, events)
-        events.append(
-            MassCancelCompleted(
-                ts=ts,
-                session=cmd.session,
-                firm=firm,
-                cl_ord_id=cmd.cl_ord_id,
-                symbol=symbol,
-                account=account,
-                side=side,
-                session_only=cmd.session_only,
-                canceled_count=len(victims),
-            )
-        )
-        return events
-
-    def _expire_orders(self, cmd: ExpireOrders) -> list[Event]:
-        ts = cmd.ts
-        day = cmd.include_day
-        victims = [
-            o
-            for o in self.orders.values()
-            if (o.tif == _GTD and o.expire_ts <= ts) or (day and o.tif == _DAY)
-        ]
-        events: list[Event] = []
-        for o in victims:
-            self._cancel_resting(o, ts, CancelReason.EXPIRED, "", events)
-        return events
-
-    # ------------------------------------------------------------------ instruments
-
-    def _add_instrument(self, cmd: AddInstrument) -> list[Event]:
-        inst = cmd.instrument
-        reason: RejectReason | None = None
-        if inst.symbol in self.markets:
-            reason = RejectReason.DUPLICATE_INSTRUMENT
-        elif (
-            not inst.symbol
-            or inst.ref_price <= 0
-            or inst.band_ppb < 0
-            or inst.max_order_qty <= 0
-            or inst.expiry_ts < 0
-            or (inst.kind == InstrumentKind.PERPETUAL and inst.expiry_ts != 0)
-            or inst.kind not in (InstrumentKind.PERPETUAL, InstrumentKind.FUTURE)
-            or inst.state not in (_OPEN, _HALTED, _EXPIRED)
-        ):
-            reason = RejectReason.INVALID_INSTRUMENT
-        if reason is not None:
-            return [_command_rejected(cmd, inst.symbol, reason)]
-        inst = msgspec.structs.replace(inst, symbol=_intern(inst.symbol))
-        self.markets[inst.symbol] = Market(inst)
-        return [InstrumentAdded(ts=cmd.ts, instrument=inst)]
-
-    def _set_state(
-        self,
-        cmd: Halt | Resume | ExpireInstrument,
-        frm: tuple[InstrumentState, ...],
-        to: InstrumentState,
-    ) -> tuple[Market | None, list[Event]]:
-        mkt = self.markets.get(cmd.symbol)
-        if mkt is None:
-            return None, [_command_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
-        if mkt.state == _EXPIRED:
-            return None, [_command_rejected(cmd, cmd.symbol, RejectReason.INSTRUMENT_EXPIRED)]
-        if mkt.state not in frm:
-            return None, [_command_rejected(cmd, cmd.symbol, RejectReason.INVALID_STATE_CHANGE)]
-        mkt.state = to
-        return mkt, [
-            InstrumentStateChanged(ts=cmd.ts, symbol=mkt.instrument.symbol, state=mkt.state)
-        ]
-
-    def _halt(self, cmd: Halt) -> list[Event]:
-        return self._set_state(cmd, (_OPEN,), _HALTED)[1]
-
-    def _resume(self, cmd: Resume) -> list[Event]:
-        return self._set_state(cmd, (_HALTED,), _OPEN)[1]
-
-    def _expire_instrument(self, cmd: ExpireInstrument) -> list[Event]:
-        mkt, events = self._set_state(cmd, (_OPEN, _HALTED), _EXPIRED)
-        if mkt is not None:
-            symbol = mkt.instrument.symbol
-            victims = [o for o in self.orders.values() if o.symbol == symbol]
-            for o in victims:
-                self._cancel_resting(o, cmd.ts, CancelReason.EXPIRED, "", events)
-        return events
-
-    def _set_reference_price(self, cmd: SetReferencePrice) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
-        if mkt is None:
-            return [_command_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
-        if cmd.ref_price <= 0:
-            return [_command_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
-        mkt.ref_price = cmd.ref_price
-        return [
-            ReferencePriceChanged(ts=cmd.ts, symbol=mkt.instrument.symbol, ref_price=cmd.ref_price)
-        ]
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _fok_fillable(opp: BookSide, min_key: int, o: Order) -> bool:
-    need = o.qty
-    stp_id = o.stp_id
-    skip_own = o.stp_mode == _CANCEL_RESTING
-    levels = opp.levels
-    sign = opp.sign
-    for key in reversed(opp.keys):
-        if key < min_key:
-            return False
-        level = levels[sign * key]
-        if not stp_id:
-            need -= level.qty
-            if need <= 0:
-                return True
-            continue
-        for r in level.orders:
-            if r.stp_id == stp_id and r.firm == o.firm:
-                if skip_own:
-                    continue
-                return False
-            need -= r.qty - r.cum_qty
-            if need <= 0:
-                return True
-    return False
-
-
-def _side_record(side: BookSide) -> list[list[OrderRecord]]:
-    levels = side.levels
-    sign = side.sign
-    return [
-        [
-            OrderRecord(
-                o.order_id,
-                o.session,
-                o.firm,
-                o.account,
-                o.cl_ord_id,
-                o.side,
-                o.ord_type,
-                o.tif,
-                o.price,
-                o.qty,
-                o.cum_qty,
-                o.cum_notional,
-                o.expire_ts,
-                o.post_only,
-                o.reduce_only,
-                o.stp_id,
-                o.stp_mode,
-            )
-            for o in levels[sign * key].orders
-        ]
-        for key in reversed(side.keys)
-    ]
-
-
-def _order_rejected(cmd: NewOrder, reason: RejectReason) -> OrderRejected:
-    return OrderRejected(
-        ts=cmd.ts,
-        session=cmd.session,
-        firm=cmd.firm,
-        account=cmd.account,
-        cl_ord_id=cmd.cl_ord_id,
-        symbol=cmd.symbol,
-        side=cmd.side,
-        ord_type=cmd.ord_type,
-        tif=cmd.tif,
-        price=cmd.price,
-        qty=cmd.qty,
-        reason=reason,
-    )
-
-
-def _cancel_rejected(
-    cmd: CancelOrder | ReplaceOrder, reason: RejectReason, is_replace: bool, o: Order | None = None
-) -> CancelRejected:
-    return CancelRejected(
-        ts=cmd.ts,
-        session=cmd.session,
-        firm=cmd.firm,
-        cl_ord_id=cmd.cl_ord_id,
-        orig_cl_ord_id=cmd.orig_cl_ord_id,
-        order_id=o.order_id if o is not None else cmd.order_id,
-        symbol=o.symbol if o is not None else cmd.symbol,
-        is_replace=is_replace,
-        reason=reason,
-        cum_qty=o.cum_qty if o is not None else 0,
-        leaves_qty=o.qty - o.cum_qty if o is not None else 0,
-    )
-
-
-def _command_rejected(
-    cmd: AddInstrument | Halt | Resume | ExpireInstrument | SetReferencePrice,
-    symbol: str,
-    reason: RejectReason,
-) -> CommandRejected:
-    return CommandRejected(ts=cmd.ts, command=type(cmd).__name__, symbol=symbol, reason=reason)

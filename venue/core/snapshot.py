@@ -10,11 +10,21 @@ Invariants kept here:
 
 from __future__ import annotations
 
+import sys
+
 import msgspec
 
+from venue.core.book import BookSide, Market, Order
 from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 
-__all__ = ["SNAPSHOT_VERSION", "MarketRecord", "OrderRecord", "StateRecord"]
+__all__ = [
+    "SNAPSHOT_VERSION",
+    "MarketRecord",
+    "OrderRecord",
+    "StateRecord",
+    "decode_state",
+    "encode_state",
+]
 
 SNAPSHOT_VERSION = 1
 
@@ -51,3 +61,94 @@ class StateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
     next_exec_id: int
     next_trade_id: int
     markets: list[MarketRecord]
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(StateRecord)
+
+
+def encode_state(
+    next_order_id: int, next_exec_id: int, next_trade_id: int, markets: dict[str, Market]
+) -> bytes:
+    records = []
+    for mkt in markets.values():
+        inst = mkt.instrument
+        if inst.ref_price != mkt.ref_price or inst.state != mkt.state:
+            inst = msgspec.structs.replace(inst, ref_price=mkt.ref_price, state=mkt.state)
+        records.append(MarketRecord(inst, _side_record(mkt.bids), _side_record(mkt.asks)))
+    return _encoder.encode(
+        StateRecord(SNAPSHOT_VERSION, next_order_id, next_exec_id, next_trade_id, records)
+    )
+
+
+def decode_state(data: bytes) -> tuple[StateRecord, dict[str, Market], list[Order]]:
+    """Decode a snapshot: the record, the rebuilt markets, and their orders by order_id."""
+    rec = _decoder.decode(data)
+    if rec.version != SNAPSHOT_VERSION:
+        raise ValueError(f"snapshot version {rec.version}, expected {SNAPSHOT_VERSION}")
+    intern = sys.intern
+    markets: dict[str, Market] = {}
+    restored: list[Order] = []
+    for mrec in rec.markets:
+        inst = mrec.instrument
+        inst = msgspec.structs.replace(inst, symbol=intern(inst.symbol))
+        mkt = Market(inst)
+        symbol = inst.symbol
+        markets[symbol] = mkt
+        for side, levels in ((mkt.bids, mrec.bids), (mkt.asks, mrec.asks)):
+            for level_recs in reversed(levels):  # worst first, so keys append in order
+                for r in level_recs:
+                    o = Order(
+                        r.order_id,
+                        intern(r.session),
+                        intern(r.firm),
+                        intern(r.account),
+                        r.cl_ord_id,
+                        symbol,
+                        r.side,
+                        r.ord_type,
+                        r.tif,
+                        r.price,
+                        r.qty,
+                        r.cum_qty,
+                        r.cum_notional,
+                        r.expire_ts,
+                        r.post_only,
+                        r.reduce_only,
+                        r.stp_id,
+                        r.stp_mode,
+                    )
+                    side.add(o)
+                    restored.append(o)
+    restored.sort(key=lambda o: o.order_id)
+    return rec, markets, restored
+
+
+def _side_record(side: BookSide) -> list[list[OrderRecord]]:
+    levels = side.levels
+    sign = side.sign
+    return [
+        [
+            OrderRecord(
+                o.order_id,
+                o.session,
+                o.firm,
+                o.account,
+                o.cl_ord_id,
+                o.side,
+                o.ord_type,
+                o.tif,
+                o.price,
+                o.qty,
+                o.cum_qty,
+                o.cum_notional,
+                o.expire_ts,
+                o.post_only,
+                o.reduce_only,
+                o.stp_id,
+                o.stp_mode,
+            )
+            for o in levels[sign * key].orders
+        ]
+        for key in reversed(side.keys)
+    ]
