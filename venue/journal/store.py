@@ -28,6 +28,7 @@ Durability (`synchronous`):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -322,13 +323,18 @@ class Journal:
                 f"SELECT {cols} FROM journal WHERE seq > ? ORDER BY seq",
                 (after_seq,),
             )
+            pending: asyncio.Future[Any] | None = None
             try:
                 rows = await cur.fetchmany(chunk)
                 while rows:
-                    pending = cur.fetchmany(chunk)
+                    pending = asyncio.ensure_future(cur.fetchmany(chunk))
                     on_chunk(list(rows))
                     rows = await pending
+                    pending = None
             finally:
+                if pending is not None:  # on_chunk raised: let the prefetch finish, ignore it
+                    with contextlib.suppress(Exception):
+                        await pending
                 await cur.close()
         except sqlite3.DatabaseError as exc:
             raise _classify(self._path, exc) from exc
