@@ -1,0 +1,649 @@
+"""The FIX 4.4 session layer as a pure state machine: messages and time in, actions out.
+
+`Session.on_message(msg, now_ns)` and `Session.on_timer(now_ns)` return lists of actions
+(`venue.fix.actions`) that the gateway carries out in order. No sockets, no clock, no asyncio;
+time is always passed in. The behaviour follows FIX 4.4 Volume 2 and, where the standard leaves
+room, what the QuickFIX acceptor does (the conformance scripts in `tests/conformance/`).
+
+Invariants:
+- State is one explicit `State`: DISCONNECTED → AWAITING_LOGON → ACTIVE → AWAITING_LOGOUT →
+  DISCONNECTED. Nothing but a Logon is accepted in AWAITING_LOGON; anything else disconnects.
+- The session owns next_out: every sequenced outbound frame is built here, takes the next
+  number, and leaves as a `Send`; `SaveSeqs` follows every change of next_in or next_out, so the
+  numbers persist with the batch that carries the frames. Resent frames (PossDupFlag=Y) and
+  gap fills reuse old numbers and never move next_out.
+- next_in moves only forward, by one per accepted in-sequence message, by SequenceReset, or to 1
+  by a reset (ResetSeqNumFlag on Logon, reset on every Logon, a daily reset, an operator).
+- A message above next_in is queued (at most `max_queue`, bounded memory) and a ResendRequest
+  for next_in..infinity is sent unless one covering it is outstanding; queued messages are
+  processed one per `process_queued` call once the gap is filled, so an application reply
+  always takes its outbound number before the next queued message is looked at.
+- A message below next_in without PossDupFlag=Y is a Logout and a disconnect; with it, it is
+  ignored after the OrigSendingTime checks.
+- One inbound message is handed to the application (`Deliver`) at most once per number.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import msgspec
+
+from venue.fix.actions import (
+    Action,
+    Deliver,
+    Disconnect,
+    Resend,
+    ResetStore,
+    SaveSeqs,
+    Send,
+    WriteRaw,
+)
+from venue.fix.codec import FixMessage, Garbled, encode, format_utc_timestamp, parse_frame
+from venue.fix.codec import parse_utc_timestamp as parse_ts
+
+__all__ = [
+    "ADMIN_MSG_TYPES",
+    "RejectInfo",
+    "ResendPlan",
+    "Session",
+    "SessionSettings",
+    "State",
+    "daily_reset_due",
+]
+
+ADMIN_MSG_TYPES = frozenset({b"0", b"1", b"2", b"3", b"4", b"5", b"A"})
+_NS = 1_000_000_000
+_DAY_NS = 86_400 * _NS
+# Routing header fields and their counterparts in a reply (QuickFIX `reverseRoute`).
+_REVERSE_ROUTE = ((115, 128), (128, 115), (116, 129), (129, 116), (144, 145), (145, 144))
+# Header fields the encoder writes itself; everything else of a stored frame is re-sent as is.
+_OWN_HEADER = frozenset({8, 9, 10, 34, 35, 43, 49, 52, 56, 97, 122})
+_EXTRA_HEADER = frozenset({115, 116, 128, 129, 142, 143, 144, 145, 50, 57, 90, 91, 347, 369})
+
+# SessionRejectReason (373) values used by the session itself.
+REQUIRED_TAG_MISSING = 1
+VALUE_IS_INCORRECT = 5
+COMPID_PROBLEM = 9
+SENDING_TIME_ACCURACY = 10
+# BusinessRejectReason (380)
+BUSINESS_OTHER = 0
+
+
+class RejectInfo(Protocol):
+    """What a validator reports about a bad message (`venue.fix.validate.SessionRejectInfo`)."""
+
+    @property
+    def reason(self) -> int: ...
+
+    @property
+    def ref_tag(self) -> int | None: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+Validator = Callable[[FixMessage], RejectInfo | None]
+
+
+class State(enum.Enum):
+    DISCONNECTED = "disconnected"
+    AWAITING_LOGON = "awaiting_logon"
+    ACTIVE = "active"
+    AWAITING_LOGOUT = "awaiting_logout"
+
+
+class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The parts of a session's configuration the state machine needs (built by the gateway)."""
+
+    name: str
+    venue_comp_id: str
+    client_comp_id: str
+    begin_string: str = "FIX.4.4"
+    heartbeat_min_seconds: int = 1
+    heartbeat_max_seconds: int = 300
+    sending_time_tolerance_seconds: int = 120
+    reset_on_logon: bool = False
+    daily_reset_at: str | None = None  # "HH:MM" UTC
+    logout_timeout_seconds: int = 2
+    max_queue: int = 10_000
+
+
+def daily_reset_due(daily_at: str | None, ts_prev: int, now_ns: int) -> bool:
+    """True when a daily reset time `HH:MM` (UTC) lies in (ts_prev, now_ns]."""
+    if daily_at is None or now_ns <= ts_prev:
+        return False
+    hh, mm = daily_at.split(":")
+    offset = (int(hh) * 3600 + int(mm) * 60) * _NS
+    # The last reset instant at or before now.
+    last = (now_ns - offset) // _DAY_NS * _DAY_NS + offset
+    return last > ts_prev
+
+
+def _reverse_route(msg: FixMessage) -> list[tuple[int, bytes]]:
+    out: list[tuple[int, bytes]] = []
+    for src, dst in _REVERSE_ROUTE:
+        value = msg.get(src)
+        if value:
+            out.append((dst, value))
+    return out
+
+
+class Session:
+    """One counterparty session: sequence numbers, timers and the FIX session protocol."""
+
+    def __init__(
+        self,
+        settings: SessionSettings,
+        validator: Validator,
+        *,
+        next_in: int = 1,
+        next_out: int = 1,
+        ts_created: int = 0,
+    ) -> None:
+        self.settings = settings
+        self._validate = validator
+        self.state = State.DISCONNECTED
+        self.next_in = next_in
+        self.next_out = next_out
+        self._begin = settings.begin_string.encode()
+        self._sender = settings.venue_comp_id.encode()
+        self._target = settings.client_comp_id.encode()
+        self._tolerance_ns = settings.sending_time_tolerance_seconds * _NS
+        self.heartbeat_ns = 30 * _NS
+        self.ts_last_in = 0
+        self.ts_last_out = 0
+        self.ts_last_logon = ts_created
+        self._ts_logout_sent = 0
+        self._test_requests = 0  # TestRequests sent since the last message received
+        self._queue: dict[int, FixMessage | None] = {}  # None: already handled, only counted
+        self._resend_range: tuple[int, int] | None = None  # what our ResendRequest asked for
+        self.messages_in = 0
+        self.messages_out = 0
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def on_connected(self, now_ns: int) -> None:
+        """A transport is bound to this session; the next message must be a Logon."""
+        self.state = State.AWAITING_LOGON
+        self.ts_last_in = now_ns
+        self._test_requests = 0
+
+    def on_disconnected(self) -> None:
+        """The transport is gone. Sequence numbers stay; the queue and resend state do not."""
+        self.state = State.DISCONNECTED
+        self._queue.clear()
+        self._resend_range = None
+
+    def reset(self) -> list[Action]:
+        """Operator reset of both sequence numbers (only while no one is logged on)."""
+        if self.state not in (State.DISCONNECTED, State.AWAITING_LOGON):
+            raise RuntimeError("cannot reset a logged-on session; log it out first")
+        self.next_in = self.next_out = 1
+        return [ResetStore(), self._seqs()]
+
+    @property
+    def logged_on(self) -> bool:
+        return self.state in (State.ACTIVE, State.AWAITING_LOGOUT)
+
+    # -- building frames ----------------------------------------------------------------------
+
+    def _frame(
+        self,
+        msg_type: bytes,
+        body: Sequence[tuple[int, bytes]],
+        seq: int,
+        now_ns: int,
+        *,
+        poss_dup: bool = False,
+        orig_sending_time: bytes | None = None,
+        extra_header: Sequence[tuple[int, bytes]] = (),
+    ) -> bytes:
+        return encode(
+            msg_type,
+            begin_string=self._begin,
+            sender=self._sender,
+            target=self._target,
+            seq=seq,
+            sending_time=format_utc_timestamp(now_ns),
+            body=body,
+            poss_dup=poss_dup,
+            orig_sending_time=orig_sending_time,
+            extra_header=extra_header,
+        )
+
+    def _send(
+        self,
+        msg_type: bytes,
+        body: Sequence[tuple[int, bytes]],
+        now_ns: int,
+        extra_header: Sequence[tuple[int, bytes]] = (),
+    ) -> Send:
+        seq = self.next_out
+        data = self._frame(msg_type, body, seq, now_ns, extra_header=extra_header)
+        self.next_out = seq + 1
+        self.ts_last_out = now_ns
+        self.messages_out += 1
+        return Send(seq=seq, msg_type=msg_type, data=data, admin=msg_type in ADMIN_MSG_TYPES)
+
+    def _seqs(self) -> SaveSeqs:
+        return SaveSeqs(next_in=self.next_in, next_out=self.next_out)
+
+    def _logout(self, now_ns: int, text: str = "") -> Send:
+        self.state = State.AWAITING_LOGOUT
+        self._ts_logout_sent = now_ns
+        return self._send(b"5", [(58, text.encode())] if text else [], now_ns)
+
+    def _reject(
+        self, msg: FixMessage, reason: int, ref_tag: int | None, text: str, now_ns: int
+    ) -> Send:
+        """Session-level Reject (35=3); consumes the rejected message's number if it is next."""
+        body: list[tuple[int, bytes]] = []
+        ref_seq = msg.get(34)
+        if ref_seq:
+            body.append((45, ref_seq))
+        if msg.msg_type:
+            body.append((372, msg.msg_type))
+        body.append((373, b"%d" % reason))
+        if ref_tag is not None:
+            body.append((371, b"%d" % ref_tag))
+        if text:
+            body.append((58, text.encode()))
+        seq = msg.get_int(34)
+        if msg.msg_type not in (b"A", b"4") and seq == self.next_in:
+            self._advance_in()
+        return self._send(b"3", body, now_ns, extra_header=_reverse_route(msg))
+
+    def _advance_in(self, to: int | None = None) -> None:
+        self.next_in = self.next_in + 1 if to is None else to
+        rng = self._resend_range
+        if rng is not None and self.next_in > rng[1]:
+            self._resend_range = None
+
+    # -- inbound ------------------------------------------------------------------------------
+
+    def on_message(
+        self, msg: FixMessage, now_ns: int, *, throttled: str | None = None
+    ) -> list[Action]:
+        """Process one inbound message. `throttled` (a text naming the limit) turns an
+        in-sequence application message into a BusinessMessageReject instead of a delivery."""
+        self.messages_in += 1
+        if self.state is State.DISCONNECTED:
+            return []
+        if self.state is State.AWAITING_LOGON:
+            return self._on_logon(msg, now_ns)
+        return self._process(msg, now_ns, throttled=throttled, queued=False)
+
+    def on_garbled(self, garbled: Garbled, now_ns: int) -> list[Action]:
+        """FIX 4.4: a garbled message is ignored (its number is not consumed)."""
+        if self.state is State.AWAITING_LOGON:
+            return [Disconnect(reason=f"garbled message before Logon: {garbled.reason}")]
+        return []
+
+    def process_queued(self, now_ns: int) -> list[Action] | None:
+        """Process the queued message whose number is next, if any; None when there is none."""
+        if not self.logged_on:
+            return None
+        queued = self._queue.pop(self.next_in, _MISSING)
+        if queued is _MISSING:
+            # Drop anything that a SequenceReset moved past.
+            for stale in [s for s in self._queue if s < self.next_in]:
+                del self._queue[stale]
+            return None
+        if queued is None:
+            self._advance_in()
+            return [self._seqs()]
+        assert isinstance(queued, FixMessage)
+        return self._process(queued, now_ns, throttled=None, queued=True)
+
+    def _bad_time(self, msg: FixMessage, now_ns: int) -> bool:
+        value = msg.get(52)
+        ts = parse_ts(value) if value is not None else None
+        return ts is None or abs(now_ns - ts) > self._tolerance_ns
+
+    def _on_logon(self, msg: FixMessage, now_ns: int) -> list[Action]:
+        if msg.msg_type != b"A":
+            return [Disconnect(reason=f"first message is not a Logon (35={msg.msg_type!r})")]
+        if msg.get(8) != self._begin:
+            return [Disconnect(reason="Logon with a wrong BeginString")]
+        info = self._validate(msg)
+        if info is not None:
+            return [Disconnect(reason=f"invalid Logon: {info.text} (tag {info.ref_tag})")]
+        if msg.get(49) != self._target or msg.get(56) != self._sender:
+            return [Disconnect(reason="Logon CompIDs do not match the session")]
+        if self._bad_time(msg, now_ns):
+            return [Disconnect(reason="Logon SendingTime accuracy problem")]
+        seq = msg.get_int(34)
+        hb = msg.get_int(108)
+        s = self.settings
+        if hb is None or not s.heartbeat_min_seconds <= hb <= s.heartbeat_max_seconds:
+            text = (
+                f"HeartBtInt must be between {s.heartbeat_min_seconds} "
+                f"and {s.heartbeat_max_seconds}"
+            )
+            data = self._frame(b"5", [(58, text.encode())], self.next_out, now_ns)
+            return [WriteRaw(data=data), Disconnect(reason=text)]
+        if seq is None or seq < 1:
+            return [Disconnect(reason="Logon without a valid MsgSeqNum")]
+        actions: list[Action] = []
+        reset_requested = msg.get(141) == b"Y"
+        if (
+            reset_requested
+            or s.reset_on_logon
+            or daily_reset_due(s.daily_reset_at, self.ts_last_logon, now_ns)
+        ):
+            self.next_in = self.next_out = 1
+            actions.append(ResetStore())
+        self.ts_last_logon = now_ns
+        if seq < self.next_in:
+            text = f"MsgSeqNum too low, expecting {self.next_in} but received {seq}"
+            self.state = State.ACTIVE
+            actions += [self._logout(now_ns, text), self._seqs(), Disconnect(reason=text)]
+            return actions
+        self.heartbeat_ns = hb * _NS
+        self.ts_last_in = now_ns
+        self._test_requests = 0
+        self._queue.clear()
+        self._resend_range = None
+        body = [(98, b"0"), (108, b"%d" % hb)]
+        if reset_requested:
+            body.append((141, b"Y"))
+        actions.append(self._send(b"A", body, now_ns))
+        self.state = State.ACTIVE
+        if seq > self.next_in:
+            actions += self._too_high(None, seq, now_ns)
+        else:
+            self._advance_in()
+        actions.append(self._seqs())
+        return actions
+
+    def _too_high(self, msg: FixMessage | None, seq: int, now_ns: int) -> list[Action]:
+        """Queue `msg` (None: handled already, only to be counted) and ask for the gap."""
+        if len(self._queue) < self.settings.max_queue or seq in self._queue:
+            self._queue[seq] = msg
+        rng = self._resend_range
+        if rng is not None and seq >= rng[0]:
+            return []  # the outstanding ResendRequest covers it
+        self._resend_range = (self.next_in, seq - 1)
+        return [self._send(b"2", [(7, b"%d" % self.next_in), (16, b"0")], now_ns)]
+
+    def _process(
+        self, msg: FixMessage, now_ns: int, *, throttled: str | None, queued: bool
+    ) -> list[Action]:
+        mt = msg.msg_type
+        if msg.get(8) != self._begin:
+            if mt == b"5":
+                return self._on_logout(msg, now_ns)
+            actions: list[Action] = [self._logout(now_ns, "Incorrect BeginString")]
+            self._advance_in()
+            return [*actions, self._seqs(), Disconnect(reason="Incorrect BeginString")]
+        info = self._validate(msg)
+        if info is not None:
+            actions = [self._reject(msg, info.reason, info.ref_tag, info.text, now_ns)]
+            if mt == b"A":
+                actions.append(Disconnect(reason=f"invalid Logon: {info.text}"))
+            return [*actions, self._seqs()]
+        if mt == b"A":
+            return self._on_second_logon(msg, now_ns)
+        seq = msg.get_int(34)
+        if seq is None:  # a validator always catches this; be safe without one
+            return [self._reject(msg, REQUIRED_TAG_MISSING, 34, "Required tag missing", now_ns)]
+        # The checks QuickFIX calls `verify`: SendingTime, CompIDs, then sequence numbers.
+        if self._bad_time(msg, now_ns):
+            reject = self._reject(
+                msg, SENDING_TIME_ACCURACY, None, "SendingTime accuracy problem", now_ns
+            )
+            return [reject, self._logout(now_ns), self._seqs()]
+        if msg.get(49) != self._target or msg.get(56) != self._sender:
+            reject = self._reject(msg, COMPID_PROBLEM, None, "CompID problem", now_ns)
+            return [reject, self._logout(now_ns), self._seqs()]
+        self.ts_last_in = now_ns
+        self._test_requests = 0
+        gap_fill = mt == b"4" and msg.get(123) == b"Y"
+        check_seq = mt not in (b"5", b"2") and (mt != b"4" or gap_fill)
+        if check_seq and seq > self.next_in:
+            return [*self._too_high(msg, seq, now_ns), self._seqs()]
+        if check_seq and seq < self.next_in:
+            return self._too_low(msg, seq, now_ns)
+        if mt == b"0":
+            self._advance_in()
+            return [self._seqs()]
+        if mt == b"1":
+            reply = self._send(b"0", [(112, msg.get(112) or b"")], now_ns)
+            self._advance_in()
+            return [reply, self._seqs()]
+        if mt == b"2":
+            return self._on_resend_request(msg, seq, now_ns)
+        if mt == b"3":
+            self._advance_in()
+            return [self._seqs()]
+        if mt == b"4":
+            return self._on_sequence_reset(msg, now_ns)
+        if mt == b"5":
+            return self._on_logout(msg, now_ns)
+        # An application message, in sequence.
+        self._advance_in()
+        if throttled is not None:
+            body = [
+                (45, b"%d" % seq),
+                (372, mt),
+                (380, b"%d" % BUSINESS_OTHER),
+                (58, throttled.encode()),
+            ]
+            return [self._send(b"j", body, now_ns), self._seqs()]
+        return [Deliver(msg=msg, ts_recv=now_ns), self._seqs()]
+
+    def _too_low(self, msg: FixMessage, seq: int, now_ns: int) -> list[Action]:
+        if msg.get(43) != b"Y":
+            text = f"MsgSeqNum too low, expecting {self.next_in} but received {seq}"
+            return [self._logout(now_ns, text), self._seqs(), Disconnect(reason=text)]
+        if msg.msg_type == b"4":
+            return []
+        orig = msg.get(122)
+        if orig is None:
+            return [
+                self._reject(msg, REQUIRED_TAG_MISSING, 122, "Required tag missing", now_ns),
+                self._seqs(),
+            ]
+        ts_orig = parse_ts(orig)
+        ts_sent = parse_ts(msg.get(52) or b"")
+        if ts_orig is None or ts_sent is None or ts_orig > ts_sent:
+            reject = self._reject(
+                msg, SENDING_TIME_ACCURACY, None, "SendingTime accuracy problem", now_ns
+            )
+            return [reject, self._logout(now_ns), self._seqs()]
+        return []  # a duplicate of something already processed: ignore it
+
+    def _on_second_logon(self, msg: FixMessage, now_ns: int) -> list[Action]:
+        """A Logon while logged on: only a sequence reset (141=Y) is allowed."""
+        if msg.get(141) != b"Y":
+            text = "Logon received while already logged on"
+            return [self._logout(now_ns, text), self._seqs(), Disconnect(reason=text)]
+        if self._bad_time(msg, now_ns):
+            return [Disconnect(reason="Logon SendingTime accuracy problem")]
+        seq = msg.get_int(34) or 1
+        self.next_in = self.next_out = 1
+        self._queue.clear()
+        self._resend_range = None
+        self.ts_last_in = now_ns
+        self.ts_last_logon = now_ns
+        hb = msg.get_int(108)
+        if hb is not None and (
+            self.settings.heartbeat_min_seconds <= hb <= self.settings.heartbeat_max_seconds
+        ):
+            self.heartbeat_ns = hb * _NS
+        body = [(98, b"0"), (108, b"%d" % (self.heartbeat_ns // _NS)), (141, b"Y")]
+        actions: list[Action] = [ResetStore(), self._send(b"A", body, now_ns)]
+        if seq > self.next_in:
+            actions += self._too_high(None, seq, now_ns)
+        else:
+            self._advance_in()
+        return [*actions, self._seqs()]
+
+    def _on_resend_request(self, msg: FixMessage, seq: int, now_ns: int) -> list[Action]:
+        begin = msg.get_int(7) or 1
+        end = msg.get_int(16) or 0
+        last_sent = self.next_out - 1
+        if end == 0 or end > last_sent:
+            end = last_sent
+        actions: list[Action] = []
+        if 1 <= begin <= end:
+            actions.append(Resend(begin=begin, end=end))
+        if seq == self.next_in:
+            self._advance_in()
+        elif seq > self.next_in:
+            actions += self._too_high(None, seq, now_ns)
+        actions.append(self._seqs())
+        return actions
+
+    def _on_sequence_reset(self, msg: FixMessage, now_ns: int) -> list[Action]:
+        new = msg.get_int(36)
+        if new is None:
+            return []
+        if new > self.next_in:
+            self._advance_in(new)
+            return [self._seqs()]
+        if new < self.next_in:
+            text = "Value is incorrect (out of range) for this tag"
+            reject = self._reject(msg, VALUE_IS_INCORRECT, None, text, now_ns)
+            return [reject, self._seqs()]
+        return []
+
+    def _on_logout(self, msg: FixMessage, now_ns: int) -> list[Action]:
+        if msg.get_int(34) == self.next_in:
+            self._advance_in()
+        if self.state is State.AWAITING_LOGOUT:
+            return [self._seqs(), Disconnect(reason="Logout confirmed")]
+        reply = self._logout(now_ns)
+        return [reply, self._seqs(), Disconnect(reason="Logout requested by the counterparty")]
+
+    # -- outbound -----------------------------------------------------------------------------
+
+    def send_application(
+        self, msg_type: bytes, body: Sequence[tuple[int, bytes]], now_ns: int
+    ) -> list[Action]:
+        """An application message (built by the application) for this session's counterparty."""
+        if not self.logged_on:
+            return []
+        return [self._send(msg_type, body, now_ns), self._seqs()]
+
+    def logout(self, now_ns: int, text: str = "") -> list[Action]:
+        """Start the Logout handshake (operator, shutdown, throttle abuse)."""
+        if self.state is State.ACTIVE:
+            return [self._logout(now_ns, text), self._seqs()]
+        if self.state is State.AWAITING_LOGON:
+            return [Disconnect(reason=text or "logout before logon")]
+        return []
+
+    def on_timer(self, now_ns: int) -> list[Action]:
+        """Heartbeats, TestRequests, heartbeat timeout and Logout timeout."""
+        if self.state is State.AWAITING_LOGOUT:
+            timeout = self.settings.logout_timeout_seconds * _NS
+            if now_ns - self._ts_logout_sent >= timeout:
+                return [Disconnect(reason="timed out waiting for Logout reply")]
+            return []
+        if self.state is not State.ACTIVE:
+            return []
+        hb = self.heartbeat_ns
+        silent = now_ns - self.ts_last_in
+        if silent * 10 >= hb * 24:
+            return [Disconnect(reason="timed out waiting for a message (2.4 x HeartBtInt)")]
+        if silent * 10 >= hb * 12 * (self._test_requests + 1):
+            self._test_requests += 1
+            return [self._send(b"1", [(112, b"TEST")], now_ns), self._seqs()]
+        if self._test_requests == 0 and now_ns - self.ts_last_out >= hb:
+            return [self._send(b"0", [], now_ns), self._seqs()]
+        return []
+
+    # -- resend -------------------------------------------------------------------------------
+
+    def resend_plan(self, begin: int, end: int) -> ResendPlan:
+        """A planner for one `Resend(begin, end)` action (fed page by page by the gateway)."""
+        return ResendPlan(self, begin, end)
+
+    def gap_fill(self, seq: int, new_seq: int, now_ns: int) -> bytes:
+        """SequenceReset-GapFill standing in for outbound numbers seq..new_seq-1."""
+        stamp = format_utc_timestamp(now_ns)
+        return self._frame(
+            b"4",
+            [(36, b"%d" % new_seq), (123, b"Y")],
+            seq,
+            now_ns,
+            poss_dup=True,
+            orig_sending_time=stamp,
+        )
+
+    def possdup_copy(self, stored: bytes, now_ns: int) -> bytes | None:
+        """A stored application frame re-sent with PossDupFlag=Y and OrigSendingTime."""
+        parsed = parse_frame(stored)
+        if not isinstance(parsed, FixMessage):
+            return None
+        seq = parsed.get_int(34)
+        if seq is None:
+            return None
+        extra = [(t, v) for t, v in parsed.fields if t in _EXTRA_HEADER]
+        body = [(t, v) for t, v in parsed.fields if t not in _OWN_HEADER and t not in _EXTRA_HEADER]
+        return self._frame(
+            parsed.msg_type,
+            body,
+            seq,
+            now_ns,
+            poss_dup=True,
+            orig_sending_time=parsed.get(52),
+            extra_header=extra,
+        )
+
+
+_MISSING = object()
+
+
+class ResendPlan:
+    """Turns pages of stored outbound messages into the frames that answer a ResendRequest.
+
+    Application messages are re-sent with PossDupFlag=Y; runs of admin messages and numbers
+    missing from the store become one SequenceReset-GapFill each. Feed pages in ascending
+    order (`feed`), then call `finish`; `next_begin` is where the next page starts.
+    """
+
+    __slots__ = ("_gap_start", "_session", "end", "next_begin")
+
+    def __init__(self, session: Session, begin: int, end: int) -> None:
+        self._session = session
+        self.next_begin = begin
+        self.end = end
+        self._gap_start: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.next_begin > self.end
+
+    def feed(self, rows: Sequence[tuple[int, bool, bytes]], now_ns: int) -> list[bytes]:
+        out: list[bytes] = []
+        for seq, admin, data in rows:
+            if seq < self.next_begin or seq > self.end:
+                continue
+            if seq > self.next_begin and self._gap_start is None:
+                self._gap_start = self.next_begin  # numbers missing from the store
+            frame = None if admin else self._session.possdup_copy(data, now_ns)
+            if frame is None:
+                if self._gap_start is None:
+                    self._gap_start = seq
+            else:
+                if self._gap_start is not None:
+                    out.append(self._session.gap_fill(self._gap_start, seq, now_ns))
+                    self._gap_start = None
+                out.append(frame)
+            self.next_begin = seq + 1
+        return out
+
+    def finish(self, now_ns: int) -> list[bytes]:
+        start = self._gap_start
+        if start is None and self.next_begin <= self.end:
+            start = self.next_begin
+        self.next_begin = self.end + 1
+        self._gap_start = None
+        if start is None:
+            return []
+        return [self._session.gap_fill(start, self.end + 1, now_ns)]
