@@ -123,15 +123,17 @@ async def recover(
     synchronous: Synchronous = "FULL",
     clock: _Monotonic | None = None,
     create: bool = True,
+    use_snapshots: bool = True,
 ) -> tuple[Engine, Journal, int]:
     """Open the journal, restore the newest snapshot (hash checked), replay the tail.
     Returns (engine, journal, last_seq); `journal.recovery` holds a `RecoveryReport`.
-    `create=False` makes a missing file an error (`JournalMissing`)."""
+    `create=False` makes a missing file an error (`JournalMissing`); `use_snapshots=False`
+    replays the whole journal from empty (slow; for checks and benchmarks)."""
     start = clock.monotonic_ns() if clock is not None else 0
     journal = await Journal.open(path, synchronous=synchronous, create=create)
     try:
         where = str(journal.path)
-        snap = await journal.latest_snapshot()
+        snap = await journal.latest_snapshot() if use_snapshots else None
         if snap is None:
             engine, snap_seq, snap_ts = Engine(), 0, 0
         else:
