@@ -23,6 +23,7 @@ class GatedJournal(Journal):
     gate: asyncio.Event
     started: asyncio.Event
     batches: list[list[int]]
+    stored: list[list[int]]
     fail_with: BaseException | None
 
     def setup(self) -> None:
@@ -30,6 +31,7 @@ class GatedJournal(Journal):
         self.gate.set()
         self.started = asyncio.Event()
         self.batches = []
+        self.stored = []
         self.fail_with = None
 
     async def commit(self, batch: Batch) -> None:
@@ -39,6 +41,7 @@ class GatedJournal(Journal):
             raise self.fail_with
         await super().commit(batch)
         self.batches.append([row[0] for row in batch.rows])
+        self.stored.append([op[1] for op in batch.store_ops if not isinstance(op, str)])
 
 
 async def _open(db_path: Path) -> GatedJournal:
@@ -299,4 +302,16 @@ async def test_continues_numbering_after_reopen(db_path: Path) -> None:
     seq, events = seqr.submit(Add(amount=1))
     assert seq == 4 and events[0].ts == journal.last_ts
     await seqr.stop(snapshot=False)
+    await journal.close()
+
+
+async def test_records_after_a_full_batch_share_the_commands_transaction(db_path: Path) -> None:
+    journal = await _open(db_path)
+    seqr = _seq(ManualClock(), journal, max_batch=2)
+    for _ in range(3):
+        seq, _events = seqr.submit(Add(amount=1))
+        seqr.record_outbound("S", seq, b"er%d" % seq, admin=False)
+    await seqr.stop(snapshot=False)
+    assert journal.batches == [[1, 2], [3]]
+    assert journal.stored == [[1, 2], [3]]  # the reply to seq 2 went with seq 2
     await journal.close()
