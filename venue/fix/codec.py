@@ -71,6 +71,7 @@ _MAX_BEGIN_STRING = 32  # "FIX.4.4", "FIXT.1.1": anything longer is garbage
 _MAX_LENGTH_DIGITS = 9
 _MAX_TAG_DIGITS = 10
 _MAX_INT_DIGITS = 18
+_MAX_CHECKSUM = 16  # longest CheckSum value still read as one (bad) field
 _RESYNC = b"8=FIX"
 
 # Tag bytes -> int for the common tags; anything else goes through _slow_tag. Never grows.
@@ -317,19 +318,26 @@ class Framer:
                 self._overflow(out, bytes(buf[pos:body_start]), "BodyLength exceeds max size")
                 pos = body_start
                 continue
-            if n < body_end + 7:
-                self._need = body_end + 7 - pos
+            if n < body_end + 4:  # not even "10=X" yet: nothing to decide
+                self._need = body_end + 4 - pos
                 return pos
-            if (
-                buf[body_end : body_end + 3] == b"10="
-                and buf[body_end + 6] == _SOH_INT
-                and buf[body_end - 1] == _SOH_INT
-            ):
-                raw = bytes(buf[pos : body_end + 7])
+            if buf[body_end : body_end + 3] == b"10=" and buf[body_end - 1] == _SOH_INT:
+                if n >= body_end + 7 and buf[body_end + 6] == _SOH_INT:
+                    end = body_end + 6
+                else:  # a CheckSum that is not three digits: the frame still ends at SOH
+                    end = buf.find(SOH, body_end + 3, body_end + 3 + _MAX_CHECKSUM + 1)
+                    if end < 0:
+                        if n - (body_end + 3) > _MAX_CHECKSUM:
+                            pos = self._resync(buf, pos, out, "CheckSum unterminated")
+                            continue
+                        self._need = n - pos + 1
+                        return pos
+                raw = bytes(buf[pos : end + 1])
+                body_len_in_raw = body_end - pos
                 self._search_from = 0
-                pos = body_end + 7
-                cs = raw[-4:-1]
-                if not cs.isdigit() or int(cs) != sum(raw[:-7]) & 0xFF:
+                pos = end + 1
+                cs = buf[body_end + 3 : end]
+                if len(cs) != 3 or not cs.isdigit() or int(cs) != sum(raw[:body_len_in_raw]) & 0xFF:
                     out.append(Garbled(raw, "CheckSum incorrect"))
                     continue
                 out.append(parse_frame(raw, self._data_fields))
