@@ -5,6 +5,8 @@ priority) on every look; no indexes, no incremental level totals. It answers wit
 event classes as `venue.core.Engine` and must produce exactly the same events.
 """
 
+# ruff: noqa: PLR0917 -- hypothesis rules and event builders take their fields positionally
+
 from __future__ import annotations
 
 from dataclasses import dataclass
