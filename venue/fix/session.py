@@ -184,6 +184,11 @@ class Session:
         self.next_in = self.next_out = 1
         return [ResetStore(), self._seqs()]
 
+    def refuse_logon(self, text: str, now_ns: int) -> list[Action]:
+        """An unsequenced Logout naming why a Logon is refused, then a disconnect."""
+        data = self._frame(b"5", [(58, text.encode())], self.next_out, now_ns)
+        return [WriteRaw(data=data), Disconnect(reason=text)]
+
     @property
     def logged_on(self) -> bool:
         return self.state in (State.ACTIVE, State.AWAITING_LOGOUT)
@@ -323,8 +328,7 @@ class Session:
                 f"HeartBtInt must be between {s.heartbeat_min_seconds} "
                 f"and {s.heartbeat_max_seconds}"
             )
-            data = self._frame(b"5", [(58, text.encode())], self.next_out, now_ns)
-            return [WriteRaw(data=data), Disconnect(reason=text)]
+            return self.refuse_logon(text, now_ns)
         if seq is None or seq < 1:
             return [Disconnect(reason="Logon without a valid MsgSeqNum")]
         actions: list[Action] = []

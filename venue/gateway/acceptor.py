@@ -1,0 +1,232 @@
+"""The FIX acceptor: listens, binds connections to configured sessions, drives their timers.
+
+Invariants:
+- One `Session` object per configured session for the life of the gateway; its sequence
+  numbers are loaded from the journal at `start` and persist across reconnects. At most one
+  connection is bound to a session at a time.
+- Sessions are found at Logon by (TargetCompID = venue_comp_id, SenderCompID = client_comp_id).
+- The gateway never writes to the journal itself: every record goes through the sequencer's
+  batch, so FIX state commits in the same transaction as the journal.
+- Sequencer back-pressure pauses reading on every connection until it resumes; a journal
+  failure aborts every connection (the venue accepts nothing more).
+- Timers are driven from one ticker task (`tick_seconds`), never from per-message timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import ssl
+from typing import TYPE_CHECKING
+
+from venue.config import GatewayConfig, SessionConfig
+from venue.fix.codec import FixMessage
+from venue.fix.session import Session, SessionSettings
+from venue.fix.validate import validate
+from venue.gateway.application import Application, PreOpenApplication
+from venue.gateway.auth import FailureLimiter
+from venue.gateway.connection import Connection
+from venue.gateway.throttle import SessionThrottle
+from venue.log import get_logger
+
+if TYPE_CHECKING:
+    from venue.clock import Clock
+    from venue.fix.dictionary import Dictionary
+    from venue.journal import Journal
+    from venue.sequencer import Sequencer
+
+__all__ = ["Gateway", "SessionSlot", "settings_for"]
+
+_log = get_logger("venue.gateway")
+
+
+def settings_for(cfg: SessionConfig, gateway: GatewayConfig) -> SessionSettings:
+    """The session machine's settings for one configured session."""
+    return SessionSettings(
+        name=cfg.name,
+        venue_comp_id=cfg.venue_comp_id,
+        client_comp_id=cfg.client_comp_id,
+        heartbeat_min_seconds=cfg.heartbeat.min_seconds,
+        heartbeat_max_seconds=cfg.heartbeat.max_seconds,
+        sending_time_tolerance_seconds=gateway.sending_time_tolerance_seconds,
+        reset_on_logon=cfg.reset.on_logon,
+        daily_reset_at=cfg.reset.daily_at,
+    )
+
+
+class SessionSlot:
+    """A configured session, its state machine, throttle, counters and current connection."""
+
+    def __init__(self, config: SessionConfig, session: Session) -> None:
+        self.config = config
+        self.name = config.name
+        self.session = session
+        self.throttle = SessionThrottle(config.throttle)
+        self.connection: Connection | None = None
+        self.peer = ""
+        self.ts_last_out = 0
+        self.logons = 0
+        self.throttle_hits = 0
+        self.slow_consumer_cuts = 0
+        self.garbled = 0
+
+
+class Gateway:
+    """The FIX acceptor. `await start()`, then `port`; `await stop()` logs everyone out."""
+
+    def __init__(
+        self,
+        *,
+        config: GatewayConfig,
+        sessions: list[SessionConfig],
+        sequencer: Sequencer,
+        journal: Journal,
+        clock: Clock,
+        dictionary: Dictionary,
+        ssl_context: ssl.SSLContext | None = None,
+        application: Application | None = None,
+        auth_failures: FailureLimiter | None = None,
+        tick_seconds: float = 0.1,
+    ) -> None:
+        self.config = config
+        self.sequencer = sequencer
+        self.journal = journal
+        self.clock = clock
+        self.application: Application = (
+            application if application is not None else PreOpenApplication()
+        )
+        self.auth_failures = auth_failures if auth_failures is not None else FailureLimiter()
+        self._session_configs = list(sessions)
+        self._validator = functools.partial(validate, d=dictionary)
+        self._ssl = ssl_context
+        self._tick_seconds = tick_seconds
+        self.slots: dict[str, SessionSlot] = {}
+        self._by_comp_ids: dict[tuple[bytes, bytes], SessionSlot] = {}
+        self.connections: set[Connection] = set()
+        self.reading_paused = False
+        self._server: asyncio.Server | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        now = self.clock.now_ns()
+        for cfg in self._session_configs:
+            seqs = await self.journal.load_session_seqs(cfg.name)
+            next_in, next_out = seqs if seqs is not None else (1, 1)
+            session = Session(
+                settings_for(cfg, self.config),
+                self._validator,
+                next_in=next_in,
+                next_out=next_out,
+                ts_created=now,
+            )
+            slot = SessionSlot(cfg, session)
+            self.slots[cfg.name] = slot
+            self._by_comp_ids[(cfg.venue_comp_id.encode(), cfg.client_comp_id.encode())] = slot
+        self.sequencer.add_pressure_listener(self._pause_reading, self._resume_reading)
+        self.sequencer.on_failure(self._on_journal_failure)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: Connection(self), self.config.host, self.config.port, ssl=self._ssl
+        )
+        self._ticker = loop.create_task(self._tick_loop(), name="gateway-ticker")
+        _log.info("gateway_listening", host=self.config.host, port=self.port)
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            return 0
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self, *, timeout: float = 2.0) -> None:
+        """Stop accepting, Logout every logged-on session (best effort), close, wait."""
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            conn.logout("venue shutting down")
+        waiters = [conn.closed.wait() for conn in list(self.connections)]
+        if waiters:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waiters), timeout)
+        for conn in list(self.connections):
+            conn.abort("venue shut down")
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), timeout)
+            self._server = None
+
+    # -- used by connections ------------------------------------------------------------------
+
+    def slot_for(self, venue_comp_id: bytes, client_comp_id: bytes) -> SessionSlot | None:
+        return self._by_comp_ids.get((venue_comp_id, client_comp_id))
+
+    def deliver(self, session: str, msg: FixMessage, ts_recv: int) -> None:
+        """Hand an application message to the application and send what it answers."""
+        for out in self.application.on_message(session, msg, ts_recv):
+            slot = self.slots.get(out.session)
+            conn = slot.connection if slot is not None else None
+            if slot is None or conn is None:
+                _log.warning("outbound_dropped", session=out.session, reason="not connected")
+                continue
+            conn._execute(
+                slot.session.send_application(out.msg_type, out.body, self.clock.now_ns())
+            )
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._tick_seconds)
+            now = self.clock.now_ns()
+            mono = self.clock.monotonic_ns()
+            for conn in list(self.connections):
+                try:
+                    conn.tick(now, mono)
+                except Exception:
+                    _log.exception("connection_tick_failed", peer=conn.peer)
+                    conn.abort("internal error")
+
+    def _pause_reading(self) -> None:
+        self.reading_paused = True
+        for conn in self.connections:
+            conn.pause_reading()
+
+    def _resume_reading(self) -> None:
+        self.reading_paused = False
+        for conn in self.connections:
+            conn.resume_reading()
+
+    def _on_journal_failure(self, exc: BaseException) -> None:
+        for conn in list(self.connections):
+            conn.abort(f"journal failed: {exc}")
+
+    def session_status(self) -> list[dict[str, object]]:
+        """One dict per configured session, for the admin CLI."""
+        out: list[dict[str, object]] = []
+        for slot in self.slots.values():
+            s = slot.session
+            out.append(
+                {
+                    "name": slot.name,
+                    "state": s.state.value,
+                    "peer": slot.peer if slot.connection is not None else None,
+                    "next_in": s.next_in,
+                    "next_out": s.next_out,
+                    "last_in_ns": s.ts_last_in,
+                    "last_out_ns": slot.ts_last_out,
+                    "messages_in": s.messages_in,
+                    "messages_out": s.messages_out,
+                    "logons": slot.logons,
+                    "garbled": slot.garbled,
+                    "throttle_hits": slot.throttle_hits,
+                    "slow_consumer_cuts": slot.slow_consumer_cuts,
+                }
+            )
+        return out

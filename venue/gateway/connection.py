@@ -1,0 +1,354 @@
+"""One FIX connection: an `asyncio.Protocol` that moves bytes and carries out session actions.
+
+Invariants:
+- `data_received` is two lines: frame what arrived, process what is complete. Processing stops
+  while a resend is being paged out of the store or a refused Logon waits out its back-off, and
+  resumes where it stopped, so replies always leave in the order the session made them.
+- Before Logon the connection belongs to no session. The first message must be a Logon whose
+  BeginString and CompIDs name a configured session; otherwise the connection is closed without
+  a word (FIX: never answer an unidentified peer). A session that is disabled, not allowed
+  from this address or fails authentication gets an unsequenced Logout naming the reason,
+  after the per-address back-off. A session already connected refuses the new connection and
+  the first one goes on undisturbed.
+- Every sequenced frame is recorded in the sequencer's pending batch and written only from an
+  `after_commit` callback, so nothing reaches the peer that a restart could take back; a
+  `Disconnect` is carried out the same way, after everything queued before it.
+- A peer that keeps more than `outbound_buffer_limit` bytes unread for `slow_consumer_seconds`
+  is cut off (abort, not a graceful close: it is not reading anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from venue.fix.actions import (
+    Action,
+    Deliver,
+    Disconnect,
+    Resend,
+    ResetStore,
+    SaveSeqs,
+    Send,
+    WriteRaw,
+)
+from venue.fix.codec import FixMessage, Framer, Garbled
+from venue.fix.session import ADMIN_MSG_TYPES, State
+from venue.gateway.auth import authenticate
+from venue.gateway.throttle import ThrottleVerdict
+from venue.journal import JournalFailed
+from venue.log import get_logger
+
+if TYPE_CHECKING:
+    from venue.gateway.acceptor import Gateway, SessionSlot
+
+__all__ = ["Connection"]
+
+RESEND_PAGE = 500  # stored messages read per query while answering a ResendRequest
+_log = get_logger("venue.gateway")
+
+
+class Connection(asyncio.Protocol):
+    """The adapter between one TCP (or TLS) connection and one `Session`."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gw = gateway
+        self._framer = Framer(gateway.config.max_message_size)
+        self._inbox: deque[FixMessage | Garbled] = deque()
+        self._transport: asyncio.Transport | None = None
+        self.slot: SessionSlot | None = None
+        self.peer_ip = ""
+        self.peer = ""
+        self._busy = False  # a resend or a logon back-off is in progress: input waits
+        self._closing = False  # a Disconnect was decided: no more input is processed
+        self._ts_connected = 0
+        self._ts_write_paused: int | None = None
+        self._can_write = asyncio.Event()
+        self._can_write.set()
+        self.closed = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- asyncio.Protocol ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and peer:
+            self.peer_ip = str(peer[0])
+            self.peer = f"{peer[0]}:{peer[1]}"
+        transport.set_write_buffer_limits(high=self._gw.config.outbound_buffer_limit)
+        self._ts_connected = self._gw.clock.monotonic_ns()
+        self._gw.connections.add(self)
+        if self._gw.reading_paused:
+            transport.pause_reading()
+
+    def data_received(self, data: bytes) -> None:
+        self._inbox.extend(self._framer.feed(data))
+        self._pump()
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closing = True
+        self._release("connection lost" if exc is None else f"connection lost: {exc}")
+        self._gw.connections.discard(self)
+        self._can_write.set()
+        self.closed.set()
+
+    def pause_writing(self) -> None:
+        self._ts_write_paused = self._gw.clock.monotonic_ns()
+        self._can_write.clear()
+
+    def resume_writing(self) -> None:
+        self._ts_write_paused = None
+        self._can_write.set()
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def pause_reading(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.resume_reading()
+
+    def _pump(self) -> None:
+        """Process complete input until it runs out or something makes input wait."""
+        try:
+            while not self._closing and not self._busy:
+                slot = self.slot
+                if slot is not None:
+                    queued = slot.session.process_queued(self._gw.clock.now_ns())
+                    if queued is not None:
+                        self._execute(queued)
+                        continue
+                if not self._inbox:
+                    return
+                item = self._inbox.popleft()
+                if isinstance(item, Garbled):
+                    self._on_garbled(item)
+                elif slot is None:
+                    self._on_first_message(item)
+                else:
+                    self._on_message(slot, item)
+        except JournalFailed as exc:
+            self._abort(f"journal failed: {exc}")
+        except Exception:
+            _log.exception("connection_failed", peer=self.peer)
+            self._abort("internal error")
+
+    def _on_garbled(self, item: Garbled) -> None:
+        if self._framer.overflowed:
+            self._close(f"message larger than max_message_size ({item.reason})")
+        elif self.slot is None:
+            self._close(f"garbled message before Logon: {item.reason}")
+        else:
+            self.slot.garbled += 1
+            _log.info("fix_garbled", session=self.slot.name, reason=item.reason)
+
+    def _on_first_message(self, msg: FixMessage) -> None:
+        gw = self._gw
+        if msg.msg_type != b"A":
+            self._close(f"first message is not a Logon (35={msg.msg_type.decode('latin-1')})")
+            return
+        if msg.get(8) != b"FIX.4.4":
+            self._close("Logon with an unsupported BeginString")
+            return
+        slot = gw.slot_for(msg.get(56) or b"", msg.get(49) or b"")
+        if slot is None:
+            self._close("Logon for unknown CompIDs")
+            return
+        now = gw.clock.now_ns()
+        result = authenticate(slot.config, msg, self.peer_ip, now)
+        if not result.ok:
+            delay = gw.auth_failures.delay_for(self.peer_ip, now)
+            gw.auth_failures.record_failure(self.peer_ip, now)
+            _log.warning("logon_refused", session=slot.name, peer=self.peer, reason=result.reason)
+            refusal = slot.session.refuse_logon(result.reason, now)
+            self._busy = True
+            asyncio.get_running_loop().call_later(delay, self._execute_unbound, refusal)
+            return
+        if slot.connection is not None:
+            self._close(f"duplicate Logon for session {slot.name}: already connected")
+            return
+        slot.connection = self
+        self.slot = slot
+        slot.peer = self.peer
+        slot.session.on_connected(now)
+        self._execute(slot.session.on_message(msg, now))
+        if slot.session.logged_on:
+            gw.auth_failures.record_success(self.peer_ip)
+            slot.logons += 1
+            _log.info("logon", session=slot.name, peer=self.peer)
+            gw.application.on_logon(slot.name)
+
+    def _on_message(self, slot: SessionSlot, msg: FixMessage) -> None:
+        now = self._gw.clock.now_ns()
+        session = slot.session
+        throttled: str | None = None
+        if session.state is State.ACTIVE and msg.msg_type not in ADMIN_MSG_TYPES:
+            verdict = slot.throttle.check(now)
+            if verdict is not ThrottleVerdict.ALLOW:
+                slot.throttle_hits += 1
+                limit = slot.config.throttle.messages_per_second
+                throttled = f"throttle limit exceeded: {limit} messages per second"
+                if verdict is ThrottleVerdict.ABUSE:
+                    _log.warning("throttle_abuse", session=slot.name, peer=self.peer)
+                    self._execute(session.logout(now, f"{throttled}, sustained"))
+                    return
+        self._execute(session.on_message(msg, now, throttled=throttled))
+
+    # -- carrying out actions -----------------------------------------------------------------
+
+    def _execute_unbound(self, actions: list[Action]) -> None:
+        """Actions of a connection that belongs to no session (a refused Logon)."""
+        for action in actions:
+            if isinstance(action, WriteRaw):
+                self._write(action.data)
+            elif isinstance(action, Disconnect):
+                self._close(action.reason)
+
+    def _execute(self, actions: list[Action]) -> None:
+        slot = self.slot
+        if slot is None:
+            self._execute_unbound(actions)
+            return
+        seq = self._gw.sequencer
+        name = slot.name
+        for action in actions:
+            if isinstance(action, Send):
+                seq.record_outbound(name, action.seq, action.data, admin=action.admin)
+                seq.after_commit(partial(self._write, action.data))
+            elif isinstance(action, SaveSeqs):
+                seq.record_session_seqs(name, next_in=action.next_in, next_out=action.next_out)
+            elif isinstance(action, Deliver):
+                self._gw.deliver(name, action.msg, action.ts_recv)
+            elif isinstance(action, ResetStore):
+                seq.record_session_reset(name)
+            elif isinstance(action, Resend):
+                self._busy = True
+                seq.after_commit(partial(self._start_resend, action.begin, action.end))
+            elif isinstance(action, WriteRaw):
+                seq.after_commit(partial(self._write, action.data))
+            elif isinstance(action, Disconnect):
+                self._closing = True
+                seq.after_commit(partial(self._close, action.reason))
+
+    def _write(self, data: bytes) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(data)
+        if self.slot is not None:
+            self.slot.ts_last_out = self._gw.clock.now_ns()
+
+    def _start_resend(self, begin: int, end: int) -> None:
+        task = asyncio.get_running_loop().create_task(self._resend(begin, end))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _resend(self, begin: int, end: int) -> None:
+        """Page stored messages begin..end out of the journal and write their resent forms."""
+        slot = self.slot
+        try:
+            if slot is None or self._closing:
+                return
+            plan = slot.session.resend_plan(begin, end)
+            clock = self._gw.clock
+            while not plan.done:
+                rows = await self._gw.journal.read_outbound(
+                    slot.name, plan.next_begin, plan.end, RESEND_PAGE
+                )
+                for frame in plan.feed(rows, clock.now_ns()):
+                    self._write(frame)
+                if len(rows) < RESEND_PAGE:
+                    break
+                await self._can_write.wait()
+                if self.is_closing():
+                    return
+            for frame in plan.finish(clock.now_ns()):
+                self._write(frame)
+        except Exception as exc:
+            _log.exception("resend_failed", session=slot.name if slot else None)
+            self._abort(f"resend failed: {exc}")
+        finally:
+            self._busy = False
+        self._pump()
+
+    # -- timers and closing -------------------------------------------------------------------
+
+    def tick(self, now_ns: int, mono_ns: int) -> None:
+        """Called by the gateway a few times a second."""
+        if self._closing:
+            return
+        cfg = self._gw.config
+        paused = self._ts_write_paused
+        if paused is not None and mono_ns - paused >= cfg.slow_consumer_seconds * 1_000_000_000:
+            if self.slot is not None:
+                self.slot.slow_consumer_cuts += 1
+            self._abort("slow consumer: outbound buffer over its limit for too long")
+            return
+        slot = self.slot
+        if slot is None:
+            if not self._busy and mono_ns - self._ts_connected >= (
+                cfg.logon_timeout_seconds * 1_000_000_000
+            ):
+                self._close("no Logon within logon_timeout_seconds")
+            return
+        if self._busy:
+            return
+        try:
+            self._execute(slot.session.on_timer(now_ns))
+        except JournalFailed as exc:
+            self._abort(f"journal failed: {exc}")
+
+    def logout(self, text: str) -> None:
+        """Start a Logout (gateway shutdown, operator)."""
+        slot = self.slot
+        if slot is None:
+            self._close(text)
+            return
+        try:
+            self._execute(slot.session.logout(self._gw.clock.now_ns(), text))
+        except JournalFailed as exc:
+            self._abort(f"journal failed: {exc}")
+
+    def _release(self, reason: str) -> None:
+        slot = self.slot
+        if slot is None or slot.connection is not self:
+            return
+        was_logged_on = slot.session.logged_on
+        slot.session.on_disconnected()
+        slot.connection = None
+        _log.info("session_disconnected", session=slot.name, peer=self.peer, reason=reason)
+        if was_logged_on:
+            self._gw.application.on_logout(slot.name)
+
+    def _close(self, reason: str) -> None:
+        self._closing = True
+        self._release(reason)
+        if self.slot is None:
+            _log.info("connection_closed", peer=self.peer, reason=reason)
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.close()
+
+    def _abort(self, reason: str) -> None:
+        self._closing = True
+        self._release(reason)
+        _log.warning("connection_aborted", peer=self.peer, reason=reason)
+        if self._transport is not None:
+            self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def abort(self, reason: str) -> None:
+        self._abort(reason)
+
+    def info(self) -> dict[str, Any]:
+        return {"peer": self.peer, "busy": self._busy, "closing": self._closing}
