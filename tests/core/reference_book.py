@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from venue.core import (
     BAND_SCALE,
+    MAX_PRICE,
+    MAX_QTY,
     AddInstrument,
     CancelOrder,
     CancelReason,
@@ -284,7 +286,7 @@ class ReferenceBook:
         if c.qty > inst.max_order_qty:
             return rej(R.QTY_ABOVE_MAXIMUM)
         if c.ord_type == OrdType.LIMIT:
-            if c.price <= 0:
+            if c.price <= 0 or c.price > MAX_PRICE:
                 return rej(R.INVALID_PRICE)
             if not self.in_band(inst, c.price):
                 return rej(R.PRICE_OUTSIDE_BAND)
@@ -408,7 +410,7 @@ class ReferenceBook:
             bad = R.INVALID_QUANTITY
         elif c.qty > inst.max_order_qty:
             bad = R.QTY_ABOVE_MAXIMUM
-        elif c.price <= 0:
+        elif c.price <= 0 or c.price > MAX_PRICE:
             bad = R.INVALID_PRICE
         elif not self.in_band(inst, c.price):
             bad = R.PRICE_OUTSIDE_BAND
@@ -515,6 +517,8 @@ class ReferenceBook:
         if (
             not i.symbol
             or i.ref_price <= 0
+            or i.ref_price > MAX_PRICE
+            or i.max_order_qty > MAX_QTY
             or i.band_ppb < 0
             or i.max_order_qty <= 0
             or i.expiry_ts < 0
@@ -556,7 +560,7 @@ class ReferenceBook:
         inst = self.instruments.get(c.symbol)
         if inst is None:
             return self.rejected(c, c.symbol, R.UNKNOWN_INSTRUMENT)
-        if c.ref_price <= 0:
+        if c.ref_price <= 0 or c.ref_price > MAX_PRICE:
             return self.rejected(c, c.symbol, R.INVALID_PRICE)
         inst.ref_price = c.ref_price
         return [ReferencePriceChanged(ts=c.ts, symbol=c.symbol, ref_price=c.ref_price)]

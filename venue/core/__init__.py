@@ -36,6 +36,8 @@ from venue.core.events import (
 )
 from venue.core.types import (
     BAND_SCALE,
+    MAX_PRICE,
+    MAX_QTY,
     CancelReason,
     Instrument,
     InstrumentKind,
@@ -49,6 +51,8 @@ from venue.core.types import (
 
 __all__ = [
     "BAND_SCALE",
+    "MAX_PRICE",
+    "MAX_QTY",
     "AddInstrument",
     "CancelOrder",
     "CancelReason",

@@ -73,6 +73,7 @@ from venue.core.snapshot import decode_state, encode_state
 from venue.core.state import EngineState
 from venue.core.types import (
     BAND_SCALE,
+    MAX_PRICE,
     CancelReason,
     InstrumentState,
     OrdType,
@@ -208,7 +209,7 @@ class Engine(EngineState):
         elif qty > mkt.instrument.max_order_qty:
             reason = RejectReason.QTY_ABOVE_MAXIMUM
         elif ord_type == _LIMIT:
-            if price <= 0:
+            if price <= 0 or price > MAX_PRICE:
                 reason = RejectReason.INVALID_PRICE
             elif mkt.instrument.band_ppb:
                 half = mkt.ref_price * mkt.instrument.band_ppb // BAND_SCALE
@@ -495,7 +496,7 @@ class Engine(EngineState):
             reason = RejectReason.INVALID_QUANTITY
         elif qty > mkt.instrument.max_order_qty:
             reason = RejectReason.QTY_ABOVE_MAXIMUM
-        elif price <= 0:
+        elif price <= 0 or price > MAX_PRICE:
             reason = RejectReason.INVALID_PRICE
         elif mkt.instrument.band_ppb and not (
             mkt.ref_price - (half := mkt.ref_price * mkt.instrument.band_ppb // BAND_SCALE)

@@ -36,6 +36,8 @@ from venue.core.events import (
 )
 from venue.core.rejects import command_rejected
 from venue.core.types import (
+    MAX_PRICE,
+    MAX_QTY,
     CancelReason,
     InstrumentKind,
     InstrumentState,
@@ -198,6 +200,8 @@ class EngineState:
         elif (
             not inst.symbol
             or inst.ref_price <= 0
+            or inst.ref_price > MAX_PRICE
+            or inst.max_order_qty > MAX_QTY
             or inst.band_ppb < 0
             or inst.max_order_qty <= 0
             or inst.expiry_ts < 0
@@ -249,7 +253,7 @@ class EngineState:
         mkt = self.markets.get(cmd.symbol)
         if mkt is None:
             return [command_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
-        if cmd.ref_price <= 0:
+        if cmd.ref_price <= 0 or cmd.ref_price > MAX_PRICE:
             return [command_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
         mkt.ref_price = cmd.ref_price
         return [

@@ -18,6 +18,8 @@ import msgspec
 
 __all__ = [
     "BAND_SCALE",
+    "MAX_PRICE",
+    "MAX_QTY",
     "CancelReason",
     "Instrument",
     "InstrumentKind",
@@ -31,6 +33,12 @@ __all__ = [
 
 BAND_SCALE = 1_000_000_000
 """`Instrument.band_ppb` is in parts per 10^9 of the reference price."""
+
+MAX_PRICE = 10**10
+"""Largest price (ticks) the core accepts; with `MAX_QTY` it keeps every notional below 2^63."""
+
+MAX_QTY = 10**8
+"""Largest `Instrument.max_order_qty` (lots) the core accepts."""
 
 
 class Side(enum.IntEnum):
@@ -90,7 +98,7 @@ class RejectReason(enum.IntEnum):
     FOK_NOT_FILLABLE = 12
     MARKET_NO_LIQUIDITY = 13
     TOO_LATE_TO_CANCEL = 14  # the order id was issued but the order is filled or canceled
-    INVALID_PRICE = 15  # non-positive limit price, or a market order with a price
+    INVALID_PRICE = 15  # limit price <= 0 or > MAX_PRICE, or a market order with a price
     INVALID_TIF = 16  # GTD without a future expire_ts, or expire_ts on a non-GTD order
     RISK_REJECTED = 17  # pre-trade risk (R1); not produced until the derivatives issue
     REPLACE_QTY_NOT_ABOVE_CUM_QTY = 18  # replace to a quantity <= the quantity already filled
