@@ -1,0 +1,154 @@
+"""Exact conversion between FIX decimal strings and the core's integer ticks and lots.
+
+Invariants:
+- An instrument's `tick_size` and `lot_size` decimal strings are read with `Decimal` once, when
+  its `InstrumentSpec` is built, into (integer step, decimal exponent): step × 10^-exp.
+- Inbound conversion is exact or refused, never rounded (DESIGN rule 5): `to_units` returns
+  None for anything that is not a plain decimal (`-?digits[.digits]`, at most `MAX_DECIMAL_LEN`
+  characters) and raises nothing; `OffGrid` for a value that is not a whole number of steps.
+- Outbound formatting uses integers only (no Decimal on the hot path): `units_to_text(n)` is the
+  shortest exact decimal of n × step (no exponent, no trailing zeros), so
+  Decimal(units_to_text(n)) == n × Decimal(step) and `to_units(units_to_text(n)) == n`.
+- `avg_px_text` is exact when the average terminates within `AVG_PX_EXTRA_DIGITS` more digits
+  than the tick's, otherwise rounded half-even at that digit (AvgPx is informational).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+from venue.core.types import Instrument
+
+__all__ = [
+    "AVG_PX_EXTRA_DIGITS",
+    "MAX_DECIMAL_LEN",
+    "OFF_GRID",
+    "InstrumentSpec",
+    "InstrumentTable",
+    "Scale",
+    "instrument_table",
+]
+
+MAX_DECIMAL_LEN = 32
+AVG_PX_EXTRA_DIGITS = 8
+
+
+class _OffGrid:
+    """Marker: a well-formed decimal that is not a whole number of steps."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OFF_GRID"
+
+
+OFF_GRID = _OffGrid()
+
+
+class Scale:
+    """A step size `step × 10^-exp` (tick or lot) and exact conversions to and from it."""
+
+    __slots__ = ("exp", "pad", "step", "text")
+
+    def __init__(self, text: str) -> None:
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"{text!r} is not a decimal number") from None
+        if not d.is_finite() or d <= 0:
+            raise ValueError(f"{text!r} must be a positive decimal number")
+        _, digits, exponent = d.as_tuple()
+        assert isinstance(exponent, int)  # finite
+        mantissa = int("".join(map(str, digits)))
+        if exponent >= 0:
+            self.step: int = mantissa * int(10**exponent)
+            self.exp = 0
+        else:
+            self.step = mantissa
+            self.exp = -exponent
+        self.text = text
+        self.pad = b"0" * self.exp
+
+    def to_units(self, text: bytes) -> int | _OffGrid | None:
+        """Whole steps in `text`; `OFF_GRID` if not a multiple of the step; None if malformed."""
+        if len(text) > MAX_DECIMAL_LEN:
+            return None
+        negative = text[:1] == b"-"
+        if negative:
+            text = text[1:]
+        whole, _, frac = text.partition(b".")
+        if not (whole.isdigit() or (not whole and frac)):
+            return None
+        if frac:
+            if not frac.isdigit():
+                return None
+            frac = frac.rstrip(b"0")
+        exp = self.exp
+        if len(frac) > exp:
+            return OFF_GRID
+        scaled: int = int(whole + frac + self.pad[len(frac) :]) if (whole or frac) else 0
+        units, rest = divmod(scaled, self.step)
+        if rest:
+            return OFF_GRID
+        return -units if negative else units
+
+    def units_to_text(self, units: int) -> bytes:
+        """Shortest exact decimal string of `units` steps."""
+        return _fixed(units * self.step, self.exp)
+
+
+def _fixed(value: int, exp: int) -> bytes:
+    """`value × 10^-exp` as a plain decimal without trailing zeros."""
+    if exp == 0 or value == 0:
+        return b"%d" % value
+    sign = b""
+    if value < 0:
+        sign = b"-"
+        value = -value
+    digits = b"%0*d" % (exp + 1, value)
+    whole = digits[:-exp]
+    frac = digits[-exp:].rstrip(b"0")
+    if frac:
+        return sign + whole + b"." + frac
+    return sign + whole
+
+
+class InstrumentSpec:
+    """What the FIX edge keeps per instrument: its definition and the two scales."""
+
+    __slots__ = ("instrument", "lot", "symbol", "symbol_bytes", "tick")
+
+    def __init__(self, instrument: Instrument) -> None:
+        self.instrument = instrument
+        self.symbol = instrument.symbol
+        self.symbol_bytes = instrument.symbol.encode("latin-1")
+        self.tick = Scale(instrument.tick_size)
+        self.lot = Scale(instrument.lot_size)
+
+    def price_text(self, ticks: int) -> bytes:
+        return self.tick.units_to_text(ticks)
+
+    def qty_text(self, lots: int) -> bytes:
+        return self.lot.units_to_text(lots)
+
+    def avg_px_text(self, cum_notional: int, cum_qty: int) -> bytes:
+        """AvgPx: `cum_notional` (ticks × lots) / `cum_qty` (lots), as a price."""
+        if cum_qty <= 0:
+            return b"0"
+        tick = self.tick
+        extra = AVG_PX_EXTRA_DIGITS
+        num = cum_notional * tick.step * 10**extra
+        q, r = divmod(num, cum_qty)
+        twice = 2 * r
+        if twice > cum_qty or (twice == cum_qty and q & 1):
+            q += 1
+        return _fixed(q, tick.exp + extra)
+
+
+InstrumentTable = dict[str, InstrumentSpec]
+"""Symbol → spec."""
+
+
+def instrument_table(instruments: Iterable[Instrument]) -> InstrumentTable:
+    return {spec.symbol: spec for spec in map(InstrumentSpec, instruments)}

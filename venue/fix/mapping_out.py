@@ -1,0 +1,588 @@
+"""Core events → FIX message bodies (lists of (tag, bytes) for `codec.encode`).
+
+Invariants:
+- Every body is built from the event (and the instrument's scales) alone: no engine state, no
+  clock; TransactTime (60) is the event's `ts`.
+- ExecID (17) is stable across restarts and resends because it is derived from journaled
+  numbers only: `b"%d" % exec_id` for events that carry the core's `exec_id`, `b"R%d" % seq`
+  for a reject produced by the command journaled at `seq` (a command yields at most one), and
+  for answers made without a command (edge refusals, order status) a token the caller
+  supplies, spelled `E…` or `I…`. The four spellings never collide.
+- Prices and quantities are exact decimal strings (ticks × tick_size, lots × lot_size)
+  formatted with integers only.
+- `replies` routes each event to the session that must see it: order events to the order's
+  owner session (and the requesting session too, when another session of the same firm
+  canceled or replaced it); rejects to the requester; a mass-cancel report only to a client
+  that asked for one (non-empty ClOrdID). Other events produce nothing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+import msgspec
+
+from venue.core.events import (
+    CancelRejected,
+    Event,
+    MassCancelCompleted,
+    MassCancelRejected,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+)
+from venue.core.types import (
+    CancelReason,
+    Instrument,
+    InstrumentKind,
+    OrdType,
+    RejectReason,
+    Side,
+    TimeInForce,
+)
+from venue.fix.codec import format_utc_timestamp
+from venue.fix.mapping_num import InstrumentSpec
+
+__all__ = [
+    "CANCEL_REASON_TEXT",
+    "CXL_REJ_REASON",
+    "ORD_REJ_REASON",
+    "REJECT_TEXT",
+    "Body",
+    "LiveOrder",
+    "Reply",
+    "business_reject",
+    "cancel_reject",
+    "execution_report",
+    "mass_cancel_report",
+    "order_status_report",
+    "replies",
+    "security_list",
+]
+
+Body = list[tuple[int, bytes]]
+
+_NONE = b"NONE"
+_ZERO = b"0"
+_SIDE = {Side.BUY: b"1", Side.SELL: b"2"}
+_ORD_TYPE = {OrdType.MARKET: b"1", OrdType.LIMIT: b"2"}
+_TIF = {t: b"%d" % t.value for t in TimeInForce}
+
+ORD_REJ_REASON: dict[RejectReason, int] = {
+    RejectReason.UNKNOWN_INSTRUMENT: 1,
+    RejectReason.UNKNOWN_ORDER: 5,
+    RejectReason.INVALID_QUANTITY: 13,
+    RejectReason.PRICE_OFF_TICK: 99,
+    RejectReason.QTY_OFF_LOT: 13,
+    RejectReason.PRICE_OUTSIDE_BAND: 99,
+    RejectReason.QTY_ABOVE_MAXIMUM: 3,
+    RejectReason.DUPLICATE_CL_ORD_ID: 6,
+    RejectReason.INSTRUMENT_HALTED: 2,
+    RejectReason.INSTRUMENT_EXPIRED: 2,
+    RejectReason.POST_ONLY_WOULD_TAKE: 99,
+    RejectReason.FOK_NOT_FILLABLE: 99,
+    RejectReason.MARKET_NO_LIQUIDITY: 99,
+    RejectReason.TOO_LATE_TO_CANCEL: 4,
+    RejectReason.INVALID_PRICE: 99,
+    RejectReason.INVALID_TIF: 11,
+    RejectReason.RISK_REJECTED: 0,
+    RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY: 13,
+    RejectReason.INVALID_ORDER: 11,
+    RejectReason.MALFORMED_COMMAND: 99,
+}
+"""RejectReason → OrdRejReason (103); anything not listed is 99 (Other)."""
+
+CXL_REJ_REASON: dict[RejectReason, int] = {
+    RejectReason.TOO_LATE_TO_CANCEL: 0,
+    RejectReason.UNKNOWN_ORDER: 1,
+    RejectReason.DUPLICATE_CL_ORD_ID: 6,
+}
+"""RejectReason → CxlRejReason (102); anything not listed is 99 (Other)."""
+
+REJECT_TEXT: dict[RejectReason, str] = {
+    RejectReason.UNKNOWN_INSTRUMENT: "unknown symbol",
+    RejectReason.UNKNOWN_ORDER: "unknown order",
+    RejectReason.INVALID_QUANTITY: "quantity must be positive",
+    RejectReason.PRICE_OFF_TICK: "price is not a multiple of the tick size",
+    RejectReason.QTY_OFF_LOT: "quantity is not a multiple of the lot size",
+    RejectReason.PRICE_OUTSIDE_BAND: "price outside the price band",
+    RejectReason.QTY_ABOVE_MAXIMUM: "quantity above the maximum order quantity",
+    RejectReason.DUPLICATE_CL_ORD_ID: "duplicate ClOrdID",
+    RejectReason.INSTRUMENT_HALTED: "instrument halted",
+    RejectReason.INSTRUMENT_EXPIRED: "instrument expired",
+    RejectReason.POST_ONLY_WOULD_TAKE: "post-only order would take liquidity",
+    RejectReason.FOK_NOT_FILLABLE: "fill-or-kill order cannot be filled in full",
+    RejectReason.MARKET_NO_LIQUIDITY: "no liquidity for a market order within the band",
+    RejectReason.TOO_LATE_TO_CANCEL: "too late to cancel: the order is done",
+    RejectReason.INVALID_PRICE: "invalid price",
+    RejectReason.INVALID_TIF: "invalid TimeInForce/ExpireTime",
+    RejectReason.RISK_REJECTED: "rejected by pre-trade risk",
+    RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY: "new quantity not above the filled quantity",
+    RejectReason.INVALID_ORDER: "invalid order",
+    RejectReason.MALFORMED_COMMAND: "malformed request",
+}
+
+CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
+    CancelReason.REQUESTED: b"canceled on request",
+    CancelReason.IOC_REMAINDER: b"IOC remainder canceled",
+    CancelReason.FOK_NOT_FILLED: b"FOK not filled",
+    CancelReason.MARKET_REMAINDER: b"market order remainder canceled",
+    CancelReason.SELF_TRADE: b"canceled by self-trade prevention",
+    CancelReason.EXPIRED: b"expired",
+    CancelReason.MASS_CANCEL: b"canceled by mass cancel",
+    CancelReason.HALTED: b"canceled: instrument halted",
+}
+
+
+def _text(s: str) -> bytes:
+    return s.encode("latin-1", "replace")
+
+
+def _b(s: str) -> bytes:
+    return s.encode("latin-1")
+
+
+def _ord_status(cum_qty: int, leaves_qty: int) -> bytes:
+    if leaves_qty == 0 and cum_qty > 0:
+        return b"2"
+    return b"1" if cum_qty > 0 else b"0"
+
+
+def _exec_inst(post_only: bool, reduce_only: bool) -> bytes:
+    if post_only and reduce_only:
+        return b"6 E"
+    return b"6" if post_only else b"E"
+
+
+# ---------------------------------------------------------------------------------------------
+# ExecutionReport (35=8)
+
+
+def execution_report(
+    ev: OrderAccepted | OrderFilled | OrderCanceled | OrderReplaced | OrderRejected,
+    spec: InstrumentSpec | None,
+    *,
+    seq: int = 0,
+) -> Body:
+    """The ExecutionReport body for one order event. `seq` (the journal sequence of the command)
+    is needed only for `OrderRejected`, whose ExecID is `R<seq>`."""
+    tp = type(ev)
+    if tp is OrderFilled:
+        return _fill(ev, spec)  # type: ignore[arg-type]
+    if tp is OrderAccepted:
+        return _accepted(ev, spec)  # type: ignore[arg-type]
+    if tp is OrderCanceled:
+        return _canceled(ev, spec)  # type: ignore[arg-type]
+    if tp is OrderReplaced:
+        return _replaced(ev, spec)  # type: ignore[arg-type]
+    return _rejected(ev, spec, b"R%d" % seq)  # type: ignore[arg-type]
+
+
+def _price(spec: InstrumentSpec | None, ticks: int) -> bytes:
+    return spec.tick.units_to_text(ticks) if spec is not None else b"%d" % ticks
+
+
+def _qty(spec: InstrumentSpec | None, lots: int) -> bytes:
+    return spec.lot.units_to_text(lots) if spec is not None else b"%d" % lots
+
+
+def _avg(spec: InstrumentSpec | None, cum_notional: int, cum_qty: int) -> bytes:
+    if spec is None or cum_qty == 0:
+        return _ZERO
+    return spec.avg_px_text(cum_notional, cum_qty)
+
+
+def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
+    body = [
+        (37, b"%d" % ev.order_id),
+        (11, _b(ev.cl_ord_id)),
+        (17, b"%d" % ev.exec_id),
+        (150, b"F"),
+        (39, b"2" if ev.leaves_qty == 0 else b"1"),
+        (1, _b(ev.account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE[ev.side]),
+        (38, _qty(spec, ev.qty)),
+        (40, _ORD_TYPE[ev.ord_type]),
+    ]
+    if ev.ord_type == OrdType.LIMIT:
+        body.append((44, _price(spec, ev.price)))
+    body += [
+        (59, _TIF[ev.tif]),
+        (31, _price(spec, ev.last_px)),
+        (32, _qty(spec, ev.last_qty)),
+        (880, b"%d" % ev.trade_id),
+        (1057, b"Y" if ev.aggressor else b"N"),
+        (151, _qty(spec, ev.leaves_qty)),
+        (14, _qty(spec, ev.cum_qty)),
+        (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
+        (60, format_utc_timestamp(ev.ts)),
+    ]
+    return body
+
+
+def _accepted(ev: OrderAccepted, spec: InstrumentSpec | None) -> Body:
+    body = [
+        (37, b"%d" % ev.order_id),
+        (11, _b(ev.cl_ord_id)),
+        (17, b"%d" % ev.exec_id),
+        (150, b"0"),
+        (39, b"0"),
+        (1, _b(ev.account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE[ev.side]),
+        (38, _qty(spec, ev.qty)),
+        (40, _ORD_TYPE[ev.ord_type]),
+    ]
+    if ev.ord_type == OrdType.LIMIT:
+        body.append((44, _price(spec, ev.price)))
+    body.append((59, _TIF[ev.tif]))
+    if ev.expire_ts:
+        body.append((126, format_utc_timestamp(ev.expire_ts)))
+    if ev.post_only or ev.reduce_only:
+        body.append((18, _exec_inst(ev.post_only, ev.reduce_only)))
+    body += [
+        (151, _qty(spec, ev.qty)),
+        (14, _ZERO),
+        (6, _ZERO),
+        (60, format_utc_timestamp(ev.ts)),
+    ]
+    return body
+
+
+def _canceled(ev: OrderCanceled, spec: InstrumentSpec | None) -> Body:
+    expired = ev.reason == CancelReason.EXPIRED
+    status = b"C" if expired else b"4"
+    body = [(37, b"%d" % ev.order_id), (11, _b(ev.cl_ord_id))]
+    if ev.orig_cl_ord_id:
+        body.append((41, _b(ev.orig_cl_ord_id)))
+    body += [
+        (17, b"%d" % ev.exec_id),
+        (150, status),
+        (39, status),
+        (1, _b(ev.account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE[ev.side]),
+        (38, _qty(spec, ev.qty)),
+        (40, _ORD_TYPE[ev.ord_type]),
+    ]
+    if ev.ord_type == OrdType.LIMIT:
+        body.append((44, _price(spec, ev.price)))
+    body += [
+        (59, _TIF[ev.tif]),
+        (151, _ZERO),
+        (14, _qty(spec, ev.cum_qty)),
+        (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
+        (60, format_utc_timestamp(ev.ts)),
+        (58, CANCEL_REASON_TEXT.get(ev.reason, b"canceled")),
+    ]
+    return body
+
+
+def _replaced(ev: OrderReplaced, spec: InstrumentSpec | None) -> Body:
+    return [
+        (37, b"%d" % ev.order_id),
+        (11, _b(ev.cl_ord_id)),
+        (41, _b(ev.orig_cl_ord_id)),
+        (17, b"%d" % ev.exec_id),
+        (150, b"5"),
+        (39, _ord_status(ev.cum_qty, ev.leaves_qty)),
+        (1, _b(ev.account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE[ev.side]),
+        (38, _qty(spec, ev.qty)),
+        (40, _ORD_TYPE[ev.ord_type]),
+        (44, _price(spec, ev.price)),
+        (59, _TIF[ev.tif]),
+        (151, _qty(spec, ev.leaves_qty)),
+        (14, _qty(spec, ev.cum_qty)),
+        (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
+        (60, format_utc_timestamp(ev.ts)),
+    ]
+
+
+def _rejected(ev: OrderRejected, spec: InstrumentSpec | None, exec_id: bytes) -> Body:
+    body = [
+        (37, _NONE),
+        (11, _b(ev.cl_ord_id)),
+        (17, exec_id),
+        (150, b"8"),
+        (39, b"8"),
+        (103, b"%d" % ORD_REJ_REASON.get(ev.reason, 99)),
+        (1, _b(ev.account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE.get(ev.side, b"1")),
+        (38, _qty(spec, ev.qty)),
+        (40, _ORD_TYPE.get(ev.ord_type, b"2")),
+    ]
+    if ev.ord_type == OrdType.LIMIT:
+        body.append((44, _price(spec, ev.price)))
+    body += [
+        (59, _TIF.get(ev.tif, b"1")),
+        (151, _ZERO),
+        (14, _ZERO),
+        (6, _ZERO),
+        (60, format_utc_timestamp(ev.ts)),
+        (58, _text(REJECT_TEXT.get(ev.reason, ev.reason.name.lower()))),
+    ]
+    return body
+
+
+class LiveOrder(Protocol):
+    """What an order status report needs from a live order (the core's `Order` has it)."""
+
+    order_id: int
+    account: str
+    cl_ord_id: str
+    symbol: str
+    side: Side
+    ord_type: OrdType
+    tif: TimeInForce
+    price: int
+    qty: int
+    cum_qty: int
+    cum_notional: int
+    expire_ts: int
+    post_only: bool
+    reduce_only: bool
+
+
+def order_status_report(
+    order: LiveOrder | None,
+    spec: InstrumentSpec | None,
+    *,
+    exec_id: bytes,
+    ts: int,
+    cl_ord_id: bytes = b"",
+    symbol: bytes = b"",
+    side: bytes = b"1",
+    ord_status_req_id: bytes = b"",
+    mass_status_req_id: bytes = b"",
+    tot_num_reports: int | None = None,
+    last_report: bool = False,
+) -> Body:
+    """ExecType I (order status) for a live order, or, when `order` is None, the FIX answer for an
+    unknown order: OrdStatus 8 with OrdRejReason 5 (`cl_ord_id`, `symbol`, `side` echo the
+    request). For mass status, pass `mass_status_req_id`, `tot_num_reports` and `last_report`."""
+    if order is None:
+        body: Body = [
+            (37, _NONE),
+            (11, cl_ord_id),
+            (17, exec_id),
+            (150, b"I"),
+            (39, b"8"),
+            (103, b"5"),
+            (55, symbol),
+            (54, side),
+            (151, _ZERO),
+            (14, _ZERO),
+            (6, _ZERO),
+            (60, format_utc_timestamp(ts)),
+            (58, b"unknown order"),
+        ]
+    else:
+        leaves = order.qty - order.cum_qty
+        body = [
+            (37, b"%d" % order.order_id),
+            (11, _b(order.cl_ord_id)),
+            (17, exec_id),
+            (150, b"I"),
+            (39, _ord_status(order.cum_qty, leaves)),
+            (1, _b(order.account)),
+            (55, _b(order.symbol)),
+            (54, _SIDE[order.side]),
+            (38, _qty(spec, order.qty)),
+            (40, _ORD_TYPE[order.ord_type]),
+        ]
+        if order.ord_type == OrdType.LIMIT:
+            body.append((44, _price(spec, order.price)))
+        body.append((59, _TIF[order.tif]))
+        if order.expire_ts:
+            body.append((126, format_utc_timestamp(order.expire_ts)))
+        if order.post_only or order.reduce_only:
+            body.append((18, _exec_inst(order.post_only, order.reduce_only)))
+        body += [
+            (151, _qty(spec, leaves)),
+            (14, _qty(spec, order.cum_qty)),
+            (6, _avg(spec, order.cum_notional, order.cum_qty)),
+            (60, format_utc_timestamp(ts)),
+        ]
+    if ord_status_req_id:
+        body.insert(2, (790, ord_status_req_id))
+    if mass_status_req_id:
+        body.insert(2, (584, mass_status_req_id))
+        if tot_num_reports is not None:
+            body.insert(3, (911, b"%d" % tot_num_reports))
+            body.insert(4, (912, b"Y" if last_report else b"N"))
+    return body
+
+
+# ---------------------------------------------------------------------------------------------
+# OrderCancelReject (35=9), OrderMassCancelReport (35=r), BusinessMessageReject (35=j)
+
+
+def cancel_reject(ev: CancelRejected) -> Body:
+    """OrderCancelReject for a refused cancel (434=1) or replace (434=2)."""
+    if ev.order_id and (ev.leaves_qty or ev.cum_qty):
+        status = _ord_status(ev.cum_qty, ev.leaves_qty)
+    else:
+        status = b"8"  # the order is not live: unknown, filled or canceled
+    return [
+        (37, b"%d" % ev.order_id if ev.order_id else _NONE),
+        (11, _b(ev.cl_ord_id)),
+        (41, _b(ev.orig_cl_ord_id)),
+        (39, status),
+        (60, format_utc_timestamp(ev.ts)),
+        (434, b"2" if ev.is_replace else b"1"),
+        (102, b"%d" % CXL_REJ_REASON.get(ev.reason, 99)),
+        (58, _text(REJECT_TEXT.get(ev.reason, ev.reason.name.lower()))),
+    ]
+
+
+def mass_cancel_report(ev: MassCancelCompleted | MassCancelRejected, *, seq: int) -> Body:
+    """OrderMassCancelReport. OrderID (37) is `MC<seq>`; the request type is 1 (by symbol) when a
+    symbol was given, else 7 (all orders)."""
+    req_type = b"1" if ev.symbol else b"7"
+    body: Body = [(11, _b(ev.cl_ord_id)), (37, b"MC%d" % seq), (530, req_type)]
+    if type(ev) is MassCancelCompleted:
+        body += [(531, req_type), (533, b"%d" % ev.canceled_count)]
+    else:
+        body += [(531, b"0"), (532, b"1" if ev.symbol else b"99")]
+    if ev.symbol:
+        body.append((55, _b(ev.symbol)))
+    if type(ev) is MassCancelCompleted and ev.side is not None:
+        body.append((54, _SIDE[ev.side]))
+    body.append((60, format_utc_timestamp(ev.ts)))
+    if type(ev) is MassCancelRejected:
+        body.append((58, _text(REJECT_TEXT.get(ev.reason, ev.reason.name.lower()))))
+    return body
+
+
+def business_reject(
+    *, ref_seq_num: bytes | None, ref_msg_type: bytes, reason: int, text: str, ref_id: bytes = b""
+) -> Body:
+    """BusinessMessageReject: 380 = 0 other, 1 unknown id, 2 unknown security, 3 unsupported
+    message type, 4 application not available, 5 conditionally required field missing,
+    6 not authorized."""
+    body: Body = []
+    if ref_seq_num:
+        body.append((45, ref_seq_num))
+    body.append((372, ref_msg_type))
+    if ref_id:
+        body.append((379, ref_id))
+    body += [(380, b"%d" % reason), (58, _text(text))]
+    return body
+
+
+# ---------------------------------------------------------------------------------------------
+# SecurityList (35=y)
+
+
+def _date_text(ts: int) -> bytes:
+    return format_utc_timestamp(ts)[:8]
+
+
+def security_list(
+    instruments: Iterable[Instrument],
+    *,
+    security_req_id: bytes,
+    security_response_id: bytes,
+    result: int = 0,
+) -> Body:
+    """SecurityList with one NoRelatedSym entry per instrument (in the order given): Symbol,
+    SecurityType FUT, MaturityDate (futures), ContractMultiplier, RoundLot and MinTradeVol (the
+    lot), ContractType (5005: P perpetual, F dated future), MinPriceIncrement (the tick) and a
+    Text with `state=…; band=…; max_qty=…; expiry=…` (no standard FIX 4.4 field for these)."""
+    items = list(instruments)
+    body: Body = [
+        (320, security_req_id),
+        (322, security_response_id),
+        (560, b"%d" % result),
+        (393, b"%d" % len(items)),
+        (146, b"%d" % len(items)),
+    ]
+    for inst in items:
+        spec = InstrumentSpec(inst)
+        future = inst.kind == InstrumentKind.FUTURE
+        body += [(55, _b(inst.symbol)), (167, b"FUT")]
+        if inst.expiry_ts:
+            body.append((541, _date_text(inst.expiry_ts)))
+        band = _band_text(inst.band_ppb)
+        max_qty = spec.qty_text(inst.max_order_qty).decode()
+        text = f"state={inst.state.value}; band={band}; max_qty={max_qty}"
+        if inst.expiry_ts:
+            text += "; expiry=" + format_utc_timestamp(inst.expiry_ts).decode()
+        body += [
+            (231, _b(inst.multiplier)),
+            (561, _b(inst.lot_size)),
+            (562, _b(inst.lot_size)),
+            (58, _b(text)),
+            (5005, b"F" if future else b"P"),
+            (969, _b(inst.tick_size)),
+        ]
+    return body
+
+
+def _band_text(band_ppb: int) -> str:
+    """Half-width of the price band as a fraction of the reference price (ppb → decimal)."""
+    whole, frac = divmod(band_ppb, 1_000_000_000)
+    if not frac:
+        return str(whole)
+    return f"{whole}.{frac:09d}".rstrip("0")
+
+
+# ---------------------------------------------------------------------------------------------
+# Routing
+
+
+class Reply(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
+    """One outbound application message for `session`."""
+
+    session: str
+    msg_type: bytes
+    body: Body
+
+
+def replies(seq: int, events: Iterable[Event], specs: Mapping[str, InstrumentSpec]) -> list[Reply]:
+    """Every application message the events of the command journaled at `seq` produce, in event
+    order, each addressed to its session (see the module docstring for the rules)."""
+    out: list[Reply] = []
+    append = out.append
+    for ev in events:
+        tp = type(ev)
+        if tp is OrderFilled or tp is OrderAccepted:
+            append(
+                Reply(
+                    session=ev.session,  # type: ignore[union-attr]
+                    msg_type=b"8",
+                    body=execution_report(ev, specs.get(ev.symbol)),  # type: ignore[union-attr,arg-type]
+                )
+            )
+        elif tp is OrderCanceled or tp is OrderReplaced:
+            body = execution_report(ev, specs.get(ev.symbol))  # type: ignore[union-attr,arg-type]
+            append(Reply(session=ev.session, msg_type=b"8", body=body))  # type: ignore[union-attr]
+            req = ev.request_session  # type: ignore[union-attr]
+            if req and req != ev.session:  # type: ignore[union-attr]
+                append(Reply(session=req, msg_type=b"8", body=body))
+        elif tp is OrderRejected:
+            assert isinstance(ev, OrderRejected)
+            append(
+                Reply(
+                    session=ev.session,
+                    msg_type=b"8",
+                    body=execution_report(ev, specs.get(ev.symbol), seq=seq),
+                )
+            )
+        elif tp is CancelRejected:
+            assert isinstance(ev, CancelRejected)
+            append(Reply(session=ev.session, msg_type=b"9", body=cancel_reject(ev)))
+        elif tp is MassCancelCompleted or tp is MassCancelRejected:
+            assert isinstance(ev, MassCancelCompleted | MassCancelRejected)
+            if ev.cl_ord_id and ev.session:
+                append(
+                    Reply(session=ev.session, msg_type=b"r", body=mass_cancel_report(ev, seq=seq))
+                )
+    return out
