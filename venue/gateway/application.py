@@ -10,7 +10,8 @@ Invariants:
   (drop copies) through the same seam. The gateway numbers, stores and sends them.
 - `PreOpenApplication` (this release) answers every NewOrderSingle with exactly one rejected
   ExecutionReport, ignores a NewOrderSingle with PossResend (97=Y) whose ClOrdID the session
-  has already sent, and answers every other message type with BusinessMessageReject 380=3.
+  has already sent in the current FIX session (since the last sequence reset), and answers
+  every other message type with BusinessMessageReject 380=3.
   Memory is bounded: at most `max_cl_ord_ids` ClOrdIDs are remembered per session, oldest
   forgotten first.
 """
@@ -45,6 +46,9 @@ class Application(Protocol):
     def on_logout(self, session: str) -> None:
         """`session` is no longer connected (Logout or a lost connection)."""
 
+    def on_session_reset(self, session: str) -> None:
+        """`session`'s sequence numbers were reset: a new FIX session begins."""
+
     def on_message(self, session: str, msg: FixMessage, ts_recv: int) -> list[Outbound]:
         """One in-sequence application message; returns the messages to send."""
         ...
@@ -63,6 +67,10 @@ class PreOpenApplication:
 
     def on_logout(self, session: str) -> None:
         """ClOrdIDs are remembered across reconnects: a PossResend may follow a reconnect."""
+
+    def on_session_reset(self, session: str) -> None:
+        """A new FIX session: PossResend can only refer to messages of this one."""
+        self._seen.pop(session, None)
 
     def _exec_id(self, ts_recv: int) -> bytes:
         self._exec_seq += 1

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from venue.fix.actions import (
     Action,
@@ -73,7 +73,7 @@ class Connection(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
         self._transport = transport
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
@@ -230,6 +230,7 @@ class Connection(asyncio.Protocol):
                 self._gw.deliver(name, action.msg, action.ts_recv)
             elif isinstance(action, ResetStore):
                 seq.record_session_reset(name)
+                self._gw.application.on_session_reset(name)
             elif isinstance(action, Resend):
                 self._busy = True
                 seq.after_commit(partial(self._start_resend, action.begin, action.end))
