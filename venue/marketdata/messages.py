@@ -1,0 +1,322 @@
+"""Feed message layouts: fixed binary, big-endian, byte by byte as in fix_specs/MARKET_DATA.md.
+
+Invariants:
+- Every message starts with the same 11-byte header: type (1 ASCII byte), locate (u16, the
+  instrument index from its definition message, 0 when the message names no instrument) and
+  ts (u64, the sequenced command's time in nanoseconds since the epoch, UTC).
+- Each type has exactly one fixed length (`LENGTHS`); a decoder given a body of another length,
+  or an unknown type, raises `MalformedMessage` and never anything else.
+- Prices are signed 64-bit integer ticks and quantities signed 64-bit integer lots; the tick and
+  lot sizes are the decimal strings of the instrument definition. No floats.
+- Reserved types (index price, mark price, funding rate, off-book trade) are documented and never
+  sent until the derivatives issue defines them.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+__all__ = [
+    "ADD_ORDER",
+    "DEFINITION",
+    "DELETE_ORDER",
+    "EXECUTED",
+    "LENGTHS",
+    "MODIFY_ORDER",
+    "RESERVED",
+    "SIDE_BUY",
+    "SIDE_SELL",
+    "SNAPSHOT_COMPLETE",
+    "STATUS",
+    "AddOrderMsg",
+    "DefinitionMsg",
+    "DeleteOrderMsg",
+    "ExecutedMsg",
+    "FeedMessage",
+    "MalformedMessage",
+    "ModifyOrderMsg",
+    "SnapshotCompleteMsg",
+    "StatusMsg",
+    "decode",
+    "encode_add",
+    "encode_definition",
+    "encode_definition_msg",
+    "encode_delete",
+    "encode_executed",
+    "encode_modify",
+    "encode_snapshot_complete",
+    "encode_status",
+]
+
+DEFINITION = ord("R")
+STATUS = ord("H")
+ADD_ORDER = ord("A")
+MODIFY_ORDER = ord("U")
+DELETE_ORDER = ord("D")
+EXECUTED = ord("E")
+SNAPSHOT_COMPLETE = ord("G")  # snapshot stream only
+RESERVED = {
+    ord("I"): "index price (derivatives issue)",
+    ord("M"): "mark price (derivatives issue)",
+    ord("F"): "funding rate (derivatives issue)",
+    ord("P"): "off-book trade: liquidation / ADL (derivatives issue)",
+}
+
+SIDE_BUY = ord("B")
+SIDE_SELL = ord("S")
+MODIFY_PRIORITY_KEPT = 1
+
+SYMBOL_LEN = 64
+DECIMAL_LEN = 16
+
+_DEF = struct.Struct(">BHQ64sc16s16s16sqIqQc")
+_STATUS = struct.Struct(">BHQc")
+_ADD = struct.Struct(">BHQQBqq")
+_MODIFY = struct.Struct(">BHQQqqB")
+_DELETE = struct.Struct(">BHQQ")
+_EXEC = struct.Struct(">BHQQQqqB")
+_SNAP = struct.Struct(">BHQQH")
+
+LENGTHS: dict[int, int] = {
+    DEFINITION: _DEF.size,
+    STATUS: _STATUS.size,
+    ADD_ORDER: _ADD.size,
+    MODIFY_ORDER: _MODIFY.size,
+    DELETE_ORDER: _DELETE.size,
+    EXECUTED: _EXEC.size,
+    SNAPSHOT_COMPLETE: _SNAP.size,
+}
+
+KIND_CODES = {"perpetual": b"P", "future": b"F"}
+STATE_CODES = {"open": b"O", "halted": b"H", "expired": b"X"}
+_KIND_NAMES = {v[0]: k for k, v in KIND_CODES.items()}
+_STATE_NAMES = {v[0]: k for k, v in STATE_CODES.items()}
+
+
+class MalformedMessage(ValueError):
+    """A message body that is not one of the documented layouts."""
+
+
+class DefinitionMsg(NamedTuple):
+    locate: int
+    ts: int
+    symbol: str
+    kind: str  # "perpetual" | "future"
+    tick_size: str
+    lot_size: str
+    multiplier: str
+    ref_price: int
+    band_ppb: int
+    max_order_qty: int
+    expiry_ts: int
+    state: str  # "open" | "halted" | "expired"
+
+
+class StatusMsg(NamedTuple):
+    locate: int
+    ts: int
+    state: str
+
+
+class AddOrderMsg(NamedTuple):
+    locate: int
+    ts: int
+    order_id: int
+    side: int  # SIDE_BUY | SIDE_SELL
+    price: int
+    qty: int
+
+
+class ModifyOrderMsg(NamedTuple):
+    locate: int
+    ts: int
+    order_id: int
+    price: int
+    qty: int
+    priority_kept: bool
+
+
+class DeleteOrderMsg(NamedTuple):
+    locate: int
+    ts: int
+    order_id: int
+
+
+class ExecutedMsg(NamedTuple):
+    locate: int
+    ts: int
+    order_id: int
+    trade_id: int
+    price: int
+    qty: int
+    aggressor_side: int  # SIDE_BUY | SIDE_SELL
+
+
+class SnapshotCompleteMsg(NamedTuple):
+    locate: int
+    ts: int
+    next_seq: int
+    instruments: int
+
+
+FeedMessage = (
+    DefinitionMsg
+    | StatusMsg
+    | AddOrderMsg
+    | ModifyOrderMsg
+    | DeleteOrderMsg
+    | ExecutedMsg
+    | SnapshotCompleteMsg
+)
+
+
+def _text(value: str, size: int) -> bytes:
+    raw = value.encode("utf-8", "replace")[:size]
+    return raw.ljust(size, b" ")
+
+
+def _untext(raw: bytes) -> str:
+    return raw.rstrip(b" ").decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------------- encoders
+
+
+def encode_definition(
+    locate: int,
+    ts: int,
+    *,
+    symbol: str,
+    kind: str,
+    tick_size: str,
+    lot_size: str,
+    multiplier: str,
+    ref_price: int,
+    band_ppb: int,
+    max_order_qty: int,
+    expiry_ts: int,
+    state: str,
+) -> bytes:
+    return _DEF.pack(
+        DEFINITION,
+        locate,
+        ts,
+        _text(symbol, SYMBOL_LEN),
+        KIND_CODES.get(kind, b"?"),
+        _text(tick_size, DECIMAL_LEN),
+        _text(lot_size, DECIMAL_LEN),
+        _text(multiplier, DECIMAL_LEN),
+        ref_price,
+        band_ppb,
+        max_order_qty,
+        expiry_ts,
+        STATE_CODES.get(state, b"?"),
+    )
+
+
+def encode_definition_msg(d: DefinitionMsg) -> bytes:
+    return encode_definition(
+        d.locate,
+        d.ts,
+        symbol=d.symbol,
+        kind=d.kind,
+        tick_size=d.tick_size,
+        lot_size=d.lot_size,
+        multiplier=d.multiplier,
+        ref_price=d.ref_price,
+        band_ppb=d.band_ppb,
+        max_order_qty=d.max_order_qty,
+        expiry_ts=d.expiry_ts,
+        state=d.state,
+    )
+
+
+def encode_status(locate: int, ts: int, state: str) -> bytes:
+    return _STATUS.pack(STATUS, locate, ts, STATE_CODES.get(state, b"?"))
+
+
+def encode_add(locate: int, ts: int, order_id: int, side: int, price: int, qty: int) -> bytes:  # noqa: PLR0917 -- hot path, positional
+    return _ADD.pack(ADD_ORDER, locate, ts, order_id, side, price, qty)
+
+
+def encode_modify(  # noqa: PLR0917 -- hot path, positional
+    locate: int, ts: int, order_id: int, price: int, qty: int, priority_kept: bool
+) -> bytes:
+    return _MODIFY.pack(MODIFY_ORDER, locate, ts, order_id, price, qty, 1 if priority_kept else 0)
+
+
+def encode_delete(locate: int, ts: int, order_id: int) -> bytes:
+    return _DELETE.pack(DELETE_ORDER, locate, ts, order_id)
+
+
+def encode_executed(  # noqa: PLR0917 -- hot path, positional
+    locate: int, ts: int, order_id: int, trade_id: int, price: int, qty: int, aggressor_side: int
+) -> bytes:
+    return _EXEC.pack(EXECUTED, locate, ts, order_id, trade_id, price, qty, aggressor_side)
+
+
+def encode_snapshot_complete(ts: int, next_seq: int, instruments: int) -> bytes:
+    return _SNAP.pack(SNAPSHOT_COMPLETE, 0, ts, next_seq, instruments)
+
+
+# ---------------------------------------------------------------------- decoder
+
+
+def decode(body: bytes | memoryview) -> FeedMessage:
+    """Decode one message body (without its MoldUDP64 length prefix)."""
+    if not body:
+        raise MalformedMessage("empty message")
+    kind = body[0]
+    size = LENGTHS.get(kind)
+    if size is None:
+        raise MalformedMessage(f"unknown message type {kind!r}")
+    if len(body) != size:
+        raise MalformedMessage(f"type {chr(kind)}: {len(body)} bytes, expected {size}")
+    if kind == ADD_ORDER:
+        _, loc, ts, oid, side, px, qty = _ADD.unpack(body)
+        if side not in (SIDE_BUY, SIDE_SELL):
+            raise MalformedMessage(f"bad side {side}")
+        return AddOrderMsg(loc, ts, oid, side, px, qty)
+    if kind == EXECUTED:
+        _, loc, ts, oid, tid, px, qty, side = _EXEC.unpack(body)
+        if side not in (SIDE_BUY, SIDE_SELL):
+            raise MalformedMessage(f"bad side {side}")
+        return ExecutedMsg(loc, ts, oid, tid, px, qty, side)
+    if kind == DELETE_ORDER:
+        _, loc, ts, oid = _DELETE.unpack(body)
+        return DeleteOrderMsg(loc, ts, oid)
+    if kind == MODIFY_ORDER:
+        _, loc, ts, oid, px, qty, flags = _MODIFY.unpack(body)
+        return ModifyOrderMsg(loc, ts, oid, px, qty, bool(flags & MODIFY_PRIORITY_KEPT))
+    if kind == STATUS:
+        _, loc, ts, state = _STATUS.unpack(body)
+        return StatusMsg(loc, ts, _state(state))
+    if kind == DEFINITION:
+        f = _DEF.unpack(body)
+        kind_name = _KIND_NAMES.get(f[4][0])
+        if kind_name is None:
+            raise MalformedMessage(f"bad instrument kind {f[4]!r}")
+        return DefinitionMsg(
+            f[1],
+            f[2],
+            _untext(f[3]),
+            kind_name,
+            _untext(f[5]),
+            _untext(f[6]),
+            _untext(f[7]),
+            f[8],
+            f[9],
+            f[10],
+            f[11],
+            _state(f[12]),
+        )
+    _, loc, ts, next_seq, count = _SNAP.unpack(body)
+    return SnapshotCompleteMsg(loc, ts, next_seq, count)
+
+
+def _state(code: bytes) -> str:
+    name = _STATE_NAMES.get(code[0])
+    if name is None:
+        raise MalformedMessage(f"bad trading state {code!r}")
+    return name

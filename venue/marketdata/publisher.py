@@ -1,0 +1,337 @@
+"""The MoldUDP64 publisher: committed events → sequenced feed messages → UDP packets, with the
+re-request server and the SoupBinTCP snapshot server.
+
+Wiring (by `venue.app`): construct it right after the `Sequencer`, before the first `submit`,
+then `await start()`; `await stop()` before the sequencer stops.
+
+Invariants:
+- Output only after durable: messages come from `Sequencer.subscribe`, which is called after
+  commit, in sequence order; the session preamble is taken at construction, when the engine
+  holds only committed state (construction raises otherwise).
+- Feed sequence numbers are contiguous from 1 within a session; each start of the venue is a
+  new session (see fix_specs/MARKET_DATA.md, "Sessions and restarts").
+- The publisher's `FeedBook` is always exactly the result of every message sequenced so far,
+  so a snapshot built from it between two commands is consistent at a feed sequence boundary.
+- Each command's messages leave in packets of at most 1,400 bytes before the subscriber call
+  returns (no batching across commands: latency first); nothing here awaits on the hot path,
+  sends go through the loop's non-blocking datagram transport.
+- History for re-requests is bounded by `history_messages`; a re-request is capped at
+  `max_rerequest_messages`; a malformed, foreign-session or out-of-history re-request is
+  ignored and counted, never answered with anything else and never raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from venue.log import get_logger
+from venue.marketdata.framing import (
+    END_OF_SESSION,
+    MalformedPacket,
+    PacketBuilder,
+    decode_request,
+    encode_packet,
+    session_bytes,
+)
+from venue.marketdata.messages import encode_snapshot_complete
+from venue.marketdata.snapshot import SnapshotServer
+from venue.marketdata.translate import FeedTranslator
+
+if TYPE_CHECKING:
+    from venue.clock import Clock
+    from venue.config import MarketDataConfig
+    from venue.core import Command, Event
+    from venue.sequencer import Sequencer
+
+__all__ = ["MarketDataPublisher", "derive_session"]
+
+_log = get_logger("venue.marketdata")
+_B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_HISTORY_SLACK = 4096  # trim the history in chunks, not on every message
+
+
+def derive_session(now_ns: int) -> str:
+    """YYMMDD + the second of the day in base 36 (4 chars): 10 characters, one per second."""
+    dt = datetime.fromtimestamp(now_ns // 1_000_000_000, UTC)
+    sod = dt.hour * 3600 + dt.minute * 60 + dt.second
+    digits = ""
+    for _ in range(4):
+        sod, r = divmod(sod, 36)
+        digits = _B36[r] + digits
+    return dt.strftime("%y%m%d") + digits
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, on_datagram: Callable[[bytes, Any], None] | None = None) -> None:
+        self._on = on_datagram
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if self._on is not None:
+            self._on(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        _log.warning("marketdata_udp_error", error=str(exc))
+
+
+class MarketDataPublisher:
+    """See the module docstring. Public attributes are read by tools, tests and benchmarks."""
+
+    def __init__(
+        self,
+        config: MarketDataConfig,
+        sequencer: Sequencer,
+        clock: Clock,
+        *,
+        session: str | None = None,
+    ) -> None:
+        if sequencer.last_seq != sequencer.committed_seq:
+            raise RuntimeError(
+                "construct the market data publisher before the first submit: "
+                f"seq {sequencer.last_seq} is not committed yet"
+            )
+        self.config = config
+        self.session = session or config.session or derive_session(clock.now_ns())
+        self._session_b = session_bytes(self.session)
+        self._clock = clock
+        self.translator = FeedTranslator()
+        self.next_seq = 1
+        self.last_ts = clock.now_ns()
+        self._history: list[bytes] = []
+        self._history_first = 1  # seq of _history[0]
+        self._history_max = config.history_messages
+        self._packet = PacketBuilder()
+        self._outbox: list[bytes] = []  # packets sequenced before start()
+        self._transport: asyncio.DatagramTransport | None = None
+        self._rerequest: asyncio.DatagramTransport | None = None
+        self._snapshot: SnapshotServer | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._dest: tuple[Any, ...] = (config.destination, config.port)
+        self._last_send = time.monotonic_ns()
+        self._ended = False
+        # Test hook: drop(first_seq, count) -> True drops that live packet (it stays in history).
+        self.drop: Callable[[int, int], bool] | None = None
+        # Benchmark hook: when a list, one commit→sent latency (ns) per command is appended.
+        self.latency_ns: list[int] | None = None
+        self.packets_sent = 0
+        self.messages_sent = 0
+        self.rerequests_answered = 0
+        self.rerequests_ignored = 0
+        self._sequence(self.translator.preamble(sequencer.engine, self.last_ts))
+        self._flush()
+        sequencer.subscribe(self.on_commit)
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the feed socket, the re-request server and the snapshot server; send what was
+        sequenced so far; start heartbeats."""
+        loop = asyncio.get_running_loop()
+        cfg = self.config
+        sock = _feed_socket(cfg.destination, cfg.interface, cfg.ttl)
+        transport, _ = await loop.create_datagram_endpoint(_Datagrams, sock=sock)
+        self._transport = transport
+        family = socket.AF_INET6 if ":" in cfg.rerequest_host else socket.AF_INET
+        rtransport, _ = await loop.create_datagram_endpoint(
+            lambda: _Datagrams(self._on_rerequest),
+            local_addr=(cfg.rerequest_host, cfg.rerequest_port),
+            family=family,
+        )
+        self._rerequest = rtransport
+        self._snapshot = SnapshotServer(
+            host=cfg.snapshot_host,
+            port=cfg.snapshot_port,
+            session=self.session,
+            take_snapshot=self.take_snapshot,
+        )
+        await self._snapshot.start()
+        outbox, self._outbox = self._outbox, []
+        for packet in outbox:
+            transport.sendto(packet, self._dest)
+        self._heartbeat_task = loop.create_task(self._heartbeats(), name="marketdata-heartbeat")
+        _log.info(
+            "marketdata_started",
+            session=self.session,
+            destination=f"{cfg.destination}:{cfg.port}",
+            rerequest_port=self.rerequest_port,
+            snapshot_port=self.snapshot_port,
+            next_seq=self.next_seq,
+        )
+
+    async def stop(self) -> None:
+        """Send what is pending, then the end-of-session packet; close the servers."""
+        self._flush()
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat_task
+            self._heartbeat_task = None
+        if not self._ended:
+            self._ended = True
+            eos = encode_packet(self._session_b, self.next_seq, [], END_OF_SESSION)
+            for _ in range(3):  # it is UDP: say it more than once
+                self._send_raw(eos)
+        if self._snapshot is not None:
+            await self._snapshot.stop()
+        if self._rerequest is not None:
+            self._rerequest.close()
+        if self._transport is not None:
+            self._transport.close()
+        _log.info("marketdata_stopped", session=self.session, next_seq=self.next_seq)
+
+    @property
+    def rerequest_port(self) -> int:
+        return _bound_port(self._rerequest)
+
+    @property
+    def snapshot_port(self) -> int:
+        return self._snapshot.port if self._snapshot is not None else 0
+
+    # -- hot path: committed commands --------------------------------------------------------
+
+    def on_commit(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
+        """Sequencer subscriber: translate, sequence and send this command's messages."""
+        t0 = time.perf_counter_ns()
+        msgs = self.translator.on_command(ts, events)
+        if not msgs:
+            return
+        self.last_ts = ts
+        self._sequence(msgs)
+        self._flush()
+        if self.latency_ns is not None:
+            self.latency_ns.append(time.perf_counter_ns() - t0)
+
+    def _sequence(self, msgs: list[bytes]) -> None:
+        packet = self._packet
+        seq = self.next_seq
+        for body in msgs:
+            if packet.messages and not packet.fits(body):
+                self._send_packet(packet)
+            packet.add(seq, body)
+            seq += 1
+        self.next_seq = seq
+        history = self._history
+        history.extend(msgs)
+        excess = len(history) - self._history_max
+        if excess >= _HISTORY_SLACK:
+            del history[:excess]
+            self._history_first += excess
+
+    def _flush(self) -> None:
+        if self._packet.messages:
+            self._send_packet(self._packet)
+
+    def _send_packet(self, packet: PacketBuilder) -> None:
+        first, count, data = packet.take(self._session_b)
+        self.messages_sent += count
+        if self.drop is not None and self.drop(first, count):
+            return
+        self._send_raw(data)
+
+    def _send_raw(self, data: bytes) -> None:
+        self._last_send = time.monotonic_ns()
+        if self._transport is None:
+            self._outbox.append(data)
+            return
+        self._transport.sendto(data, self._dest)
+        self.packets_sent += 1
+
+    async def _heartbeats(self) -> None:
+        interval_ns = self.config.heartbeat_ms * 1_000_000
+        while True:
+            wait_ns = self._last_send + interval_ns - time.monotonic_ns()
+            if wait_ns > 0:
+                await asyncio.sleep(wait_ns / 1e9)
+                continue
+            self._send_raw(encode_packet(self._session_b, self.next_seq, [], 0))
+
+    # -- re-requests -------------------------------------------------------------------------
+
+    def history_range(self) -> tuple[int, int]:
+        """(first, next): messages first..next-1 can be re-requested."""
+        return self._history_first, self.next_seq
+
+    def _on_rerequest(self, data: bytes, addr: Any) -> None:
+        try:
+            session, seq, count = decode_request(data)
+        except MalformedPacket:
+            self.rerequests_ignored += 1
+            return
+        first, nxt = self._history_first, self.next_seq
+        if session != self._session_b or seq < first or seq >= nxt:
+            self.rerequests_ignored += 1
+            return
+        transport = self._rerequest
+        if transport is None:
+            return
+        count = min(count, self.config.max_rerequest_messages, nxt - seq)
+        self.rerequests_answered += 1
+        history = self._history
+        packet = PacketBuilder()
+        for s in range(seq, seq + count):
+            body = history[s - first]
+            if packet.messages and not packet.fits(body):
+                transport.sendto(packet.take(self._session_b)[2], addr)
+            packet.add(s, body)
+        if packet.messages:
+            transport.sendto(packet.take(self._session_b)[2], addr)
+
+    def messages(self, seq: int, count: int) -> list[bytes]:
+        """Message bodies seq..seq+count-1 still in history (for tests and tools)."""
+        first = self._history_first
+        lo = max(seq, first) - first
+        hi = min(seq + count, self.next_seq) - first
+        return self._history[lo:hi] if hi > lo else []
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def take_snapshot(self, symbols: list[str] | None = None) -> tuple[list[bytes], int]:
+        """(messages, next_seq): the book of every instrument (or `symbols`), complete up to
+        feed seq next_seq - 1, ending with the snapshot-complete message. Synchronous: it runs
+        between two commands, so it sits on a feed sequence boundary."""
+        book = self.translator.book
+        msgs = book.snapshot_messages(self.last_ts, symbols)
+        count = (
+            len(book.instruments)
+            if symbols is None
+            else len([s for s in symbols if s in book.by_symbol])
+        )
+        msgs.append(encode_snapshot_complete(self.last_ts, self.next_seq, count))
+        return msgs, self.next_seq
+
+
+def _feed_socket(destination: str, interface: str, ttl: int) -> socket.socket:
+    addr = ipaddress.ip_address(destination)
+    family = socket.AF_INET6 if addr.version == 6 else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        if addr.is_multicast:
+            if family == socket.AF_INET:
+                sock.setsockopt(
+                    socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface)
+                )
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+                sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+            else:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, ttl)
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 1)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * 1024 * 1024)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _bound_port(transport: asyncio.BaseTransport | None) -> int:
+    if transport is None:
+        return 0
+    sockname = transport.get_extra_info("sockname")
+    return int(sockname[1]) if sockname else 0

@@ -1,0 +1,249 @@
+"""From committed core events to feed messages: the publisher's pure half.
+
+`FeedTranslator.on_command(ts, events)` turns the events of one sequenced command into feed
+message bodies and applies each to the translator's own `FeedBook` before handing it out, so the
+book is always exactly "every message produced so far".
+
+Invariants:
+- The book shows resting orders only. An incoming order appears (`A`) only at the end of its
+  command and only if it rests; its executions are published as `E` on the resting orders it
+  hit (one `E` per trade, with the aggressor's side), never on itself.
+- A replace that keeps priority is one `U` (priority kept). A replace that loses priority and
+  does not trade is one `U` (priority lost: the order moves to the tail of its new level). A
+  replace that loses priority and trades is a `D` before its first execution, then an `A` at
+  the end of the command if a remainder rests.
+- Every cancel of a resting order (requested, mass, expiry, self-trade) is one `D`.
+- Locates are assigned 1, 2, ... in the order instruments first appear (engine order on a new
+  session's preamble, then `InstrumentAdded` order), and never reused within a session.
+- The translator never raises on a well-formed event stream; an event that contradicts its
+  book is skipped (`inconsistencies` counts them), never published.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from venue.core import (
+    InstrumentAdded,
+    InstrumentStateChanged,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderReplaced,
+    Side,
+)
+from venue.marketdata.book import BookError, FeedBook
+from venue.marketdata.messages import (
+    SIDE_BUY,
+    SIDE_SELL,
+    DefinitionMsg,
+    ExecutedMsg,
+    encode_add,
+    encode_definition_msg,
+    encode_delete,
+    encode_executed,
+    encode_modify,
+    encode_status,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from venue.core import Engine, Event, Instrument
+
+__all__ = ["FeedTranslator"]
+
+_FEED_SIDE = {Side.BUY: SIDE_BUY, Side.SELL: SIDE_SELL}
+_OTHER_SIDE = {Side.BUY: SIDE_SELL, Side.SELL: SIDE_BUY}
+
+
+class _Incoming:
+    """An order that is matching during this command (new, or replaced without priority)."""
+
+    __slots__ = ("in_book", "leaves", "locate", "order_id", "price", "side")
+
+    def __init__(  # noqa: PLR0917 -- built positionally on the hot path
+        self, locate: int, order_id: int, side: int, price: int, leaves: int, in_book: bool
+    ) -> None:
+        self.locate = locate
+        self.order_id = order_id
+        self.side = side
+        self.price = price
+        self.leaves = leaves
+        self.in_book = in_book  # still shown at its old price/qty (replace, before any trade)
+
+
+class FeedTranslator:
+    def __init__(self) -> None:
+        self.book = FeedBook()
+        self.locates: dict[str, int] = {}
+        self.inconsistencies = 0
+
+    # -- session preamble ---------------------------------------------------------------------
+
+    def preamble(self, engine: Engine, ts: int) -> list[bytes]:
+        """Definitions and resting orders of the engine's current state (a new session's
+        first messages, so that sequence 1 onwards describes the whole book)."""
+        out: list[bytes] = []
+        for mkt in engine.markets.values():
+            inst = mkt.instrument
+            out.append(self._define(inst, ts, ref_price=mkt.ref_price, state=str(mkt.state)))
+            loc = self.locates[inst.symbol]
+            for book_side in (mkt.bids, mkt.asks):
+                levels, sign = book_side.levels, book_side.sign
+                for key in reversed(book_side.keys):
+                    for o in levels[sign * key].orders:
+                        body = self._add(
+                            loc, ts, o.order_id, _FEED_SIDE[o.side], o.price, o.qty - o.cum_qty
+                        )
+                        if body is not None:
+                            out.append(body)
+        return out
+
+    # -- committed commands ---------------------------------------------------------------------
+
+    def on_command(self, ts: int, events: Sequence[Event]) -> list[bytes]:
+        out: list[bytes] = []
+        incoming: dict[int, _Incoming] | None = None
+        book = self.book
+        locates = self.locates
+        for ev in events:
+            t = type(ev)
+            if t is OrderFilled:
+                f: OrderFilled = ev  # type: ignore[assignment]
+                if f.aggressor:
+                    inc = incoming.get(f.order_id) if incoming else None
+                    if inc is not None:
+                        if inc.in_book:
+                            self._emit_delete(out, inc.locate, ts, inc.order_id)
+                            inc.in_book = False
+                        inc.leaves = f.leaves_qty
+                    continue
+                loc = locates.get(f.symbol, 0)
+                msg = ExecutedMsg(
+                    loc, ts, f.order_id, f.trade_id, f.last_px, f.last_qty, _OTHER_SIDE[f.side]
+                )
+                try:
+                    book.execute(msg)
+                except BookError:
+                    self.inconsistencies += 1
+                    continue
+                out.append(
+                    encode_executed(
+                        loc, ts, f.order_id, f.trade_id, f.last_px, f.last_qty, msg.aggressor_side
+                    )
+                )
+            elif t is OrderAccepted:
+                a: OrderAccepted = ev  # type: ignore[assignment]
+                if incoming is None:
+                    incoming = {}
+                incoming[a.order_id] = _Incoming(
+                    locates.get(a.symbol, 0),
+                    a.order_id,
+                    _FEED_SIDE[a.side],
+                    a.price,
+                    a.qty,
+                    False,
+                )
+            elif t is OrderCanceled:
+                c: OrderCanceled = ev  # type: ignore[assignment]
+                inc = incoming.pop(c.order_id, None) if incoming else None
+                if inc is None or inc.in_book:
+                    self._emit_delete(out, locates.get(c.symbol, 0), ts, c.order_id)
+            elif t is OrderReplaced:
+                r: OrderReplaced = ev  # type: ignore[assignment]
+                loc = locates.get(r.symbol, 0)
+                if r.priority_kept:
+                    self._emit_modify(out, loc, ts, r.order_id, r.price, r.leaves_qty, True)
+                else:
+                    if incoming is None:
+                        incoming = {}
+                    incoming[r.order_id] = _Incoming(
+                        loc, r.order_id, _FEED_SIDE[r.side], r.price, r.leaves_qty, True
+                    )
+            elif t is InstrumentAdded:
+                ia: InstrumentAdded = ev  # type: ignore[assignment]
+                inst = ia.instrument
+                if inst.symbol not in locates:
+                    out.append(
+                        self._define(inst, ts, ref_price=inst.ref_price, state=str(inst.state))
+                    )
+            elif t is InstrumentStateChanged:
+                s: InstrumentStateChanged = ev  # type: ignore[assignment]
+                loc = locates.get(s.symbol, 0)
+                try:
+                    book.set_state(loc, str(s.state))
+                except BookError:
+                    self.inconsistencies += 1
+                    continue
+                out.append(encode_status(loc, ts, str(s.state)))
+        if incoming:
+            for inc in incoming.values():
+                if inc.leaves <= 0:
+                    continue
+                if inc.in_book:
+                    self._emit_modify(
+                        out, inc.locate, ts, inc.order_id, inc.price, inc.leaves, False
+                    )
+                else:
+                    body = self._add(inc.locate, ts, inc.order_id, inc.side, inc.price, inc.leaves)
+                    if body is not None:
+                        out.append(body)
+        return out
+
+    # -- helpers: apply to the own book first, publish only what applied ----------------------
+
+    def _define(self, inst: Instrument, ts: int, *, ref_price: int, state: str) -> bytes:
+        loc = len(self.locates) + 1
+        self.locates[inst.symbol] = loc
+        msg = DefinitionMsg(
+            loc,
+            ts,
+            inst.symbol,
+            str(inst.kind),
+            inst.tick_size,
+            inst.lot_size,
+            inst.multiplier,
+            ref_price,
+            inst.band_ppb,
+            inst.max_order_qty,
+            inst.expiry_ts,
+            state,
+        )
+        self.book.define(msg)
+        return encode_definition_msg(msg)
+
+    def _add(  # noqa: PLR0917 -- hot path, positional
+        self, loc: int, ts: int, order_id: int, side: int, price: int, qty: int
+    ) -> bytes | None:
+        try:
+            self.book.add(loc, order_id, side, price, qty)
+        except BookError:
+            self.inconsistencies += 1
+            return None
+        return encode_add(loc, ts, order_id, side, price, qty)
+
+    def _emit_delete(self, out: list[bytes], loc: int, ts: int, order_id: int) -> None:
+        try:
+            self.book.delete(loc, order_id)
+        except BookError:
+            self.inconsistencies += 1
+            return
+        out.append(encode_delete(loc, ts, order_id))
+
+    def _emit_modify(  # noqa: PLR0917 -- hot path, positional
+        self,
+        out: list[bytes],
+        loc: int,
+        ts: int,
+        order_id: int,
+        price: int,
+        qty: int,
+        kept: bool,
+    ) -> None:
+        try:
+            self.book.modify(loc, order_id, price, qty, kept)
+        except BookError:
+            self.inconsistencies += 1
+            return
+        out.append(encode_modify(loc, ts, order_id, price, qty, kept))
