@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from venue.fix.codec import FixMessage, parse_utc_timestamp
-from venue.fix.dictionary import Dictionary, GroupDef
+from venue.fix.dictionary import Dictionary, GroupDef, MessageDef
 
 __all__ = [
     "INCORRECT_DATA_FORMAT",
@@ -343,34 +343,85 @@ def _read_group(
     return i, None
 
 
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """Precomputed checks of one section: tags needing no check, rules of the others."""
+
+    plain: frozenset[int]  # allowed tags of types without format or enum (STRING, DATA, ...)
+    rules: dict[int, _Rule]  # allowed tags that need a format or enum check
+    groups: Mapping[int, GroupDef]
+    required: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    rules: dict[int, _Rule]
+    header: _Section
+    trailer: _Section
+    messages: dict[bytes, _Section]
+
+
+def _section(rules: dict[int, _Rule], mdef: MessageDef) -> _Section:
+    plain = frozenset(t for t in mdef.tags if rules[t] == (None, None, False))
+    return _Section(
+        plain=plain,
+        rules={t: rules[t] for t in mdef.tags if t not in plain},
+        groups=mdef.groups,
+        required=mdef.required,
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _plan(d: Dictionary) -> _Plan:
+    rules = _rules(d)
+    return _Plan(
+        rules=rules,
+        header=_section(rules, d.header),
+        trailer=_section(rules, d.trailer),
+        messages={mt: _section(rules, mdef) for mt, mdef in d.messages.items()},
+    )
+
+
 def _walk(
     fields: list[tuple[int, bytes]],
     start: int,
     end: int,
-    allowed: frozenset[int],
-    groups: Mapping[int, GroupDef],
-    *,
+    section: _Section,
     rules: dict[int, _Rule],
 ) -> SessionRejectInfo | None:
     """Field-by-field checks of one section, reading its repeating groups."""
     seen: set[int] = set()
+    plain = section.plain
+    section_rules = section.rules
+    groups = section.groups
     i = start
     while i < end:
         tag, value = fields[i]
+        i += 1
         if tag in seen:
             return _reject(TAG_APPEARS_MORE_THAN_ONCE, tag)
         seen.add(tag)
-        error = _check(rules, tag, value)
-        if error is not None:
-            return error
-        if tag not in allowed:
-            return _reject(TAG_NOT_DEFINED_FOR_MESSAGE_TYPE, tag)
-        i += 1
-        group = groups.get(tag)
-        if group is not None:
-            i, error = _read_group(fields, i, end, group, _count(value), rules=rules)
-            if error is not None:
-                return error
+        if tag in plain and value:
+            continue
+        rule = section_rules.get(tag)
+        if rule is None or not value:
+            # Empty (4), undefined (0), bad format (6) or enum (5), else not for this type (2).
+            return _check(rules, tag, value) or _reject(TAG_NOT_DEFINED_FOR_MESSAGE_TYPE, tag)
+        check, values, multi = rule
+        if check is not None and not check(value):
+            return _reject(INCORRECT_DATA_FORMAT, tag)
+        if (
+            values is not None
+            and value not in values
+            and (not multi or not all(v in values for v in value.split(b" ")))
+        ):
+            return _reject(VALUE_IS_INCORRECT, tag)
+        if groups:
+            group = groups.get(tag)
+            if group is not None:
+                i, error = _read_group(fields, i, end, group, _count(value), rules=rules)
+                if error is not None:
+                    return error
     return None
 
 
@@ -388,30 +439,30 @@ def validate(msg: FixMessage, d: Dictionary) -> SessionRejectInfo | None:
     body_start, trailer_start = sections
     fields = msg.fields
     last = len(fields) - 1
-    header, trailer = d.header, d.trailer
-    mdef = d.messages.get(msg_type)
+    plan = _plan(d)
+    body = plan.messages.get(msg_type)
 
     # Required tags: header, then body, then trailer (each ascending, as QuickFIX).
-    present_header = {tag for tag, _ in fields[:body_start]}
-    for tag in header.required:
-        if tag not in present_header:
+    present = {tag for tag, _ in fields[:body_start]}
+    for tag in plan.header.required:
+        if tag not in present:
             return _reject(REQUIRED_TAG_MISSING, tag)
-    if mdef is not None and mdef.required:
-        present_body = {tag for tag, _ in fields[body_start:trailer_start]}
-        for tag in mdef.required:
-            if tag not in present_body:
+    if body is not None and body.required:
+        present = {tag for tag, _ in fields[body_start:trailer_start]}
+        for tag in body.required:
+            if tag not in present:
                 return _reject(REQUIRED_TAG_MISSING, tag)
 
-    rules = _rules(d)
+    rules = plan.rules
     # Header fields (8, 9 and 35 were read by the codec; their formats are checked there).
-    error = _walk(fields, 3, body_start, header.tags, header.groups, rules=rules)
+    error = _walk(fields, 3, body_start, plan.header, rules)
     if error is not None:
         return error
-    if mdef is not None:
-        error = _walk(fields, body_start, trailer_start, mdef.tags, mdef.groups, rules=rules)
+    if body is not None:
+        error = _walk(fields, body_start, trailer_start, body, rules)
         if error is not None:
             return error
-    return _walk(fields, trailer_start, last, trailer.tags, {}, rules=rules)
+    return _walk(fields, trailer_start, last, plan.trailer, rules)
 
 
 def group_instances(msg: FixMessage, count_tag: int, d: Dictionary) -> list[dict[int, bytes]]:
