@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 import aiosqlite
 
@@ -114,14 +115,78 @@ class Batch:
         return bool(self.rows or self.store_ops or self.session_seqs or self.snapshot)
 
 
-_INSERT_ROW = "INSERT INTO journal (seq, ts, cmd, events) VALUES (?, ?, ?, ?)"
-_INSERT_OUT = "INSERT OR REPLACE INTO fix_outbound (session, seq, admin, data) VALUES (?, ?, ?, ?)"
+_OUT_TABLE = "fix_outbound (session, seq, admin, data)"
+_ROWS_PER_STATEMENT = 2048  # x 4 columns: well under SQLite's 32766 bound variables
 _RESET_OUT = "DELETE FROM fix_outbound WHERE session = ?"
 _UPSERT_SESSION = (
     "INSERT INTO fix_session (session, next_in, next_out) VALUES (?, ?, ?) "
     "ON CONFLICT (session) DO UPDATE SET next_in = excluded.next_in, next_out = excluded.next_out"
 )
 _INSERT_SNAPSHOT = "INSERT INTO snapshots (seq, ts, state_hash, data) VALUES (?, ?, ?, ?)"
+
+
+def _write_batch(db: sqlite3.Connection, batch: Batch, keep_snapshots: int) -> None:
+    """Runs on the database thread: the whole batch as one transaction, rolled back on error."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        if batch.rows:
+            _insert_many(db, "journal (seq, ts, cmd, events)", batch.rows)
+        run: list[OutboundRow] = []
+        for op in batch.store_ops:
+            if isinstance(op, str):
+                if run:
+                    _insert_many(db, _OUT_TABLE, run, replace=True)
+                    run = []
+                db.execute(_RESET_OUT, (op,))
+            else:
+                run.append(op)
+        if run:
+            _insert_many(db, _OUT_TABLE, run, replace=True)
+        if batch.session_seqs:
+            db.executemany(
+                _UPSERT_SESSION,
+                [(name, seqs[0], seqs[1]) for name, seqs in batch.session_seqs.items()],
+            )
+        if batch.snapshot is not None:
+            db.execute(_INSERT_SNAPSHOT, batch.snapshot)
+            db.execute(
+                "DELETE FROM snapshots WHERE seq NOT IN "
+                "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
+                (keep_snapshots,),
+            )
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+        raise
+
+
+def _insert_many(
+    db: sqlite3.Connection,
+    table: str,
+    rows: Sequence[tuple[Any, Any, Any, Any]],
+    *,
+    replace: bool = False,
+) -> None:
+    """Insert 4-column rows with multi-row VALUES statements rather than `executemany`: the
+    database thread then releases and retakes the GIL once per statement instead of once per
+    row, which keeps commits fast while the event loop thread is busy applying commands."""
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        part = rows[start : start + _ROWS_PER_STATEMENT]
+        sql = f"{verb} INTO {table} VALUES " + ",".join(["(?,?,?,?)"] * len(part))
+        db.execute(sql, list(itertools.chain.from_iterable(part)))
+
+
+async def _run_on_db_thread(
+    conn: aiosqlite.Connection, fn: Callable[..., None], *args: Any
+) -> None:
+    """Run `fn(sqlite3_connection, *args)` on aiosqlite's database thread, in its queue order.
+    Uses aiosqlite's internal `_execute` / `_conn` (no public API runs a function there);
+    every commit in tests/journal goes through here, so an aiosqlite change shows at once."""
+    execute = cast(Callable[..., Awaitable[None]], conn._execute)
+    await execute(fn, conn._conn, *args)
 
 
 def _describe(exc: BaseException) -> str:
@@ -206,30 +271,16 @@ class Journal:
     # -- writing ---------------------------------------------------------------------------
 
     async def commit(self, batch: Batch) -> None:
-        """Write `batch` in one transaction. Raises `JournalWriteFailed`; then nothing is saved."""
+        """Write `batch` in one transaction. Raises `JournalWriteFailed`; then nothing is saved.
+
+        The whole transaction runs as one call on the database thread (one hand-over instead
+        of one per statement): every hand-over waits for the event loop thread to let go of the
+        GIL, which is what bounds commit latency while the loop is busy applying commands."""
         if not batch.has_writes():
             return
-        conn = self._writer
         try:
-            await conn.execute("BEGIN IMMEDIATE")
-            if batch.rows:
-                await conn.executemany(_INSERT_ROW, batch.rows)
-            await self._write_store_ops(batch.store_ops)
-            if batch.session_seqs:
-                await conn.executemany(
-                    _UPSERT_SESSION,
-                    [(name, seqs[0], seqs[1]) for name, seqs in batch.session_seqs.items()],
-                )
-            if batch.snapshot is not None:
-                await conn.execute(_INSERT_SNAPSHOT, batch.snapshot)
-                await conn.execute(
-                    "DELETE FROM snapshots WHERE seq NOT IN "
-                    "(SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
-                    (self._keep_snapshots,),
-                )
-            await conn.execute("COMMIT")
+            await _run_on_db_thread(self._writer, _write_batch, batch, self._keep_snapshots)
         except (sqlite3.Error, ValueError, OSError) as exc:
-            await self._rollback_quietly()
             first = batch.rows[0][0] if batch.rows else None
             last = batch.rows[-1][0] if batch.rows else None
             where = f"seq {first}..{last}" if first is not None else "FIX store changes"
@@ -238,26 +289,6 @@ class Journal:
             ) from exc
         if batch.rows:
             self.last_seq, self.last_ts = batch.rows[-1][0], batch.rows[-1][1]
-
-    async def _write_store_ops(self, ops: Sequence[StoreOp]) -> None:
-        run: list[OutboundRow] = []
-        for op in ops:
-            if isinstance(op, str):
-                if run:
-                    await self._writer.executemany(_INSERT_OUT, run)
-                    run = []
-                await self._writer.execute(_RESET_OUT, (op,))
-            else:
-                run.append(op)
-        if run:
-            await self._writer.executemany(_INSERT_OUT, run)
-
-    async def _rollback_quietly(self) -> None:
-        try:
-            if self._writer.in_transaction:
-                await self._writer.execute("ROLLBACK")
-        except (sqlite3.Error, ValueError):
-            pass  # the connection is unusable; the failure itself has been reported
 
     # -- reads for the gateway (second connection) -----------------------------------------
 
