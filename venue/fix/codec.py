@@ -292,6 +292,10 @@ class Framer:
         """Number of bytes held back waiting for the rest of a frame."""
         return len(self._buf)
 
+    def pending_bytes(self) -> bytes:
+        """A copy of the bytes held back (diagnostics and tests)."""
+        return bytes(self._buf)
+
     def feed(self, data: bytes) -> list[FixMessage | Garbled]:
         """Add bytes from the stream; return every result completed by them, in order."""
         out: list[FixMessage | Garbled] = []
