@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 
-from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
+from venue.core.types import (
+    BAND_SCALE,
+    MAX_PRICE,
+    Instrument,
+    InstrumentState,
+    OrdType,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 
 __all__ = ["BookSide", "Level", "Market", "Order", "fok_fillable"]
 
@@ -139,16 +148,49 @@ class BookSide:
 
 
 class Market:
-    """One instrument's definition, its current reference price and state, and its book."""
+    """One instrument's definition, its current reference price and state, and its book.
 
-    __slots__ = ("asks", "bids", "instrument", "ref_price", "state")
+    `lo`/`hi` (the accepted limit-price range: the band clamped to 1..MAX_PRICE) and
+    `buy_key`/`sell_key` (how far a market order may sweep, as book keys) are derived from
+    `ref_price` by `set_ref_price`, which every change of the reference price goes through.
+    """
+
+    __slots__ = (
+        "asks",
+        "bids",
+        "buy_key",
+        "expiry_ts",
+        "hi",
+        "instrument",
+        "lo",
+        "max_qty",
+        "ref_price",
+        "sell_key",
+        "state",
+    )
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
-        self.ref_price = instrument.ref_price
-        self.state = instrument.state
+        self.state = InstrumentState(instrument.state)
+        self.max_qty = instrument.max_order_qty
+        self.expiry_ts = instrument.expiry_ts
         self.bids = BookSide(1)
         self.asks = BookSide(-1)
+        self.set_ref_price(instrument.ref_price)
+
+    def set_ref_price(self, ref_price: int) -> None:
+        self.ref_price = ref_price
+        band_ppb = self.instrument.band_ppb
+        if band_ppb:
+            half = ref_price * band_ppb // BAND_SCALE
+            self.lo = max(1, ref_price - half)
+            self.hi = min(MAX_PRICE, ref_price + half)
+            self.buy_key = -(ref_price + half)  # asks side: key = -price
+            self.sell_key = ref_price - half  # bids side: key = price
+        else:
+            self.lo = 1
+            self.hi = MAX_PRICE
+            self.buy_key = self.sell_key = -(1 << 62)
 
 
 def fok_fillable(opp: BookSide, min_key: int, o: Order) -> bool:

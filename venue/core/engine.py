@@ -72,7 +72,6 @@ from venue.core.rejects import cancel_rejected, order_rejected
 from venue.core.snapshot import decode_state, encode_state
 from venue.core.state import EngineState
 from venue.core.types import (
-    BAND_SCALE,
     MAX_PRICE,
     CancelReason,
     InstrumentState,
@@ -198,22 +197,21 @@ class Engine(EngineState):
             reason = RejectReason.INVALID_ORDER
         elif mkt is None:
             reason = RejectReason.UNKNOWN_INSTRUMENT
-        elif mkt.state == _EXPIRED or (mkt.instrument.expiry_ts and ts >= mkt.instrument.expiry_ts):
+        elif mkt.state is _EXPIRED or (mkt.expiry_ts and ts >= mkt.expiry_ts):
             reason = RejectReason.INSTRUMENT_EXPIRED
-        elif mkt.state == _HALTED:
+        elif mkt.state is _HALTED:
             reason = RejectReason.INSTRUMENT_HALTED
         elif cmd.cl_ord_id in self.by_session.get(cmd.session, _NO_SESSION):
             reason = RejectReason.DUPLICATE_CL_ORD_ID
         elif qty <= 0:
             reason = RejectReason.INVALID_QUANTITY
-        elif qty > mkt.instrument.max_order_qty:
+        elif qty > mkt.max_qty:
             reason = RejectReason.QTY_ABOVE_MAXIMUM
         elif ord_type == _LIMIT:
-            if price <= 0 or price > MAX_PRICE:
-                reason = RejectReason.INVALID_PRICE
-            elif mkt.instrument.band_ppb:
-                half = mkt.ref_price * mkt.instrument.band_ppb // BAND_SCALE
-                if not mkt.ref_price - half <= price <= mkt.ref_price + half:
+            if not mkt.lo <= price <= mkt.hi:
+                if price <= 0 or price > MAX_PRICE:
+                    reason = RejectReason.INVALID_PRICE
+                else:
                     reason = RejectReason.PRICE_OUTSIDE_BAND
         elif ord_type == _MARKET:
             if price != 0:
@@ -234,13 +232,8 @@ class Engine(EngineState):
         opp = mkt.asks if is_buy else mkt.bids
         sign = opp.sign
         # Matching bound: resting key (= sign * price) must be >= min_key to trade.
-        if ord_type == _LIMIT:
-            min_key = sign * price
-        elif mkt.instrument.band_ppb:
-            half = mkt.ref_price * mkt.instrument.band_ppb // BAND_SCALE
-            min_key = sign * (mkt.ref_price + half if is_buy else mkt.ref_price - half)
-        else:
-            min_key = -(1 << 62)
+        market_key = mkt.buy_key if is_buy else mkt.sell_key
+        min_key = sign * price if ord_type == _LIMIT else market_key
         o = Order(
             self.next_order_id,
             _intern(cmd.session),
@@ -457,16 +450,19 @@ class Engine(EngineState):
         o.cum_qty = o_cum
         o.cum_notional = o_notional
         if last_px:
-            mkt.ref_price = last_px
+            mkt.set_ref_price(last_px)
         return stopped
 
     def _cancel_order(self, cmd: CancelOrder) -> list[Event]:
-        o, reason = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
-        if o is None:
-            return [cancel_rejected(cmd, reason, False)]
+        o = self.by_session.get(cmd.session, _NO_SESSION).get(cmd.orig_cl_ord_id)
+        if o is None or cmd.order_id or o.firm != cmd.firm:
+            o, reason = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
+            if o is None:
+                return [cancel_rejected(cmd, reason, False)]
         mkt = self.markets[o.symbol]
         (mkt.bids if o.side == _BUY else mkt.asks).remove(o)
-        self._unindex(o)
+        del self.orders[o.order_id]
+        del self.by_session[o.session][o.cl_ord_id]
         return [
             self._canceled(
                 o, cmd.ts, CancelReason.REQUESTED, cmd.cl_ord_id, o.cl_ord_id, cmd.session
@@ -474,9 +470,11 @@ class Engine(EngineState):
         ]
 
     def _replace_order(self, cmd: ReplaceOrder) -> list[Event]:
-        o, reason0 = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
-        if o is None:
-            return [cancel_rejected(cmd, reason0, True)]
+        o = self.by_session.get(cmd.session, _NO_SESSION).get(cmd.orig_cl_ord_id)
+        if o is None or cmd.order_id or o.firm != cmd.firm:
+            o, reason0 = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
+            if o is None:
+                return [cancel_rejected(cmd, reason0, True)]
         mkt = self.markets[o.symbol]
         ts = cmd.ts
         price = cmd.price
@@ -486,24 +484,21 @@ class Engine(EngineState):
         reason: RejectReason | None = None
         if not cmd.cl_ord_id:
             reason = RejectReason.INVALID_ORDER
-        elif mkt.state == _EXPIRED:
+        elif mkt.state is _EXPIRED:
             reason = RejectReason.INSTRUMENT_EXPIRED
-        elif mkt.state == _HALTED:
+        elif mkt.state is _HALTED:
             reason = RejectReason.INSTRUMENT_HALTED
-        elif cmd.cl_ord_id in self.by_session[o.session]:
+        elif cmd.cl_ord_id in (per := self.by_session[o.session]):
             reason = RejectReason.DUPLICATE_CL_ORD_ID
         elif qty <= 0:
             reason = RejectReason.INVALID_QUANTITY
-        elif qty > mkt.instrument.max_order_qty:
+        elif qty > mkt.max_qty:
             reason = RejectReason.QTY_ABOVE_MAXIMUM
-        elif price <= 0 or price > MAX_PRICE:
-            reason = RejectReason.INVALID_PRICE
-        elif mkt.instrument.band_ppb and not (
-            mkt.ref_price - (half := mkt.ref_price * mkt.instrument.band_ppb // BAND_SCALE)
-            <= price
-            <= mkt.ref_price + half
-        ):
-            reason = RejectReason.PRICE_OUTSIDE_BAND
+        elif not mkt.lo <= price <= mkt.hi:
+            if price <= 0 or price > MAX_PRICE:
+                reason = RejectReason.INVALID_PRICE
+            else:
+                reason = RejectReason.PRICE_OUTSIDE_BAND
         elif qty <= o.cum_qty:
             reason = RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY
         elif o.post_only and opp.keys and opp.keys[-1] >= opp.sign * price:
@@ -513,7 +508,6 @@ class Engine(EngineState):
 
         own = mkt.bids if is_buy else mkt.asks
         old_cl_ord_id = o.cl_ord_id
-        per = self.by_session[o.session]
         del per[old_cl_ord_id]
         o.cl_ord_id = cmd.cl_ord_id
         per[o.cl_ord_id] = o
@@ -550,6 +544,11 @@ class Engine(EngineState):
                 priority_kept=kept,
             )
         ]
-        if not kept and not self._execute(mkt, o, opp, opp.sign * price, ts, events):
-            self._unindex(o)
+        if not kept:
+            min_key = opp.sign * price
+            keys = opp.keys
+            if not keys or keys[-1] < min_key:
+                own.add(o)  # no cross: straight to the tail; indexes are unchanged
+            elif not self._execute(mkt, o, opp, min_key, ts, events):
+                self._unindex(o)
         return events

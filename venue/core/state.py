@@ -255,7 +255,7 @@ class EngineState:
             return [command_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
         if cmd.ref_price <= 0 or cmd.ref_price > MAX_PRICE:
             return [command_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
-        mkt.ref_price = cmd.ref_price
+        mkt.set_ref_price(cmd.ref_price)
         return [
             ReferencePriceChanged(ts=cmd.ts, symbol=mkt.instrument.symbol, ref_price=cmd.ref_price)
         ]

@@ -1,0 +1,298 @@
+"""Benchmark of the matching core (`venue.core.Engine.apply`); prints one JSON object.
+
+Flow (exchange-core style): one instrument, about 1,000 resting orders from several sessions;
+mostly moves (ReplaceOrder to a new price) and cancels, some GTC adds and IOC takers. The
+command list is generated once by driving an engine (so every command addresses a live order),
+then replayed on fresh engines: once untimed per command for throughput, once with a clock
+read around every `apply` for per-type latency percentiles. Memory: bytes per resting order
+with `--resting` orders (tracemalloc delta, orders and their indexes and client id strings).
+
+    python tools/bench/core.py [--commands 1000000] [--resting 1000000] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import random
+import sys
+import time
+import tracemalloc
+from array import array
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from venue.core import (  # noqa: E402 -- after the path set-up for plain-script runs
+    AddInstrument,
+    CancelOrder,
+    Engine,
+    Instrument,
+    InstrumentKind,
+    NewOrder,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    ReplaceOrder,
+    Side,
+    TimeInForce,
+)
+
+SYMBOL = "BTC-PERP"
+REF = 100_000
+SESSIONS = [(f"MM{i}", f"FIRM{i % 4}", f"ACC{i}") for i in range(8)]
+
+
+def _instrument() -> Instrument:
+    return Instrument(
+        symbol=SYMBOL,
+        kind=InstrumentKind.PERPETUAL,
+        tick_size="0.5",
+        lot_size="0.001",
+        multiplier="1",
+        ref_price=REF,
+        band_ppb=50_000_000,
+        max_order_qty=1_000_000,
+    )
+
+
+def _engine() -> Engine:
+    engine = Engine()
+    engine.apply(AddInstrument(ts=1, instrument=_instrument()))
+    return engine
+
+
+class _Live:
+    """The generator's view of live orders (random pick and removal in O(1))."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.pos: dict[int, int] = {}
+        self.info: dict[int, list[Any]] = {}  # order_id -> [session, firm, cl_ord_id, side, px, qty]
+
+    def add(self, order_id: int, info: list[Any]) -> None:
+        self.pos[order_id] = len(self.ids)
+        self.ids.append(order_id)
+        self.info[order_id] = info
+
+    def remove(self, order_id: int) -> None:
+        i = self.pos.pop(order_id, None)
+        if i is None:
+            return
+        last = self.ids.pop()
+        if last != order_id:
+            self.ids[i] = last
+            self.pos[last] = i
+        del self.info[order_id]
+
+
+def generate(n: int, resting: int, seed: int) -> tuple[list[Any], list[Any]]:
+    """Drive an engine to build a prefill reaching `resting` live orders, then `n` commands
+    that address live orders. Returns (prefill, commands)."""
+    rnd = random.Random(seed)
+    engine = _engine()
+    live = _Live()
+    cmds: list[Any] = []
+    seq = 0
+    ts = 1_000
+
+    def run(cmd: Any) -> None:
+        cmds.append(cmd)
+        for e in engine.apply(cmd):
+            t = type(e)
+            if t is OrderAccepted:
+                live.add(e.order_id, [e.session, e.firm, e.cl_ord_id, e.side, e.price, e.qty])
+            elif t is OrderFilled:
+                if e.leaves_qty == 0:
+                    live.remove(e.order_id)
+            elif t is OrderCanceled:
+                live.remove(e.order_id)
+            elif hasattr(e, "priority_kept"):
+                info = live.info.get(e.order_id)
+                if info is not None:
+                    info[2], info[4], info[5] = e.cl_ord_id, e.price, e.qty
+                    if e.leaves_qty == 0:
+                        live.remove(e.order_id)
+
+    def add(tif: TimeInForce, aggressive: bool) -> None:
+        nonlocal seq
+        seq += 1
+        session, firm, account = SESSIONS[rnd.randrange(len(SESSIONS))]
+        side = Side.BUY if rnd.random() < 0.5 else Side.SELL
+        offset = -rnd.randrange(0, 3) if aggressive else rnd.randrange(1, 60)
+        price = REF - offset if side == Side.BUY else REF + offset
+        run(
+            NewOrder(
+                ts=ts,
+                session=session,
+                firm=firm,
+                account=account,
+                cl_ord_id=f"n{seq}",
+                symbol=SYMBOL,
+                side=side,
+                price=price,
+                qty=rnd.randrange(1, 20),
+                tif=tif,
+            )
+        )
+
+    while len(live.ids) < resting:
+        add(TimeInForce.GTC, aggressive=False)
+    prefill = cmds[:]
+    cmds.clear()
+    while len(cmds) < n:
+        ts += 1
+        r = rnd.random()
+        if r < 0.10 or not live.ids:
+            add(TimeInForce.GTC, aggressive=False)
+            continue
+        if r < 0.15:
+            add(TimeInForce.IOC, aggressive=True)
+            continue
+        order_id = live.ids[rnd.randrange(len(live.ids))]
+        session, firm, cl_ord_id, side, price, qty = live.info[order_id]
+        seq += 1
+        if r < 0.45:
+            run(CancelOrder(ts=ts, session=session, firm=firm, cl_ord_id=f"x{seq}",
+                            orig_cl_ord_id=cl_ord_id, symbol=SYMBOL))  # fmt: skip
+            if len(live.ids) < resting:
+                add(TimeInForce.GTC, aggressive=False)
+        else:
+            step = rnd.randrange(1, 4) * (1 if rnd.random() < 0.5 else -1)
+            new_price = price + step
+            if side == Side.BUY:
+                new_price = min(new_price, REF - 1)
+            else:
+                new_price = max(new_price, REF + 1)
+            run(ReplaceOrder(ts=ts, session=session, firm=firm, cl_ord_id=f"r{seq}",
+                             orig_cl_ord_id=cl_ord_id, symbol=SYMBOL, price=new_price,
+                             qty=qty))  # fmt: skip
+    return prefill, cmds[:n]
+
+
+def throughput(prefill: list[Any], cmds: list[Any]) -> tuple[float, int]:
+    engine = _engine()
+    apply = engine.apply
+    for c in prefill:
+        apply(c)
+    gc.collect()
+    gc.freeze()
+    n_events = 0
+    t0 = time.perf_counter()
+    for c in cmds:
+        n_events += len(apply(c))
+    dt = time.perf_counter() - t0
+    gc.unfreeze()
+    return len(cmds) / dt, n_events
+
+
+def latencies(prefill: list[Any], cmds: list[Any]) -> dict[str, dict[str, float]]:
+    engine = _engine()
+    apply = engine.apply
+    for c in prefill:
+        apply(c)
+    clock = time.perf_counter_ns
+    samples = array("q", bytes(8 * len(cmds)))
+    gc.collect()
+    gc.freeze()
+    for i, c in enumerate(cmds):
+        t0 = clock()
+        apply(c)
+        samples[i] = clock() - t0
+    gc.unfreeze()
+    by_type: dict[str, list[int]] = {}
+    for c, s in zip(cmds, samples, strict=True):
+        label = type(c).__name__
+        if label == "NewOrder":
+            label = f"NewOrder_{c.tif.name}"
+        by_type.setdefault(label, []).append(s)
+    by_type["all"] = list(samples)
+    out: dict[str, dict[str, float]] = {}
+    for label, xs in sorted(by_type.items()):
+        xs.sort()
+        n = len(xs)
+        out[label] = {
+            "count": n,
+            "p50_ns": xs[n // 2],
+            "p99_ns": xs[min(n - 1, n * 99 // 100)],
+            "p99_9_ns": xs[min(n - 1, n * 999 // 1000)],
+        }
+    return out
+
+
+def bytes_per_resting_order(resting: int) -> dict[str, float]:
+    """tracemalloc delta of entering `resting` non-crossing orders (commands freed as we go)."""
+    engine = _engine()
+    rnd = random.Random(7)
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    apply = engine.apply
+    for i in range(resting):
+        session, firm, account = SESSIONS[i % len(SESSIONS)]
+        side = Side.BUY if i % 2 else Side.SELL
+        offset = 1 + rnd.randrange(2_000)
+        apply(
+            NewOrder(
+                ts=i,
+                session=session,
+                firm=firm,
+                account=account,
+                cl_ord_id=f"{i:08d}",
+                symbol=SYMBOL,
+                side=side,
+                price=REF - offset if side == Side.BUY else REF + offset,
+                qty=1 + i % 50,
+            )
+        )
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(engine.orders) == resting
+    return {"resting_orders": resting, "bytes_per_resting_order": (after - before) / resting}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=1_000_000)
+    parser.add_argument("--book", type=int, default=1_000, help="resting orders in the flow")
+    parser.add_argument("--resting", type=int, default=1_000_000, help="orders for the memory run")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    prefill, cmds = generate(args.commands, args.book, args.seed)
+    gen_s = time.perf_counter() - t0
+    mix: dict[str, int] = {}
+    for c in cmds:
+        label = type(c).__name__
+        if label == "NewOrder":
+            label = f"NewOrder_{c.tif.name}"
+        mix[label] = mix.get(label, 0) + 1
+    rate, n_events = throughput(prefill, cmds)
+    lat = latencies(prefill, cmds)
+    result: dict[str, Any] = {
+        "bench": "core",
+        "python": platform.python_version(),
+        "commands": len(cmds),
+        "book_orders": args.book,
+        "mix": mix,
+        "events_per_command": round(n_events / max(1, len(cmds)), 3),
+        "commands_per_s": round(rate),
+        "target_commands_per_s": 1_000_000,
+        "latency": lat,
+        "generate_s": round(gen_s, 1),
+    }
+    if args.resting:
+        mem = bytes_per_resting_order(args.resting)
+        result.update(mem)
+        result["bytes_per_resting_order"] = round(mem["bytes_per_resting_order"], 1)
+        result["target_bytes_per_resting_order"] = 400
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
