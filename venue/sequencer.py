@@ -90,7 +90,10 @@ class Sequencer:
         self._last_seq = journal.last_seq
         self._last_ts = journal.last_ts
         self._committed_seq = journal.last_seq
-        self._snap_seq = journal.last_seq  # recovery just verified the state at this seq
+        # the seq of the newest snapshot on disk (after `recover`), so the next one is due
+        # `snapshot_every_commands` after it, not after the restart
+        recovered = journal.recovery
+        self._snap_seq = recovered.snapshot_seq if recovered is not None else journal.last_seq
         self._snap_mono = clock.monotonic_ns()
         self._open = _Pending(self._last_seq)
         self._closed: deque[_Pending] = deque()
@@ -187,8 +190,7 @@ class Sequencer:
             self._backlogged = True
             self._ready.clear()
             _log.warning("sequencer_backlogged", uncommitted=seq - self._committed_seq)
-            for on_pause in self._pause:
-                on_pause()
+            self._notify(self._pause)
         self._wake.set()
         return seq, events
 
@@ -292,8 +294,14 @@ class Sequencer:
                 self._backlogged = False
                 self._ready.set()
                 _log.info("sequencer_resumed", uncommitted=self._last_seq - self._committed_seq)
-                for on_resume in list(self._resume):
-                    on_resume()
+                self._notify(self._resume)
+
+    def _notify(self, listeners: list[Callable[[], None]]) -> None:
+        for fn in list(listeners):
+            try:
+                fn()
+            except Exception:  # a listener's bug must not fail a submit or the commit loop
+                _log.exception("sequencer_pressure_listener_failed")
 
     def _release(self, items: list[Any]) -> None:
         subscribers = self._subscribers

@@ -202,3 +202,17 @@ async def test_not_a_database(db_path: Path, capsys: pytest.CaptureFixture[str])
         await recover(db_path)
     assert await _verify(db_path) == 2
     assert "not an SQLite database" in capsys.readouterr().err
+
+
+async def test_damage_outside_the_replayed_tail_stops_start_up(db_path: Path) -> None:
+    await _build(db_path, 2_000, snapshot_every=10**6, final=True)  # tail is empty
+    size = db_path.stat().st_size
+    page = 4096
+    with db_path.open("r+b") as fh:
+        fh.seek((size // page // 3) * page)
+        fh.write(b"\xaa" * page)  # an old journal page: replay would never read it
+    with pytest.raises(JournalCorrupt, match="quick_check"):
+        await recover(db_path, create=False)
+    _engine, journal, last = await recover(db_path, create=False, integrity_check=False)
+    await journal.close()
+    assert last == 2_000  # without the check, start-up would not notice

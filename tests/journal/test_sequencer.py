@@ -315,3 +315,24 @@ async def test_records_after_a_full_batch_share_the_commands_transaction(db_path
     assert journal.batches == [[1, 2], [3]]
     assert journal.stored == [[1, 2], [3]]  # the reply to seq 2 went with seq 2
     await journal.close()
+
+
+async def test_a_failing_listener_does_not_fail_submit_or_the_commit_loop(db_path: Path) -> None:
+    journal = await _open(db_path)
+    seqr = _seq(ManualClock(), journal, high_water=1, low_water=0)
+
+    def boom() -> None:
+        raise RuntimeError("listener bug")
+
+    seqr.add_pressure_listener(boom, boom)
+    released: list[int] = []
+    seqr.subscribe(lambda seq, ts, cmd, events: released.append(seq))
+    seqr.after_commit(boom)
+    await seqr.start()
+    seqr.submit(Add(amount=1))
+    seqr.submit(Add(amount=1))  # crosses high water: the pause listener raises, submit does not
+    await _wait_for(lambda: released == [1, 2] and not seqr.backlogged)
+    seqr.submit(Add(amount=1))
+    await _wait_for(lambda: released == [1, 2, 3])
+    await seqr.stop()
+    await journal.close()

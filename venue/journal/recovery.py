@@ -124,15 +124,23 @@ async def recover(
     clock: _Monotonic | None = None,
     create: bool = True,
     use_snapshots: bool = True,
+    integrity_check: bool = True,
 ) -> tuple[Engine, Journal, int]:
     """Open the journal, restore the newest snapshot (hash checked), replay the tail.
     Returns (engine, journal, last_seq); `journal.recovery` holds a `RecoveryReport`.
     `create=False` makes a missing file an error (`JournalMissing`); `use_snapshots=False`
-    replays the whole journal from empty (slow; for checks and benchmarks)."""
+    replays the whole journal from empty (slow; for checks and benchmarks).
+    `integrity_check` runs SQLite's `quick_check` over the whole file first, so damage in pages
+    that replay does not read (old journal rows, the FIX store) also stops start-up (about
+    0.15-0.5 s per million journaled commands)."""
     start = clock.monotonic_ns() if clock is not None else 0
     journal = await Journal.open(path, synchronous=synchronous, create=create)
     try:
         where = str(journal.path)
+        if integrity_check:
+            problem = await journal.quick_check()
+            if problem is not None:
+                raise JournalCorrupt(f"journal {where} fails SQLite quick_check: {problem}")
         snap = await journal.latest_snapshot() if use_snapshots else None
         if snap is None:
             engine, snap_seq, snap_ts = Engine(), 0, 0
