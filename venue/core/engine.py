@@ -254,11 +254,11 @@ class Engine(EngineState):
             cmd.stp_id,
             cmd.stp_mode,
         )
+        keys = opp.keys
+        crosses = bool(keys) and keys[-1] >= min_key
         # R1: pre-trade risk.
         reason = self._risk_pre_hold(mkt, o)
         if reason is None:
-            keys = opp.keys
-            crosses = bool(keys) and keys[-1] >= min_key
             if cmd.post_only and crosses:
                 reason = RejectReason.POST_ONLY_WOULD_TAKE
             elif ord_type == _MARKET and not crosses:
@@ -291,7 +291,11 @@ class Engine(EngineState):
                 o.reduce_only,
             )
         ]
-        self._execute(mkt, o, opp, min_key, ts, events)
+        if crosses or tif == _IOC or ord_type == _MARKET:
+            self._execute(mkt, o, opp, min_key, ts, events)
+        else:  # a limit order that does not cross rests (FOK crosses: checked above)
+            (mkt.bids if is_buy else mkt.asks).add(o)
+            self._index(o)
         return events
 
     def _execute(  # noqa: PLR0917 -- hot-path helper, called positionally
@@ -515,8 +519,8 @@ class Engine(EngineState):
         if kept:
             own.levels[o.price].qty -= o.qty - qty
             o.qty = qty
-        else:
-            own.remove(o)  # stays in the order index: its place there is by order_id
+        else:  # o stays in the order index: its place there is by order_id
+            own.remove(o)
             o.price = price
             o.qty = qty
         exec_id = self.next_exec_id
