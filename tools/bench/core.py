@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from venue.core import (  # noqa: E402 -- after the path set-up for plain-script runs
+from venue.core import (
     AddInstrument,
     CancelOrder,
     Engine,
@@ -71,7 +71,8 @@ class _Live:
     def __init__(self) -> None:
         self.ids: list[int] = []
         self.pos: dict[int, int] = {}
-        self.info: dict[int, list[Any]] = {}  # order_id -> [session, firm, cl_ord_id, side, px, qty]
+        # order_id -> [session, firm, cl_ord_id, side, price, qty]
+        self.info: dict[int, list[Any]] = {}
 
     def add(self, order_id: int, info: list[Any]) -> None:
         self.pos[order_id] = len(self.ids)
@@ -156,20 +157,35 @@ def generate(n: int, resting: int, seed: int) -> tuple[list[Any], list[Any]]:
         session, firm, cl_ord_id, side, price, qty = live.info[order_id]
         seq += 1
         if r < 0.45:
-            run(CancelOrder(ts=ts, session=session, firm=firm, cl_ord_id=f"x{seq}",
-                            orig_cl_ord_id=cl_ord_id, symbol=SYMBOL))  # fmt: skip
+            run(
+                CancelOrder(
+                    ts=ts,
+                    session=session,
+                    firm=firm,
+                    cl_ord_id=f"x{seq}",
+                    orig_cl_ord_id=cl_ord_id,
+                    symbol=SYMBOL,
+                )
+            )
             if len(live.ids) < resting:
                 add(TimeInForce.GTC, aggressive=False)
         else:
             step = rnd.randrange(1, 4) * (1 if rnd.random() < 0.5 else -1)
             new_price = price + step
-            if side == Side.BUY:
-                new_price = min(new_price, REF - 1)
-            else:
-                new_price = max(new_price, REF + 1)
-            run(ReplaceOrder(ts=ts, session=session, firm=firm, cl_ord_id=f"r{seq}",
-                             orig_cl_ord_id=cl_ord_id, symbol=SYMBOL, price=new_price,
-                             qty=qty))  # fmt: skip
+            # stay on the own side of the reference: moves do not cross
+            new_price = min(new_price, REF - 1) if side == Side.BUY else max(new_price, REF + 1)
+            run(
+                ReplaceOrder(
+                    ts=ts,
+                    session=session,
+                    firm=firm,
+                    cl_ord_id=f"r{seq}",
+                    orig_cl_ord_id=cl_ord_id,
+                    symbol=SYMBOL,
+                    price=new_price,
+                    qty=qty,
+                )
+            )
     return prefill, cmds[:n]
 
 

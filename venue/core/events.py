@@ -17,8 +17,11 @@ Invariants kept here:
 - Quantities are lots, prices ticks; `cum_notional` is the sum of `last_px * last_qty` over the
   order's fills, so the edge computes AvgPx = cum_notional / cum_qty.
 - For cancels and replaces, `cl_ord_id` is the request's id and `orig_cl_ord_id` the order's
-  previous id (FIX tags 11 and 41). For unsolicited cancels (IOC remainder, self-trade, expiry,
-  mass cancel) `cl_ord_id` is the order's id and `orig_cl_ord_id` and `request_session` are "".
+  previous id (FIX tags 11 and 41), and `request_session` the session that asked (it may differ
+  from the order's `session` when another session of the same firm addressed it by order_id).
+  For cancels the engine decides (IOC/market remainder, self-trade, expiry) `cl_ord_id` is the
+  order's id and `orig_cl_ord_id` and `request_session` are ""; for a mass cancel
+  `cl_ord_id` is the order's id, `orig_cl_ord_id` is "" and `request_session` the requester.
 """
 
 from __future__ import annotations
