@@ -10,7 +10,8 @@ Measures, for synchronous = NORMAL and FULL:
 Then, on the NORMAL database of N commands (snapshots every N/10 + 1 commands, so the tail after
 the newest snapshot is close to its worst case):
 - replay speed: journal read + decode only, and read + decode + Engine.apply (commands/s);
-- restart time: `recover()` with the newest snapshot + tail, and from empty (no snapshot).
+- restart time: `recover()` with the newest snapshot + tail (with and without the start-up
+  SQLite quick_check), and from empty (no snapshot).
 """
 
 from __future__ import annotations
@@ -209,9 +210,11 @@ async def replay_speed(db: Path) -> dict[str, Any]:
     }
 
 
-async def restart(db: Path, *, use_snapshots: bool) -> dict[str, Any]:
+async def restart(db: Path, *, use_snapshots: bool, check: bool = True) -> dict[str, Any]:
     start = time.perf_counter()
-    _engine, journal, last = await recover(db, create=False, use_snapshots=use_snapshots)
+    _engine, journal, last = await recover(
+        db, create=False, use_snapshots=use_snapshots, integrity_check=check
+    )
     elapsed = time.perf_counter() - start
     report = journal.recovery
     await journal.close()
@@ -235,6 +238,7 @@ async def main_async(n: int, base: Path, samples: int) -> dict[str, Any]:
     out["db_bytes"] = db.stat().st_size
     out["replay"] = await replay_speed(db)
     out["restart_with_snapshot"] = await restart(db, use_snapshots=True)
+    out["restart_with_snapshot_no_quick_check"] = await restart(db, use_snapshots=True, check=False)
     out["restart_without_snapshot"] = await restart(db, use_snapshots=False)
     engine = Engine()
     for cmd in cmds:
