@@ -395,16 +395,15 @@ class Framer:
                             continue
                         self._need = n - pos + 1
                         return pos
-                raw = bytes(buf[pos : end + 1])
-                body_len_in_raw = body_end - pos
+                if pos == 0 and end + 1 == n and type(buf) is bytes:
+                    raw = buf  # the common case: one whole message in one read
+                else:
+                    raw = bytes(buf[pos : end + 1])
                 self._search_from = 0
+                cs = raw[body_end + 3 - pos : end - pos]
+                summed = raw[: body_end - pos]
                 pos = end + 1
-                cs = buf[body_end + 3 : end]
-                if (
-                    len(cs) != 3
-                    or not cs.isdigit()
-                    or int(cs) != checksum(memoryview(raw)[:body_len_in_raw])
-                ):
+                if len(cs) != 3 or not cs.isdigit() or int(cs) != checksum(summed):
                     out.append(Garbled(raw, "CheckSum incorrect"))
                     continue
                 out.append(_parse(raw, self._fast_tags, self._data_fields))
