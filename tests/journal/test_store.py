@@ -210,3 +210,11 @@ async def test_disk_full_fails_the_commit(db_path: Path) -> None:
         assert len(rows) == seq - 1
     finally:
         await journal.close()
+
+
+async def test_a_stray_wal_without_its_database_is_refused(db_path: Path) -> None:
+    wal = db_path.with_name(db_path.name + "-wal")
+    wal.write_bytes(b"\x37\x7f\x06\x82" + b"\x00" * 28)
+    with pytest.raises(JournalCorrupt, match="write-ahead log"):
+        await Journal.open(db_path, create=True)
+    assert not db_path.exists()

@@ -393,6 +393,14 @@ def _check_file(path: Path, *, create: bool) -> bool:
             )
         if not path.parent.is_dir():
             raise JournalUnreadable(f"journal {path}: directory {path.parent} does not exist")
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists():
+            # SQLite would replay a stray WAL into the new file: someone removed the database
+            # but not its log. Refuse rather than build a journal out of another one's pages.
+            raise JournalCorrupt(
+                f"journal {path} does not exist but its write-ahead log {wal} does "
+                f"(database deleted without its -wal file?)"
+            )
         return True
     if not path.is_file():
         raise JournalUnreadable(f"journal {path} is not a regular file")
