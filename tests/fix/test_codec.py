@@ -347,6 +347,14 @@ def test_split_begin_string_marker_is_kept() -> None:
     assert kinds(framer.feed(HB2[3:])) == ["M"]
 
 
+def test_resync_keeps_a_split_begin_string_after_a_bad_start() -> None:
+    framer = Framer()
+    results = framer.feed(b"8=FIX.4.4\x01XX=1\x018=FI")
+    assert kinds(results) == ["G"]
+    assert results[0].raw == b"8=FIX.4.4\x01XX=1\x01"
+    assert kinds(framer.feed(HB2[4:])) == ["M"]
+
+
 @given(st.lists(st.binary(max_size=64), max_size=30))
 @settings(max_examples=200)
 def test_every_byte_is_accounted_for(pieces: list[bytes]) -> None:

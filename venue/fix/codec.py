@@ -336,15 +336,10 @@ class Framer:
                 start = buf.find(_RESYNC, pos)
                 if start < 0:
                     # Keep a tail that could still become "8=FIX" once more bytes arrive.
-                    keep = 0
-                    for k in range(min(len(_RESYNC) - 1, n - pos), 0, -1):
-                        if buf[n - k :] == _RESYNC[:k]:
-                            keep = k
-                            break
-                    if n - keep > pos:
-                        out.append(Garbled(bytes(buf[pos : n - keep]), "no BeginString (8=FIX)"))
-                    self._need = n - (n - keep) + 1 if keep else 0
-                    return n - keep
+                    start = _resync_point(buf, pos)
+                    if start > pos:
+                        out.append(Garbled(bytes(buf[pos:start]), "no BeginString (8=FIX)"))
+                    return start
                 out.append(Garbled(bytes(buf[pos:start]), "bytes before BeginString (8=FIX)"))
                 pos = start
                 continue
@@ -431,9 +426,19 @@ class Framer:
         """Drop the bad start at ``pos`` up to the next ``8=FIX``; the scan then goes on."""
         start = buf.find(_RESYNC, pos + 1)
         if start < 0:
-            start = len(buf)
+            start = _resync_point(buf, pos + 1)
         out.append(Garbled(bytes(buf[pos:start]), reason))
         return start
+
+
+def _resync_point(buf: bytes | bytearray, pos: int) -> int:
+    """Where to cut garbage in ``buf[pos:]`` that holds no ``8=FIX``: before a tail that is a
+    prefix of it (``8``, ``8=``, ``8=F``, ``8=FI``), which the next read may complete."""
+    n = len(buf)
+    for k in range(min(len(_RESYNC) - 1, n - pos), 0, -1):
+        if buf[n - k :] == _RESYNC[:k]:
+            return n - k
+    return n
 
 
 def encode(
