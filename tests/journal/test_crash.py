@@ -106,7 +106,7 @@ async def _check(db: Path, seed: int, released_so_far: list[int]) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 async def test_sigkill_at_random_points_recovers_the_committed_prefix(
     tmp_path: Path, seed: int
 ) -> None:

@@ -51,12 +51,12 @@ async def _open(db_path: Path) -> GatedJournal:
     return journal
 
 
-async def _wait_for(predicate: Any) -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0)
-
-    await asyncio.wait_for(poll(), TIMEOUT)
+async def _flushed(seqr: Sequencer) -> None:
+    """Wait (with a timeout) until everything submitted or recorded so far is committed and
+    its outputs released: an after_commit callback queued now runs right after them."""
+    done = asyncio.Event()
+    seqr.after_commit(done.set)
+    await asyncio.wait_for(done.wait(), TIMEOUT)
 
 
 def _seq(clock: ManualClock, journal: Journal, **kw: Any) -> Sequencer:
@@ -79,7 +79,7 @@ async def test_stamps_applies_and_releases_in_order(db_path: Path) -> None:
     assert seqr.last_seq == 2 and seqr.committed_seq == 0
     assert out == []  # nothing before commit
     await seqr.start()
-    await _wait_for(lambda: len(out) == 4)
+    await _flushed(seqr)
     t0 = clock.now_ns() - 10
     assert out == [("sub", 1, t0, 5), "cb1", ("sub", 2, t0 + 10, 7), "cb2"]
     assert seqr.committed_seq == 2
@@ -101,7 +101,7 @@ async def test_group_commit_takes_everything_produced_while_in_flight(db_path: P
         seqr.submit(Add(amount=1))
     assert released == [] and seqr.committed_seq == 0
     journal.gate.set()
-    await _wait_for(lambda: len(released) == 6)
+    await _flushed(seqr)
     assert journal.batches == [[1], [2, 3, 4, 5, 6]]
     assert released == [1, 2, 3, 4, 5, 6]
     await seqr.stop()
@@ -133,7 +133,7 @@ async def test_after_commit_waits_for_earlier_batches(db_path: Path) -> None:
     seqr.after_commit(lambda: order.append("c"))
     assert order == []
     journal.gate.set()
-    await _wait_for(lambda: len(order) == 3)
+    await _flushed(seqr)
     assert order == ["a", "b", "c"]
     assert await journal.read_outbound("S", 1, 0, 10) == [(1, True, b"hb")]
     await seqr.stop()
@@ -168,16 +168,18 @@ async def test_failed_commit_releases_nothing_and_stops_everything(db_path: Path
     released: list[Any] = []
     failures: list[BaseException] = []
     seqr.subscribe(lambda seq, ts, cmd, events: released.append(seq))
+    failed = asyncio.Event()
     seqr.on_failure(failures.append)
+    seqr.on_failure(lambda _exc: failed.set())
     seqr.submit(Add(amount=1))
     await seqr.start()
-    await _wait_for(lambda: seqr.committed_seq == 1)
+    await _flushed(seqr)
     journal.gate.clear()
     journal.fail_with = JournalWriteFailed("disk full (test)")
     seqr.submit(Add(amount=2))
     seqr.after_commit(lambda: released.append("reply"))
     journal.gate.set()
-    await _wait_for(lambda: bool(failures))
+    await asyncio.wait_for(failed.wait(), TIMEOUT)
     assert released == [1]  # the failed batch's outputs never leave
     assert isinstance(failures[0], JournalWriteFailed)
     assert seqr.failed is failures[0] and seqr.committed_seq == 1
@@ -243,11 +245,12 @@ async def test_snapshots_by_count_and_time_and_at_stop(db_path: Path) -> None:
     await seqr.start()
     for _ in range(4):
         seqr.submit(Add(amount=2))
-    await _wait_for(lambda: seqr.committed_seq == 4)
+    await _flushed(seqr)
+    assert seqr.committed_seq == 4
     assert set(await journal.snapshot_hashes()) == {3}
     clock.advance(1_000)
     seqr.submit(Add(amount=2))  # seq 5: due by time
-    await _wait_for(lambda: seqr.committed_seq == 5)
+    await _flushed(seqr)
     assert set(await journal.snapshot_hashes()) == {3, 5}
     seqr.submit(Add(amount=2))
     await seqr.stop()  # final snapshot at seq 6
@@ -331,8 +334,10 @@ async def test_a_failing_listener_does_not_fail_submit_or_the_commit_loop(db_pat
     await seqr.start()
     seqr.submit(Add(amount=1))
     seqr.submit(Add(amount=1))  # crosses high water: the pause listener raises, submit does not
-    await _wait_for(lambda: released == [1, 2] and not seqr.backlogged)
+    await _flushed(seqr)
+    assert released == [1, 2] and not seqr.backlogged
     seqr.submit(Add(amount=1))
-    await _wait_for(lambda: released == [1, 2, 3])
+    await _flushed(seqr)
+    assert released == [1, 2, 3]
     await seqr.stop()
     await journal.close()
