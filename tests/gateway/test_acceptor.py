@@ -146,6 +146,8 @@ async def test_sequence_numbers_survive_a_restart(
     await c.logon()
     await c.order(b"A")
     await c.receive(b"8")
+    # Written only after commit, and committed with the numbers it took.
+    assert await venue.journal.load_session_seqs("MM1") == (3, 3)
     await c.send(b"5")
     await c.receive(b"5")
     await c.closed()

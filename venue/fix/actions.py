@@ -9,8 +9,10 @@ Invariants:
   (`record_outbound`) and writes it to the socket only after that batch commits.
 - `WriteRaw` is the one exception: a frame outside the session's sequence (a Logout refusing a
   Logon); it is neither stored nor counted, and may be written at once.
-- `SaveSeqs` carries the session's next inbound and outbound numbers after the actions before
-  it; the gateway records them in the same batch as those actions.
+- `SaveSeqs` asks to persist the session's next inbound and outbound numbers in the same batch
+  as the actions before it. It carries the numbers as they were when it was made (for tests
+  and logs); the gateway records the session's numbers as they are when it carries the action
+  out, which are never older (an application reply may have taken a number in between).
 - `Disconnect` is carried out after every earlier action has been committed and written.
 - `Resend` names an inclusive range of outbound numbers already clamped to what was sent; the
   gateway pages through the store (`journal.read_outbound`) and turns each page into frames with

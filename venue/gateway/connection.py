@@ -225,7 +225,10 @@ class Connection(asyncio.Protocol):
                 seq.record_outbound(name, action.seq, action.data, admin=action.admin)
                 seq.after_commit(partial(self._write, action.data))
             elif isinstance(action, SaveSeqs):
-                seq.record_session_seqs(name, next_in=action.next_in, next_out=action.next_out)
+                # The session's numbers now, never older than the action's: an application
+                # reply carried out in between (Deliver) may have taken an outbound number.
+                session = slot.session
+                seq.record_session_seqs(name, next_in=session.next_in, next_out=session.next_out)
             elif isinstance(action, Deliver):
                 self._gw.deliver(name, action.msg, action.ts_recv)
             elif isinstance(action, ResetStore):
