@@ -258,10 +258,20 @@ def main() -> None:
     parser.add_argument(
         "--dir", default=None, help="directory for the databases (default: a temp dir under /tmp)"
     )
+    parser.add_argument(
+        "--switch-interval-us",
+        type=int,
+        default=None,
+        help="sys.setswitchinterval for the run (default: Python's 5000 us); smaller values let "
+        "the database thread take the GIL sooner while the loop thread is busy",
+    )
     args = parser.parse_args()
+    if args.switch_interval_us is not None:
+        sys.setswitchinterval(args.switch_interval_us / 1e6)
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="venue-bench-", dir="/tmp"))
     try:
         result = asyncio.run(main_async(args.commands, base, args.latency_samples))
+        result["switch_interval_us"] = round(sys.getswitchinterval() * 1e6)
     finally:
         if not args.dir:
             shutil.rmtree(base, ignore_errors=True)
