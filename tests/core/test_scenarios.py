@@ -367,3 +367,13 @@ def test_halt_rejects_orders_allows_cancels_and_resume_reopens() -> None:
     assert len(book_view(engine)[1]) == 1  # the halt kept the other resting orders
     engine.apply(Resume(symbol=SYMBOL))
     assert isinstance(engine.apply(order("y", BUY, 1002, 1))[0], OrderAccepted)
+
+
+def test_instrument_query_reports_current_reference_and_state() -> None:
+    engine = seeded()
+    assert engine.instrument("NOPE") is None
+    engine.apply(order("x", BUY, 1001, 1))
+    engine.apply(Halt(symbol=SYMBOL))
+    inst = engine.instrument(SYMBOL)
+    assert inst is not None
+    assert (inst.ref_price, inst.state) == (1001, "halted")

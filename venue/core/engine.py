@@ -46,6 +46,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from venue.core.book import BookSide, Level, Market, Order, fok_fillable
 from venue.core.checks import check_state
 from venue.core.commands import (
@@ -74,6 +76,7 @@ from venue.core.state import EngineState
 from venue.core.types import (
     MAX_PRICE,
     CancelReason,
+    Instrument,
     InstrumentState,
     OrdType,
     RejectReason,
@@ -102,7 +105,12 @@ _NO_SESSION: dict[str, Order] = {}
 
 
 class Engine(EngineState):
-    """The whole trading state and the only code that changes it."""
+    """The whole trading state and the only code that changes it.
+
+    Outside the core, `markets` (symbol → `Market`), `orders` (order_id → live `Order`) and
+    `by_session` (session → cl_ord_id → live `Order`) may be read for queries (status requests,
+    book snapshots) but never mutated; `instrument()` answers the current instrument.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -144,6 +152,16 @@ class Engine(EngineState):
                 reason=RejectReason.MALFORMED_COMMAND,
             )
         ]
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        """The instrument with its current reference price and state, or None if unknown."""
+        mkt = self.markets.get(symbol)
+        if mkt is None:
+            return None
+        inst = mkt.instrument
+        if inst.ref_price != mkt.ref_price or inst.state != mkt.state:
+            inst = msgspec.structs.replace(inst, ref_price=mkt.ref_price, state=mkt.state)
+        return inst
 
     def snapshot(self) -> bytes:
         """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
