@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ async def start_venue(tmp_path: Path) -> AsyncIterator[VenueFactory]:
     async def start(
         sessions: list[SessionConfig] | None = None,
         db: Path | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         **gateway_kw: Any,
     ) -> Running:
         clock = LiveClock()
@@ -84,6 +86,7 @@ async def start_venue(tmp_path: Path) -> AsyncIterator[VenueFactory]:
             journal=journal,
             clock=clock,
             dictionary=DICTIONARY,
+            ssl_context=ssl_context,
         )
         await gateway.start()
         r = Running(gateway, sequencer, journal)
@@ -109,8 +112,13 @@ class FixClient:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def connect(self) -> FixClient:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+    async def connect(self, ssl_context: ssl.SSLContext | None = None) -> FixClient:
+        self.reader, self.writer = await asyncio.open_connection(
+            "127.0.0.1",
+            self.port,
+            ssl=ssl_context,
+            server_hostname="127.0.0.1" if ssl_context is not None else None,
+        )
         return self
 
     async def send(

@@ -21,6 +21,7 @@ import ssl
 from typing import TYPE_CHECKING
 
 from venue.config import GatewayConfig, SessionConfig
+from venue.fix.actions import ResetStore, SaveSeqs
 from venue.fix.codec import FixMessage
 from venue.fix.session import Session, SessionSettings
 from venue.fix.validate import validate
@@ -178,6 +179,22 @@ class Gateway:
             conn._execute(
                 slot.session.send_application(out.msg_type, out.body, self.clock.now_ns())
             )
+
+    def reset_session(self, name: str) -> None:
+        """Operator reset of a session's sequence numbers to 1 (only while it is not logged
+        on: raises KeyError for an unknown session, RuntimeError for a logged-on one)."""
+        slot = self.slots[name]
+        if slot.connection is not None:
+            raise RuntimeError(f"session {name} is connected; log it out first")
+        for action in slot.session.reset():
+            if isinstance(action, ResetStore):
+                self.sequencer.record_session_reset(name)
+                self.application.on_session_reset(name)
+            elif isinstance(action, SaveSeqs):
+                self.sequencer.record_session_seqs(
+                    name, next_in=action.next_in, next_out=action.next_out
+                )
+        _log.info("session_reset", session=name)
 
     # -- internals ----------------------------------------------------------------------------
 

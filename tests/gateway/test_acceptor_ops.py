@@ -1,0 +1,105 @@
+"""Acceptor operations over real sockets: TLS, shutdown Logout, operator reset, and a resend
+large enough to be paged out of the store in several chunks."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.gateway.conftest import FixClient, VenueFactory
+from venue.config import TlsConfig
+from venue.gateway.connection import RESEND_PAGE
+from venue.gateway.tls import make_client_context, make_server_context
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _certs(out: Path) -> object:
+    spec = importlib.util.spec_from_file_location(
+        "tools_certs_acceptor", REPO / "tools" / "certs.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.generate(out, ["127.0.0.1", "localhost"])
+
+
+async def test_logon_over_tls(
+    start_venue: VenueFactory, clients: Callable[..., FixClient], tmp_path: Path
+) -> None:
+    files = _certs(tmp_path / "certs")
+    server_ctx = make_server_context(
+        TlsConfig(cert=str(files.server_cert), key=str(files.server_key))  # type: ignore[attr-defined]
+    )
+    venue = await start_venue(ssl_context=server_ctx)
+    c = clients(venue.port)
+    await c.connect(make_client_context(files.ca))  # type: ignore[attr-defined]
+    reply = await c.logon()
+    assert reply.get(34) == b"1"
+    await c.send(b"1", [(112, b"OVER-TLS")])
+    assert (await c.receive(b"0")).get(112) == b"OVER-TLS"
+
+
+async def test_stop_logs_out_active_sessions(
+    start_venue: VenueFactory, clients: Callable[..., FixClient]
+) -> None:
+    venue = await start_venue()
+    c = await clients(venue.port).connect()
+    await c.logon()
+    stopping = asyncio.create_task(venue.gateway.stop())
+    logout = await c.receive(b"5")
+    assert logout.get(58) == b"venue shutting down"
+    await c.send(b"5")
+    assert await c.closed() == b""
+    await asyncio.wait_for(stopping, 5)
+
+
+async def test_operator_reset_only_while_disconnected(
+    start_venue: VenueFactory, clients: Callable[..., FixClient]
+) -> None:
+    venue = await start_venue()
+    c = await clients(venue.port).connect()
+    await c.logon()
+    with pytest.raises(RuntimeError):
+        venue.gateway.reset_session("MM1")
+    await c.send(b"5")
+    await c.receive(b"5")
+    await c.closed()
+    venue.gateway.reset_session("MM1")
+    c2 = await clients(venue.port).connect()
+    reply = await c2.logon()
+    assert reply.get(34) == b"1"
+
+
+async def test_large_resend_is_paged_and_complete(
+    start_venue: VenueFactory, clients: Callable[..., FixClient]
+) -> None:
+    venue = await start_venue()
+    c = await clients(venue.port).connect()
+    await c.logon()
+    n = RESEND_PAGE + 120
+    for i in range(n):
+        await c.order(b"O%d" % i)
+    for _ in range(n):
+        await c.receive(b"8")
+    await c.send(b"2", [(7, b"1"), (16, b"0")])
+    gap = await c.read()
+    assert (gap.msg_type, gap.get(34), gap.get(36)) == (b"4", b"1", b"2")
+    for i in range(n):
+        er = await c.read()
+        assert (er.msg_type, er.get_int(34), er.get(11), er.get(43)) == (
+            b"8",
+            i + 2,
+            b"O%d" % i,
+            b"Y",
+        )
+    # Everything still flows normally afterwards.
+    await c.send(b"1", [(112, b"AFTER")])
+    hb = await c.receive(b"0")
+    assert (hb.get(112), hb.get_int(34)) == (b"AFTER", n + 2)
