@@ -14,7 +14,11 @@ Invariants:
   `submit` / `record_*` / `after_commit` raises `JournalFailed`, and the failure listeners
   are called once.
 - Memory is bounded by back-pressure: when more than `high_water` commands are uncommitted the
-  pause listeners are called (producers stop reading); they are resumed at `low_water`.
+  pause listeners are called (the gateway stops reading its sockets; producers without sockets
+  await `wait_ready()`); they are resumed at `low_water`. `submit` itself never refuses a
+  command for load, so a command already read is never lost.
+- A subscriber, callback or listener that raises is logged and skipped; it never stops the
+  commit loop or fails a `submit`.
 - Snapshots are taken between two commands (after `snapshot_every_commands` commands or
   `snapshot_every_ns` of monotonic time) and written by the normal commit path, in the same
   transaction as the command they follow.

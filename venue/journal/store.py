@@ -294,10 +294,13 @@ class Journal:
 
     async def load_session_seqs(self, session: str) -> tuple[int, int] | None:
         """(next_in, next_out) saved for `session`, or None if the session never committed any."""
-        async with self._reader.execute(
-            "SELECT next_in, next_out FROM fix_session WHERE session = ?", (session,)
-        ) as cur:
-            row = await cur.fetchone()
+        try:
+            async with self._reader.execute(
+                "SELECT next_in, next_out FROM fix_session WHERE session = ?", (session,)
+            ) as cur:
+                row = await cur.fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
         return None if row is None else (int(row[0]), int(row[1]))
 
     async def read_outbound(
@@ -306,12 +309,15 @@ class Journal:
         """Stored outbound messages with begin <= seq <= end (end 0: no upper bound), ascending,
         at most `limit` rows: (seq, admin, data). Page through big ranges in chunks."""
         upper = end if end > 0 else (1 << 63) - 1
-        async with self._reader.execute(
-            "SELECT seq, admin, data FROM fix_outbound WHERE session = ? AND seq BETWEEN ? AND ? "
-            "ORDER BY seq LIMIT ?",
-            (session, begin, upper, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        try:
+            async with self._reader.execute(
+                "SELECT seq, admin, data FROM fix_outbound "
+                "WHERE session = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?",
+                (session, begin, upper, limit),
+            ) as cur:
+                rows = await cur.fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
         return [(int(r[0]), bool(r[1]), bytes(r[2])) for r in rows]
 
     # -- reads for recovery and verification -----------------------------------------------
