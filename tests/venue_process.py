@@ -30,11 +30,12 @@ class VenueProcess:
 
     def _drain(self) -> None:
         assert self.proc.stderr is not None
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.lines.append(line)
-            if '"venue_ready"' in line:
-                self._ready.put(json.loads(line))
+        with self.proc.stderr:
+            for raw in self.proc.stderr:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                self.lines.append(line)
+                if '"venue_ready"' in line:
+                    self._ready.put(json.loads(line))
         self._ready.put(None)  # stderr closed: the process ended
 
     def wait_ready(self, timeout: float = 30.0) -> dict[str, Any]:

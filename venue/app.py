@@ -20,10 +20,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from venue import log
 from venue.clock import Clock, LiveClock
 from venue.config import ConfigError, VenueConfig, instrument_from_config, load_config
 from venue.core import AddInstrument, Engine
+from venue.demo import run_demo
+from venue.fix.dictionary import load_dictionary
+from venue.gateway import Gateway
+from venue.gateway.tls import make_server_context
+from venue.journal import JournalError
+from venue.journal.recovery import recover
+from venue.journal.verify import main as verify_main
+from venue.sequencer import Sequencer
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -56,12 +66,6 @@ class Venue:
         return int(self.gateway.port) if self.gateway is not None else 0
 
     async def start(self) -> None:
-        from venue.fix.dictionary import load_dictionary
-        from venue.gateway import Gateway
-        from venue.gateway.tls import make_server_context
-        from venue.journal.recovery import recover
-        from venue.sequencer import Sequencer
-
         cfg = self.cfg
         instruments = [instrument_from_config(i, cfg.source) for i in cfg.instruments]
         ssl_context = make_server_context(cfg.gateway.tls) if cfg.gateway.tls is not None else None
@@ -127,8 +131,6 @@ def _has_instrument(engine: Engine, symbol: str) -> bool:
 
 
 async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
-    from venue.journal import JournalError
-
     venue = Venue(cfg)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -163,13 +165,7 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"venue: configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    try:
-        import uvloop
-
-        runner: Any = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is a runtime dependency
-        runner = asyncio.run
-    return int(runner(_serve(cfg, args.ready_file)))
+    return int(uvloop.run(_serve(cfg, args.ready_file)))
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -185,14 +181,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _journal_verify(args: argparse.Namespace) -> int:
-    from venue.journal.verify import main as verify_main
-
     return verify_main(["--db", args.db])
 
 
 def _demo(_args: argparse.Namespace) -> int:
-    from venue.demo import run_demo
-
     return run_demo(load_config(None))
 
 
