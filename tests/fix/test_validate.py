@@ -216,6 +216,26 @@ def test_nested_groups(d: Dictionary) -> None:
 def test_header_group(d: Dictionary) -> None:
     assert check(d, f"35=0|{HEADER}627=1|628=HOP1|629={NOW}|") is None
     assert check(d, f"35=0|{HEADER}627=2|628=HOP1|") == reject(INCORRECT_NUM_IN_GROUP_COUNT, 627)
+    # A problem in or before the header group is reported as such, not as the header fields
+    # after the group being "out of order".
+    text = f"35=0|34=2|49=TW44|627=2|628=HOP1|52={NOW}|56=ISLD|"
+    assert check(d, text) == reject(INCORRECT_NUM_IN_GROUP_COUNT, 627)
+    text = f"35=0|34=2|49=|627=1|628=HOP1|52={NOW}|56=ISLD|"
+    assert check(d, text) == reject(TAG_SPECIFIED_WITHOUT_A_VALUE, 49)
+    text = f"35=0|34=2|49=TW44|627=1|628=HOP1|628=HOP2|52={NOW}|56=ISLD|"
+    assert check(d, text) == reject(INCORRECT_NUM_IN_GROUP_COUNT, 627)  # 628 delimits
+    text = f"35=0|34=2|49=TW44|627=1|628=HOP1|630=1|630=2|52={NOW}|56=ISLD|"
+    assert check(d, text) == reject(TAG_APPEARS_MORE_THAN_ONCE, 630)
+
+
+def test_problem_order_follows_quickfix(d: Dictionary) -> None:
+    # Out of order (14) beats required missing (1), which beats field problems.
+    text = f"35=D|34=2|49=TW44|52={NOW}|21=9|56=ISLD|"
+    assert check(d, text) == reject(TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, 56)
+    text = f"35=D|{HEADER}21=9|40=1|54=1|60={NOW}|"
+    assert check(d, text) == reject(REQUIRED_TAG_MISSING, 11)
+    text = f"35=D|{HEADER}{NOS}999=1|21=9|"
+    assert check(d, text) == reject(INVALID_TAG_NUMBER, 999)
 
 
 # --- what must pass -----------------------------------------------------------------------

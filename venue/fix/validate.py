@@ -7,17 +7,19 @@ Invariants:
   Text (58), adding RefSeqNum (45) and RefMsgType (372) itself.
 - Checks run in QuickFIX's order, which the conformance scripts expect when one message has
   one problem: MsgType unknown (11, no RefTagID); header/body/trailer order (14, the first
-  field found out of its section); required tags missing (1: header, body, trailer, each
-  ascending); then field by field in wire order, header, body, trailer: repeated tag (13),
-  empty value (4), bad data format (6), value not in the enum (5), undefined tag (0), tag not
-  defined for this message type (2); repeating groups are read with the dictionary's group
-  definitions: an instance missing a required member (1), members before the delimiter (15),
-  and an instance count different from NumInGroup (16, RefTagID = the count tag).
+  field found out of its section); required tags missing (1: header, then body, each
+  ascending; CheckSum is always there); then the first problem field by field in wire
+  order: repeated tag (13), empty value (4), bad data format (6), value not in the enum (5),
+  undefined tag (0), tag not defined for this message type (2); repeating groups are read
+  with the dictionary's group definitions: an instance missing a required member (1),
+  members before the delimiter (15), and an instance count different from NumInGroup (16,
+  RefTagID = the count tag).
 - A standard MsgType (an enum value of tag 35) that the dictionary does not define is checked
   for its header and trailer only and then passes: the application answers it with
   BusinessMessageReject 380=3 (Unsupported Message Type), not with a session Reject.
-- Per-field work is one dict lookup of a precomputed (format check, enum set) pair per tag,
-  built once per dictionary, so the NewOrderSingle hot path stays a few microseconds.
+- One pass over the fields; per field one dict lookup of a precomputed (section, format
+  check, enum set) entry for the message type, built once per dictionary, so the
+  NewOrderSingle hot path stays a few microseconds.
 """
 
 from __future__ import annotations
@@ -234,28 +236,6 @@ def check_value(d: Dictionary, tag: int, value: bytes) -> SessionRejectInfo | No
 # --- structure ----------------------------------------------------------------------------
 
 
-def _sections(msg: FixMessage, d: Dictionary) -> tuple[int, int] | SessionRejectInfo:
-    """Indices (body_start, trailer_start) of ``msg.fields``, or the out-of-order Reject."""
-    fields = msg.fields
-    header_tags = d.header.all_tags
-    trailer_tags = d.trailer.all_tags
-    last = len(fields) - 1  # CheckSum, always last (the codec guarantees it)
-    i = 3  # 8, 9, 35 come first (the codec guarantees it)
-    while i < last and fields[i][0] in header_tags:
-        i += 1
-    body_start = i
-    trailer_start = last
-    while i < last:
-        tag = fields[i][0]
-        if tag in trailer_tags:
-            if trailer_start == last:
-                trailer_start = i
-        elif tag in header_tags or trailer_start != last:
-            return _reject(TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, tag)
-        i += 1
-    return body_start, trailer_start
-
-
 @dataclass(frozen=True, slots=True)
 class SplitMessage:
     """A message cut into its sections. Header and trailer by tag (first occurrence)."""
@@ -343,32 +323,45 @@ def _read_group(
     return i, None
 
 
-@dataclass(frozen=True, slots=True)
-class _Section:
-    """Precomputed checks of one section: tags needing no check, rules of the others."""
+_HEADER, _BODY, _TRAILER = 0, 1, 2
+# (section, format check or None, enum values or None, multiple-value string)
+_Entry = tuple[int, Callable[[bytes], bool] | None, frozenset[bytes] | None, bool]
 
-    plain: frozenset[int]  # allowed tags of types without format or enum (STRING, DATA, ...)
-    rules: dict[int, _Rule]  # allowed tags that need a format or enum check
-    groups: Mapping[int, GroupDef]
-    required: tuple[int, ...]
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Everything validation needs about one message type, built once per dictionary."""
+
+    entries: dict[int, _Entry]  # every tag allowed at the top level: header, body, trailer
+    groups: Mapping[int, GroupDef]  # body and header groups by count tag
+    header_required: tuple[int, ...]
+    body_required: tuple[int, ...]
+    defined: bool  # False: a standard type the dictionary lacks (body left unchecked)
+
+
+def _layout(d: Dictionary, rules: dict[int, _Rule], mdef: MessageDef | None) -> _Layout:
+    entries: dict[int, _Entry] = {}
+    for section, sdef in ((_TRAILER, d.trailer), (_BODY, mdef), (_HEADER, d.header)):
+        if sdef is not None:
+            for tag in sdef.tags:
+                entries[tag] = (section, *rules[tag])
+    groups = dict(d.header.groups)
+    if mdef is not None:
+        groups.update(mdef.groups)
+    return _Layout(
+        entries=entries,
+        groups=groups,
+        header_required=d.header.required,
+        body_required=mdef.required if mdef is not None else (),
+        defined=mdef is not None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     rules: dict[int, _Rule]
-    header: _Section
-    trailer: _Section
-    messages: dict[bytes, _Section]
-
-
-def _section(rules: dict[int, _Rule], mdef: MessageDef) -> _Section:
-    plain = frozenset(t for t in mdef.tags if rules[t] == (None, None, False))
-    return _Section(
-        plain=plain,
-        rules={t: rules[t] for t in mdef.tags if t not in plain},
-        groups=mdef.groups,
-        required=mdef.required,
-    )
+    layouts: dict[bytes, _Layout]
+    undefined: _Layout  # standard message types the dictionary does not define
 
 
 @functools.lru_cache(maxsize=16)
@@ -376,93 +369,77 @@ def _plan(d: Dictionary) -> _Plan:
     rules = _rules(d)
     return _Plan(
         rules=rules,
-        header=_section(rules, d.header),
-        trailer=_section(rules, d.trailer),
-        messages={mt: _section(rules, mdef) for mt, mdef in d.messages.items()},
+        layouts={mt: _layout(d, rules, mdef) for mt, mdef in d.messages.items()},
+        undefined=_layout(d, rules, None),
     )
-
-
-def _walk(
-    fields: list[tuple[int, bytes]],
-    start: int,
-    end: int,
-    section: _Section,
-    rules: dict[int, _Rule],
-) -> SessionRejectInfo | None:
-    """Field-by-field checks of one section, reading its repeating groups."""
-    seen: set[int] = set()
-    plain = section.plain
-    section_rules = section.rules
-    groups = section.groups
-    i = start
-    while i < end:
-        tag, value = fields[i]
-        i += 1
-        if tag in seen:
-            return _reject(TAG_APPEARS_MORE_THAN_ONCE, tag)
-        seen.add(tag)
-        if tag in plain and value:
-            continue
-        rule = section_rules.get(tag)
-        if rule is None or not value:
-            # Empty (4), undefined (0), bad format (6) or enum (5), else not for this type (2).
-            return _check(rules, tag, value) or _reject(TAG_NOT_DEFINED_FOR_MESSAGE_TYPE, tag)
-        check, values, multi = rule
-        if check is not None and not check(value):
-            return _reject(INCORRECT_DATA_FORMAT, tag)
-        if (
-            values is not None
-            and value not in values
-            and (not multi or not all(v in values for v in value.split(b" ")))
-        ):
-            return _reject(VALUE_IS_INCORRECT, tag)
-        if groups:
-            group = groups.get(tag)
-            if group is not None:
-                i, error = _read_group(fields, i, end, group, _count(value), rules=rules)
-                if error is not None:
-                    return error
-    return None
 
 
 def validate(msg: FixMessage, d: Dictionary) -> SessionRejectInfo | None:
     """The first reason to reject ``msg`` with a session Reject (35=3), or None if it is valid.
 
     BeginString, CompIDs, MsgSeqNum, SendingTime accuracy and PossDup rules are the session's.
+    One pass over the fields finds the sections (a field out of its section is returned at
+    once), remembers the first field-level problem, and the required tags are checked after
+    it, so the answer is the one QuickFIX gives: 11, then 14, then 1, then the first field.
     """
     msg_type = msg.msg_type
     if msg_type not in d.msg_types:
         return _reject(INVALID_MSG_TYPE, None)
-    sections = _sections(msg, d)
-    if isinstance(sections, SessionRejectInfo):
-        return sections
-    body_start, trailer_start = sections
-    fields = msg.fields
-    last = len(fields) - 1
     plan = _plan(d)
-    body = plan.messages.get(msg_type)
-
-    # Required tags: header, then body, then trailer (each ascending, as QuickFIX).
-    present = {tag for tag, _ in fields[:body_start]}
-    for tag in plan.header.required:
-        if tag not in present:
-            return _reject(REQUIRED_TAG_MISSING, tag)
-    if body is not None and body.required:
-        present = {tag for tag, _ in fields[body_start:trailer_start]}
-        for tag in body.required:
-            if tag not in present:
-                return _reject(REQUIRED_TAG_MISSING, tag)
-
+    layout = plan.layouts.get(msg_type) or plan.undefined
+    entries = layout.entries
     rules = plan.rules
-    # Header fields (8, 9 and 35 were read by the codec; their formats are checked there).
-    error = _walk(fields, 3, body_start, plan.header, rules)
-    if error is not None:
-        return error
-    if body is not None:
-        error = _walk(fields, body_start, trailer_start, body, rules)
-        if error is not None:
-            return error
-    return _walk(fields, trailer_start, last, plan.trailer, rules)
+    fields = msg.fields
+    last = len(fields) - 1  # CheckSum, always last (the codec guarantees it)
+    seen = {8, 9, 35}  # the codec guarantees them first, in this order
+    section = _HEADER
+    first: SessionRejectInfo | None = None
+    i = 3
+    while i < last:
+        tag, value = fields[i]
+        i += 1
+        entry = entries.get(tag)
+        if entry is None:
+            # Not allowed here: a body tag of another message, or an undefined one.
+            if section == _TRAILER:
+                return _reject(TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, tag)
+            section = _BODY
+            if first is None and layout.defined:
+                first = _check(rules, tag, value) or _reject(TAG_NOT_DEFINED_FOR_MESSAGE_TYPE, tag)
+            continue
+        where, check, values, multi = entry
+        if where < section:
+            return _reject(TAG_SPECIFIED_OUT_OF_REQUIRED_ORDER, tag)
+        section = where
+        if first is None:
+            if tag in seen:
+                first = _reject(TAG_APPEARS_MORE_THAN_ONCE, tag)
+            elif not value:
+                first = _reject(TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
+            elif check is not None and not check(value):
+                first = _reject(INCORRECT_DATA_FORMAT, tag)
+            elif (
+                values is not None
+                and value not in values
+                and (not multi or not all(v in values for v in value.split(b" ")))
+            ):
+                first = _reject(VALUE_IS_INCORRECT, tag)
+        seen.add(tag)
+        group = layout.groups.get(tag)
+        if group is not None:
+            if first is None:
+                i, first = _read_group(fields, i, last, group, _count(value), rules=rules)
+            if first is not None:  # skip what is left of the group: its fields are not top level
+                members = group.all_tags
+                while i < last and fields[i][0] in members:
+                    i += 1
+    for tag in layout.header_required:
+        if tag not in seen:
+            return _reject(REQUIRED_TAG_MISSING, tag)
+    for tag in layout.body_required:
+        if tag not in seen:
+            return _reject(REQUIRED_TAG_MISSING, tag)
+    return first
 
 
 def group_instances(msg: FixMessage, count_tag: int, d: Dictionary) -> list[dict[int, bytes]]:
