@@ -98,7 +98,7 @@ def cut(stream: bytes, points: list[int]) -> list[bytes]:
 
 
 @given(messages())
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 def test_encode_is_byte_for_byte_simplefix(m: dict[str, object]) -> None:
     assert venue_encode(m) == simplefix_encode(m)
 
@@ -128,7 +128,7 @@ def test_encode_header_order_and_trailer() -> None:
 
 
 @given(st.lists(messages(), min_size=1, max_size=6), st.lists(st.integers(0, 10**6), max_size=12))
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 def test_parse_matches_simplefix_under_any_chunking(
     ms: list[dict[str, object]], points: list[int]
 ) -> None:
@@ -148,7 +148,7 @@ def test_parse_matches_simplefix_under_any_chunking(
 
 
 @given(messages())
-@settings(max_examples=30)
+@settings(max_examples=30, deadline=None)
 def test_parse_one_byte_at_a_time(m: dict[str, object]) -> None:
     raw = venue_encode(m)
     framer = Framer()
@@ -184,7 +184,7 @@ def test_many_messages_in_one_read() -> None:
     st.binary(min_size=0, max_size=40),
     st.lists(st.integers(0, 10**6), max_size=8),
 )
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 def test_raw_data_with_soh_split_across_reads(data: bytes, points: list[int]) -> None:
     raw = encode(
         b"A",
@@ -356,7 +356,7 @@ def test_resync_keeps_a_split_begin_string_after_a_bad_start() -> None:
 
 
 @given(st.lists(st.binary(max_size=64), max_size=30))
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_every_byte_is_accounted_for(pieces: list[bytes]) -> None:
     framer = Framer(max_message_size=256)
     stream = b"".join(pieces)
@@ -370,7 +370,7 @@ def test_every_byte_is_accounted_for(pieces: list[bytes]) -> None:
         st.sampled_from([HB2, HB3, b"8=FIX", b"\x01", b"10=", b"9=12\x01", b"xx"]), max_size=30
     )
 )
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_random_mixtures_never_crash_and_good_messages_survive(pieces: list[bytes]) -> None:
     framer = Framer(max_message_size=512)
     stream = b"".join(pieces)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from venue.fix.codec import format_utc_timestamp, parse_utc_timestamp
@@ -21,6 +21,7 @@ def reference_ns(moment: dt.datetime, extra_ns: int = 0) -> int:
 
 
 @given(instants)
+@settings(deadline=None)
 def test_format_matches_datetime_and_parses_back_to_the_millisecond(ts_ns: int) -> None:
     text = format_utc_timestamp(ts_ns)
     moment = EPOCH + dt.timedelta(microseconds=ts_ns // 1000)
@@ -31,6 +32,7 @@ def test_format_matches_datetime_and_parses_back_to_the_millisecond(ts_ns: int) 
 
 
 @given(instants)
+@settings(deadline=None)
 def test_parse_every_precision(ts_ns: int) -> None:
     moment = EPOCH + dt.timedelta(microseconds=ts_ns // 1000)
     base = moment.strftime("%Y%m%d-%H:%M:%S").encode()
