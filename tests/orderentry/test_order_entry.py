@@ -283,11 +283,6 @@ async def test_kill_switch(venue_factory: VenueFactory, traders: Traders) -> Non
         oe.cancel_all(session="NOPE")
 
 
-@pytest.mark.xfail(
-    reason="connection.py records the SaveSeqs that follows Deliver with the next_out computed "
-    "before the application answered, so after a restart the venue reuses the reports' numbers",
-    strict=False,
-)
 async def test_reports_survive_a_restart_by_resend(
     venue_factory: VenueFactory, traders: Traders
 ) -> None:
