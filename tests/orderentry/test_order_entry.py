@@ -332,3 +332,22 @@ async def test_fill_while_disconnected_is_delivered_by_resend(
     await alpha2.send(b"2", [(7, b"3"), (16, b"3")])
     fill = await alpha2.expect(b"8")
     assert (fill.get(34), fill.get(150), fill.get(43)) == (b"3", b"F", b"Y")
+
+
+async def test_reports_of_commands_submitted_elsewhere_are_routed(
+    venue_factory: VenueFactory, traders: Traders
+) -> None:
+    """An expiry submitted by someone else (risk monitor, scheduler) reaches the owner session
+    through the sequencer's subscriber, after commit."""
+    from venue.core import ExpireOrders
+
+    venue = await venue_factory()
+    alpha = await logged_on(traders, venue.port, "ALPHA-MM")
+    await alpha.new_order("d1", "1", "1", "59000", t59="0")
+    await alpha.new_order("g1", "1", "1", "59000", t59="1")
+    await alpha.expect(b"8")
+    await alpha.expect(b"8")
+    venue.sequencer.submit(ExpireOrders(include_day=True))
+    expired = await alpha.expect(b"8")
+    assert (expired.get(150), expired.get(39), expired.get(11)) == (b"C", b"C", b"d1")
+    assert venue.live_orders("ALPHA-MM") == 1
