@@ -6,8 +6,9 @@ Invariants:
 - Inbound conversion is exact or refused, never rounded (DESIGN rule 5): `to_units` returns
   None for anything that is not a plain decimal (`-?digits[.digits]`, at most `MAX_DECIMAL_LEN`
   characters) and raises nothing; `OffGrid` for a value that is not a whole number of steps.
-- Outbound formatting uses integers only (no Decimal on the hot path): `units_to_text(n)` is the
-  shortest exact decimal of n × step (no exponent, no trailing zeros), so
+- Outbound formatting uses integers only (no Decimal on the hot path), memoised in a bounded
+  cache per scale: `units_to_text(n)` is the shortest exact decimal of n × step (no exponent,
+  no trailing zeros), so
   Decimal(units_to_text(n)) == n × Decimal(step) and `to_units(units_to_text(n)) == n`.
 - `avg_px_text` is exact when the average terminates within `AVG_PX_EXTRA_DIGITS` more digits
   than the tick's, otherwise rounded half-even at that digit (AvgPx is informational).
@@ -32,6 +33,7 @@ __all__ = [
 
 MAX_DECIMAL_LEN = 32
 AVG_PX_EXTRA_DIGITS = 8
+_CACHE_SIZE = 8192
 
 
 class _OffGrid:
@@ -49,7 +51,7 @@ OFF_GRID = _OffGrid()
 class Scale:
     """A step size `step × 10^-exp` (tick or lot) and exact conversions to and from it."""
 
-    __slots__ = ("exp", "pad", "step", "text")
+    __slots__ = ("_cache", "_parsed", "exp", "pad", "step", "text")
 
     def __init__(self, text: str) -> None:
         try:
@@ -69,9 +71,21 @@ class Scale:
             self.exp = -exponent
         self.text = text
         self.pad = b"0" * self.exp
+        self._cache: dict[int, bytes] = {}
+        self._parsed: dict[bytes, int | _OffGrid | None] = {}
 
     def to_units(self, text: bytes) -> int | _OffGrid | None:
-        """Whole steps in `text`; `OFF_GRID` if not a multiple of the step; None if malformed."""
+        """Whole steps in `text`; `OFF_GRID` if not a multiple of the step; None if malformed.
+        Memoised (bounded): the same price and size strings come again and again."""
+        parsed = self._parsed
+        if text in parsed:
+            return parsed[text]
+        if len(parsed) >= _CACHE_SIZE:
+            parsed.clear()
+        result = parsed[text] = self._to_units(text)
+        return result
+
+    def _to_units(self, text: bytes) -> int | _OffGrid | None:
         if len(text) > MAX_DECIMAL_LEN:
             return None
         negative = text[:1] == b"-"
@@ -94,8 +108,14 @@ class Scale:
         return -units if negative else units
 
     def units_to_text(self, units: int) -> bytes:
-        """Shortest exact decimal string of `units` steps."""
-        return _fixed(units * self.step, self.exp)
+        """Shortest exact decimal string of `units` steps (memoised: prices and sizes repeat)."""
+        text = self._cache.get(units)
+        if text is None:
+            cache = self._cache
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            text = cache[units] = _fixed(units * self.step, self.exp)
+        return text
 
 
 def _fixed(value: int, exp: int) -> bytes:
@@ -137,6 +157,9 @@ class InstrumentSpec:
         if cum_qty <= 0:
             return b"0"
         tick = self.tick
+        whole, rest = divmod(cum_notional, cum_qty)
+        if not rest:
+            return tick.units_to_text(whole)
         extra = AVG_PX_EXTRA_DIGITS
         num = cum_notional * tick.step * 10**extra
         q, r = divmod(num, cum_qty)
