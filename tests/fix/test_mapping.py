@@ -219,7 +219,11 @@ def test_refusal_text_names_the_tick() -> None:
 
 @pytest.mark.parametrize(
     ("over", "code", "ref_tag"),
-    [({"t44": None}, "price_missing", b"44"), ({"t59": "6"}, "expire_time_missing", b"126")],
+    [
+        ({"t44": None}, "price_missing", b"44"),
+        ({"t59": "6"}, "expire_time_missing", b"126"),
+        ({"t38": None}, "qty_missing", b"38"),
+    ],
 )
 def test_conditionally_required_missing_is_business_reject(
     over: dict[str, str | None], code: str, ref_tag: bytes
@@ -234,7 +238,7 @@ def test_conditionally_required_missing_is_business_reject(
     assert b"(" + ref_tag + b")" in body[58]
 
 
-@pytest.mark.parametrize("tag", [11, 55, 54, 38, 40])
+@pytest.mark.parametrize("tag", [11, 55, 54, 40])
 def test_required_tag_missing_is_session_reject(tag: int) -> None:
     r = refusal(decode(nos(**{f"t{tag}": None}), ALPHA, TABLE))
     assert r.msg_type == b"3"
@@ -319,7 +323,7 @@ def test_replace_request() -> None:
         ({55: "NOPE"}, b"9", "unknown_symbol"),
         ({40: "1"}, b"9", "unsupported_ord_type"),
         ({44: None}, b"j", "price_missing"),
-        ({38: None}, b"3", "required_field_missing"),
+        ({38: None}, b"j", "qty_missing"),
         ({41: None}, b"3", "required_field_missing"),
     ],
 )

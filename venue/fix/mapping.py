@@ -157,8 +157,10 @@ def decode_new_order_single(
     side_b = get(54)
     qty_b = get(38)
     ord_type_b = get(40)
-    if not (cl_ord_id and symbol_b and side_b and qty_b and ord_type_b):
-        return session_reject(msg, first_missing(msg, (11, 55, 54, 38, 40)), "required tag missing")
+    if not (cl_ord_id and symbol_b and side_b and ord_type_b):
+        return session_reject(msg, first_missing(msg, (11, 55, 54, 40)), "required tag missing")
+    if not qty_b:  # OrderQtyData is required, the field in it only conditionally (FIX 4.4)
+        return business_refusal(msg, 5, "OrderQty (38) is required", "qty_missing", cl_ord_id)
     if len(cl_ord_id) > MAX_ID_LEN:
         return _order_refusal(msg, "cl_ord_id_too_long", OTHER, "ClOrdID (11) longer than 64")
     side = SIDES.get(side_b)
@@ -376,7 +378,7 @@ def decode_replace(
         return _cancel_refusal(msg, "unsupported_ord_type", 99, "OrdType (40) must be 2", True)
     qty_b = get(38)
     if not qty_b:
-        return session_reject(msg, 38, "required tag missing")
+        return business_refusal(msg, 5, "OrderQty (38) is required", "qty_missing", get(11) or b"")
     price_b = get(44)
     if not price_b:
         return business_refusal(
