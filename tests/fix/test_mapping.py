@@ -726,3 +726,38 @@ def test_bodies_encode_and_parse_with_simplefix() -> None:
         assert m.get(35) == b"8"
         for tag, value in rep.body:
             assert m.get(tag) == value
+
+
+@given(
+    ticks=st.integers(min_value=1, max_value=10**9),
+    lots=st.integers(min_value=1, max_value=10**9),
+    off=st.sampled_from(["", "1", "25", "0001"]),
+)
+def test_prices_and_quantities_on_the_grid_round_trip_and_off_grid_are_refused(
+    ticks: int, lots: int, off: str
+) -> None:
+    spec = TABLE["BTC-PERP"]
+    price = spec.price_text(ticks).decode()
+    qty = spec.qty_text(lots).decode()
+    cmd = decode(nos(t44=price, t38=qty), ALPHA, TABLE)
+    assert isinstance(cmd, NewOrder)
+    assert (cmd.price, cmd.qty) == (ticks, lots)
+    if off:
+        # append digits below the tick (0.5) / lot (0.001): never on the grid
+        bad_price = price + ("" if "." in price else ".") + "0" + off
+        r = refusal(decode(nos(t44=bad_price, t38=qty), ALPHA, TABLE))
+        assert r.reason == "price_off_tick"
+        bad_qty = qty + ("" if "." in qty else ".") + "000" + off
+        r = refusal(decode(nos(t44=price, t38=bad_qty), ALPHA, TABLE))
+        assert r.reason == "qty_off_lot"
+    # the outbound side writes the same strings back
+    e = engine()
+    events = apply(e, msgspec_replace(cmd, qty=min(lots, 100_000), price=120_000))
+    body = as_dict(replies(1, events, TABLE)[0].body)
+    assert body[38] == spec.qty_text(min(lots, 100_000))
+
+
+def msgspec_replace(cmd: NewOrder, **kw: int) -> NewOrder:
+    import msgspec
+
+    return msgspec.structs.replace(cmd, **kw)
