@@ -420,10 +420,14 @@ class OrderEntry:
 
 
 def gateway_sender(gateway: Any) -> Send:
-    """A `send` for `OrderEntry.attach` built on the acceptor's public pieces, for gateways that
-    do not offer one. Reports for a session that is not logged on are dropped here (the session
-    machine only numbers messages for a logged-on session); see the module's report for the
-    change that stores them for resend instead."""
+    """A `send` for `OrderEntry.attach`: the gateway's own `send` when it has one, else one
+    built on the acceptor's pieces. The latter drops reports for a session that is not logged
+    on (the session machine numbers messages only for a logged-on session), where the venue
+    should store them for resend: that needs the gateway's `send`."""
+
+    public = getattr(gateway, "send", None)
+    if callable(public):
+        return public  # type: ignore[no-any-return]
 
     def send(outbound: list[Outbound]) -> None:
         now = gateway.clock.now_ns()
