@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.conftest import FixClient, VenueFactory
-from venue.config import TlsConfig
+from tests.gateway.conftest import FixClient, VenueFactory, session_config
+from venue.config import AuthConfig, TlsConfig
+from venue.gateway.auth import hash_password
 from venue.gateway.connection import RESEND_PAGE
 from venue.gateway.tls import make_client_context, make_server_context
 
@@ -103,3 +104,20 @@ async def test_large_resend_is_paged_and_complete(
     await c.send(b"1", [(112, b"AFTER")])
     hb = await c.receive(b"0")
     assert (hb.get(112), hb.get_int(34)) == (b"AFTER", n + 2)
+
+
+async def test_password_logon_is_checked_off_the_loop(
+    start_venue: VenueFactory, clients: Callable[..., FixClient]
+) -> None:
+    stored = hash_password("s3cret", n=2**10)
+    auth = AuthConfig(method="password", password_hash=stored)
+    venue = await start_venue([session_config(auth=auth)])
+    bad = await clients(venue.port).connect()
+    await bad.send(b"A", [(98, b"0"), (108, b"30"), (554, b"wrong")])
+    logout = await bad.read()
+    assert (logout.msg_type, logout.get(58)) == (b"5", b"password invalid")
+    assert await bad.closed() == b""
+    good = await clients(venue.port).connect()
+    await good.send(b"A", [(98, b"0"), (108, b"30"), (554, b"s3cret")])
+    reply = await good.read(timeout=10)  # after the back-off of the failure above
+    assert (reply.msg_type, reply.get(34)) == (b"A", b"1")

@@ -36,7 +36,7 @@ from venue.fix.actions import (
 )
 from venue.fix.codec import FixMessage, Framer, Garbled
 from venue.fix.session import ADMIN_MSG_TYPES, State
-from venue.gateway.auth import authenticate
+from venue.gateway.auth import AuthResult, authenticate
 from venue.gateway.throttle import ThrottleVerdict
 from venue.journal import JournalFailed
 from venue.log import get_logger
@@ -164,7 +164,37 @@ class Connection(asyncio.Protocol):
             self._close("Logon for unknown CompIDs")
             return
         now = gw.clock.now_ns()
-        result = authenticate(slot.config, msg, self.peer_ip, now)
+        check = partial(authenticate, slot.config, msg, self.peer_ip, now)
+        if slot.config.auth.method == "password":
+            # scrypt costs tens of milliseconds: keep it off the event loop.
+            self._busy = True
+            future = asyncio.get_running_loop().run_in_executor(None, check)
+            future.add_done_callback(partial(self._password_checked, slot, msg, now))
+            return
+        self._authenticated(slot, msg, now, check())
+
+    def _password_checked(
+        self, slot: SessionSlot, msg: FixMessage, now: int, future: asyncio.Future[AuthResult]
+    ) -> None:
+        self._busy = False
+        if self._closing:
+            return
+        try:
+            result = future.result()
+        except Exception as exc:
+            result = AuthResult(ok=False, reason="authentication failed")
+            _log.error("authentication_error", session=slot.name, error=repr(exc))
+        try:
+            self._authenticated(slot, msg, now, result)
+        except JournalFailed as exc:
+            self._abort(f"journal failed: {exc}")
+            return
+        self._pump()
+
+    def _authenticated(
+        self, slot: SessionSlot, msg: FixMessage, now: int, result: AuthResult
+    ) -> None:
+        gw = self._gw
         if not result.ok:
             delay = gw.auth_failures.delay_for(self.peer_ip, now)
             gw.auth_failures.record_failure(self.peer_ip, now)
