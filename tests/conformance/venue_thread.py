@@ -74,6 +74,8 @@ class VenueThread:
             journal=journal,
             clock=clock,
             dictionary=load_dictionary(),
+            log_messages=True,  # shown by pytest for a failing script
+            log_heartbeats=True,
         )
         await gateway.start()
         self.gateway = gateway

@@ -89,6 +89,8 @@ class Gateway:
         application: Application | None = None,
         auth_failures: FailureLimiter | None = None,
         tick_seconds: float = 0.1,
+        log_messages: bool = False,
+        log_heartbeats: bool = False,
     ) -> None:
         self.config = config
         self.sequencer = sequencer
@@ -102,6 +104,8 @@ class Gateway:
         self._validator = functools.partial(validate, d=dictionary)
         self._ssl = ssl_context
         self._tick_seconds = tick_seconds
+        self.log_messages = log_messages  # one log line per FIX message in and out
+        self.log_heartbeats = log_heartbeats  # ...including Heartbeats (off by default)
         self.slots: dict[str, SessionSlot] = {}
         self._by_comp_ids: dict[tuple[bytes, bytes], SessionSlot] = {}
         self.connections: set[Connection] = set()

@@ -135,6 +135,8 @@ class Connection(asyncio.Protocol):
                 elif slot is None:
                     self._on_first_message(item)
                 else:
+                    if self._gw.log_messages:
+                        self._log_message("fix_in", item.raw)
                     self._on_message(slot, item)
         except JournalFailed as exc:
             self._abort(f"journal failed: {exc}")
@@ -280,6 +282,15 @@ class Connection(asyncio.Protocol):
         transport.write(data)
         if self.slot is not None:
             self.slot.ts_last_out = self._gw.clock.now_ns()
+        if self._gw.log_messages:
+            self._log_message("fix_out", data)
+
+    def _log_message(self, event: str, raw: bytes) -> None:
+        """The usual one-message-per-line FIX log (SOH shown as |), per session."""
+        if not self._gw.log_heartbeats and b"\x0135=0\x01" in raw:
+            return
+        name = self.slot.name if self.slot is not None else None
+        _log.info(event, session=name, msg=raw.replace(b"\x01", b"|").decode("latin-1"))
 
     def _start_resend(self, begin: int, end: int) -> None:
         task = asyncio.get_running_loop().create_task(self._resend(begin, end))
