@@ -108,7 +108,8 @@ async def fetch_snapshot(
                 await writer.wait_closed()
 
     try:
-        return await asyncio.wait_for(run(), timeout)
+        async with asyncio.timeout(timeout):
+            return await run()
     except (MalformedPacket, MalformedMessage) as exc:
         raise SnapshotError(str(exc)) from exc
 
@@ -205,6 +206,7 @@ class FeedHandler:
         self._task = loop.create_task(self._recover(), name="feed-handler-recovery")
 
     async def stop(self) -> None:
+        self._started = False
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -250,12 +252,11 @@ class FeedHandler:
         await self.wait_until(lambda: self.next_seq >= next_seq, timeout)
 
     async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        async def loop() -> None:
+        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+        async with asyncio.timeout(timeout):
             while not predicate():
                 self._progress.clear()
                 await self._progress.wait()
-
-        await asyncio.wait_for(loop(), timeout)
 
     # -- packets ------------------------------------------------------------------------------
 
@@ -356,7 +357,7 @@ class FeedHandler:
     _want_snapshot = False
 
     async def _recover(self) -> None:
-        while True:
+        while self._started:
             await self._gap.wait()
             self._gap.clear()
             if self._want_snapshot:

@@ -182,7 +182,8 @@ class SnapshotServer:
 
         async def next_packet(timeout: float) -> tuple[int, bytes] | None:
             while not pending:
-                data = await asyncio.wait_for(reader.read(65536), timeout)
+                async with asyncio.timeout(timeout):
+                    data = await reader.read(65536)
                 if not data:
                     return None
                 pending.extend(parser.feed(data))
@@ -221,7 +222,8 @@ class SnapshotServer:
                     msgs, _next_seq = self._take(symbols)
                     conn.write(b"".join([soup(SEQUENCED, m) for m in msgs]))
                     self.snapshots_served += 1
-                    await asyncio.wait_for(conn.writer.drain(), self._slow_s)
+                    async with asyncio.timeout(self._slow_s):
+                        await conn.writer.drain()
                 # client heartbeats ('R') and anything else only prove the client is alive
         finally:
             beat.cancel()

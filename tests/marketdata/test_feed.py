@@ -1,0 +1,184 @@
+"""End to end over 127.0.0.1: a real Sequencer + Journal, the publisher and the feed handler."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+from pathlib import Path
+
+from tests.marketdata.harness import (
+    TIMEOUT,
+    Venue,
+    engine_view,
+    free_port,
+    md_config,
+    run_flow,
+    start_feed,
+)
+from venue.clock import ManualClock
+from venue.marketdata import FeedHandler, MarketDataPublisher
+
+
+async def test_random_flow_books_equal_engine(tmp_path: Path) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client = await start_feed(venue)
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(1), 2000)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        venue.engine.validate_internal_state()
+        client.books.validate()
+        assert pub.translator.inconsistencies == 0
+        assert client.errors == 0
+        assert client.books.view() == engine_view(venue.engine)
+        assert pub.translator.book.view() == engine_view(venue.engine)
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
+
+
+async def test_dropped_packets_are_recovered_by_rerequest(tmp_path: Path) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client = await start_feed(venue)
+    rng = random.Random(7)
+    dropped: list[int] = []
+
+    def drop(seq: int, count: int) -> bool:
+        if rng.random() < 0.2:
+            dropped.append(seq)
+            return True
+        return False
+
+    client.drop = drop
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(2), 1500)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert dropped and client.gaps > 0 and client.rerequests_sent > 0
+        assert pub.rerequests_answered > 0
+        assert client.snapshots_taken == 1  # only the first one: re-requests closed every gap
+        assert client.errors == 0
+        assert client.books.view() == engine_view(venue.engine)
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
+
+
+async def test_publisher_side_loss_of_the_last_packet_is_found_by_heartbeat(
+    tmp_path: Path,
+) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client = await start_feed(venue)
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(3), 200)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        pub.drop = lambda seq, count: True  # every live packet from now on is lost
+        await run_flow(venue, random.Random(4), 20)
+        # nothing more is sent live: only the heartbeat names the next seq, the rest is
+        # re-requested
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert client.rerequests_sent > 0
+        assert client.books.view() == engine_view(venue.engine)
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
+
+
+async def test_late_joiner_recovers_through_snapshot(tmp_path: Path) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client = await start_feed(venue, start_client=False)
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(5), 1000)
+        # joins late: its history is the snapshot, then the live feed
+        await client.start()
+        assert client.snapshots_taken == 1
+        assert client.next_seq == pub.next_seq
+        assert client.books.view() == engine_view(venue.engine)
+        await run_flow(venue, random.Random(6), 500)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert client.books.view() == engine_view(venue.engine)
+        assert any(b.bids.keys and b.asks.keys for b in client.books.instruments.values())
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
+
+
+async def test_snapshot_during_live_flow_continues_without_loss(tmp_path: Path) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client = await start_feed(venue)
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(8), 300)
+        flow = asyncio.ensure_future(run_flow(venue, random.Random(9), 600, every=5))
+        while not flow.done():
+            await client.resync()  # snapshots interleaved with commits
+        await flow
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert client.snapshots_taken > 2
+        assert client.books.view() == engine_view(venue.engine)
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
+
+
+async def test_symbol_subset_snapshot_and_feed(tmp_path: Path) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client0 = await start_feed(venue, start_client=False)
+    client = FeedHandler(feed_port=client0.feed_port, symbols=["ETH-PERP"])
+    await client0.stop()  # free the port for the filtered handler
+    client.rerequest_addr = client0.rerequest_addr
+    client.snapshot_addr = client0.snapshot_addr
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(10), 300)
+        await client.start()
+        await run_flow(venue, random.Random(11), 300)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert client.errors == 0
+        assert list(client.books.by_symbol) == ["ETH-PERP"]
+        assert client.books.view()["ETH-PERP"] == engine_view(venue.engine)["ETH-PERP"]
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
+
+
+async def test_restart_starts_a_new_session_and_the_handler_follows(tmp_path: Path) -> None:
+    clock = ManualClock()
+    ports = {"rerequest_port": free_port(), "snapshot_port": free_port(socket.SOCK_STREAM)}
+    venue = await Venue(tmp_path / "venue.db", clock).open()
+    pub, client = await start_feed(venue, **ports)
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(12), 500)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        first_session = pub.session
+        await pub.stop()
+        await asyncio.wait_for(client.ended.wait(), TIMEOUT)
+        await venue.close()
+
+        clock.advance(1_000_000_000)  # sessions are named by the second they start
+        venue = await Venue(tmp_path / "venue.db", clock).open()
+        pub = MarketDataPublisher(
+            md_config(client.feed_port, **ports), venue.sequencer, venue.clock
+        )
+        assert pub.session != first_session
+        assert client.books.view() == engine_view(venue.engine)  # recovered = before
+        await pub.start()
+        await client.wait_until(lambda: client.session == pub.session, TIMEOUT)
+        await run_flow(venue, random.Random(13), 300)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert client.session_changes == 1
+        assert client.books.view() == engine_view(venue.engine)
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
