@@ -516,3 +516,19 @@ def test_resend_plan_paged_equals_whole_and_fills_missing_numbers() -> None:
         assert end is not None
         seqs += list(range(start, end))
     assert seqs == list(range(2, 32))  # every number covered exactly once, in order
+
+
+def test_throttled_heartbeat_or_test_request_gets_session_reject() -> None:
+    s = logged_on()
+    (reject,) = sends(s.on_message(msg(b"1", 2, [(112, b"x")]), T0, throttled="over the limit"))
+    assert (reject.msg_type, reject.get(373), reject.get(372), reject.get(45)) == (
+        b"3",
+        b"99",
+        b"1",
+        b"2",
+    )
+    assert reject.get(58) == b"over the limit"
+    assert s.next_in == 3
+    # A ResendRequest is never refused: it keeps the session working.
+    actions = s.on_message(msg(b"2", 3, [(7, b"1"), (16, b"0")]), T0, throttled="over")
+    assert isinstance(actions[0], Resend)

@@ -68,6 +68,7 @@ REQUIRED_TAG_MISSING = 1
 VALUE_IS_INCORRECT = 5
 COMPID_PROBLEM = 9
 SENDING_TIME_ACCURACY = 10
+OTHER = 99
 # BusinessRejectReason (380)
 BUSINESS_OTHER = 0
 
@@ -273,7 +274,10 @@ class Session:
         self, msg: FixMessage, now_ns: int, *, throttled: str | None = None
     ) -> list[Action]:
         """Process one inbound message. `throttled` (a text naming the limit) turns an
-        in-sequence application message into a BusinessMessageReject instead of a delivery."""
+        in-sequence application message into a BusinessMessageReject instead of a delivery,
+        and a Heartbeat, TestRequest or Reject into a session Reject (373=99); messages that
+        keep the session itself working (Logon, Logout, ResendRequest, SequenceReset) are
+        processed as usual."""
         self.messages_in += 1
         if self.state is State.DISCONNECTED:
             return []
@@ -411,6 +415,9 @@ class Session:
             return [*self._too_high(msg, seq, now_ns), self._seqs()]
         if check_seq and seq < self.next_in:
             return self._too_low(msg, seq, now_ns)
+        if throttled is not None and mt in (b"0", b"1", b"3"):
+            # Over the limit: a session Reject (373=99 Other) naming it, number consumed.
+            return [self._reject(msg, OTHER, None, throttled, now_ns), self._seqs()]
         if mt == b"0":
             self._advance_in()
             return [self._seqs()]

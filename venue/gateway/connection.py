@@ -35,7 +35,7 @@ from venue.fix.actions import (
     WriteRaw,
 )
 from venue.fix.codec import FixMessage, Framer, Garbled
-from venue.fix.session import ADMIN_MSG_TYPES, State
+from venue.fix.session import State
 from venue.gateway.auth import AuthResult, authenticate
 from venue.gateway.throttle import ThrottleVerdict
 from venue.journal import JournalFailed
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Connection"]
 
+# Messages that keep the session itself working are never refused by the throttle.
+_UNTHROTTLED = frozenset({b"A", b"2", b"4", b"5"})
 RESEND_PAGE = 500  # stored messages read per query while answering a ResendRequest
 _log = get_logger("venue.gateway")
 
@@ -223,7 +225,7 @@ class Connection(asyncio.Protocol):
         now = self._gw.clock.now_ns()
         session = slot.session
         throttled: str | None = None
-        if session.state is State.ACTIVE and msg.msg_type not in ADMIN_MSG_TYPES:
+        if session.state is State.ACTIVE and msg.msg_type not in _UNTHROTTLED:
             verdict = slot.throttle.check(now)
             if verdict is not ThrottleVerdict.ALLOW:
                 slot.throttle_hits += 1
