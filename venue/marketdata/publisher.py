@@ -193,6 +193,10 @@ class MarketDataPublisher:
     def snapshot_port(self) -> int:
         return self._snapshot.port if self._snapshot is not None else 0
 
+    @property
+    def snapshots_served(self) -> int:
+        return self._snapshot.snapshots_served if self._snapshot is not None else 0
+
     # -- hot path: committed commands --------------------------------------------------------
 
     def on_commit(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
