@@ -41,7 +41,7 @@ from venue.fix.actions import (
     Send,
     WriteRaw,
 )
-from venue.fix.codec import FixMessage, Garbled, encode, format_utc_timestamp, parse_frame
+from venue.fix.codec import FixMessage, encode, format_utc_timestamp, parse_frame
 from venue.fix.codec import parse_utc_timestamp as parse_ts
 
 __all__ = [
@@ -284,12 +284,6 @@ class Session:
         if self.state is State.AWAITING_LOGON:
             return self._on_logon(msg, now_ns)
         return self._process(msg, now_ns, throttled=throttled, queued=False)
-
-    def on_garbled(self, garbled: Garbled, now_ns: int) -> list[Action]:
-        """FIX 4.4: a garbled message is ignored (its number is not consumed)."""
-        if self.state is State.AWAITING_LOGON:
-            return [Disconnect(reason=f"garbled message before Logon: {garbled.reason}")]
-        return []
 
     def process_queued(self, now_ns: int) -> list[Action] | None:
         """Process the queued message whose number is next, if any; None when there is none."""

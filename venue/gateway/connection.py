@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from venue.fix.actions import (
     Action,
@@ -112,12 +112,23 @@ class Connection(asyncio.Protocol):
     # -- reading ------------------------------------------------------------------------------
 
     def pause_reading(self) -> None:
+        """Sequencer back-pressure (or input waiting): stop reading the socket."""
         if self._transport is not None and not self._transport.is_closing():
             self._transport.pause_reading()
 
     def resume_reading(self) -> None:
+        if self._busy or self._gw.reading_paused:
+            return  # still waiting for the other reason
         if self._transport is not None and not self._transport.is_closing():
             self._transport.resume_reading()
+
+    def _set_busy(self, busy: bool) -> None:
+        """While input waits (resend, logon back-off), stop reading so it cannot pile up."""
+        self._busy = busy
+        if busy:
+            self.pause_reading()
+        else:
+            self.resume_reading()
 
     def _pump(self) -> None:
         """Process complete input until it runs out or something makes input wait."""
@@ -171,7 +182,7 @@ class Connection(asyncio.Protocol):
         check = partial(authenticate, slot.config, msg, self.peer_ip, now)
         if slot.config.auth.method == "password":
             # scrypt costs tens of milliseconds: keep it off the event loop.
-            self._busy = True
+            self._set_busy(True)
             future = asyncio.get_running_loop().run_in_executor(None, check)
             future.add_done_callback(partial(self._password_checked, slot, msg, now))
             return
@@ -180,7 +191,7 @@ class Connection(asyncio.Protocol):
     def _password_checked(
         self, slot: SessionSlot, msg: FixMessage, now: int, future: asyncio.Future[AuthResult]
     ) -> None:
-        self._busy = False
+        self._set_busy(False)
         if self._closing:
             return
         try:
@@ -204,7 +215,7 @@ class Connection(asyncio.Protocol):
             gw.auth_failures.record_failure(self.peer_ip, now)
             _log.warning("logon_refused", session=slot.name, peer=self.peer, reason=result.reason)
             refusal = slot.session.refuse_logon(result.reason, now)
-            self._busy = True
+            self._set_busy(True)
             asyncio.get_running_loop().call_later(delay, self._execute_unbound, refusal)
             return
         if slot.connection is not None:
@@ -269,7 +280,7 @@ class Connection(asyncio.Protocol):
                 seq.record_session_reset(name)
                 self._gw.application.on_session_reset(name)
             elif isinstance(action, Resend):
-                self._busy = True
+                self._set_busy(True)
                 seq.after_commit(partial(self._start_resend, action.begin, action.end))
             elif isinstance(action, WriteRaw):
                 seq.after_commit(partial(self._write, action.data))
@@ -324,7 +335,7 @@ class Connection(asyncio.Protocol):
             _log.exception("resend_failed", session=slot.name if slot else None)
             self._abort(f"resend failed: {exc}")
         finally:
-            self._busy = False
+            self._set_busy(False)
         self._pump()
 
     # -- timers and closing -------------------------------------------------------------------
@@ -396,6 +407,3 @@ class Connection(asyncio.Protocol):
 
     def abort(self, reason: str) -> None:
         self._abort(reason)
-
-    def info(self) -> dict[str, Any]:
-        return {"peer": self.peer, "busy": self._busy, "closing": self._closing}
