@@ -11,15 +11,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.marketdata.harness import TIMEOUT, Venue, engine_view, free_port, md_config, run_flow
 from venue import log
-from venue.clock import ManualClock
-from venue.marketdata import FeedHandler, MarketDataPublisher
 
 GROUP = "239.192.77.1"
 
 
 async def main() -> int:
+    # imported here, after log.configure: loggers bound before it keep the default (stdout)
+    from tests.marketdata.harness import (
+        TIMEOUT,
+        Venue,
+        engine_view,
+        free_port,
+        md_config,
+        run_flow,
+    )
+    from venue.clock import ManualClock
+    from venue.marketdata import FeedHandler, MarketDataPublisher
+
     with tempfile.TemporaryDirectory() as tmp:
         venue = await Venue(Path(tmp) / "venue.db", ManualClock()).open()
         port = free_port()
