@@ -43,6 +43,7 @@ from venue.fix.actions import (
 )
 from venue.fix.codec import FixMessage, encode, format_utc_timestamp, parse_frame
 from venue.fix.codec import parse_utc_timestamp as parse_ts
+from venue.fix.store import ResendPlan
 
 __all__ = [
     "ADMIN_MSG_TYPES",
@@ -602,53 +603,3 @@ class Session:
 
 
 _MISSING = object()
-
-
-class ResendPlan:
-    """Turns pages of stored outbound messages into the frames that answer a ResendRequest.
-
-    Application messages are re-sent with PossDupFlag=Y; runs of admin messages and numbers
-    missing from the store become one SequenceReset-GapFill each. Feed pages in ascending
-    order (`feed`), then call `finish`; `next_begin` is where the next page starts.
-    """
-
-    __slots__ = ("_gap_start", "_session", "end", "next_begin")
-
-    def __init__(self, session: Session, begin: int, end: int) -> None:
-        self._session = session
-        self.next_begin = begin
-        self.end = end
-        self._gap_start: int | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.next_begin > self.end
-
-    def feed(self, rows: Sequence[tuple[int, bool, bytes]], now_ns: int) -> list[bytes]:
-        out: list[bytes] = []
-        for seq, admin, data in rows:
-            if seq < self.next_begin or seq > self.end:
-                continue
-            if seq > self.next_begin and self._gap_start is None:
-                self._gap_start = self.next_begin  # numbers missing from the store
-            frame = None if admin else self._session.possdup_copy(data, now_ns)
-            if frame is None:
-                if self._gap_start is None:
-                    self._gap_start = seq
-            else:
-                if self._gap_start is not None:
-                    out.append(self._session.gap_fill(self._gap_start, seq, now_ns))
-                    self._gap_start = None
-                out.append(frame)
-            self.next_begin = seq + 1
-        return out
-
-    def finish(self, now_ns: int) -> list[bytes]:
-        start = self._gap_start
-        if start is None and self.next_begin <= self.end:
-            start = self.next_begin
-        self.next_begin = self.end + 1
-        self._gap_start = None
-        if start is None:
-            return []
-        return [self._session.gap_fill(start, self.end + 1, now_ns)]
