@@ -70,13 +70,14 @@ async def start_venue(tmp_path: Path) -> AsyncIterator[VenueFactory]:
         sessions: list[SessionConfig] | None = None,
         db: Path | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        sequencer_kw: dict[str, Any] | None = None,
         **gateway_kw: Any,
     ) -> Running:
         clock = LiveClock()
         engine, journal, _ = await recover(
             db or tmp_path / "venue.db", synchronous="NORMAL", clock=clock
         )
-        sequencer = Sequencer(engine, journal, clock)
+        sequencer = Sequencer(engine, journal, clock, **(sequencer_kw or {}))
         await sequencer.start()
         gw_cfg = GatewayConfig(host="127.0.0.1", port=0, **gateway_kw)
         gateway = Gateway(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from tests.gateway.conftest import FixClient, VenueFactory, session_config, wait_until
 from venue.config import ThrottleConfig
+from venue.core import ExpireOrders
 
 
 async def test_throttle_rejects_then_logs_out_sustained_abuse(
@@ -69,3 +70,18 @@ async def test_slow_consumer_is_cut_off(
                 break
     await wait_until(lambda: venue.status()["slow_consumer_cuts"] == 1, timeout=10)
     await wait_until(lambda: venue.status()["state"] == "disconnected")
+
+
+async def test_sequencer_back_pressure_pauses_reading(
+    start_venue: VenueFactory, clients: Callable[..., FixClient]
+) -> None:
+    venue = await start_venue(sequencer_kw={"high_water": 1, "low_water": 0})
+    c = await clients(venue.port).connect()
+    await c.logon()
+    for _ in range(3):
+        venue.sequencer.submit(ExpireOrders())
+    assert venue.gateway.reading_paused  # crossing high water paused every connection
+    await c.send(b"1", [(112, b"DURING")])  # waits in the socket while reading is paused
+    hb = await c.receive(b"0")  # answered once the backlog committed and reading resumed
+    assert hb.get(112) == b"DURING"
+    assert not venue.gateway.reading_paused
