@@ -11,6 +11,7 @@ from collections.abc import Callable
 from tests.gateway.conftest import FixClient, VenueFactory, session_config, wait_until
 from venue.config import ThrottleConfig
 from venue.core import ExpireOrders
+from venue.journal import JournalWriteFailed
 
 
 async def test_throttle_rejects_then_logs_out_sustained_abuse(
@@ -85,3 +86,19 @@ async def test_sequencer_back_pressure_pauses_reading(
     hb = await c.receive(b"0")  # answered once the backlog committed and reading resumed
     assert hb.get(112) == b"DURING"
     assert not venue.gateway.reading_paused
+
+
+async def test_journal_failure_cuts_every_connection_before_any_reply(
+    start_venue: VenueFactory, clients: Callable[..., FixClient]
+) -> None:
+    venue = await start_venue()
+    c = await clients(venue.port).connect()
+    await c.logon()
+
+    async def failing_commit(batch: object) -> None:
+        raise JournalWriteFailed("disk on fire (test)")
+
+    venue.journal.commit = failing_commit
+    await c.send(b"1", [(112, b"NEVER-ANSWERED")])
+    assert await c.closed() == b""  # the Heartbeat was never committed, so never sent
+    await wait_until(lambda: venue.status()["state"] == "disconnected")
