@@ -183,3 +183,14 @@ async def test_reset_on_logon_starts_both_sides_at_one(
     reply = await c2.logon()
     assert reply.get(34) == b"1"
     await wait_until(lambda: venue.status()["next_in"] == 2)
+
+
+async def test_address_not_allowed_gets_logout_with_reason(
+    start_venue: VenueFactory, clients: Callable[..., FixClient]
+) -> None:
+    venue = await start_venue([session_config(allowed_addresses=["10.0.0.0/8"])])
+    c = await clients(venue.port).connect()
+    await c.send(b"A", [(98, b"0"), (108, b"30")])
+    logout = await c.read()
+    assert (logout.msg_type, logout.get(58)) == (b"5", b"address not allowed")
+    assert await c.closed() == b""

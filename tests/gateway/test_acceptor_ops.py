@@ -13,6 +13,8 @@ import pytest
 
 from tests.gateway.conftest import FixClient, VenueFactory, session_config
 from venue.config import AuthConfig, TlsConfig
+from venue.fix.codec import FixMessage, parse_frame
+from venue.gateway.application import PreOpenApplication
 from venue.gateway.auth import hash_password
 from venue.gateway.connection import RESEND_PAGE
 from venue.gateway.tls import make_client_context, make_server_context
@@ -121,3 +123,51 @@ async def test_password_logon_is_checked_off_the_loop(
     await good.send(b"A", [(98, b"0"), (108, b"30"), (554, b"s3cret")])
     reply = await good.read(timeout=10)  # after the back-off of the failure above
     assert (reply.msg_type, reply.get(34)) == (b"A", b"1")
+
+
+def _parse(raw: bytes) -> FixMessage:
+    m = parse_frame(raw)
+    assert isinstance(m, FixMessage)
+    return m
+
+
+def _order(cl_ord_id: bytes, *, poss_resend: bool = False) -> FixMessage:
+    extra = b"97=Y\x01" if poss_resend else b""
+    body = b"35=D\x0134=2\x01%s11=%s\x0155=BTC-PERP\x0154=2\x0138=5\x0140=1\x01" % (
+        extra,
+        cl_ord_id,
+    )
+    head = b"8=FIX.4.4\x019=%d\x01" % len(body)
+    return _parse(b"%s%s10=%03d\x01" % (head, body, sum(head + body) % 256))
+
+
+def test_pre_open_application_rejects_orders_and_ignores_known_poss_resend() -> None:
+    app = PreOpenApplication()
+    app.on_logon("S")
+    (out,) = app.on_message("S", _order(b"A"), 1)
+    assert (out.session, out.msg_type) == ("S", b"8")
+    fields = dict(out.body)
+    assert (fields[150], fields[39], fields[37], fields[11], fields[38]) == (
+        b"8",
+        b"8",
+        b"NONE",
+        b"A",
+        b"5",
+    )
+    assert fields[103] in (b"0", b"99")
+    (second,) = app.on_message("S", _order(b"B"), 2)
+    assert dict(second.body)[17] != fields[17]  # ExecIDs are unique
+    assert app.on_message("S", _order(b"A", poss_resend=True), 3) == []
+    assert len(app.on_message("S", _order(b"NEW", poss_resend=True), 4)) == 1
+    app.on_session_reset("S")
+    assert len(app.on_message("S", _order(b"A", poss_resend=True), 5)) == 1
+
+
+def test_pre_open_application_refuses_other_message_types() -> None:
+    app = PreOpenApplication()
+    raw = b"35=d\x0134=7\x01320=X\x01"
+    head = b"8=FIX.4.4\x019=%d\x01" % len(raw)
+    msg = _parse(b"%s%s10=%03d\x01" % (head, raw, sum(head + raw) % 256))
+    (out,) = app.on_message("S", msg, 1)
+    fields = dict(out.body)
+    assert (out.msg_type, fields[380], fields[372], fields[45]) == (b"j", b"3", b"d", b"7")
