@@ -12,9 +12,11 @@ Invariants:
   new session (see fix_specs/MARKET_DATA.md, "Sessions and restarts").
 - The publisher's `FeedBook` is always exactly the result of every message sequenced so far,
   so a snapshot built from it between two commands is consistent at a feed sequence boundary.
-- Each command's messages leave in packets of at most 1,400 bytes before the subscriber call
-  returns (no batching across commands: latency first); nothing here awaits on the hot path,
-  sends go through the loop's non-blocking datagram transport.
+- Packets are at most 1,400 bytes. A full packet leaves at once; the partial packet leaves
+  after the last command of each commit batch, so a batch costs few sendto calls and no
+  message ever waits for a later batch (with `flush="command"`: after every command).
+  Nothing here awaits on the hot path; sends go through the loop's non-blocking datagram
+  transport.
 - History for re-requests is bounded by `history_messages`; a re-request is capped at
   `max_rerequest_messages`; a malformed, foreign-session or out-of-history re-request is
   ignored and counted, never answered with anything else and never raises.
@@ -29,7 +31,7 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from venue.log import get_logger
 from venue.marketdata.framing import (
@@ -90,6 +92,7 @@ class MarketDataPublisher:
         clock: Clock,
         *,
         session: str | None = None,
+        flush: Literal["batch", "command"] = "batch",
     ) -> None:
         if sequencer.last_seq != sequencer.committed_seq:
             raise RuntimeError(
@@ -117,9 +120,14 @@ class MarketDataPublisher:
         self._ended = False
         # Test hook: drop(first_seq, count) -> True drops that live packet (it stays in history).
         self.drop: Callable[[int, int], bool] | None = None
-        # Benchmark hook: when a list, one commit→sent latency (ns) per command is appended.
-        self.latency_ns: list[int] | None = None
+        # Benchmark hook: when a list, (seq, perf_counter_ns at the subscriber call, at the
+        # return of the last send) is appended per command that produced messages.
+        self.timing: list[tuple[int, int, int]] | None = None
+        self._timing_pending: list[tuple[int, int]] = []
+        self._flush_per_command = flush == "command"
+        self._sequencer = sequencer
         self.packets_sent = 0
+        self.busy_ns = 0  # time spent in the subscriber (translate, sequence, send)
         self.messages_sent = 0
         self.rerequests_answered = 0
         self.rerequests_ignored = 0
@@ -200,16 +208,27 @@ class MarketDataPublisher:
     # -- hot path: committed commands --------------------------------------------------------
 
     def on_commit(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
-        """Sequencer subscriber: translate, sequence and send this command's messages."""
+        """Sequencer subscriber: translate and sequence this command's messages. Full packets
+        leave at once; the partial one leaves after the last command of the commit batch
+        (the sequencer sets `committed_seq` to that command's seq before releasing the batch),
+        or after every command with `flush="command"`."""
         t0 = time.perf_counter_ns()
         msgs = self.translator.on_command(ts, events)
-        if not msgs:
-            return
-        self.last_ts = ts
-        self._sequence(msgs)
+        if msgs:
+            self.last_ts = ts
+            self._sequence(msgs)
+            if self.timing is not None:
+                self._timing_pending.append((seq, t0))
+        if self._flush_per_command or seq >= self._sequencer.committed_seq:
+            self._flush_now()
+        self.busy_ns += time.perf_counter_ns() - t0
+
+    def _flush_now(self) -> None:
         self._flush()
-        if self.latency_ns is not None:
-            self.latency_ns.append(time.perf_counter_ns() - t0)
+        if self.timing is not None and self._timing_pending:
+            t = time.perf_counter_ns()
+            self.timing.extend((seq, t0, t) for seq, t0 in self._timing_pending)
+            self._timing_pending.clear()
 
     def _sequence(self, msgs: list[bytes]) -> None:
         packet = self._packet
@@ -252,6 +271,9 @@ class MarketDataPublisher:
             wait_ns = self._last_send + interval_ns - time.monotonic_ns()
             if wait_ns > 0:
                 await asyncio.sleep(wait_ns / 1e9)
+                continue
+            if self._packet.messages:  # never expected: every batch ends with a flush
+                self._flush_now()
                 continue
             self._send_raw(encode_packet(self._session_b, self.next_seq, [], 0))
 

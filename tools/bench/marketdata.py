@@ -1,0 +1,254 @@
+"""Benchmark of the market-data publisher; prints one JSON object.
+
+    python tools/bench/marketdata.py [--rate 10000] [--seconds 3] [--burst 50000] [--dir D]
+
+A real Engine + Journal (synchronous=NORMAL) + Sequencer, the publisher sending unicast UDP to
+127.0.0.1 (a bound socket drained by the loop), and a market-maker-like flow:
+- paced: `--rate` commands/s for `--seconds`; for every command that produced feed messages,
+  commit→packet latency = time its last packet left `sendto` minus the time the journal
+  transaction holding it finished (the sequencer releases subscribers right after), and the
+  publisher's own share (subscriber call → last sendto). p50/p99/max in µs.
+- burst: `--burst` commands submitted as fast as possible; messages/s and packets/s through the
+  publisher (CPU time inside its subscriber only, and wall time of the whole run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from venue import log  # noqa: E402 - after the sys.path set-up for running as a script
+
+log.configure(stream=sys.stderr, level="warning")  # before any module binds its logger
+
+from venue.clock import LiveClock  # noqa: E402
+from venue.config import MarketDataConfig  # noqa: E402
+from venue.core import (  # noqa: E402
+    AddInstrument,
+    CancelOrder,
+    Command,
+    Instrument,
+    InstrumentKind,
+    NewOrder,
+    ReplaceOrder,
+    Side,
+)
+from venue.journal import Batch, recover  # noqa: E402
+from venue.marketdata import MarketDataPublisher  # noqa: E402
+from venue.sequencer import Sequencer  # noqa: E402
+
+SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP", "XRP-PERP")
+REF = 100_000
+
+
+class Flow:
+    """New orders around the reference (some crossing), cancels and replaces of live ones."""
+
+    def __init__(self, seed: int = 1) -> None:
+        self.rnd = random.Random(seed)
+        self.n = 0
+        self.live: list[tuple[str, str]] = []  # (session, cl_ord_id)
+
+    def next(self) -> Command:
+        rnd = self.rnd
+        self.n += 1
+        n = self.n
+        if len(self.live) > 200 and rnd.random() < 0.35:
+            session, cl = self.live.pop(rnd.randrange(len(self.live)))
+            return CancelOrder(session=session, firm=session, cl_ord_id=f"x{n}", orig_cl_ord_id=cl)
+        if self.live and rnd.random() < 0.1:
+            i = rnd.randrange(len(self.live))
+            session, cl = self.live[i]
+            self.live[i] = (session, f"r{n}")
+            side_sign = 1 if rnd.random() < 0.5 else -1
+            return ReplaceOrder(
+                session=session,
+                firm=session,
+                cl_ord_id=f"r{n}",
+                orig_cl_ord_id=cl,
+                price=REF + side_sign * rnd.randint(1, 50),
+                qty=rnd.randint(1, 20),
+            )
+        side = Side.BUY if rnd.random() < 0.5 else Side.SELL
+        away = rnd.randint(-3, 50)
+        price = REF - away if side == Side.BUY else REF + away
+        session = rnd.choice(("MM1", "MM2", "MM3"))
+        cl = f"n{n}"
+        self.live.append((session, cl))
+        return NewOrder(
+            session=session,
+            firm=session,
+            account=session,
+            cl_ord_id=cl,
+            symbol=rnd.choice(SYMBOLS),
+            side=side,
+            price=price,
+            qty=rnd.randint(1, 20),
+        )
+
+
+def _pct(values: list[int], p: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    return round(s[min(len(s) - 1, int(p * len(s)))] / 1000, 1)
+
+
+def _summary(values: list[int]) -> dict[str, float]:
+    return {"p50": _pct(values, 0.5), "p99": _pct(values, 0.99), "max": _pct(values, 1.0)}
+
+
+class _Drain(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.packets = 0
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.packets += 1
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    tmp = Path(args.dir or tempfile.mkdtemp(prefix="bench-md-"))
+    engine, journal, _ = await recover(tmp / "venue.db", synchronous="NORMAL")
+    commit_done: dict[int, int] = {}
+    batch_sizes: list[int] = []
+    real_commit = journal.commit
+
+    async def timed_commit(batch: Batch) -> None:
+        await real_commit(batch)
+        t = time.perf_counter_ns()
+        for row in batch.rows:
+            commit_done[row[0]] = t
+        if batch.rows:
+            batch_sizes.append(len(batch.rows))
+
+    journal.commit = timed_commit  # type: ignore[method-assign]
+    sink, drain = await loop.create_datagram_endpoint(_Drain, local_addr=("127.0.0.1", 0))
+    port = sink.get_extra_info("sockname")[1]
+    sequencer = Sequencer(engine, journal, LiveClock())
+    await sequencer.start()
+    cfg = MarketDataConfig(port=port, rerequest_port=0, snapshot_port=0)
+    pub = MarketDataPublisher(cfg, sequencer, LiveClock(), flush=args.flush)
+    await pub.start()
+    for sym in SYMBOLS:
+        sequencer.submit(
+            AddInstrument(
+                instrument=Instrument(
+                    symbol=sym,
+                    kind=InstrumentKind.PERPETUAL,
+                    tick_size="0.5",
+                    lot_size="0.001",
+                    multiplier="1",
+                    ref_price=REF,
+                    band_ppb=0,
+                    max_order_qty=1_000_000,
+                )
+            )
+        )
+    flow = Flow()
+    for _ in range(2000):  # warm up the book
+        sequencer.submit(flow.next())
+
+    async def committed() -> None:
+        done = asyncio.Event()
+        sequencer.after_commit(done.set)
+        await done.wait()
+
+    await committed()
+
+    # -- paced run ------------------------------------------------------------------------
+    pub.timing = []
+    batch_sizes.clear()
+    total = int(args.rate * args.seconds)
+    start = time.perf_counter()
+    sent = 0
+    while sent < total:
+        due = min(total, int((time.perf_counter() - start) * args.rate))
+        while sent < due:
+            sequencer.submit(flow.next())
+            sent += 1
+        await asyncio.sleep(0.0005)
+    await committed()
+    paced_s = time.perf_counter() - start
+    timing = pub.timing
+    commit_to_packet = [t_sent - commit_done[seq] for seq, _t0, t_sent in timing]
+    publisher_only = [t_sent - t0 for _seq, t0, t_sent in timing]
+    paced_batches = [b * 1000 for b in batch_sizes]  # _summary divides by 1000
+
+    # -- burst ----------------------------------------------------------------------------
+    pub.timing = None
+    msgs0, packets0, busy0 = pub.messages_sent, pub.packets_sent, pub.busy_ns
+    start = time.perf_counter()
+    for i in range(args.burst):
+        sequencer.submit(flow.next())
+        if i % 256 == 255:
+            await asyncio.sleep(0)
+    await committed()
+    burst_s = time.perf_counter() - start
+    busy_ns = pub.busy_ns - busy0
+    msgs = pub.messages_sent - msgs0
+    packets = pub.packets_sent - packets0
+
+    await pub.stop()
+    await sequencer.stop(snapshot=False)
+    await journal.close()
+    sink.close()
+    return {
+        "bench": "marketdata",
+        "python": sys.version.split()[0],
+        "flush": args.flush,
+        "paced": {
+            "target_commands_per_s": args.rate,
+            "commands": total,
+            "achieved_commands_per_s": round(total / paced_s),
+            "commands_with_messages": len(timing),
+            "commit_to_packet_us": _summary(commit_to_packet),
+            "publisher_only_us": _summary(publisher_only),
+            "commands_per_commit": _summary(paced_batches),
+            "target_p99_us": 100,
+        },
+        "burst": {
+            "commands": args.burst,
+            "messages": msgs,
+            "packets": packets,
+            "messages_per_packet": round(msgs / packets, 1) if packets else 0,
+            "wall_commands_per_s": round(args.burst / burst_s),
+            "publisher_messages_per_s_cpu": round(msgs / (busy_ns / 1e9)) if busy_ns else 0,
+            "publisher_us_per_command": round(busy_ns / args.burst / 1000, 2),
+        },
+        "received_packets": drain.packets,
+        "feed_book_inconsistencies": pub.translator.inconsistencies,
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rate", type=int, default=10_000)
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--burst", type=int, default=50_000)
+    p.add_argument("--flush", choices=["batch", "command"], default="batch")
+    p.add_argument("--dir", help="directory for the temporary database")
+    args = p.parse_args()
+    try:
+        import uvloop
+
+        result = uvloop.run(run(args))
+    except ImportError:
+        result = asyncio.run(run(args))
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
