@@ -761,3 +761,83 @@ def msgspec_replace(cmd: NewOrder, **kw: int) -> NewOrder:
     import msgspec
 
     return msgspec.structs.replace(cmd, **kw)
+
+
+def test_every_outbound_body_is_valid_against_the_dictionary() -> None:
+    from venue.fix.dictionary import load_dictionary
+    from venue.fix.validate import validate
+
+    dictionary = load_dictionary()
+
+    def check(msg_type: bytes, body: list[tuple[int, bytes]]) -> None:
+        raw = encode(
+            msg_type,
+            begin_string=b"FIX.4.4",
+            sender=b"VENUE",
+            target=b"ALPHA-MM",
+            seq=3,
+            sending_time=b"20261121-06:30:00.000",
+            body=body,
+        )
+        msg = parse_frame(raw)
+        assert isinstance(msg, FixMessage)
+        assert validate(msg, dictionary) is None, msg
+
+    e = engine()
+    events = apply(e, order(ALPHA, "a1", "2", "1", "60000.5", t18="6"))
+    events += apply(e, order(BRAVO, "b1", "1", "0.4", "60001"))
+    events += apply(
+        e,
+        ReplaceOrder(
+            session="ALPHA-MM",
+            firm="ALPHA",
+            cl_ord_id="a2",
+            orig_cl_ord_id="a1",
+            price=120_002,
+            qty=2000,
+        ),
+    )
+    events += apply(
+        e, CancelOrder(session="ALPHA-MM", firm="ALPHA", cl_ord_id="a3", orig_cl_ord_id="a2")
+    )
+    events += apply(e, CancelOrder(session="ALPHA-MM", firm="ALPHA", cl_ord_id="a4", order_id=1))
+    events += apply(e, order(ALPHA, "a5", "2", "1", "90000"))
+    events += apply(e, order(ALPHA, "a6", "2", "1", "60010", t59="6", t126="20261121-07:00:00"))
+    live_before = e.by_session["ALPHA-MM"]["a6"]
+    events += apply(e, MassCancel(session="ALPHA-MM", firm="ALPHA", cl_ord_id="m1"))
+    out = replies(9, events, TABLE)
+    assert {r.msg_type for r in out} == {b"8", b"9", b"r"}
+    for r in out:
+        check(r.msg_type, r.body)
+    check(b"y", security_list([BTC, FUT], security_req_id=b"r", security_response_id=b"r"))
+    check(b"8", order_status_report(None, None, exec_id=b"I1", ts=T0, cl_ord_id=b"x"))
+    check(
+        b"8",
+        order_status_report(
+            None, None, exec_id=b"I2", ts=T0, mass_status_req_id=b"m", tot_num_reports=0
+        ),
+    )
+    live = live_before
+    check(
+        b"8",
+        order_status_report(
+            live,
+            TABLE["BTC-PERP"],
+            exec_id=b"I3",
+            ts=T0,
+            ord_status_req_id=b"s",
+            mass_status_req_id=b"m",
+            tot_num_reports=1,
+            last_report=True,
+        ),
+    )
+    for msg in [
+        nos(t44="60000.25"),
+        nos(t44=None),
+        fix(b"F", (41, "c"), (37, "Z"), (11, "d"), (55, "X"), (54, "1")),
+        fix(b"G", (41, "c"), (11, "d"), (55, "X"), (54, "1"), (38, "1"), (44, "1")),
+        fix(b"q", (11, "m"), (530, "3")),
+        fix(b"x", (320, "r"), (559, "2")),
+    ]:
+        r = refusal(decode(msg, ALPHA, TABLE))
+        check(r.msg_type, r.body(b"E1", T0))

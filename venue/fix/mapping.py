@@ -319,7 +319,7 @@ def _cancel_refusal(
     fields = (
         (37, get(37) or b"NONE"),
         (11, get(11) or b""),
-        (41, get(41) or b""),
+        (41, get(41) or b"NONE"),
         (39, b"8"),
         (434, b"2" if is_replace else b"1"),
         (102, b"%d" % cxl_rej_reason),

@@ -368,14 +368,13 @@ def order_status_report(
     unknown order: OrdStatus 8 with OrdRejReason 5 (`cl_ord_id`, `symbol`, `side` echo the
     request). For mass status, pass `mass_status_req_id`, `tot_num_reports` and `last_report`."""
     if order is None:
-        body: Body = [
-            (37, _NONE),
-            (11, cl_ord_id),
-            (17, exec_id),
-            (150, b"I"),
-            (39, b"8"),
-            (103, b"5"),
-            (55, symbol),
+        body: Body = [(37, _NONE)]
+        if cl_ord_id:
+            body.append((11, cl_ord_id))
+        body += [(17, exec_id), (150, b"I"), (39, b"8"), (103, b"5")]
+        if symbol:
+            body.append((55, symbol))
+        body += [
             (54, side),
             (151, _ZERO),
             (14, _ZERO),
@@ -433,7 +432,7 @@ def cancel_reject(ev: CancelRejected) -> Body:
     return [
         (37, b"%d" % ev.order_id if ev.order_id else _NONE),
         (11, _b(ev.cl_ord_id)),
-        (41, _b(ev.orig_cl_ord_id)),
+        (41, _b(ev.orig_cl_ord_id) or _NONE),  # required in 35=9; empty for a cancel by OrderID
         (39, status),
         (60, format_utc_timestamp(ev.ts)),
         (434, b"2" if ev.is_replace else b"1"),

@@ -167,5 +167,5 @@ def decode_security_list_request(msg: FixMessage) -> SecurityListQuery | Refusal
         return business_refusal(
             msg, 5, "Symbol (55) is required for 559=0", "symbol_missing", req_id
         )
-    fields = ((320, req_id), (322, req_id), (560, b"1"), (58, b"559 must be 0 or 4"))
+    fields = ((320, req_id), (322, req_id), (560, b"1"))
     return Refusal(msg_type=b"y", reason="unsupported_security_list_type", fields=fields)
