@@ -11,7 +11,7 @@ import pytest
 
 from tests.gateway.conftest import wait_until
 from tests.orderentry.conftest import Trader, VenueFactory, demo_sessions
-from venue.fix.codec import format_utc_timestamp
+from venue.fix.codec import encode, format_utc_timestamp
 
 Traders = Callable[[int, str], Trader]
 
@@ -351,3 +351,37 @@ async def test_reports_of_commands_submitted_elsewhere_are_routed(
     expired = await alpha.expect(b"8")
     assert (expired.get(150), expired.get(39), expired.get(11)) == (b"C", b"C", b"d1")
     assert venue.live_orders("ALPHA-MM") == 1
+
+
+async def test_poss_resend_of_an_order_already_seen_is_ignored(
+    venue_factory: VenueFactory, traders: Traders
+) -> None:
+    venue = await venue_factory()
+    alpha = await logged_on(traders, venue.port, "ALPHA-MM")
+    await alpha.new_order("p1", "1", "1", "59000")
+    assert (await alpha.expect(b"8")).get(150) == b"0"
+
+    async def poss_resend(cl_ord_id: bytes) -> None:
+        assert alpha.writer is not None
+        now = format_utc_timestamp(time.time_ns())
+        body = [(11, cl_ord_id), (55, b"BTC-PERP"), (54, b"1"), (60, now), (38, b"1")]
+        body += [(40, b"2"), (44, b"59000")]
+        raw = encode(
+            b"D",
+            begin_string=b"FIX.4.4",
+            sender=b"ALPHA-MM",
+            target=b"VENUE",
+            seq=alpha.next_out,
+            sending_time=now,
+            body=body,
+            extra_header=[(97, b"Y")],
+        )
+        alpha.next_out += 1
+        alpha.writer.write(raw)
+        await alpha.writer.drain()
+
+    await poss_resend(b"p1")  # already seen: ignored, no answer
+    await poss_resend(b"p2")  # not seen: processed normally
+    nxt = await alpha.expect(b"8")
+    assert (nxt.get(11), nxt.get(150)) == (b"p2", b"0")
+    assert venue.live_orders("ALPHA-MM") == 2

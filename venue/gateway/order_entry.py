@@ -297,11 +297,15 @@ class OrderEntry:
         return Outbound(session=session, msg_type=b"j", body=body)
 
     def _possible_duplicate(self, session: str, msg: FixMessage) -> bool:
-        """A NewOrderSingle with PossResend (97=Y) whose ClOrdID this FIX session already sent is
-        ignored (it was answered the first time). Remembers at most `max_cl_ord_ids` per session."""
+        """A NewOrderSingle with PossResend (97=Y) whose ClOrdID this FIX session already sent, or
+        that names a live order of the session, is ignored (it was answered the first time).
+        Remembers at most `max_cl_ord_ids` per session."""
         cl_ord_id = msg.get(11) or b""
         seen = self._seen.setdefault(session, OrderedDict())
-        if msg.get(97) == b"Y" and cl_ord_id in seen:
+        if msg.get(97) == b"Y" and (
+            cl_ord_id in seen
+            or cl_ord_id.decode("latin-1") in self._engine.by_session.get(session, {})
+        ):
             return True
         seen[cl_ord_id] = None
         seen.move_to_end(cl_ord_id)
