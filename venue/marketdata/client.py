@@ -326,9 +326,9 @@ class FeedHandler:
             try:
                 msg = decode(body)
                 if symbols is not None and not self._wanted(msg):
-                    pass
-                else:
-                    books.apply(msg)
+                    seq += 1
+                    continue
+                books.apply(msg)
             except (BookError, MalformedMessage) as exc:
                 self.errors += 1
                 _log.warning("feed_inconsistent", seq=seq, error=str(exc))
