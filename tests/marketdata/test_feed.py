@@ -7,6 +7,8 @@ import random
 import socket
 from pathlib import Path
 
+import pytest
+
 from tests.marketdata.harness import (
     TIMEOUT,
     Venue,
@@ -20,12 +22,13 @@ from venue.clock import ManualClock
 from venue.marketdata import FeedHandler, MarketDataPublisher
 
 
-async def test_random_flow_books_equal_engine(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_random_flow_books_equal_engine(tmp_path: Path, seed: int) -> None:
     venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
     pub, client = await start_feed(venue)
     try:
         venue.add_instruments()
-        await run_flow(venue, random.Random(1), 2000)
+        await run_flow(venue, random.Random(seed), 2000)
         await client.wait_for_seq(pub.next_seq, TIMEOUT)
         venue.engine.validate_internal_state()
         client.books.validate()
@@ -177,6 +180,28 @@ async def test_restart_starts_a_new_session_and_the_handler_follows(tmp_path: Pa
         await run_flow(venue, random.Random(13), 300)
         await client.wait_for_seq(pub.next_seq, TIMEOUT)
         assert client.session_changes == 1
+        assert client.books.view() == engine_view(venue.engine)
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
+
+
+async def test_gap_older_than_history_falls_back_to_snapshot(tmp_path: Path) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client = await start_feed(venue, history_messages=20)
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(40), 100)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        lost = True
+        client.drop = lambda seq, count: lost  # a long outage: far more than 20 messages
+        await run_flow(venue, random.Random(41), 300)
+        lost = False
+        await run_flow(venue, random.Random(42), 20)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert pub.rerequests_ignored > 0  # asked for messages no longer held
+        assert client.snapshots_taken >= 2
         assert client.books.view() == engine_view(venue.engine)
     finally:
         await client.stop()

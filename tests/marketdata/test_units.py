@@ -45,6 +45,7 @@ from venue.marketdata.messages import (
     encode_snapshot_complete,
     encode_status,
 )
+from venue.marketdata.publisher import MessageHistory, derive_session
 from venue.marketdata.translate import FeedTranslator
 
 u16 = st.integers(0, 2**16 - 1)
@@ -233,3 +234,19 @@ def test_translator_rules_for_aggressors_and_replaces() -> None:
     assert tr.inconsistencies == 0
     view = tr.book.view()["X"]
     assert view == ([], [(101, [(2, 5)])])
+
+
+def test_message_history_ring() -> None:
+    h = MessageHistory(5)
+    h.extend([b"1", b"2", b"3"])
+    assert (h.first, h.next_seq) == (1, 4)
+    assert [h.get(s) for s in range(1, 4)] == [b"1", b"2", b"3"]
+    h.extend([str(i).encode() for i in range(4, 13)])
+    assert (h.first, h.next_seq) == (8, 13)
+    assert [h.get(s) for s in range(8, 13)] == [b"8", b"9", b"10", b"11", b"12"]
+
+
+def test_derived_session_names() -> None:
+    assert derive_session(1_767_225_600_000_000_000) == "2601010000"  # 2026-01-01T00:00:00Z
+    assert derive_session(1_767_225_600_000_000_000 + 86_399 * 10**9) == "2601011UNZ"
+    assert len({derive_session(1_767_225_600 * 10**9 + i * 10**9) for i in range(100)}) == 100

@@ -169,6 +169,7 @@ class FeedHandler:
         self._started = False
         self._ended_sessions: set[str] = set()
         self._progress = asyncio.Event()
+        self._resync_lock = asyncio.Lock()
         self._gap = asyncio.Event()
         self._feed: asyncio.DatagramTransport | None = None
         self._rr: asyncio.DatagramTransport | None = None
@@ -221,9 +222,13 @@ class FeedHandler:
         """Take a snapshot and continue from the sequence number it names."""
         if self.snapshot_addr is None:
             raise SnapshotError("no snapshot server configured")
+        async with self._resync_lock:  # one snapshot at a time
+            await self._resync(*self.snapshot_addr)
+        self._drain()
+
+    async def _resync(self, host: str, port: int) -> None:
         self._syncing = True
         try:
-            host, port = self.snapshot_addr
             session, msgs, next_seq = await fetch_snapshot(host, port, self._symbol_list)
             self.books.clear()
             for body in msgs:
@@ -245,7 +250,6 @@ class FeedHandler:
                 del self._buffer[s]
         finally:
             self._syncing = False
-        self._drain()
 
     async def wait_for_seq(self, next_seq: int, timeout: float = 5.0) -> None:
         """Wait until every message before `next_seq` has been applied."""

@@ -56,7 +56,6 @@ __all__ = ["MarketDataPublisher", "derive_session"]
 
 _log = get_logger("venue.marketdata")
 _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_HISTORY_SLACK = 4096  # trim the history in chunks, not on every message
 
 
 def derive_session(now_ns: int) -> str:
@@ -68,6 +67,37 @@ def derive_session(now_ns: int) -> str:
         sod, r = divmod(sod, 36)
         digits = _B36[r] + digits
     return dt.strftime("%y%m%d") + digits
+
+
+class MessageHistory:
+    """The last `capacity` message bodies by sequence number: a ring with O(1) append and
+    lookup (no trimming pauses). Holds seqs `first` .. `next_seq - 1`."""
+
+    __slots__ = ("_cap", "_ring", "next_seq")
+
+    def __init__(self, capacity: int) -> None:
+        self._cap = capacity
+        self._ring: list[bytes] = []
+        self.next_seq = 1
+
+    @property
+    def first(self) -> int:
+        return self.next_seq - len(self._ring)
+
+    def extend(self, msgs: list[bytes]) -> None:
+        ring, cap = self._ring, self._cap
+        seq = self.next_seq
+        for body in msgs:
+            if len(ring) < cap:
+                ring.append(body)
+            else:
+                ring[(seq - 1) % cap] = body
+            seq += 1
+        self.next_seq = seq
+
+    def get(self, seq: int) -> bytes:
+        """The body of `seq`; the caller checks first <= seq < next_seq."""
+        return self._ring[(seq - 1) % self._cap]
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -106,9 +136,7 @@ class MarketDataPublisher:
         self.translator = FeedTranslator()
         self.next_seq = 1
         self.last_ts = clock.now_ns()
-        self._history: list[bytes] = []
-        self._history_first = 1  # seq of _history[0]
-        self._history_max = config.history_messages
+        self._history = MessageHistory(config.history_messages)
         self._packet = PacketBuilder()
         self._outbox: list[bytes] = []  # packets sequenced before start()
         self._transport: asyncio.DatagramTransport | None = None
@@ -239,12 +267,7 @@ class MarketDataPublisher:
             packet.add(seq, body)
             seq += 1
         self.next_seq = seq
-        history = self._history
-        history.extend(msgs)
-        excess = len(history) - self._history_max
-        if excess >= _HISTORY_SLACK:
-            del history[:excess]
-            self._history_first += excess
+        self._history.extend(msgs)
 
     def _flush(self) -> None:
         if self._packet.messages:
@@ -281,7 +304,7 @@ class MarketDataPublisher:
 
     def history_range(self) -> tuple[int, int]:
         """(first, next): messages first..next-1 can be re-requested."""
-        return self._history_first, self.next_seq
+        return self._history.first, self.next_seq
 
     def _on_rerequest(self, data: bytes, addr: Any) -> None:
         try:
@@ -289,7 +312,7 @@ class MarketDataPublisher:
         except MalformedPacket:
             self.rerequests_ignored += 1
             return
-        first, nxt = self._history_first, self.next_seq
+        first, nxt = self._history.first, self.next_seq
         if session != self._session_b or seq < first or seq >= nxt:
             self.rerequests_ignored += 1
             return
@@ -298,10 +321,10 @@ class MarketDataPublisher:
             return
         count = min(count, self.config.max_rerequest_messages, nxt - seq)
         self.rerequests_answered += 1
-        history = self._history
+        get = self._history.get
         packet = PacketBuilder()
         for s in range(seq, seq + count):
-            body = history[s - first]
+            body = get(s)
             if packet.messages and not packet.fits(body):
                 transport.sendto(packet.take(self._session_b)[2], addr)
             packet.add(s, body)
@@ -310,10 +333,9 @@ class MarketDataPublisher:
 
     def messages(self, seq: int, count: int) -> list[bytes]:
         """Message bodies seq..seq+count-1 still in history (for tests and tools)."""
-        first = self._history_first
-        lo = max(seq, first) - first
-        hi = min(seq + count, self.next_seq) - first
-        return self._history[lo:hi] if hi > lo else []
+        lo = max(seq, self._history.first)
+        hi = min(seq + count, self.next_seq)
+        return [self._history.get(s) for s in range(lo, hi)]
 
     # -- snapshots ---------------------------------------------------------------------------
 
