@@ -29,11 +29,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import itertools
+import select
 import shlex
 import socket
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import simplefix
@@ -239,6 +240,7 @@ class Client:
         self.sock = socket.create_connection((host, port), timeout=10)
         self.parser = simplefix.FixParser()
         self.printed: list[str] = []
+        self.closed = False
         self.ids = itertools.count(int(time.time()) % 100_000 * 1000)
         self._last_out = time.monotonic()
 
@@ -291,6 +293,7 @@ class Client:
             except TimeoutError:
                 continue
             if not data:
+                self.closed = True
                 self._print("-- connection closed by the venue")
                 return got
             self.parser.append_buffer(data)
@@ -390,35 +393,45 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ConnectionError) as exc:
         print(f"fixclient: {exc}", file=sys.stderr)
         return 1
-    lines: Iterable[str]
-    if args.command or args.script:
-        lines = list(args.command)
-        if args.script:
-            lines += Path(args.script).read_text().splitlines()
-    else:
-        lines = _interactive()
     try:
-        for line in lines:
-            if not client.run(line, args.linger):
-                break
+        if args.command or args.script:
+            lines = list(args.command)
+            if args.script:
+                lines += Path(args.script).read_text().splitlines()
+            for line in lines:
+                if client.closed or not client.run(line, args.linger):
+                    break
+        else:
+            interact(client, args.linger)
     except KeyboardInterrupt:
         pass
     finally:
-        client.logout()
+        if not client.closed:
+            client.logout()
     return 0
 
 
-def _interactive() -> Iterator[str]:
-    print(
-        "commands: buy/sell SYMBOL QTY [@ PRICE] ..., cancel ID, replace ID QTY @ PRICE "
-        "symbol=S, status ID, massstatus, masscancel, securities, wait N, quit",
-        flush=True,
-    )
-    while True:
-        try:
-            yield input("fix> ")
-        except EOFError:
-            return
+HELP = (
+    "commands: buy/sell SYMBOL QTY [@ PRICE] [tif=..] [post] [reduce] [id=..] [account=..], "
+    "cancel ID, replace ID QTY @ PRICE symbol=S, status ID, massstatus, masscancel [SYMBOL], "
+    "securities, wait N, quit"
+)
+
+
+def interact(client: Client, linger: float) -> None:
+    """Read commands from stdin while printing what the venue sends, and keep the session
+    alive (heartbeats, TestRequests) while the person thinks."""
+    print(HELP, flush=True)
+    print("fix> ", end="", flush=True)
+    while not client.closed:
+        readable, _, _ = select.select([sys.stdin, client.sock], [], [], 1.0)
+        if client.sock in readable or not readable:
+            client.receive(0.01)  # prints what arrived; sends a Heartbeat when one is due
+        if sys.stdin in readable:
+            line = sys.stdin.readline()
+            if not line or not client.run(line.strip(), linger):
+                return
+            print("fix> ", end="", flush=True)
 
 
 if __name__ == "__main__":
