@@ -385,3 +385,33 @@ async def test_poss_resend_of_an_order_already_seen_is_ignored(
     nxt = await alpha.expect(b"8")
     assert (nxt.get(11), nxt.get(150)) == (b"p2", b"0")
     assert venue.live_orders("ALPHA-MM") == 2
+
+
+async def test_replace_and_request_refusals(venue_factory: VenueFactory, traders: Traders) -> None:
+    venue = await venue_factory()
+    alpha = await logged_on(traders, venue.port, "ALPHA-MM")
+    await alpha.new_order("a1", "2", "1", "60500")
+    await alpha.expect(b"8")
+    await alpha.replace("a2", "a1", "1", "60500.2")  # off the tick
+    rej = await alpha.expect(b"9")
+    assert (rej.get(434), rej.get(102), rej.get(39)) == (b"2", b"99", b"8")
+    assert b"tick" in (rej.get(58) or b"")
+    await alpha.replace("a2", "a1", "1.0005", "60500")  # off the lot
+    assert (await alpha.expect(b"9")).get(102) == b"99"
+    # a replace naming another instrument than the order's is refused, not re-scaled
+    now = format_utc_timestamp(time.time_ns())
+    body = [(41, b"a1"), (11, b"a3"), (55, b"ETH-PERP"), (54, b"2"), (60, now)]
+    await alpha.send(b"G", [*body, (38, b"1"), (40, b"2"), (44, b"3000")])
+    rej = await alpha.expect(b"9")
+    assert (rej.get(434), rej.get(102), rej.get(39)) == (b"2", b"99", b"0")
+    await alpha.replace("a4", "a1", "0.5", "60500")  # a good one: quantity down, priority kept
+    rep = await alpha.expect(b"8")
+    assert (rep.get(150), rep.get(38), rep.get(151)) == (b"5", b"0.5", b"0.5")
+    # unsupported mass cancel type; mass status with nothing to report
+    await alpha.send(b"q", [(11, b"m1"), (530, b"3"), (60, now)])
+    report = await alpha.expect(b"r")
+    assert (report.get(531), report.get(532)) == (b"0", b"0")
+    await alpha.send(b"AF", [(584, b"s1"), (585, b"1"), (55, b"ETH-PERP")])
+    status = await alpha.expect(b"8")
+    assert (status.get(150), status.get(911), status.get(912)) == (b"I", b"0", b"Y")
+    assert venue.live_orders("ALPHA-MM") == 1
