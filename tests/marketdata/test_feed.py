@@ -15,6 +15,7 @@ from tests.marketdata.harness import (
     engine_view,
     free_port,
     md_config,
+    random_command,
     run_flow,
     start_feed,
 )
@@ -207,3 +208,31 @@ async def test_gap_older_than_history_falls_back_to_snapshot(tmp_path: Path) -> 
         await client.stop()
         await pub.stop()
         await venue.close()
+
+
+async def test_app_wiring_order(tmp_path: Path) -> None:
+    """The order venue.app uses: publisher built right after the sequencer, before the first
+    submit; started after; stopped after the sequencer (which flushes the last commits)."""
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    client = FeedHandler(feed_port=0)
+    cfg = md_config(await client.bind())
+    pub = MarketDataPublisher(cfg, venue.sequencer, venue.clock)
+    venue.add_instruments()  # submitted before start(): sent once the socket is open
+    with pytest.raises(RuntimeError):
+        MarketDataPublisher(cfg, venue.sequencer, venue.clock)  # too late: uncommitted state
+    await pub.start()
+    client.rerequest_addr = ("127.0.0.1", pub.rerequest_port)
+    client.snapshot_addr = ("127.0.0.1", pub.snapshot_port)
+    await client.start()
+    try:
+        await run_flow(venue, random.Random(50), 200)
+        for _ in range(5):  # uncommitted when the sequencer is told to stop
+            venue.submit(random_command(random.Random(51), venue.engine, 10**6))
+        await venue.sequencer.stop()
+        await pub.stop()
+        await asyncio.wait_for(client.ended.wait(), TIMEOUT)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert client.books.view() == engine_view(venue.engine)
+    finally:
+        await client.stop()
+        await venue.journal.close()

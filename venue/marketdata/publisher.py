@@ -240,6 +240,8 @@ class MarketDataPublisher:
         leave at once; the partial one leaves after the last command of the commit batch
         (the sequencer sets `committed_seq` to that command's seq before releasing the batch),
         or after every command with `flush="command"`."""
+        if self._ended:  # after stop(): this session is over, the next one's preamble has it
+            return
         t0 = time.perf_counter_ns()
         msgs = self.translator.on_command(ts, events)
         if msgs:
