@@ -29,6 +29,7 @@ from venue.core import AddInstrument, Engine
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
+from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.tls import make_server_context
 from venue.journal import JournalError
 from venue.journal.recovery import recover
@@ -59,6 +60,7 @@ class Venue:
         self.sequencer: Any = None
         self.journal: Any = None
         self.gateway: Any = None
+        self.order_entry: Any = None
         self.stopped = asyncio.Event()
 
     @property
@@ -98,6 +100,7 @@ class Venue:
         for inst in instruments:
             if not _has_instrument(engine, inst.symbol):
                 self.sequencer.submit(AddInstrument(instrument=inst))
+        self.order_entry = OrderEntry(sequencer=self.sequencer, sessions=cfg.sessions)
         self.gateway = Gateway(
             config=cfg.gateway,
             sessions=cfg.sessions,
@@ -106,7 +109,9 @@ class Venue:
             clock=self.clock,
             dictionary=dictionary,
             ssl_context=ssl_context,
+            application=self.order_entry,
         )
+        self.order_entry.attach(gateway_sender(self.gateway))
         await self.gateway.start()
         self.log.info("venue_ready", fix_port=self.fix_port, sessions=len(cfg.sessions))
 
