@@ -195,14 +195,17 @@ class FeedBook:
         book.definition = book.definition._replace(state=state)
 
     def add(self, locate: int, order_id: int, side: int, price: int, qty: int) -> None:
-        book = self.get(locate)
-        if order_id in book.orders:
+        book = self.instruments.get(locate)
+        if book is None:
+            raise BookError(f"unknown locate {locate}")
+        orders = book.orders
+        if order_id in orders:
             raise BookError(f"order {order_id} already in the book")
         if qty <= 0:
             raise BookError(f"order {order_id}: quantity {qty}")
         o = FeedOrder(order_id, side, price, qty)
-        book.orders[order_id] = o
-        book.side(side).add(o)
+        orders[order_id] = o
+        (book.bids if side == SIDE_BUY else book.asks).add(o)
 
     def modify(self, locate: int, order_id: int, price: int, qty: int, priority_kept: bool) -> None:
         book = self.get(locate)
@@ -222,11 +225,13 @@ class FeedBook:
         side.add(o)
 
     def delete(self, locate: int, order_id: int) -> None:
-        book = self.get(locate)
+        book = self.instruments.get(locate)
+        if book is None:
+            raise BookError(f"unknown locate {locate}")
         o = book.orders.pop(order_id, None)
         if o is None:
             raise BookError(f"delete of unknown order {order_id}")
-        book.side(o.side).remove(o)
+        (book.bids if o.side == SIDE_BUY else book.asks).remove(o)
 
     def execute(self, msg: ExecutedMsg) -> None:
         book = self.get(msg.locate)

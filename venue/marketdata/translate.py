@@ -24,12 +24,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from venue.core import (
+    CancelRejected,
+    CommandRejected,
     InstrumentAdded,
     InstrumentStateChanged,
+    MassCancelRejected,
     OrderAccepted,
     OrderCanceled,
     OrderFilled,
+    OrderRejected,
     OrderReplaced,
+    ReferencePriceChanged,
     Side,
 )
 from venue.marketdata.book import BookError, FeedBook
@@ -54,6 +59,9 @@ if TYPE_CHECKING:
 __all__ = ["FeedTranslator"]
 
 _FEED_SIDE = {Side.BUY: SIDE_BUY, Side.SELL: SIDE_SELL}
+_SILENT = frozenset(
+    {OrderRejected, CancelRejected, MassCancelRejected, CommandRejected, ReferencePriceChanged}
+)
 _OTHER_SIDE = {Side.BUY: SIDE_SELL, Side.SELL: SIDE_BUY}
 
 
@@ -104,6 +112,27 @@ class FeedTranslator:
 
     def on_command(self, ts: int, events: Sequence[Event]) -> list[bytes]:
         out: list[bytes] = []
+        if len(events) == 1:  # fast paths: an order that rests untouched, a plain cancel
+            ev = events[0]
+            t = type(ev)
+            if t is OrderAccepted:
+                acc: OrderAccepted = ev  # type: ignore[assignment]
+                # alone, an accepted order neither traded nor was canceled: it rests whole
+                body = self._add(
+                    self.locates.get(acc.symbol, 0),
+                    ts,
+                    acc.order_id,
+                    _FEED_SIDE[acc.side],
+                    acc.price,
+                    acc.qty,
+                )
+                return [body] if body is not None else out
+            if t is OrderCanceled:
+                can: OrderCanceled = ev  # type: ignore[assignment]
+                self._emit_delete(out, self.locates.get(can.symbol, 0), ts, can.order_id)
+                return out
+            if t in _SILENT:
+                return out
         incoming: dict[int, _Incoming] | None = None
         book = self.book
         locates = self.locates
