@@ -72,7 +72,7 @@ def venue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VenueProce
     tmp = tmp_path_factory.mktemp("bad_input")
     cfg = venue_config(
         tmp,
-        sessions=extra_sessions("ABUSE", 8),
+        sessions=extra_sessions("ABUSE", 16),
         logon_timeout_seconds=2,
         slow_consumer_seconds=1,
         outbound_buffer_limit=262144,
@@ -165,6 +165,7 @@ class FixClient:
     def frame(
         self, msg_type: bytes, body: Sequence[tuple[int, bytes]] = (), seq: int | None = None
     ) -> bytes:
+        """A frame with the next MsgSeqNum (consumed), or with `seq` (nothing consumed)."""
         if seq is None:
             seq = self.next_seq
             self.next_seq += 1
@@ -240,6 +241,7 @@ class HealthMonitor:
         self.rtts_ns: list[int] = []
         self.error: BaseException | None = None
         self._stop = asyncio.Event()
+        self._progress = asyncio.Event()  # set after every completed round trip
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -254,20 +256,26 @@ class HealthMonitor:
         try:
             while not self._stop.is_set():
                 self.rtts_ns.append(await self.client.round_trip())
+                self._progress.set()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.02):  # pace: ~50 round trips a second at most
                         await self._stop.wait()
         except (TimeoutError, ConnectionError, OSError) as exc:
             self.error = exc
 
-    async def stop(self, *, min_round_trips: int = 3) -> list[int]:
-        """Stop; assert every round trip completed in time and that there were enough."""
-        # a few more round trips after the abuse, so a late stall is caught as well
-        while len(self.rtts_ns) < min_round_trips and self.error is None:
-            assert self._task is not None
-            await asyncio.wait({self._task}, timeout=ROUND_TRIP_BOUND)
-            if self._task.done():
-                break
+    async def stop(self, *, more: int = 2) -> list[int]:
+        """Stop after `more` further round trips (a late stall is caught too); check them all."""
+        assert self._task is not None
+        target = len(self.rtts_ns) + more
+        while len(self.rtts_ns) < target and not self._task.done():
+            self._progress.clear()
+            progress = asyncio.ensure_future(self._progress.wait())
+            await asyncio.wait(
+                {self._task, progress}, timeout=2 * ROUND_TRIP_BOUND, return_when="FIRST_COMPLETED"
+            )
+            progress.cancel()
+            if not progress.done() and not self._task.done():
+                break  # no progress at all: the checks below report it
         self._stop.set()
         assert self._task is not None
         await self._task
@@ -276,7 +284,7 @@ class HealthMonitor:
             await self.client.expect(b"5")
         await self.client.close()
         assert self.error is None, f"healthy session failed: {self.error!r}"
-        assert len(self.rtts_ns) >= min_round_trips
+        assert len(self.rtts_ns) >= target, "the healthy session stopped making round trips"
         assert max(self.rtts_ns) <= ROUND_TRIP_BOUND * 1e9
         return self.rtts_ns
 
@@ -356,19 +364,30 @@ GARBAGE: dict[str, bytes] = {
 }
 
 
-@pytest.mark.parametrize("kind", list(GARBAGE))
 async def test_garbage_before_logon_costs_only_that_connection(
-    venue: tuple[VenueProcess, int], kind: str
+    venue: tuple[VenueProcess, int],
 ) -> None:
-    async def abuse(port: int) -> None:
+    """Every kind of garbage at once, each on its own connection; each one is closed."""
+    outcome: dict[str, str] = {}
+
+    async def one(port: int, kind: str) -> None:
         client = await raw_connection(port, GARBAGE[kind])
         try:
             await client.wait_closed_by_venue()  # logon_timeout_seconds = 2 at the latest
             no_logon_accepted(client)
+            outcome[kind] = "closed"
+        except TimeoutError:
+            outcome[kind] = "still open"
+        except AssertionError as exc:
+            outcome[kind] = str(exc)
         finally:
             await client.close()
 
+    async def abuse(port: int) -> None:
+        await asyncio.gather(*(one(port, kind) for kind in GARBAGE))
+
     await under_abuse(venue, abuse)
+    assert outcome == dict.fromkeys(GARBAGE, "closed")
 
 
 async def test_huge_claimed_body_length_is_cut_off(venue: tuple[VenueProcess, int]) -> None:
@@ -442,53 +461,77 @@ async def survives_or_is_cut_off(client: FixClient) -> str:
     return "alive"
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "bad checksum",
-        "wrong body length",
-        "non-ASCII values",
-        "empty values",
-        "garbage",
-        "huge claimed length",
-    ],
-)
-async def test_bad_input_from_a_logged_on_session(
-    venue: tuple[VenueProcess, int], kind: str
-) -> None:
-    async def abuse(port: int) -> None:
-        client = await logged_on(port, "ABUSE-3")
+LOGGED_ON_BAD_INPUT = [
+    "bad checksum",
+    "wrong body length",
+    "non-ASCII values",
+    "empty values",
+    "garbage",
+    "huge claimed length",
+]
+
+
+def bad_input(client: FixClient, kind: str) -> None:
+    seq = client.next_seq  # garbled frames do not consume a sequence number
+    if kind == "bad checksum":
+        client.writer.write(with_checksum(client.frame(b"1", [(112, b"x")], seq=seq), b"999"))
+    elif kind == "wrong body length":
+        client.writer.write(with_body_length(client.frame(b"1", [(112, b"x")], seq=seq), -3))
+    elif kind == "non-ASCII values":
+        client.send(b"D", [(11, b"\xff\xfe\xc3\xa9"), (55, b"\x80BTC"), (54, b"1")])
+    elif kind == "empty values":
+        client.send(b"D", [(11, b""), (55, b""), (54, b""), (38, b""), (40, b"")])
+    elif kind == "garbage":
+        client.writer.write(os.urandom(3000).replace(b"8=", b"8:"))
+    else:
+        client.writer.write(b"8=FIX.4.4\x019=999999999\x0135=D\x01" + b"y" * 200_000)
+
+
+async def test_bad_input_from_logged_on_sessions(venue: tuple[VenueProcess, int]) -> None:
+    """Each kind from its own logged-on session, all at once: answered, or cut off alone."""
+    outcome: dict[str, str] = {}
+
+    async def one(port: int, kind: str, sender: str) -> None:
+        client = await logged_on(port, sender)
         try:
-            if kind == "bad checksum":
-                client.writer.write(with_checksum(client.frame(b"1", [(112, b"x")]), b"999"))
-            elif kind == "wrong body length":
-                client.writer.write(with_body_length(client.frame(b"1", [(112, b"x")]), 3))
-            elif kind == "non-ASCII values":
-                client.send(b"D", [(11, b"\xff\xfe\xc3\xa9"), (55, b"\x80BTC"), (54, b"1")])
-            elif kind == "empty values":
-                client.send(b"D", [(11, b""), (55, b""), (54, b""), (38, b""), (40, b"")])
-            elif kind == "garbage":
-                client.writer.write(os.urandom(3000))
-            else:
-                client.writer.write(b"8=FIX.4.4\x019=999999999\x0135=D\x01" + b"y" * 200_000)
-            outcome = await survives_or_is_cut_off(client)
-            assert outcome in ("alive", "cut off")
+            bad_input(client, kind)
+            outcome[kind] = await survives_or_is_cut_off(client)
+        except TimeoutError:
+            outcome[kind] = "neither answered nor cut off"
         finally:
             await client.close()
 
+    async def abuse(port: int) -> None:
+        await asyncio.gather(
+            *(one(port, kind, f"ABUSE-{10 + i}") for i, kind in enumerate(LOGGED_ON_BAD_INPUT))
+        )
+
     await under_abuse(venue, abuse)
+    assert set(outcome.values()) <= {"alive", "cut off"}, str(sorted(outcome.items()))
+    assert outcome["huge claimed length"] == "cut off"
 
 
+FLOOD_MESSAGES = 200_000  # Heartbeats, ~100 times the burst: about 3 s of writing here
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "known venue problem (reported): a flood from one session stalls other sessions' "
+        "round trips for seconds (2 s after 60k messages, 5-6 s after 180k): every throttled "
+        "message is still read, answered with a sequenced Reject and journaled, and the "
+        "resulting commit batches hold everyone's replies back. Fix: pause reading a "
+        "connection whose bucket is empty (SessionThrottle.ns_until_allowed)."
+    ),
+)
 async def test_a_flood_of_messages(venue: tuple[VenueProcess, int]) -> None:
     async def abuse(port: int) -> None:
         client = await logged_on(port, "ABUSE-4")
         try:
-            deadline = time.monotonic() + 3.0  # flood for up to 3 s of wall time
             sent = 0
             with contextlib.suppress(ConnectionError, OSError):
-                while time.monotonic() < deadline and not client.closed.is_set():
-                    chunk = b"".join(client.frame(b"0") for _ in range(500))
-                    client.writer.write(chunk)
+                while sent < FLOOD_MESSAGES and not client.closed.is_set():
+                    client.writer.write(b"".join(client.frame(b"0") for _ in range(500)))
                     await client.writer.drain()
                     sent += 500
             assert sent > 2000  # more than the burst: the throttle had to act

@@ -114,3 +114,17 @@ def test_session_throttle_verdicts() -> None:
     assert seen[-1] is ThrottleVerdict.ABUSE
     assert 195 <= len(seen) <= 201  # ~2 s at 100 messages/s
     assert ThrottleVerdict.ALLOW in seen
+
+
+def test_ns_until_token_is_exact() -> None:
+    bucket = TokenBucket(rate=3, burst=1)
+    assert bucket.ns_until_token(0) == 0
+    assert bucket.allow(0)
+    wait = bucket.ns_until_token(0)
+    assert wait == 333_333_334  # ceil(10**9 / 3)
+    assert not bucket.allow(wait - 1)
+    assert bucket.ns_until_token(wait - 1) == 1
+    assert bucket.allow(wait)
+    throttle = SessionThrottle(ThrottleConfig(messages_per_second=2, burst=2, abuse_seconds=1))
+    assert throttle.check(0) is throttle.check(0) is ThrottleVerdict.ALLOW
+    assert throttle.ns_until_allowed(0) == 500_000_000

@@ -53,6 +53,16 @@ class TokenBucket:
         self._refill(now_ns)
         return self._level // _UNIT
 
+    def ns_until_token(self, now_ns: int) -> int:
+        """Nanoseconds from `now_ns` until `allow` would succeed (0 if it would now).
+
+        Lets a reader pause a connection whose bucket is empty instead of reading (and
+        answering) messages it would only throttle: TCP then pushes back on that sender alone.
+        """
+        self._refill(now_ns)
+        missing = _UNIT - self._level
+        return 0 if missing <= 0 else -(-missing // self._rate)  # ceiling division
+
 
 class AbuseTracker:
     """Call `record_throttled(now_ns)` for each throttled message; True once it is abuse."""
@@ -92,6 +102,10 @@ class SessionThrottle:
     def __init__(self, config: ThrottleConfig) -> None:
         self._bucket = TokenBucket(config.messages_per_second, config.burst)
         self._abuse = AbuseTracker(config.abuse_seconds)
+
+    def ns_until_allowed(self, now_ns: int) -> int:
+        """Nanoseconds until the bucket has a token again (0: now); see `TokenBucket`."""
+        return self._bucket.ns_until_token(now_ns)
 
     def check(self, now_ns: int) -> ThrottleVerdict:
         if self._bucket.allow(now_ns):
