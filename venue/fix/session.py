@@ -21,6 +21,10 @@ Invariants:
 - A message below next_in without PossDupFlag=Y is a Logout and a disconnect; with it, it is
   ignored after the OrigSendingTime checks.
 - One inbound message is handed to the application (`Deliver`) at most once per number.
+- A daily reset (`daily_reset_at`, UTC) applies at the first Logon after a reset time that lies
+  after the previous Logon (or after the session object was made, i.e. venue start): the time
+  of the last Logon is kept in memory only, so a reset time that passes while the venue is
+  down is not applied at the next start.
 """
 
 from __future__ import annotations
