@@ -24,7 +24,22 @@ async def test_logon_and_order_rejected_before_order_entry_opens(
         b"MM1",
         b"30",
     )
-    assert venue.status()["state"] == "active"
+    status = venue.status()
+    assert status["state"] == "active"
+    assert set(status) >= {
+        "name",
+        "state",
+        "peer",
+        "next_in",
+        "next_out",
+        "last_in_ns",
+        "last_out_ns",
+        "messages_in",
+        "messages_out",
+        "throttle_hits",
+        "slow_consumer_cuts",
+    }
+    assert str(status["peer"]).startswith("127.0.0.1:")
     await c.order(b"ORD-1")
     er = await c.receive(b"8")
     assert (er.get(150), er.get(39), er.get(11), er.get(37)) == (b"8", b"8", b"ORD-1", b"NONE")
