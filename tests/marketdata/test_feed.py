@@ -169,7 +169,7 @@ async def test_restart_starts_a_new_session_and_the_handler_follows(tmp_path: Pa
         await asyncio.wait_for(client.ended.wait(), TIMEOUT)
         await venue.close()
 
-        clock.advance(1_000_000_000)  # sessions are named by the second they start
+        clock.advance(100_000_000)  # sessions are named by the tenth of a second they start
         venue = await Venue(tmp_path / "venue.db", clock).open()
         pub = MarketDataPublisher(
             md_config(client.feed_port, **ports), venue.sequencer, venue.clock

@@ -247,6 +247,8 @@ def test_message_history_ring() -> None:
 
 
 def test_derived_session_names() -> None:
-    assert derive_session(1_767_225_600_000_000_000) == "2601010000"  # 2026-01-01T00:00:00Z
-    assert derive_session(1_767_225_600_000_000_000 + 86_399 * 10**9) == "2601011UNZ"
-    assert len({derive_session(1_767_225_600 * 10**9 + i * 10**9) for i in range(100)}) == 100
+    day = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
+    assert derive_session(day) == "2601010000"
+    assert derive_session(day + 86_399_900_000_000) == "260101IINZ"  # last tenth of the day
+    tenths = {derive_session(day + i * 100_000_000) for i in range(1000)}
+    assert len(tenths) == 1000  # a new session name every 100 ms

@@ -59,12 +59,14 @@ _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def derive_session(now_ns: int) -> str:
-    """YYMMDD + the second of the day in base 36 (4 chars): 10 characters, one per second."""
-    dt = datetime.fromtimestamp(now_ns // 1_000_000_000, UTC)
-    sod = dt.hour * 3600 + dt.minute * 60 + dt.second
+    """YYMMDD + the tenth of a second of the UTC day in base 36 (4 chars, 0000-IINZ): 10
+    characters, a new one every 100 ms, so even a crash loop never reuses a session."""
+    seconds, rest = divmod(now_ns, 1_000_000_000)
+    dt = datetime.fromtimestamp(seconds, UTC)
+    tenths = (dt.hour * 3600 + dt.minute * 60 + dt.second) * 10 + rest // 100_000_000
     digits = ""
     for _ in range(4):
-        sod, r = divmod(sod, 36)
+        tenths, r = divmod(tenths, 36)
         digits = _B36[r] + digits
     return dt.strftime("%y%m%d") + digits
 
