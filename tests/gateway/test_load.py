@@ -29,8 +29,8 @@ from venue.fix.codec import format_utc_timestamp
 __all__ = ["pytestmark"]
 
 SESSIONS = 50
-ROUND_TRIPS = 40
-ORDERS = 20
+ROUND_TRIPS = 100
+ORDERS = 100
 IDLE_CONNECTIONS = 300
 
 
