@@ -23,6 +23,7 @@ from venue.marketdata.framing import (
     session_bytes,
     soup,
 )
+from venue.marketdata.messages import decode
 from venue.marketdata.snapshot import encode_snapshot_request
 
 
@@ -78,25 +79,20 @@ async def test_malformed_rerequests_are_ignored_and_caps_hold(tmp_path: Path) ->
 
 
 async def _exchange(port: int, data: bytes) -> list[tuple[int, bytes]]:
-    """Send `data`, collect SoupBinTCP packets until the server closes or goes quiet."""
+    """Send `data`, collect SoupBinTCP packets until the server closes the connection
+    (every exchange below ends with a close: a refusal, or our own Logout Request)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(data)
     parser = SoupReader()
     out: list[tuple[int, bytes]] = []
     try:
-        while True:
-            try:
-                async with asyncio.timeout(0.5):
-                    chunk = await reader.read(65536)
-            except TimeoutError:
-                break
-            if not chunk:
-                out.append((-1, b""))  # closed by the server
-                break
-            out.extend(parser.feed(chunk))
+        async with asyncio.timeout(TIMEOUT):
+            while chunk := await reader.read(65536):
+                out.extend(parser.feed(chunk))
+        out.append((-1, b""))  # closed by the server
     finally:
         writer.close()
-    return out
+    return [p for p in out if p[0] != ord("H")]  # server heartbeats may come at any time
 
 
 async def test_snapshot_server_bad_logins_and_requests(tmp_path: Path) -> None:
@@ -123,11 +119,13 @@ async def test_snapshot_server_bad_logins_and_requests(tmp_path: Path) -> None:
             port,
             encode_login_request("me", "pw", pub.session)
             + soup(UNSEQUENCED, b"Q\x00\x05abc")
-            + soup(UNSEQUENCED, encode_snapshot_request(["BTC-PERP"])),
+            + soup(UNSEQUENCED, encode_snapshot_request(["BTC-PERP"]))
+            + soup(ord("O")),  # Logout Request: the server closes
         )
         kinds = [k for k, _ in got]
         assert kinds[0] == LOGIN_ACCEPTED and kinds[1] == ord("+")
-        assert SEQUENCED in kinds
+        assert SEQUENCED in kinds and kinds[-1] == -1
+        assert decode(got[-2][1]).next_seq == pub.next_seq  # type: ignore[union-attr]
         assert pub.snapshots_served == served + 1
         # the server and the feed are unharmed
         session, msgs, next_seq = await fetch_snapshot("127.0.0.1", port)

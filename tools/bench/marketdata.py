@@ -224,6 +224,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "packets": packets,
             "messages_per_packet": round(msgs / packets, 1) if packets else 0,
             "wall_commands_per_s": round(args.burst / burst_s),
+            "wall_messages_per_s": round(msgs / burst_s),
             "publisher_messages_per_s_cpu": round(msgs / (busy_ns / 1e9)) if busy_ns else 0,
             "publisher_us_per_command": round(busy_ns / args.burst / 1000, 2),
         },
