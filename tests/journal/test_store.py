@@ -218,3 +218,16 @@ async def test_a_stray_wal_without_its_database_is_refused(db_path: Path) -> Non
     with pytest.raises(JournalCorrupt, match="write-ahead log"):
         await Journal.open(db_path, create=True)
     assert not db_path.exists()
+
+
+async def test_a_second_writer_is_refused_until_the_first_closes(db_path: Path) -> None:
+    first = await Journal.open(db_path)
+    try:
+        with pytest.raises(JournalUnreadable, match=r"in use by another venue process \(pid"):
+            await Journal.open(db_path)
+        reader = await Journal.open(db_path, create=False, exclusive=False)  # e.g. verify
+        await reader.close()
+    finally:
+        await first.close()
+    again = await Journal.open(db_path, create=False)
+    await again.close()

@@ -16,6 +16,8 @@ Invariants:
   never re-initialised.
 - Reads for the gateway (`load_session_seqs`, `read_outbound`) use a second connection, so they
   see committed data only and never wait behind a commit (WAL readers do not block the writer).
+- One writer: `Journal.open` (exclusive by default) locks `<path>.lock`, so two venue processes
+  never write one journal.
 - Time enters as arguments (`ts`), this module reads no clock.
 
 Durability (`synchronous`):
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import itertools
 import os
 import sqlite3
@@ -211,6 +214,7 @@ class Journal:
         self._synchronous: Synchronous = synchronous
         self._keep_snapshots = keep_snapshots
         self._closed = False
+        self._lock_fd: int | None = None
         self.last_seq = 0  # highest committed sequence number (0: empty journal)
         self.last_ts = 0  # its ts (0: empty journal)
         self.recovery: RecoveryReport | None = None
@@ -225,13 +229,21 @@ class Journal:
         synchronous: Synchronous = "FULL",
         create: bool = True,
         keep_snapshots: int = 3,
+        exclusive: bool = True,
     ) -> Journal:
-        """Open (or, only when the file is absent and `create`, create) the journal at `path`."""
+        """Open (or, only when the file is absent and `create`, create) the journal at `path`.
+        `exclusive` holds a lock (`<path>.lock`) so a second venue process cannot open the same
+        journal for writing; readers such as `venue journal verify` pass `exclusive=False`."""
         if synchronous not in ("FULL", "NORMAL"):
             raise JournalError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         path = Path(path)
         is_new = _check_file(path, create=create)
-        writer = await _connect(path)
+        lock_fd = _lock(path) if exclusive else None
+        try:
+            writer = await _connect(path)
+        except BaseException:
+            _unlock(lock_fd)
+            raise
         reader: aiosqlite.Connection | None = None
         try:
             await _configure(writer, path, synchronous=synchronous, is_new=is_new)
@@ -240,6 +252,7 @@ class Journal:
             journal = cls(
                 path, writer, reader, synchronous=synchronous, keep_snapshots=keep_snapshots
             )
+            journal._lock_fd = lock_fd
             async with writer.execute(
                 "SELECT seq, ts FROM journal ORDER BY seq DESC LIMIT 1"
             ) as cur:
@@ -248,9 +261,11 @@ class Journal:
                 journal.last_seq, journal.last_ts = int(last[0]), int(last[1])
         except sqlite3.DatabaseError as exc:
             await _close_quietly(writer, reader)
+            _unlock(lock_fd)
             raise _classify(path, exc) from exc
         except BaseException:
             await _close_quietly(writer, reader)
+            _unlock(lock_fd)
             raise
         return journal
 
@@ -259,6 +274,8 @@ class Journal:
             return
         self._closed = True
         await _close_quietly(self._writer, self._reader)
+        _unlock(self._lock_fd)
+        self._lock_fd = None
 
     @property
     def path(self) -> Path:
@@ -423,6 +440,33 @@ def _check_file(path: Path, *, create: bool) -> bool:
     if header != b"SQLite format 3\x00":
         raise JournalCorrupt(f"journal {path} is not an SQLite database (bad file header)")
     return False
+
+
+def _lock(path: Path) -> int:
+    """Take the journal's writer lock (flock on a side file; the kernel drops it when the
+    process dies, so a crash never leaves a stale lock)."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise JournalUnreadable(f"journal {path}: cannot create lock file: {exc}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise JournalUnreadable(
+            f"journal {path} is in use by another venue process (pid {holder}, lock {lock_path})"
+        ) from exc
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+def _unlock(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

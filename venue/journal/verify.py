@@ -5,7 +5,8 @@ stored with it, and the state hash at every stored snapshot's seq must equal the
 (the final state hash is checked that way too: the sequencer writes a snapshot at a clean stop).
 
 Invariants:
-- Read only: the database is opened with `create=False` and nothing is written.
+- Read only: the database is opened with `create=False, exclusive=False` (it may run beside a
+  live venue) and nothing is written.
 - Exit status: 0 when everything is identical; 1 at the first divergence (event, state hash,
   sequence gap, ts going backwards, undecodable row), naming its sequence number; 2 when the
   database cannot be opened or is corrupt (SQLite `quick_check`).
@@ -83,7 +84,7 @@ class _Checker:
 
 async def verify(path: str) -> VerifyResult:
     """Replay `path` from empty. Raises Diverged, or JournalError when it cannot be read."""
-    journal = await Journal.open(path, create=False)
+    journal = await Journal.open(path, create=False, exclusive=False)
     try:
         problem = await journal.quick_check()
         if problem is not None:
