@@ -184,6 +184,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     timing = pub.timing
     commit_to_packet = [t_sent - commit_done[seq] for seq, _t0, t_sent in timing]
     publisher_only = [t_sent - t0 for _seq, t0, t_sent in timing]
+    # the first command of each commit batch: what the publisher adds, without queueing
+    # behind the other commands of a large batch
+    first_of_batch: list[int] = []
+    seen_commits: set[int] = set()
+    for seq, _t0, t_sent in timing:
+        if commit_done[seq] not in seen_commits:
+            seen_commits.add(commit_done[seq])
+            first_of_batch.append(t_sent - commit_done[seq])
     paced_batches = [b * 1000 for b in batch_sizes]  # _summary divides by 1000
 
     # -- burst ----------------------------------------------------------------------------
@@ -214,6 +222,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "achieved_commands_per_s": round(total / paced_s),
             "commands_with_messages": len(timing),
             "commit_to_packet_us": _summary(commit_to_packet),
+            "first_of_batch_commit_to_packet_us": _summary(first_of_batch),
             "publisher_only_us": _summary(publisher_only),
             "commands_per_commit": _summary(paced_batches),
             "target_p99_us": 100,
