@@ -236,3 +236,19 @@ async def test_app_wiring_order(tmp_path: Path) -> None:
     finally:
         await client.stop()
         await venue.journal.close()
+
+
+async def test_start_with_a_port_in_use_raises_oserror(tmp_path: Path) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        cfg = md_config(free_port(), snapshot_port=busy.getsockname()[1])
+        pub = MarketDataPublisher(cfg, venue.sequencer, venue.clock)
+        try:
+            with pytest.raises(OSError):
+                await pub.start()
+            assert pub.rerequest_port == 0  # what had opened was closed again
+        finally:
+            await pub.stop()
+            await venue.close()

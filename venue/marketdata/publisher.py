@@ -1,8 +1,9 @@
 """The MoldUDP64 publisher: committed events → sequenced feed messages → UDP packets, with the
 re-request server and the SoupBinTCP snapshot server.
 
-Wiring (by `venue.app`): construct it right after the `Sequencer`, before the first `submit`,
-then `await start()`; `await stop()` before the sequencer stops.
+Wiring (by `venue.app`): construct it right after the `Sequencer`, before the first `submit`;
+`await start()` once the other ports may open; `await stop()` after `Sequencer.stop()` (which
+releases the last commits) and before the journal closes.
 
 Invariants:
 - Output only after durable: messages come from `Sequencer.subscribe`, which is called after
@@ -172,23 +173,30 @@ class MarketDataPublisher:
         sequenced so far; start heartbeats."""
         loop = asyncio.get_running_loop()
         cfg = self.config
-        sock = _feed_socket(cfg.destination, cfg.interface, cfg.ttl)
-        transport, _ = await loop.create_datagram_endpoint(_Datagrams, sock=sock)
-        self._transport = transport
-        family = socket.AF_INET6 if ":" in cfg.rerequest_host else socket.AF_INET
-        rtransport, _ = await loop.create_datagram_endpoint(
-            lambda: _Datagrams(self._on_rerequest),
-            local_addr=(cfg.rerequest_host, cfg.rerequest_port),
-            family=family,
-        )
-        self._rerequest = rtransport
-        self._snapshot = SnapshotServer(
-            host=cfg.snapshot_host,
-            port=cfg.snapshot_port,
-            session=self.session,
-            take_snapshot=self.take_snapshot,
-        )
-        await self._snapshot.start()
+        try:
+            sock = _feed_socket(cfg.destination, cfg.interface, cfg.ttl)
+            transport, _ = await loop.create_datagram_endpoint(_Datagrams, sock=sock)
+            self._transport = transport
+            family = socket.AF_INET6 if ":" in cfg.rerequest_host else socket.AF_INET
+            self._rerequest, _ = await loop.create_datagram_endpoint(
+                lambda: _Datagrams(self._on_rerequest),
+                local_addr=(cfg.rerequest_host, cfg.rerequest_port),
+                family=family,
+            )
+            self._snapshot = SnapshotServer(
+                host=cfg.snapshot_host,
+                port=cfg.snapshot_port,
+                session=self.session,
+                take_snapshot=self.take_snapshot,
+            )
+            await self._snapshot.start()
+        except BaseException:  # e.g. a port in use: close what opened, the caller reports
+            for t in (self._transport, self._rerequest):
+                if t is not None:
+                    t.close()
+            self._transport = self._rerequest = None
+            self._snapshot = None
+            raise
         outbox, self._outbox = self._outbox, []
         for packet in outbox:
             transport.sendto(packet, self._dest)
