@@ -16,6 +16,7 @@ import contextlib
 import importlib.util
 import os
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
@@ -123,10 +124,16 @@ class FixClient:
 
     @classmethod
     async def connect(
-        cls, port: int, sender: str, *, rcvbuf: int | None = None, read: bool = True
+        cls,
+        port: int,
+        sender: str,
+        *,
+        rcvbuf: int | None = None,
+        read: bool = True,
+        tls: ssl.SSLContext | None = None,
     ) -> FixClient:
         if rcvbuf is None:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
         else:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
