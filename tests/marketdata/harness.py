@@ -15,6 +15,7 @@ from venue.core import (
     AddInstrument,
     CancelOrder,
     Engine,
+    ExpireOrders,
     Halt,
     Instrument,
     InstrumentKind,
@@ -139,6 +140,8 @@ def random_command(rng: random.Random, engine: Engine, n: int) -> Any:
         return MassCancel(session=session, firm=firm, cl_ord_id=f"m{n}", symbol=symbol)
     if r < 0.305 and not halted:
         return Halt(symbol=symbol)
+    if r < 0.307:
+        return ExpireOrders(include_day=True)
     side = rng.choice((Side.BUY, Side.SELL))
     kind = rng.random()
     tif, ord_type, price, post_only = TimeInForce.GTC, OrdType.LIMIT, 0, False
@@ -154,6 +157,8 @@ def random_command(rng: random.Random, engine: Engine, n: int) -> Any:
             tif = TimeInForce.FOK
         elif kind < 0.2:
             post_only = True
+        elif kind < 0.25:
+            tif = TimeInForce.DAY
     return NewOrder(
         session=session,
         firm=firm,

@@ -20,6 +20,7 @@ from tests.marketdata.harness import (
     start_feed,
 )
 from venue.clock import ManualClock
+from venue.core import ExpireInstrument
 from venue.marketdata import FeedHandler, MarketDataPublisher
 
 
@@ -30,6 +31,9 @@ async def test_random_flow_books_equal_engine(tmp_path: Path, seed: int) -> None
     try:
         venue.add_instruments()
         await run_flow(venue, random.Random(seed), 2000)
+        if seed == 3:  # an instrument expires: H 'X' and a D for each of its orders
+            venue.submit(ExpireInstrument(symbol="ETH-PERP"))
+            await venue.committed()
         await client.wait_for_seq(pub.next_seq, TIMEOUT)
         venue.engine.validate_internal_state()
         client.books.validate()
