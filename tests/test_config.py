@@ -448,3 +448,43 @@ def test_a_fractional_second_expiry_is_kept_or_refused(tmp_path: Path) -> None:
 def test_a_negative_outbound_buffer_limit_is_refused(tmp_path: Path) -> None:
     err = error_of(write(tmp_path, "[gateway]\noutbound_buffer_limit = -1\n"))
     assert err.key == "gateway.outbound_buffer_limit"
+
+
+# --- market data section and the conversion to core integers ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        ('[marketdata]\ndestination = "feed.example"\n', "marketdata.destination", "IP address"),
+        ('[marketdata]\ninterface = "eth0"\n', "marketdata.interface", "IP address"),
+        ("[marketdata]\nport = 70000\n", "marketdata.port", "is not a port"),
+        ("[marketdata]\nsnapshot_port = -1\n", "marketdata.snapshot_port", "is not a port"),
+        ("[marketdata]\nttl = 256\n", "marketdata.ttl", "0..255"),
+        ('[marketdata]\nsession = "ELEVENCHARS"\n', "marketdata.session", "at most 10"),
+        ("[marketdata]\nheartbeat_ms = 5\n", "marketdata", "heartbeat_ms >= 10"),
+        ("[marketdata]\nmulticast = true\n", "marketdata", "unknown field `multicast`"),
+    ],
+)
+def test_bad_marketdata(tmp_path: Path, text: str, key: str, reason: str) -> None:
+    err = error_of(write(tmp_path, text))
+    assert err.key == key
+    assert reason in err.reason
+
+
+def test_instruments_convert_to_exact_integers() -> None:
+    from venue.config import instrument_from_config
+
+    cfg = load_config(None)
+    btc, _, future = (instrument_from_config(i) for i in cfg.instruments)
+    assert (btc.ref_price, btc.max_order_qty) == (120_000, 100_000)  # 60000 / 0.5, 100 / 0.001
+    assert btc.band_ppb == 50_000_000  # 0.05 in parts per 10^9
+    assert future.expiry_ts == 1_806_048_000 * 10**9
+    assert btc.expiry_ts == 0
+
+
+def test_a_band_finer_than_one_ppb_is_refused(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, INSTRUMENT + 'band = "0.0000000001"\n'))
+    assert "band" in err.key
+    assert "BTC-PERP" in err.key or "instruments[0]" in err.key
+    assert "not exact" in err.reason
