@@ -256,3 +256,28 @@ async def test_start_with_a_port_in_use_raises_oserror(tmp_path: Path) -> None:
         finally:
             await pub.stop()
             await venue.close()
+
+
+async def test_a_stray_session_packet_does_not_wipe_the_books(tmp_path: Path) -> None:
+    from venue.marketdata.framing import encode_packet, session_bytes
+    from venue.marketdata.messages import encode_delete
+
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client = await start_feed(venue)
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(60), 300)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        snapshots = client.snapshots_taken
+        stray = encode_packet(session_bytes("FORGED"), 1, [encode_delete(1, 0, 1)])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.sendto(stray, ("127.0.0.1", client.feed_port))
+        await client.wait_until(lambda: client.snapshots_taken > snapshots, TIMEOUT)
+        assert client.foreign_packets == 1 and client.session == pub.session
+        await run_flow(venue, random.Random(61), 100)
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert client.books.view() == engine_view(venue.engine)
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()

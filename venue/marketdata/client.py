@@ -16,6 +16,9 @@ Invariants:
   the handler: the first is dropped and counted (a re-request fills the hole), the second
   counts an error and starts a resynchronisation by snapshot.
 - With a `symbols` filter only those instruments are kept; messages of others are skipped.
+- A packet of another session replaces the current session only once the current one has
+  ended (its end-of-session packet was seen); otherwise the snapshot server decides which
+  session is current, so a stray packet cannot wipe the books.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -124,6 +128,10 @@ class _Receiver(asyncio.DatagramProtocol):
 
 
 class FeedHandler:
+    """`await bind()` (optional, to learn the port), `await start()`, read `books`,
+    `await stop()`. `wait_for_seq` / `wait_until` wait on progress; `resync()` forces a
+    snapshot. See the module docstring for the guarantees."""
+
     def __init__(
         self,
         *,
@@ -160,6 +168,8 @@ class FeedHandler:
         self.snapshots_taken = 0
         self.session_changes = 0
         self.malformed_packets = 0
+        self.foreign_packets = 0  # packets of an unexpected session (before the old one ended)
+        self._foreign_check = -1e9
         self.errors = 0
         self.messages_applied = 0
         self._buffer: dict[int, bytes] = {}
@@ -286,7 +296,18 @@ class FeedHandler:
                 self._buffer_session = sess
                 self._known_next = 1
         elif sess != self.session:
-            self._new_session(sess)
+            if self.session is None or self.ended.is_set() or self.snapshot_addr is None:
+                self._new_session(sess)
+            else:
+                # a session we did not see end: ask the snapshot server which one is current
+                # (a stray or forged packet must not wipe the books)
+                self.foreign_packets += 1
+                now = time.monotonic()
+                if now - self._foreign_check >= 1.0:
+                    self._foreign_check = now
+                    self._want_snapshot = True
+                    self._gap.set()
+                return
         if count == END_OF_SESSION:
             self._known_next = max(self._known_next, seq)
             if sess == self.session:
