@@ -14,7 +14,7 @@ import pytest
 from tests.gateway.conftest import FixClient, VenueFactory, session_config
 from venue.config import AuthConfig, TlsConfig
 from venue.fix.codec import FixMessage, parse_frame
-from venue.gateway.application import PreOpenApplication
+from venue.gateway.application import Outbound, PreOpenApplication
 from venue.gateway.auth import hash_password
 from venue.gateway.connection import RESEND_PAGE
 from venue.gateway.tls import make_client_context, make_server_context
@@ -171,3 +171,32 @@ def test_pre_open_application_refuses_other_message_types() -> None:
     (out,) = app.on_message("S", msg, 1)
     fields = dict(out.body)
     assert (out.msg_type, fields[380], fields[372], fields[45]) == (b"j", b"3", b"d", b"7")
+
+
+async def test_messages_for_a_disconnected_session_are_stored_for_resend(
+    start_venue: VenueFactory, clients: Callable[..., FixClient]
+) -> None:
+    venue = await start_venue()
+    c = await clients(venue.port).connect()
+    await c.logon()  # venue seq 1
+    await c.send(b"5")
+    await c.receive(b"5")  # venue seq 2
+    await c.closed()
+    report = [(37, b"NONE"), (17, b"LATE-1"), (150, b"I"), (39, b"0")]
+    venue.gateway.send([Outbound(session="MM1", msg_type=b"8", body=report)])  # seq 3
+    assert venue.status()["next_out"] == 4
+    c2 = clients(venue.port)
+    c2.next_out = c.next_out
+    await c2.connect()
+    reply = await c2.logon()
+    assert reply.get(34) == b"4"  # the gap tells the counterparty to ask
+    await c2.send(b"2", [(7, b"3"), (16, b"0")])
+    late = await c2.read()
+    assert (late.msg_type, late.get(34), late.get(43), late.get(17)) == (
+        b"8",
+        b"3",
+        b"Y",
+        b"LATE-1",
+    )
+    gap = await c2.read()
+    assert (gap.msg_type, gap.get(34), gap.get(36)) == (b"4", b"4", b"5")

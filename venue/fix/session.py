@@ -534,9 +534,11 @@ class Session:
     def send_application(
         self, msg_type: bytes, body: Sequence[tuple[int, bytes]], now_ns: int
     ) -> list[Action]:
-        """An application message (built by the application) for this session's counterparty."""
-        if not self.logged_on:
-            return []
+        """An application message (built by the application) for this session's counterparty.
+
+        It takes the next outbound number even while no one is logged on: the gateway then
+        stores it without writing it, and the counterparty gets it by resend after its next
+        Logon (whose reply shows the gap)."""
         return [self._send(msg_type, body, now_ns), self._seqs()]
 
     def logout(self, now_ns: int, text: str = "") -> list[Action]:

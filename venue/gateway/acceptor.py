@@ -18,14 +18,15 @@ import asyncio
 import contextlib
 import functools
 import ssl
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from venue.config import GatewayConfig, SessionConfig
-from venue.fix.actions import ResetStore, SaveSeqs
+from venue.fix.actions import ResetStore, SaveSeqs, Send
 from venue.fix.codec import FixMessage
 from venue.fix.session import Session, SessionSettings
 from venue.fix.validate import validate
-from venue.gateway.application import Application, PreOpenApplication
+from venue.gateway.application import Application, Outbound, PreOpenApplication
 from venue.gateway.auth import FailureLimiter
 from venue.gateway.connection import Connection
 from venue.gateway.throttle import SessionThrottle
@@ -174,14 +175,31 @@ class Gateway:
 
     def deliver(self, session: str, msg: FixMessage, ts_recv: int) -> None:
         """Hand an application message to the application and send what it answers."""
-        for out in self.application.on_message(session, msg, ts_recv):
+        self.send(self.application.on_message(session, msg, ts_recv))
+
+    def send(self, outbound: Iterable[Outbound]) -> None:
+        """Number, store and (for a logged-on session, after commit) write application
+        messages. A session that is not logged on gets them by resend after its next Logon.
+        Raises JournalFailed when the journal has failed."""
+        now = self.clock.now_ns()
+        for out in outbound:
             slot = self.slots.get(out.session)
-            conn = slot.connection if slot is not None else None
-            if slot is None or conn is None:
-                _log.warning("outbound_dropped", session=out.session, reason="not connected")
+            if slot is None:
+                _log.warning("outbound_dropped", session=out.session, reason="unknown session")
                 continue
-            conn._execute(
-                slot.session.send_application(out.msg_type, out.body, self.clock.now_ns())
+            actions = slot.session.send_application(out.msg_type, out.body, now)
+            conn = slot.connection
+            if conn is not None and slot.session.logged_on:
+                conn._execute(actions)
+                continue
+            for action in actions:  # stored for resend only
+                if isinstance(action, Send):
+                    self.sequencer.record_outbound(
+                        slot.name, action.seq, action.data, admin=action.admin
+                    )
+            session = slot.session
+            self.sequencer.record_session_seqs(
+                slot.name, next_in=session.next_in, next_out=session.next_out
             )
 
     def reset_session(self, name: str) -> None:
