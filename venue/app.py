@@ -136,6 +136,9 @@ def _has_instrument(engine: Engine, symbol: str) -> bool:
 
 
 async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
+    # The journal commits on aiosqlite's thread; with the default 5 ms switch interval that
+    # thread waits for the event loop to give up the GIL, which stretches commit latency.
+    sys.setswitchinterval(0.0002)
     venue = Venue(cfg)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -36,7 +36,9 @@ __all__ = [
     "load_dictionary",
 ]
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "fix_specs" / "FIX44.xml"
+_REPO_COPY = Path(__file__).resolve().parents[2] / "fix_specs" / "FIX44.xml"
+_WHEEL_COPY = Path(__file__).resolve().parents[1] / "fix_specs" / "FIX44.xml"  # force-included
+DEFAULT_PATH = _REPO_COPY if _REPO_COPY.is_file() else _WHEEL_COPY
 
 HEADER = b"header"
 TRAILER = b"trailer"
