@@ -45,5 +45,9 @@ def configure(
 
 
 def get_logger(name: str, **context: Any) -> Any:
-    """A bound logger for `name` (module or component), with optional fixed context."""
-    return structlog.get_logger(name).bind(component=name, **context)
+    """A logger for `name` (module or component), with optional fixed context.
+
+    It stays lazy: modules create their loggers at import time, before `configure()` runs, and
+    must still log with the configuration in force when they first log.
+    """
+    return structlog.get_logger(component=name, **context)
