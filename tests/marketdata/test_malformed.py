@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,35 @@ async def test_snapshot_server_bad_logins_and_requests(tmp_path: Path) -> None:
         await client.wait_for_seq(pub.next_seq, TIMEOUT)
         assert client.books.view() == engine_view(venue.engine)
     finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
+
+
+async def test_rerequest_budget_per_second(tmp_path: Path) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client = await start_feed(venue, max_rerequest_messages=5)
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_datagram_endpoint(
+        _Collect, remote_addr=("127.0.0.1", pub.rerequest_port)
+    )
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(24), 100)
+        assert pub.rerequest_budget_per_s == 50
+        pub._budget_start = time.monotonic_ns()  # a fresh one-second window for this test
+        pub._budget_left = 50
+        sess = session_bytes(pub.session)
+        for _ in range(12):  # 12 x 5 messages asked, 50 allowed per second
+            transport.sendto(encode_request(sess, 1, 5))
+        for _ in range(10):
+            await asyncio.wait_for(proto.queue.get(), TIMEOUT)
+        async with asyncio.timeout(TIMEOUT):  # the last two requests are read after the replies
+            while pub.rerequests_ignored < 2:
+                await asyncio.sleep(0)
+        assert pub.rerequests_answered == 10 and pub.rerequests_ignored == 2
+    finally:
+        transport.close()
         await client.stop()
         await pub.stop()
         await venue.close()

@@ -19,8 +19,9 @@ Invariants:
   Nothing here awaits on the hot path; sends go through the loop's non-blocking datagram
   transport.
 - History for re-requests is bounded by `history_messages`; a re-request is capped at
-  `max_rerequest_messages`; a malformed, foreign-session or out-of-history re-request is
-  ignored and counted, never answered with anything else and never raises.
+  `max_rerequest_messages`, and all re-requests together at `rerequest_budget_per_s`
+  messages per second (10 × the cap); a malformed, foreign-session, out-of-history or
+  over-budget re-request is ignored and counted, never answered otherwise, never raises.
 """
 
 from __future__ import annotations
@@ -162,6 +163,9 @@ class MarketDataPublisher:
         self.messages_sent = 0
         self.rerequests_answered = 0
         self.rerequests_ignored = 0
+        self.rerequest_budget_per_s = 10 * config.max_rerequest_messages
+        self._budget_left = self.rerequest_budget_per_s
+        self._budget_start = time.monotonic_ns()
         self._sequence(self.translator.preamble(sequencer.engine, self.last_ts))
         self._flush()
         sequencer.subscribe(self.on_commit)
@@ -332,6 +336,16 @@ class MarketDataPublisher:
         if transport is None:
             return
         count = min(count, self.config.max_rerequest_messages, nxt - seq)
+        # a budget of messages re-sent per second, shared by all requesters, so that a flood
+        # of re-requests cannot take the loop away from trading
+        now = time.monotonic_ns()
+        if now - self._budget_start >= 1_000_000_000:
+            self._budget_start = now
+            self._budget_left = self.rerequest_budget_per_s
+        if count > self._budget_left:
+            self.rerequests_ignored += 1
+            return
+        self._budget_left -= count
         self.rerequests_answered += 1
         get = self._history.get
         packet = PacketBuilder()
