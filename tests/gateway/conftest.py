@@ -71,6 +71,7 @@ async def start_venue(tmp_path: Path) -> AsyncIterator[VenueFactory]:
         db: Path | None = None,
         ssl_context: ssl.SSLContext | None = None,
         sequencer_kw: dict[str, Any] | None = None,
+        application: Any = None,
         **gateway_kw: Any,
     ) -> Running:
         clock = LiveClock()
@@ -88,6 +89,7 @@ async def start_venue(tmp_path: Path) -> AsyncIterator[VenueFactory]:
             clock=clock,
             dictionary=DICTIONARY,
             ssl_context=ssl_context,
+            application=application,
         )
         await gateway.start()
         r = Running(gateway, sequencer, journal)

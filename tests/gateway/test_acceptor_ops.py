@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.conftest import FixClient, VenueFactory, session_config
+from tests.gateway.conftest import FixClient, VenueFactory, session_config, wait_until
 from venue.config import AuthConfig, TlsConfig
 from venue.fix.codec import FixMessage, parse_frame
 from venue.gateway.application import Outbound, PreOpenApplication
@@ -200,3 +200,35 @@ async def test_messages_for_a_disconnected_session_are_stored_for_resend(
     )
     gap = await c2.read()
     assert (gap.msg_type, gap.get(34), gap.get(36)) == (b"4", b"4", b"5")
+
+
+class RecordingApplication(PreOpenApplication):
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[str, object]] = []
+
+    def on_logon(self, session: str, logon: FixMessage | None = None) -> None:
+        self.events.append(("logon", logon.get(108) if logon is not None else None))
+
+    def on_logout(self, session: str, clean: bool = False) -> None:
+        self.events.append(("logout", clean))
+
+
+async def test_application_hears_logon_and_whether_logout_was_clean(
+    start_venue: VenueFactory, clients: Callable[..., FixClient]
+) -> None:
+    app = RecordingApplication()
+    venue = await start_venue(application=app)
+    c = await clients(venue.port).connect()
+    await c.logon(hb=42)
+    await c.send(b"5")
+    await c.receive(b"5")
+    await c.closed()
+    await wait_until(lambda: len(app.events) == 2)
+    c2 = clients(venue.port)
+    c2.next_out = c.next_out
+    await c2.connect()
+    await c2.logon()
+    await c2.close()  # the connection is lost, no Logout
+    await wait_until(lambda: len(app.events) == 4)
+    assert app.events == [("logon", b"42"), ("logout", True), ("logon", b"30"), ("logout", False)]

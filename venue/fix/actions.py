@@ -78,9 +78,11 @@ class Resend(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Disconnect(msgspec.Struct, frozen=True, kw_only=True):
-    """Close the connection once everything before it has been written."""
+    """Close the connection once everything before it has been written. `clean`: the session
+    ended with a completed Logout exchange (not an error, a timeout or a lost connection)."""
 
     reason: str
+    clean: bool = False
 
 
 Action = Send | WriteRaw | Deliver | SaveSeqs | ResetStore | Resend | Disconnect

@@ -525,9 +525,10 @@ class Session:
         if msg.get_int(34) == self.next_in:
             self._advance_in()
         if self.state is State.AWAITING_LOGOUT:
-            return [self._seqs(), Disconnect(reason="Logout confirmed")]
+            return [self._seqs(), Disconnect(reason="Logout confirmed", clean=True)]
         reply = self._logout(now_ns)
-        return [reply, self._seqs(), Disconnect(reason="Logout requested by the counterparty")]
+        text = "Logout requested by the counterparty"
+        return [reply, self._seqs(), Disconnect(reason=text, clean=True)]
 
     # -- outbound -----------------------------------------------------------------------------
 

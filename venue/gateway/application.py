@@ -40,11 +40,12 @@ class Outbound(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Application(Protocol):
-    def on_logon(self, session: str) -> None:
-        """`session` completed its Logon."""
+    def on_logon(self, session: str, logon: FixMessage | None = None) -> None:
+        """`session` completed its Logon (`logon`: the counterparty's Logon message)."""
 
-    def on_logout(self, session: str) -> None:
-        """`session` is no longer connected (Logout or a lost connection)."""
+    def on_logout(self, session: str, clean: bool = False) -> None:
+        """`session` is no longer connected. `clean`: it ended with a completed Logout
+        exchange; otherwise the connection was lost, timed out or was cut off."""
 
     def on_session_reset(self, session: str) -> None:
         """`session`'s sequence numbers were reset: a new FIX session begins."""
@@ -62,10 +63,10 @@ class PreOpenApplication:
         self._max = max_cl_ord_ids
         self._exec_seq = 0
 
-    def on_logon(self, session: str) -> None:
+    def on_logon(self, session: str, logon: FixMessage | None = None) -> None:
         self._seen.setdefault(session, OrderedDict())
 
-    def on_logout(self, session: str) -> None:
+    def on_logout(self, session: str, clean: bool = False) -> None:
         """ClOrdIDs are remembered across reconnects: a PossResend may follow a reconnect."""
 
     def on_session_reset(self, session: str) -> None:

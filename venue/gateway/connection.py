@@ -230,7 +230,7 @@ class Connection(asyncio.Protocol):
             gw.auth_failures.record_success(self.peer_ip)
             slot.logons += 1
             _log.info("logon", session=slot.name, peer=self.peer)
-            gw.application.on_logon(slot.name)
+            gw.application.on_logon(slot.name, msg)
 
     def _on_message(self, slot: SessionSlot, msg: FixMessage) -> None:
         now = self._gw.clock.now_ns()
@@ -286,7 +286,7 @@ class Connection(asyncio.Protocol):
                 seq.after_commit(partial(self._write, action.data))
             elif isinstance(action, Disconnect):
                 self._closing = True
-                seq.after_commit(partial(self._close, action.reason))
+                seq.after_commit(partial(self._close, action.reason, clean=action.clean))
 
     def _write(self, data: bytes) -> None:
         transport = self._transport
@@ -376,7 +376,7 @@ class Connection(asyncio.Protocol):
         except JournalFailed as exc:
             self._abort(f"journal failed: {exc}")
 
-    def _release(self, reason: str) -> None:
+    def _release(self, reason: str, *, clean: bool = False) -> None:
         slot = self.slot
         if slot is None or slot.connection is not self:
             return
@@ -385,11 +385,11 @@ class Connection(asyncio.Protocol):
         slot.connection = None
         _log.info("session_disconnected", session=slot.name, peer=self.peer, reason=reason)
         if was_logged_on:
-            self._gw.application.on_logout(slot.name)
+            self._gw.application.on_logout(slot.name, clean)
 
-    def _close(self, reason: str) -> None:
+    def _close(self, reason: str, *, clean: bool = False) -> None:
         self._closing = True
-        self._release(reason)
+        self._release(reason, clean=clean)
         if self.slot is None:
             _log.info("connection_closed", peer=self.peer, reason=reason)
         if self._transport is not None and not self._transport.is_closing():
