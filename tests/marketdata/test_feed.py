@@ -281,3 +281,45 @@ async def test_a_stray_session_packet_does_not_wipe_the_books(tmp_path: Path) ->
         await client.stop()
         await pub.stop()
         await venue.close()
+
+
+async def test_raw_packets_are_contiguous_and_at_most_1400_bytes(tmp_path: Path) -> None:
+    from venue.marketdata.framing import MAX_PACKET, decode_packet
+    from venue.marketdata.messages import decode
+
+    received: list[bytes] = []
+
+    class Sink(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: object) -> None:
+            received.append(data)
+
+    loop = asyncio.get_running_loop()
+    sink, _ = await loop.create_datagram_endpoint(Sink, local_addr=("127.0.0.1", 0))
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub = MarketDataPublisher(
+        md_config(sink.get_extra_info("sockname")[1]), venue.sequencer, venue.clock
+    )
+    await pub.start()
+    try:
+        venue.add_instruments()
+        await run_flow(venue, random.Random(70), 1000, every=200)  # big commit batches
+        await pub.stop()
+        async with asyncio.timeout(TIMEOUT):
+            while len(received) < pub.packets_sent:
+                await asyncio.sleep(0)
+        expected = 1
+        for data in received:
+            assert len(data) <= MAX_PACKET
+            _session, seq, count, bodies = decode_packet(data)
+            if count in (0, 0xFFFF):
+                assert seq == expected
+                continue
+            assert seq == expected
+            for body in bodies:
+                decode(body)
+            expected += count
+        assert expected == pub.next_seq
+        assert max(len(d) for d in received) > MAX_PACKET - 50  # batches fill packets
+    finally:
+        sink.close()
+        await venue.close()

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from venue.log import get_logger
 from venue.marketdata.framing import (
     END_OF_SESSION,
+    MAX_PACKET,
     MalformedPacket,
     PacketBuilder,
     decode_request,
@@ -276,12 +277,22 @@ class MarketDataPublisher:
 
     def _sequence(self, msgs: list[bytes]) -> None:
         packet = self._packet
+        pending = packet.messages
+        size = packet.size
         seq = self.next_seq
-        for body in msgs:
-            if packet.messages and not packet.fits(body):
+        for body in msgs:  # PacketBuilder.fits/add inlined: this runs once per message
+            n = len(body) + 2
+            if pending and size + n > MAX_PACKET:
+                packet.size = size
                 self._send_packet(packet)
-            packet.add(seq, body)
+                pending = packet.messages
+                size = packet.size
+            if not pending:
+                packet.first_seq = seq
+            pending.append(body)
+            size += n
             seq += 1
+        packet.size = size
         self.next_seq = seq
         self._history.extend(msgs)
 
