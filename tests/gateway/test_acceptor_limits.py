@@ -17,7 +17,7 @@ from venue.journal import JournalWriteFailed
 async def test_throttle_rejects_then_logs_out_sustained_abuse(
     start_venue: VenueFactory, clients: Callable[..., FixClient]
 ) -> None:
-    throttle = ThrottleConfig(messages_per_second=1, burst=1, abuse_seconds=1)
+    throttle = ThrottleConfig(messages_per_second=5, burst=1, abuse_seconds=1)
     venue = await start_venue([session_config(throttle=throttle)])
     c = await clients(venue.port).connect()
     await c.logon()

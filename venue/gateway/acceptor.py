@@ -135,7 +135,12 @@ class Gateway:
         self.sequencer.on_failure(self._on_journal_failure)
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: Connection(self), self.config.host, self.config.port, ssl=self._ssl
+            lambda: Connection(self),
+            self.config.host,
+            self.config.port,
+            ssl=self._ssl,
+            # A TLS handshake that never finishes costs no more than a missing Logon.
+            ssl_handshake_timeout=self.config.logon_timeout_seconds if self._ssl else None,
         )
         self._ticker = loop.create_task(self._tick_loop(), name="gateway-ticker")
         _log.info("gateway_listening", host=self.config.host, port=self.port)

@@ -13,6 +13,9 @@ Invariants:
 - Every sequenced frame is recorded in the sequencer's pending batch and written only from an
   `after_commit` callback, so nothing reaches the peer that a restart could take back; a
   `Disconnect` is carried out the same way, after everything queued before it.
+- A session over its throttle gets one Reject / BusinessMessageReject naming the limit, then
+  its connection is not read until the bucket has a token again; still over the limit for
+  `abuse_seconds` in a row: Logout.
 - A peer that keeps more than `outbound_buffer_limit` bytes unread for `slow_consumer_seconds`
   is cut off (abort, not a graceful close: it is not reading anyway).
 """
@@ -63,7 +66,7 @@ class Connection(asyncio.Protocol):
         self.slot: SessionSlot | None = None
         self.peer_ip = ""
         self.peer = ""
-        self._busy = False  # a resend or a logon back-off is in progress: input waits
+        self._busy = False  # a resend, logon back-off or throttle wait: input waits
         self._closing = False  # a Disconnect was decided: no more input is processed
         self._ts_connected = 0
         self._ts_write_paused: int | None = None
@@ -247,6 +250,18 @@ class Connection(asyncio.Protocol):
                     self._execute(session.logout(now, f"{throttled}, sustained"))
                     return
         self._execute(session.on_message(msg, now, throttled=throttled))
+        if throttled is not None and not self._busy:
+            # Read nothing more from this sender until its bucket has a token again: its
+            # excess waits in the kernel and TCP pushes back on it alone, instead of every
+            # excess message costing a journaled Reject that delays everyone's replies.
+            wait_ns = slot.throttle.ns_until_allowed(now)
+            if wait_ns > 0:
+                self._set_busy(True)
+                asyncio.get_running_loop().call_later(wait_ns / 1e9, self._throttle_over)
+
+    def _throttle_over(self) -> None:
+        self._set_busy(False)
+        self._pump()
 
     # -- carrying out actions -----------------------------------------------------------------
 
