@@ -133,6 +133,28 @@ class BookSide:
         if not orders:
             self.drop_level(price)
 
+    def move(self, order: Order, price: int, qty: int) -> None:
+        """Take `order` out of its level and put it, with `price` and `qty`, at the tail of
+        the level at `price` (`remove` + `add` in one call, for replaces that lose priority)."""
+        old = order.price
+        level = self.levels[old]
+        orders = level.orders
+        orders.remove(order)
+        level.qty -= order.qty - order.cum_qty
+        if not orders:
+            self.drop_level(old)
+        order.qty = qty
+        dest = self.levels.get(price)
+        if dest is None:
+            dest = Level(price)
+            self.levels[price] = dest
+            insort(self.keys, self.sign * price)
+            order.price = price
+        else:
+            order.price = dest.price
+        dest.orders.append(order)
+        dest.qty += qty - order.cum_qty
+
     def drop_level(self, price: int) -> None:
         del self.levels[price]
         keys = self.keys

@@ -534,13 +534,18 @@ class Engine(EngineState):
         o.cl_ord_id = cmd.cl_ord_id
         per[o.cl_ord_id] = o
         kept = price == o.price and qty <= o.qty
+        crosses = False
         if kept:
             own.levels[o.price].qty -= o.qty - qty
             o.qty = qty
         else:  # o stays in the order index: its place there is by order_id
-            own.remove(o)
-            o.price = price
-            o.qty = qty
+            crosses = bool(opp.keys) and opp.keys[-1] >= opp.sign * price
+            if crosses:
+                own.remove(o)
+                o.price = price
+                o.qty = qty
+            else:  # no cross: straight to the tail of its new level
+                own.move(o, price, qty)
         exec_id = self.next_exec_id
         self.next_exec_id = exec_id + 1
         events: list[Event] = [
@@ -566,11 +571,6 @@ class Engine(EngineState):
                 kept,
             )
         ]
-        if not kept:
-            min_key = opp.sign * price
-            keys = opp.keys
-            if not keys or keys[-1] < min_key:
-                own.add(o)  # no cross: straight to the tail; indexes are unchanged
-            elif not self._execute(mkt, o, opp, min_key, ts, events):
-                self._unindex(o)
+        if not kept and crosses and not self._execute(mkt, o, opp, opp.sign * price, ts, events):
+            self._unindex(o)
         return events
