@@ -50,19 +50,40 @@ def instrument(symbol: str, ref_price: int) -> Instrument:
     )
 
 
+class PreCommitSequencer(Sequencer):
+    """The sequencer plus the hook the publisher's pre_commit mode uses (proposed for
+    venue.sequencer): `subscribe_applied(fn(seq, ts, cmd, events))`, called in `submit`
+    right after the engine applied the command, before it is committed."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._applied: list[Any] = []
+
+    def subscribe_applied(self, fn: Any) -> None:
+        self._applied.append(fn)
+
+    def submit(self, cmd: Any) -> tuple[int, list[Any]]:
+        seq, events = super().submit(cmd)
+        for fn in self._applied:
+            fn(seq, self._last_ts, cmd, events)
+        return seq, events
+
+
 class Venue:
     """Engine, journal and sequencer on one SQLite file; `reopen` recovers from it."""
 
-    def __init__(self, path: Path, clock: ManualClock) -> None:
+    def __init__(self, path: Path, clock: ManualClock, *, pre_commit: bool = False) -> None:
         self.path = path
         self.clock = clock
+        self.pre_commit = pre_commit
         self.engine: Engine
         self.journal: Journal
         self.sequencer: Sequencer
 
     async def open(self) -> Venue:
         self.engine, self.journal, _ = await recover(self.path, clock=self.clock)
-        self.sequencer = Sequencer(self.engine, self.journal, self.clock)
+        cls = PreCommitSequencer if self.pre_commit else Sequencer
+        self.sequencer = cls(self.engine, self.journal, self.clock)
         await self.sequencer.start()
         return self
 
@@ -208,7 +229,9 @@ async def start_feed(
     """A publisher on `venue` sending unicast to a freshly bound feed handler."""
     client = FeedHandler(feed_host="127.0.0.1", feed_port=0)
     port = await client.bind()
-    pub = MarketDataPublisher(md_config(port, **cfg), venue.sequencer, venue.clock)
+    pub = MarketDataPublisher(
+        md_config(port, **cfg), venue.sequencer, venue.clock, pre_commit=venue.pre_commit
+    )
     await pub.start()
     client.rerequest_addr = ("127.0.0.1", pub.rerequest_port)
     client.snapshot_addr = ("127.0.0.1", pub.snapshot_port)

@@ -24,14 +24,14 @@ from venue.core import ExpireInstrument
 from venue.marketdata import FeedHandler, MarketDataPublisher
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_random_flow_books_equal_engine(tmp_path: Path, seed: int) -> None:
-    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+@pytest.mark.parametrize(("seed", "pre_commit"), [(1, False), (2, False), (3, False), (4, True)])
+async def test_random_flow_books_equal_engine(tmp_path: Path, seed: int, pre_commit: bool) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock(), pre_commit=pre_commit).open()
     pub, client = await start_feed(venue)
     try:
         venue.add_instruments()
         await run_flow(venue, random.Random(seed), 2000)
-        if seed == 3:  # an instrument expires: H 'X' and a D for each of its orders
+        if seed >= 3:  # an instrument expires: H 'X' and a D for each of its orders
             venue.submit(ExpireInstrument(symbol="ETH-PERP"))
             await venue.committed()
         await client.wait_for_seq(pub.next_seq, TIMEOUT)
@@ -47,8 +47,9 @@ async def test_random_flow_books_equal_engine(tmp_path: Path, seed: int) -> None
         await venue.close()
 
 
-async def test_dropped_packets_are_recovered_by_rerequest(tmp_path: Path) -> None:
-    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+@pytest.mark.parametrize("pre_commit", [False, True])
+async def test_dropped_packets_are_recovered_by_rerequest(tmp_path: Path, pre_commit: bool) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock(), pre_commit=pre_commit).open()
     pub, client = await start_feed(venue)
     rng = random.Random(7)
     dropped: list[int] = []
@@ -118,8 +119,11 @@ async def test_late_joiner_recovers_through_snapshot(tmp_path: Path) -> None:
         await venue.close()
 
 
-async def test_snapshot_during_live_flow_continues_without_loss(tmp_path: Path) -> None:
-    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+@pytest.mark.parametrize("pre_commit", [False, True])
+async def test_snapshot_during_live_flow_continues_without_loss(
+    tmp_path: Path, pre_commit: bool
+) -> None:
+    venue = await Venue(tmp_path / "venue.db", ManualClock(), pre_commit=pre_commit).open()
     pub, client = await start_feed(venue)
     try:
         venue.add_instruments()
@@ -131,6 +135,8 @@ async def test_snapshot_during_live_flow_continues_without_loss(tmp_path: Path) 
         await client.wait_for_seq(pub.next_seq, TIMEOUT)
         assert client.snapshots_taken > 2
         assert client.books.view() == engine_view(venue.engine)
+        if pre_commit:  # some snapshots were built ahead of their commit and waited for it
+            assert pub.release_waits > 0
     finally:
         await client.stop()
         await pub.stop()

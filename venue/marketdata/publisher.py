@@ -5,14 +5,23 @@ Wiring (by `venue.app`): construct it right after the `Sequencer`, before the fi
 `await start()` once the other ports may open; `await stop()` after `Sequencer.stop()` (which
 releases the last commits) and before the journal closes.
 
+Two stages: `on_applied` translates a command's events and numbers its messages; `on_commit`
+(the `Sequencer.subscribe` callback, after commit) releases them: frames, sends, keeps them for
+re-requests. By default `on_commit` runs both stages. With `pre_commit=True` the translation
+runs at submit time through `Sequencer.subscribe_applied` (a hook the sequencer does not have
+yet, see the report), so after commit only framing and sendto remain on the release path.
+
 Invariants:
-- Output only after durable: messages come from `Sequencer.subscribe`, which is called after
-  commit, in sequence order; the session preamble is taken at construction, when the engine
-  holds only committed state (construction raises otherwise).
+- Output only after durable: a message leaves (live, re-request, snapshot) only once the
+  command that produced it has committed: `released_next` only moves in `on_commit`, live
+  packets and the re-request history hold released messages only, and a snapshot is sent only
+  when `released_next` has reached its next_seq. The session preamble is taken at
+  construction, when the engine holds only committed state (construction raises otherwise).
 - Feed sequence numbers are contiguous from 1 within a session; each start of the venue is a
   new session (see fix_specs/MARKET_DATA.md, "Sessions and restarts").
-- The publisher's `FeedBook` is always exactly the result of every message sequenced so far,
-  so a snapshot built from it between two commands is consistent at a feed sequence boundary.
+- The publisher's `FeedBook` is always exactly the result of every message numbered so far
+  (`next_seq - 1`), so a snapshot built from it between two commands is consistent at a feed
+  sequence boundary.
 - Packets are at most 1,400 bytes. A full packet leaves at once; the partial packet leaves
   after the last command of each commit batch, so a batch costs few sendto calls and no
   message ever waits for a later batch (with `flush="command"`: after every command).
@@ -31,6 +40,7 @@ import contextlib
 import ipaddress
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -128,6 +138,7 @@ class MarketDataPublisher:
         *,
         session: str | None = None,
         flush: Literal["batch", "command"] = "batch",
+        pre_commit: bool = False,
     ) -> None:
         if sequencer.last_seq != sequencer.committed_seq:
             raise RuntimeError(
@@ -139,7 +150,13 @@ class MarketDataPublisher:
         self._session_b = session_bytes(self.session)
         self._clock = clock
         self.translator = FeedTranslator()
-        self.next_seq = 1
+        self.next_seq = 1  # next feed seq to assign (translation)
+        self.released_next = 1  # next feed seq not yet released (committed, framed, in history)
+        self._unreleased: deque[bytes] = deque()  # bodies released_next .. next_seq - 1
+        self._marks: deque[tuple[int, int]] = deque()  # (command seq, next_seq after it)
+        self._released = asyncio.Event()
+        self._release_waiters = 0
+        self.release_waits = 0  # snapshots that waited for their messages to commit
         self.last_ts = clock.now_ns()
         self._history = MessageHistory(config.history_messages)
         self._packet = PacketBuilder()
@@ -167,8 +184,17 @@ class MarketDataPublisher:
         self.rerequest_budget_per_s = 10 * config.max_rerequest_messages
         self._budget_left = self.rerequest_budget_per_s
         self._budget_start = time.monotonic_ns()
-        self._sequence(self.translator.preamble(sequencer.engine, self.last_ts))
+        preamble = self.translator.preamble(sequencer.engine, self.last_ts)
+        self._unreleased.extend(preamble)
+        self.next_seq += len(preamble)
+        self._release(self.next_seq)  # committed state: released at once
         self._flush()
+        self._pre_commit = pre_commit
+        if pre_commit:
+            subscribe_applied = getattr(sequencer, "subscribe_applied", None)
+            if subscribe_applied is None:
+                raise TypeError("pre_commit=True needs Sequencer.subscribe_applied")
+            subscribe_applied(self.on_applied)
         sequencer.subscribe(self.on_commit)
 
     # -- life cycle -------------------------------------------------------------------------
@@ -193,6 +219,7 @@ class MarketDataPublisher:
                 port=cfg.snapshot_port,
                 session=self.session,
                 take_snapshot=self.take_snapshot,
+                wait_released=self.wait_released,
             )
             await self._snapshot.start()
         except BaseException:  # e.g. a port in use: close what opened, the caller reports
@@ -225,7 +252,7 @@ class MarketDataPublisher:
             self._heartbeat_task = None
         if not self._ended:
             self._ended = True
-            eos = encode_packet(self._session_b, self.next_seq, [], END_OF_SESSION)
+            eos = encode_packet(self._session_b, self.released_next, [], END_OF_SESSION)
             for _ in range(3):  # it is UDP: say it more than once
                 self._send_raw(eos)
         if self._snapshot is not None:
@@ -250,18 +277,34 @@ class MarketDataPublisher:
 
     # -- hot path: committed commands --------------------------------------------------------
 
-    def on_commit(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
-        """Sequencer subscriber: translate and sequence this command's messages. Full packets
-        leave at once; the partial one leaves after the last command of the commit batch
-        (the sequencer sets `committed_seq` to that command's seq before releasing the batch),
-        or after every command with `flush="command"`."""
-        if self._ended:  # after stop(): this session is over, the next one's preamble has it
+    def on_applied(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
+        """Translate and number one command's messages; nothing leaves until `on_commit`.
+        Called before commit (pre_commit=True, from `subscribe_applied`) or by `on_commit`."""
+        if self._ended:
             return
-        t0 = time.perf_counter_ns()
         msgs = self.translator.on_command(ts, events)
         if msgs:
             self.last_ts = ts
-            self._sequence(msgs)
+            self._unreleased.extend(msgs)
+            self.next_seq += len(msgs)
+            self._marks.append((seq, self.next_seq))
+
+    def on_commit(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
+        """Sequencer subscriber (after commit): release the messages of commands up to `seq`.
+        Full packets leave at once; the partial one after the last command of the commit
+        batch (the sequencer sets `committed_seq` to that command's seq before releasing the
+        batch), or after every command with `flush="command"`."""
+        if self._ended:  # after stop(): this session is over, the next one's preamble has it
+            return
+        t0 = time.perf_counter_ns()
+        if not self._pre_commit:
+            self.on_applied(seq, ts, cmd, events)
+        marks = self._marks
+        if marks and marks[0][0] <= seq:
+            upto = 0
+            while marks and marks[0][0] <= seq:
+                upto = marks.popleft()[1]
+            self._release(upto)
             if self.timing is not None:
                 self._timing_pending.append((seq, t0))
         if self._flush_per_command or seq >= self._sequencer.committed_seq:
@@ -275,11 +318,15 @@ class MarketDataPublisher:
             self.timing.extend((seq, t0, t) for seq, t0 in self._timing_pending)
             self._timing_pending.clear()
 
-    def _sequence(self, msgs: list[bytes]) -> None:
+    def _release(self, upto: int) -> None:
+        """Frame messages released_next .. upto - 1 into packets (sending full ones) and keep
+        them for re-requests."""
+        unreleased = self._unreleased
+        msgs = [unreleased.popleft() for _ in range(upto - self.released_next)]
         packet = self._packet
         pending = packet.messages
         size = packet.size
-        seq = self.next_seq
+        seq = self.released_next
         for body in msgs:  # PacketBuilder.fits/add inlined: this runs once per message
             n = len(body) + 2
             if pending and size + n > MAX_PACKET:
@@ -293,8 +340,22 @@ class MarketDataPublisher:
             size += n
             seq += 1
         packet.size = size
-        self.next_seq = seq
+        self.released_next = seq
         self._history.extend(msgs)
+        if self._release_waiters:
+            self._released.set()
+
+    async def wait_released(self, next_seq: int) -> None:
+        """Wait until every message before `next_seq` is committed and released."""
+        if self.released_next < next_seq:
+            self.release_waits += 1
+        self._release_waiters += 1
+        try:
+            while self.released_next < next_seq:
+                self._released.clear()
+                await self._released.wait()
+        finally:
+            self._release_waiters -= 1
 
     def _flush(self) -> None:
         if self._packet.messages:
@@ -325,13 +386,13 @@ class MarketDataPublisher:
             if self._packet.messages:  # never expected: every batch ends with a flush
                 self._flush_now()
                 continue
-            self._send_raw(encode_packet(self._session_b, self.next_seq, [], 0))
+            self._send_raw(encode_packet(self._session_b, self.released_next, [], 0))
 
     # -- re-requests -------------------------------------------------------------------------
 
     def history_range(self) -> tuple[int, int]:
         """(first, next): messages first..next-1 can be re-requested."""
-        return self._history.first, self.next_seq
+        return self._history.first, self.released_next
 
     def _on_rerequest(self, data: bytes, addr: Any) -> None:
         try:
@@ -339,7 +400,7 @@ class MarketDataPublisher:
         except MalformedPacket:
             self.rerequests_ignored += 1
             return
-        first, nxt = self._history.first, self.next_seq
+        first, nxt = self._history.first, self.released_next
         if session != self._session_b or seq < first or seq >= nxt:
             self.rerequests_ignored += 1
             return
@@ -371,7 +432,7 @@ class MarketDataPublisher:
     def messages(self, seq: int, count: int) -> list[bytes]:
         """Message bodies seq..seq+count-1 still in history (for tests and tools)."""
         lo = max(seq, self._history.first)
-        hi = min(seq + count, self.next_seq)
+        hi = min(seq + count, self.released_next)
         return [self._history.get(s) for s in range(lo, hi)]
 
     # -- snapshots ---------------------------------------------------------------------------
@@ -379,7 +440,8 @@ class MarketDataPublisher:
     def take_snapshot(self, symbols: list[str] | None = None) -> tuple[list[bytes], int]:
         """(messages, next_seq): the book of every instrument (or `symbols`), complete up to
         feed seq next_seq - 1, ending with the snapshot-complete message. Synchronous: it runs
-        between two commands, so it sits on a feed sequence boundary."""
+        between two commands, so it sits on a feed sequence boundary. With pre_commit the book
+        may be ahead of the commits: send it only after `wait_released(next_seq)`."""
         book = self.translator.book
         msgs = book.snapshot_messages(self.last_ts, symbols)
         count = (

@@ -9,8 +9,9 @@ server heartbeats after a second of silence; End of Session when the venue stops
 
 Invariants:
 - A snapshot is built synchronously by `take_snapshot` (no await between reading the book and
-  reading its next_seq), so it is consistent at a feed sequence boundary; it is then written
-  in one piece and drained with a time limit (a slow reader is disconnected, nobody else waits).
+  reading its next_seq), so it is consistent at a feed sequence boundary; it is written only
+  once `wait_released(next_seq)` says every message it includes is committed, in one piece,
+  and drained with a time limit (a slow reader is disconnected, nobody else waits).
 - Bad input never hurts anyone else: a first packet that is not a well-formed Login Request,
   an oversized packet or a silent client (no login within `login_timeout_s`, nothing for
   `idle_timeout_s` after it) costs that connection only. A requested session other than the
@@ -26,7 +27,7 @@ import contextlib
 import struct
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from venue.log import get_logger
 from venue.marketdata.framing import (
@@ -109,6 +110,7 @@ class SnapshotServer:
         port: int,
         session: str,
         take_snapshot: TakeSnapshot,
+        wait_released: Callable[[int], Awaitable[None]] | None = None,
         heartbeat_s: float = 1.0,
         login_timeout_s: float = 10.0,
         idle_timeout_s: float = 15.0,
@@ -119,6 +121,7 @@ class SnapshotServer:
         self._port = port
         self.session = session
         self._take = take_snapshot
+        self._wait_released = wait_released
         self._heartbeat_s = heartbeat_s
         self._login_timeout_s = login_timeout_s
         self._idle_timeout_s = idle_timeout_s
@@ -219,7 +222,12 @@ class SnapshotServer:
                     except MalformedPacket as exc:
                         conn.write(soup(DEBUG, f"ignored: {exc}".encode()[:200]))
                         continue
-                    msgs, _next_seq = self._take(symbols)
+                    msgs, next_seq = self._take(symbols)
+                    if self._wait_released is not None:
+                        # the book may hold translated but uncommitted messages: the snapshot
+                        # leaves only once everything it includes is committed
+                        async with asyncio.timeout(self._slow_s):
+                            await self._wait_released(next_seq)
                     conn.write(b"".join([soup(SEQUENCED, m) for m in msgs]))
                     self.snapshots_served += 1
                     async with asyncio.timeout(self._slow_s):
