@@ -9,7 +9,9 @@ A real Engine + Journal (synchronous=NORMAL) + Sequencer, the publisher sending 
   transaction holding it finished (the sequencer releases subscribers right after), and the
   publisher's own share (subscriber call → last sendto). p50/p99/max in µs.
 - burst: `--burst` commands submitted as fast as possible; messages/s and packets/s through the
-  publisher (CPU time inside its subscriber only, and wall time of the whole run).
+  publisher (CPU time inside its commit subscriber only, and wall time of the whole run).
+`--pre-commit` measures the publisher translating at submit time (a Sequencer subclass adds
+the proposed `subscribe_applied` hook), leaving only framing and sendto after the commit.
 """
 
 from __future__ import annotations
@@ -50,6 +52,24 @@ from venue.sequencer import Sequencer  # noqa: E402
 
 SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP", "XRP-PERP")
 REF = 100_000
+
+
+class PreCommitSequencer(Sequencer):
+    """The sequencer plus the proposed `subscribe_applied` hook (see venue.marketdata.publisher:
+    translation before commit, only framing and sendto after it)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._applied: list[Any] = []
+
+    def subscribe_applied(self, fn: Any) -> None:
+        self._applied.append(fn)
+
+    def submit(self, cmd: Any) -> tuple[int, list[Any]]:
+        seq, events = super().submit(cmd)
+        for fn in self._applied:
+            fn(seq, self._last_ts, cmd, events)
+        return seq, events
 
 
 class Flow:
@@ -136,10 +156,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     journal.commit = timed_commit  # type: ignore[method-assign]
     sink, drain = await loop.create_datagram_endpoint(_Drain, local_addr=("127.0.0.1", 0))
     port = sink.get_extra_info("sockname")[1]
-    sequencer = Sequencer(engine, journal, LiveClock())
+    sequencer = (PreCommitSequencer if args.pre_commit else Sequencer)(engine, journal, LiveClock())
     await sequencer.start()
     cfg = MarketDataConfig(port=port, rerequest_port=0, snapshot_port=0)
-    pub = MarketDataPublisher(cfg, sequencer, LiveClock(), flush=args.flush)
+    pub = MarketDataPublisher(
+        cfg, sequencer, LiveClock(), flush=args.flush, pre_commit=args.pre_commit
+    )
     await pub.start()
     for sym in SYMBOLS:
         sequencer.submit(
@@ -216,6 +238,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "bench": "marketdata",
         "python": sys.version.split()[0],
         "flush": args.flush,
+        "pre_commit": args.pre_commit,
         "paced": {
             "target_commands_per_s": args.rate,
             "commands": total,
@@ -248,6 +271,12 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--burst", type=int, default=50_000)
     p.add_argument("--flush", choices=["batch", "command"], default="batch")
+    p.add_argument(
+        "--pre-commit",
+        action="store_true",
+        help="translate at submit time (needs the proposed Sequencer.subscribe_applied; "
+        "the bench uses a subclass that adds it)",
+    )
     p.add_argument("--dir", help="directory for the temporary database")
     args = p.parse_args()
     try:
