@@ -219,7 +219,7 @@ class Engine(EngineState):
             reason = RejectReason.INSTRUMENT_EXPIRED
         elif mkt.state is _HALTED:
             reason = RejectReason.INSTRUMENT_HALTED
-        elif cmd.cl_ord_id in self.by_session.get(cmd.session, _NO_SESSION):
+        elif cmd.cl_ord_id in (per := self.by_session.get(cmd.session, _NO_SESSION)):
             reason = RejectReason.DUPLICATE_CL_ORD_ID
         elif qty <= 0:
             reason = RejectReason.INVALID_QUANTITY
@@ -313,7 +313,10 @@ class Engine(EngineState):
             self._execute(mkt, o, opp, min_key, ts, events)
         else:  # a limit order that does not cross rests (FOK crosses: checked above)
             (mkt.bids if is_buy else mkt.asks).add(o)
-            self._index(o)
+            self.orders[o.order_id] = o
+            if per is _NO_SESSION:
+                per = self.by_session[o.session] = {}
+            per[o.cl_ord_id] = o
         return events
 
     def _execute(  # noqa: PLR0917 -- hot-path helper, called positionally
