@@ -333,6 +333,7 @@ class EngineVsReference(RuleBasedStateMachine):
             restored = Engine.restore(self.engine.snapshot())
             restored.validate_internal_state()
             assert restored.state_hash() == self.engine.state_hash()
+            self.engine = restored  # carry on from the restored engine
 
 
 EngineVsReference.TestCase.settings = settings(

@@ -11,6 +11,8 @@ Invariants checked (each failure names the one it found broken):
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from venue.core.book import Market, Order
 from venue.core.types import OrdType, Side
 
@@ -34,7 +36,8 @@ def check_state(
         check(mkt.instrument.symbol == symbol, f"market key {symbol} != instrument symbol")
         for side_enum, book_side in ((Side.BUY, mkt.bids), (Side.SELL, mkt.asks)):
             keys = book_side.keys
-            check(keys == sorted(set(keys)), f"{symbol} {side_enum.name}: keys not sorted")
+            ordered = all(a < b for a, b in pairwise(keys))
+            check(ordered, f"{symbol} {side_enum.name}: keys not sorted and unique")
             check(
                 sorted(book_side.sign * k for k in keys) == sorted(book_side.levels),
                 f"{symbol} {side_enum.name}: keys do not match levels",
