@@ -1,8 +1,8 @@
 """The engine: `apply(cmd) -> events`, a pure, deterministic state machine.
 
 Each order command runs three named steps (exchange-core style): pre-trade risk (R1,
-`_risk_pre_hold`) → matching (`_match`) → settlement of fills (R2, `_settle`). Until the
-derivatives issue R1 passes everything and R2 does nothing.
+`_risk_pre_hold`, `_risk_replace` for replaces) → matching (`_match`) → settlement of fills
+(R2, `_settle`). Until the derivatives issue R1 passes everything and R2 does nothing.
 
 Invariants kept here (checked by `validate_internal_state`):
 - Only `cmd.ts` is time; ids come from counters in the state (`next_order_id`, `next_exec_id`,
@@ -193,6 +193,11 @@ class Engine(EngineState):
     def _risk_pre_hold(self, mkt: Market, o: Order) -> RejectReason | None:
         """R1, pre-trade risk: hold margin for the order or refuse it. Passes everything
         until the derivatives issue (must not mutate state when it refuses)."""
+        return None
+
+    def _risk_replace(self, mkt: Market, o: Order, price: int, qty: int) -> RejectReason | None:
+        """R1 for a replace: re-hold margin for `o` at the new `price` and `qty`, or refuse.
+        Passes everything until the derivatives issue (must not mutate state when it refuses)."""
         return None
 
     def _settle(self, mkt: Market, fills: list[Event], start: int) -> None:
@@ -528,6 +533,8 @@ class Engine(EngineState):
             reason = RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY
         elif o.post_only and opp.keys and opp.keys[-1] >= opp.sign * price:
             reason = RejectReason.POST_ONLY_WOULD_TAKE
+        else:
+            reason = self._risk_replace(mkt, o, price, qty)  # R1
         if reason is not None:
             return [cancel_rejected(cmd, reason, True, o)]
 
