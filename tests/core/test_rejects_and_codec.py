@@ -299,3 +299,11 @@ def test_restore_refuses_another_version() -> None:
     data = msgspec.msgpack.encode(StateRecord(99, 1, 1, 1, []))
     with pytest.raises(ValueError, match="version"):
         Engine.restore(data)
+
+
+@settings(max_examples=50, deadline=None)
+@given(cmds=st.lists(order_cmds, max_size=40))
+def test_replay_from_empty_reproduces_events_and_hash(cmds: list[Any]) -> None:
+    first, second = new_engine(), new_engine()
+    assert [first.apply(c) for c in cmds] == [second.apply(c) for c in cmds]
+    assert first.state_hash() == second.state_hash()
