@@ -44,6 +44,9 @@ async def test_throttle_rejects_then_logs_out_sustained_abuse(
         while (m := await c.read(timeout=5)).msg_type != b"5":
             assert m.msg_type in (b"8", b"j", b"0")
         assert b"throttle" in (m.get(58) or b"")
+        # Still flooding, no Logout reply: cut off after the Logout timeout all the same.
+        await c.closed(timeout=10)
+        await wait_until(lambda: venue.status()["state"] == "disconnected")
     finally:
         stop.set()
         await task

@@ -52,6 +52,7 @@ __all__ = ["Connection"]
 # Messages that keep the session itself working are never refused by the throttle.
 _UNTHROTTLED = frozenset({b"A", b"2", b"4", b"5"})
 RESEND_PAGE = 500  # stored messages read per query while answering a ResendRequest
+PUMP_BATCH = 256  # inbound messages processed per loop iteration and connection
 _log = get_logger("venue.gateway")
 
 
@@ -67,6 +68,8 @@ class Connection(asyncio.Protocol):
         self.peer_ip = ""
         self.peer = ""
         self._busy = False  # a resend, logon back-off or throttle wait: input waits
+        self._yielding = False  # PUMP_BATCH messages done: the rest waits one loop iteration
+        self._resending = False
         self._closing = False  # a Disconnect was decided: no more input is processed
         self._ts_connected = 0
         self._ts_write_paused: int | None = None
@@ -120,8 +123,8 @@ class Connection(asyncio.Protocol):
             self._transport.pause_reading()
 
     def resume_reading(self) -> None:
-        if self._busy or self._gw.reading_paused:
-            return  # still waiting for the other reason
+        if self._busy or self._yielding or self._gw.reading_paused:
+            return  # still waiting for another reason
         if self._transport is not None and not self._transport.is_closing():
             self._transport.resume_reading()
 
@@ -134,9 +137,18 @@ class Connection(asyncio.Protocol):
             self.resume_reading()
 
     def _pump(self) -> None:
-        """Process complete input until it runs out or something makes input wait."""
+        """Process complete input until it runs out or something makes input wait. At most
+        `PUMP_BATCH` messages per call: then reading pauses and the rest waits for the next
+        loop iteration, so one busy connection cannot hold up everyone else's commits."""
+        done = 0
         try:
             while not self._closing and not self._busy:
+                if done >= PUMP_BATCH and self._inbox:
+                    self._yielding = True
+                    self.pause_reading()
+                    asyncio.get_running_loop().call_soon(self._resume_pump)
+                    return
+                done += 1
                 slot = self.slot
                 if slot is not None:
                     queued = slot.session.process_queued(self._gw.clock.now_ns())
@@ -159,6 +171,11 @@ class Connection(asyncio.Protocol):
         except Exception:
             _log.exception("connection_failed", peer=self.peer)
             self._abort("internal error")
+
+    def _resume_pump(self) -> None:
+        self._yielding = False
+        self.resume_reading()
+        self._pump()
 
     def _on_garbled(self, item: Garbled) -> None:
         if self._framer.overflowed:
@@ -239,18 +256,26 @@ class Connection(asyncio.Protocol):
         now = self._gw.clock.now_ns()
         session = slot.session
         throttled: str | None = None
-        if session.state is State.ACTIVE and msg.msg_type not in _UNTHROTTLED:
+        if session.logged_on and msg.msg_type not in _UNTHROTTLED:
             verdict = slot.throttle.check(now)
             if verdict is not ThrottleVerdict.ALLOW:
                 slot.throttle_hits += 1
                 limit = slot.config.throttle.messages_per_second
                 throttled = f"throttle limit exceeded: {limit} messages per second"
+                if session.state is State.AWAITING_LOGOUT:
+                    self._throttle_wait(slot, now)  # logging out already: drop it
+                    return
                 if verdict is ThrottleVerdict.ABUSE:
                     _log.warning("throttle_abuse", session=slot.name, peer=self.peer)
                     self._execute(session.logout(now, f"{throttled}, sustained"))
+                    self._throttle_wait(slot, now)
                     return
         self._execute(session.on_message(msg, now, throttled=throttled))
-        if throttled is not None and not self._busy:
+        if throttled is not None:
+            self._throttle_wait(slot, now)
+
+    def _throttle_wait(self, slot: SessionSlot, now: int) -> None:
+        if not self._busy:
             # Read nothing more from this sender until its bucket has a token again: its
             # excess waits in the kernel and TCP pushes back on it alone, instead of every
             # excess message costing a journaled Reject that delays everyone's replies.
@@ -295,6 +320,7 @@ class Connection(asyncio.Protocol):
                 seq.record_session_reset(name)
                 self._gw.application.on_session_reset(name)
             elif isinstance(action, Resend):
+                self._resending = True
                 self._set_busy(True)
                 seq.after_commit(partial(self._start_resend, action.begin, action.end))
             elif isinstance(action, WriteRaw):
@@ -350,6 +376,7 @@ class Connection(asyncio.Protocol):
             _log.exception("resend_failed", session=slot.name if slot else None)
             self._abort(f"resend failed: {exc}")
         finally:
+            self._resending = False
             self._set_busy(False)
         self._pump()
 
@@ -373,8 +400,8 @@ class Connection(asyncio.Protocol):
             ):
                 self._close("no Logon within logon_timeout_seconds")
             return
-        if self._busy:
-            return
+        if self._resending:
+            return  # timers wait: nothing may interleave with the resent messages
         try:
             self._execute(slot.session.on_timer(now_ns))
         except JournalFailed as exc:
