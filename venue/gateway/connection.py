@@ -4,6 +4,10 @@ Invariants:
 - `data_received` is two lines: frame what arrived, process what is complete. Processing stops
   while a resend is being paged out of the store or a refused Logon waits out its back-off, and
   resumes where it stopped, so replies always leave in the order the session made them.
+  While input waits, the socket is not read, so unprocessed input never exceeds one read.
+- Fairness: at most `PUMP_BATCH` messages per connection per loop iteration; the rest waits
+  (socket paused) for the next iteration, so one flooding peer cannot starve the others or
+  the commits their replies wait for.
 - Before Logon the connection belongs to no session. The first message must be a Logon whose
   BeginString and CompIDs name a configured session; otherwise the connection is closed without
   a word (FIX: never answer an unidentified peer). A session that is disabled, not allowed
