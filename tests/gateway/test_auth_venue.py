@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.gateway.test_bad_input import FixClient, pytestmark, stop
+from tests.gateway.test_bad_input import FixClient, pytestmark, stop, venue_config
 from tests.gateway.test_tls import certs_tool
-from tests.venue_process import VenueProcess, start_venue, write_config
+from tests.venue_process import VenueProcess, start_venue
 from venue.fix.codec import FixMessage, encode, format_utc_timestamp
 from venue.gateway.auth import hash_password, public_key_b64, sign_logon
 from venue.gateway.tls import make_client_context
@@ -63,7 +63,7 @@ password_hash = "{hash_password(PASSWORD)}"
 cert = "{certs.server_cert}"
 key = "{certs.server_key}"
 """
-    proc = start_venue(write_config(tmp, extra=extra), cwd=tmp)
+    proc = start_venue(venue_config(tmp, sessions=extra, logon_timeout_seconds=2), cwd=tmp)
     try:
         ready = proc.wait_ready()
         yield proc, int(ready["fix_port"]), certs
