@@ -15,14 +15,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.gateway.test_bad_input import FixClient, pytestmark, stop, venue_config
+from tests.gateway.test_bad_input import FixClient, stop, venue_config
 from tests.gateway.test_tls import certs_tool
 from tests.venue_process import VenueProcess, start_venue
 from venue.fix.codec import FixMessage, encode, format_utc_timestamp
 from venue.gateway.auth import hash_password, public_key_b64, sign_logon
 from venue.gateway.tls import make_client_context
-
-__all__ = ["pytestmark"]
 
 KEY = Ed25519PrivateKey.generate()
 PASSWORD = "correct horse battery staple"

@@ -19,14 +19,11 @@ from tests.gateway.test_bad_input import (
     FixClient,
     HealthMonitor,
     extra_sessions,
-    pytestmark,  # the same skip while the acceptor does not exist
     stop,
     venue_config,
 )
 from tests.venue_process import VenueProcess, start_venue
 from venue.fix.codec import format_utc_timestamp
-
-__all__ = ["pytestmark"]
 
 SESSIONS = 50
 ROUND_TRIPS = 100

@@ -12,9 +12,9 @@ import os
 from typing import Any
 
 from tests.gateway.test_auth_venue import connect, tls_venue
-from tests.gateway.test_bad_input import CUT_OFF_BOUND, ROUND_TRIP_BOUND, FixClient, pytestmark
+from tests.gateway.test_bad_input import CUT_OFF_BOUND, ROUND_TRIP_BOUND, FixClient
 
-__all__ = ["pytestmark", "tls_venue"]
+__all__ = ["tls_venue"]
 
 
 async def raw_tcp(port: int, payload: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
