@@ -7,6 +7,8 @@ import base64
 import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from venue.config import AuthConfig, SessionConfig
 from venue.fix.codec import FixMessage, Framer, encode, format_utc_timestamp
@@ -406,3 +408,38 @@ def test_wrong_username_is_rejected(password_session: SessionConfig) -> None:
 def test_password_session_checks_the_address_first(password_session: SessionConfig) -> None:
     result = authenticate(password_session, password_logon(b"correct horse"), "10.1.1.1", T0)
     assert result == AuthResult(ok=False, reason="address not allowed")
+
+
+# --- properties -----------------------------------------------------------------------------
+
+SIGNED_TAGS = [35, 49, 56, 34, 52, 95, 96]
+
+
+@settings(max_examples=300, deadline=None)
+@given(tag=st.sampled_from(SIGNED_TAGS), data=st.data())
+def test_any_change_to_a_signed_field_or_the_signature_is_rejected(
+    tag: int, data: st.DataObject
+) -> None:
+    logon = signed_logon()
+    original = logon.fields[tag]
+    new = data.draw(st.binary(max_size=120).filter(lambda b: b != original), label="value")
+    logon.fields[tag] = new
+    assert not check(logon).ok
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from([*SIGNED_TAGS, 553, 554]), st.binary(max_size=200), max_size=9
+    ),
+    peer=st.one_of(
+        st.sampled_from(["127.0.0.1", "::1", "::ffff:127.0.0.1", "fe80::1%eth0"]),
+        st.text(max_size=40),
+    ),
+    now=st.integers(min_value=-(2**63), max_value=2**63),
+)
+def test_authenticate_never_raises(fields: dict[int, bytes], peer: str, now: int) -> None:
+    for method_session in (ED, session(method="password", password_hash="scrypt$16$8$1$AAAA$AAAA")):
+        result = authenticate(method_session, Logon(fields), peer, now, replay_guard=ReplayGuard())
+        assert isinstance(result.ok, bool)
+        assert result.ok is False or fields.get(35) == b"A"
