@@ -9,6 +9,11 @@
     python tools/keygen.py ed25519-pub --key KEYFILE
         Prints the public_key line again for an existing private key.
 
+    python tools/keygen.py sign-logon --key KEYFILE --sender ALPHA-TRD --target VENUE \
+        --seq 1 --sending-time 20261121-06:30:00.000
+        Prints the RawDataLength (95) and RawData (96) fields of that signed Logon, to check a
+        client implementation against (see sessions/README.md).
+
     python tools/keygen.py password [--password-stdin]
         Prompts for a password twice (or reads one line from stdin) and prints
             password_hash = "scrypt$N$r$p$salt$hash"
@@ -29,10 +34,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 try:
-    from venue.gateway.auth import hash_password, load_private_key, public_key_b64
+    from venue.gateway.auth import hash_password, load_private_key, public_key_b64, sign_logon
 except ModuleNotFoundError:  # run from a checkout where the package is not installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from venue.gateway.auth import hash_password, load_private_key, public_key_b64
+    from venue.gateway.auth import hash_password, load_private_key, public_key_b64, sign_logon
 
 
 def write_ed25519_key(path: Path) -> str:
@@ -57,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     ed.add_argument("--out", required=True, type=Path, help="private key file to create")
     pub = sub.add_parser("ed25519-pub", help="public_key line of an existing key")
     pub.add_argument("--key", required=True, type=Path)
+    sign = sub.add_parser("sign-logon", help="RawData (96) of a signed Logon")
+    sign.add_argument("--key", required=True, type=Path)
+    sign.add_argument("--sender", required=True, help="SenderCompID (49)")
+    sign.add_argument("--target", default="VENUE", help="TargetCompID (56)")
+    sign.add_argument("--seq", required=True, type=int, help="MsgSeqNum (34)")
+    sign.add_argument("--sending-time", required=True, help="SendingTime (52) as sent")
     pw = sub.add_parser("password", help="scrypt hash of a password")
     pw.add_argument("--password-stdin", action="store_true", help="read one line from stdin")
     args = parser.parse_args(argv)
@@ -69,13 +80,18 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f'public_key = "{public}"')
         return 0
-    if args.command == "ed25519-pub":
+    if args.command in ("ed25519-pub", "sign-logon"):
         try:
             key = load_private_key(args.key.read_bytes())
         except (OSError, ValueError) as exc:
             print(f"{args.key}: {exc}", file=sys.stderr)
             return 1
-        print(f'public_key = "{public_key_b64(key)}"')
+        if args.command == "ed25519-pub":
+            print(f'public_key = "{public_key_b64(key)}"')
+            return 0
+        sig = sign_logon(key, args.sender, args.target, args.seq, args.sending_time)
+        print(f"95={len(sig)}")
+        print(f"96={sig.decode('ascii')}")
         return 0
     # password
     if args.password_stdin:

@@ -86,3 +86,32 @@ def test_empty_password_is_refused() -> None:
     proc = keygen("password", "--password-stdin", stdin="\n")
     assert proc.returncode == 1
     assert "empty" in proc.stderr
+
+
+def test_sign_logon_reproduces_the_test_vector(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tests.gateway.test_auth import VECTOR_SEED, VECTOR_SIGNATURE
+
+    key_path = tmp_path / "vector.key"
+    key_path.write_bytes(
+        Ed25519PrivateKey.from_private_bytes(VECTOR_SEED).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    proc = keygen(
+        "sign-logon",
+        "--key",
+        str(key_path),
+        "--sender",
+        "ALPHA-TRD",
+        "--seq",
+        "1",
+        "--sending-time",
+        "20261121-06:30:00.000",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["95=88", f"96={VECTOR_SIGNATURE.decode()}"]

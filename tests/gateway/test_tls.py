@@ -244,6 +244,14 @@ def test_unreadable_file(certs: Any, tmp_path: Path) -> None:
         make_server_context(TlsConfig(cert=str(locked), key=str(certs.server_key)))
 
 
+def test_a_path_through_a_file_cannot_be_read(certs: Any) -> None:
+    inside_a_file = f"{certs.server_cert}/server.pem"  # NotADirectoryError, even for root
+    with pytest.raises(ConfigError) as err:
+        make_server_context(TlsConfig(cert=inside_a_file, key=str(certs.server_key)))
+    assert (err.value.file, err.value.key) == (inside_a_file, "gateway.tls.cert")
+    assert err.value.reason == "cannot read: Not a directory"
+
+
 def test_a_directory_is_not_a_pem_file(certs: Any, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
         make_server_context(TlsConfig(cert=str(tmp_path), key=str(certs.server_key)))
