@@ -417,25 +417,20 @@ def test_session_config_is_frozen() -> None:
         s.firm = "G"  # type: ignore[misc]
 
 
-# --- bugs reported to the owner of config.py (strict xfail: fix the bug, drop the mark) -------
+# --- bugs found by review, fixed in config.py ---------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="config.py regexes use match + $, which accepts a final \\n")
 def test_a_compid_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
     text = SESSION.replace('client_comp_id = "ALPHA-MM"', 'client_comp_id = "ALPHA-MM\\n"')
     err = session_error(tmp_path, "", base=text)
     assert err.key == "sessions[0].client_comp_id"
 
 
-@pytest.mark.xfail(strict=True, reason="config.py regexes use match + $, which accepts a final \\n")
 def test_a_daily_reset_time_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
     err = session_error(tmp_path, '[sessions.reset]\ndaily_at = "22:00\\n"\n')
     assert err.key == "sessions[0].reset.daily_at"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="parse_expiry_ns goes through float timestamp() and drops sub-second digits"
-)
 def test_a_fractional_second_expiry_is_kept_or_refused(tmp_path: Path) -> None:
     try:
         ns = parse_expiry_ns("2027-03-26T08:00:00.5Z", "f", "k")
@@ -444,7 +439,6 @@ def test_a_fractional_second_expiry_is_kept_or_refused(tmp_path: Path) -> None:
     assert ns == 1_806_048_000 * 10**9 + 500_000_000
 
 
-@pytest.mark.xfail(strict=True, reason="gateway.outbound_buffer_limit is not range-checked")
 def test_a_negative_outbound_buffer_limit_is_refused(tmp_path: Path) -> None:
     err = error_of(write(tmp_path, "[gateway]\noutbound_buffer_limit = -1\n"))
     assert err.key == "gateway.outbound_buffer_limit"

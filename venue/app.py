@@ -18,22 +18,23 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import uvloop
 
 from venue import log
 from venue.clock import Clock, LiveClock
 from venue.config import ConfigError, VenueConfig, instrument_from_config, load_config
-from venue.core import AddInstrument, Engine
+from venue.core import AddInstrument
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.tls import make_server_context
-from venue.journal import JournalError
+from venue.journal import Journal, JournalError
 from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
+from venue.marketdata import MarketDataPublisher
+from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.sequencer import Sequencer
 
 EXIT_OK = 0
@@ -57,17 +58,21 @@ class Venue:
         self.clock: Clock = clock if clock is not None else LiveClock()
         self.create = create
         self.log = log.get_logger("venue.app")
-        self.sequencer: Any = None
-        self.journal: Any = None
-        self.gateway: Any = None
-        self.order_entry: Any = None
+        self.journal: Journal | None = None
+        self.sequencer: Sequencer | None = None
+        self.gateway: Gateway | None = None
+        self.order_entry: OrderEntry | None = None
+        self.marketdata: MarketDataPublisher | None = None
+        self.expiry: OrderExpiry | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
     @property
     def fix_port(self) -> int:
-        return int(self.gateway.port) if self.gateway is not None else 0
+        return self.gateway.port if self.gateway is not None else 0
 
     async def start(self) -> None:
+        """Recover, then open for business. Raises ConfigError, JournalError or StartupError."""
         cfg = self.cfg
         instruments = [instrument_from_config(i, cfg.source) for i in cfg.instruments]
         ssl_context = make_server_context(cfg.gateway.tls) if cfg.gateway.tls is not None else None
@@ -84,27 +89,32 @@ class Venue:
             "journal_recovered",
             path=str(db),
             last_seq=last_seq,
-            snapshot_seq=getattr(report, "snapshot_seq", 0),
-            replayed=getattr(report, "replayed", 0),
-            duration_ms=getattr(report, "duration_ns", 0) // 1_000_000,
+            snapshot_seq=report.snapshot_seq if report else 0,
+            replayed=report.replayed if report else 0,
+            duration_ms=report.duration_ns // 1_000_000 if report else 0,
         )
-        self.sequencer = Sequencer(
+        seq = self.sequencer = Sequencer(
             engine,
             journal,
             self.clock,
             snapshot_every_commands=cfg.journal.snapshot_every_commands,
             snapshot_every_ns=cfg.journal.snapshot_every_seconds * 1_000_000_000,
         )
-        self.sequencer.on_failure(self._on_journal_failure)
-        await self.sequencer.start()
+        seq.on_failure(self._on_journal_failure)
+        # The feed must see every command from the first one after recovery on.
+        if cfg.marketdata.enabled:
+            self.marketdata = MarketDataPublisher(cfg.marketdata, seq, self.clock)
+        self.expiry = OrderExpiry(engine, last_ts=journal.last_ts, now_ns=self.clock.now_ns())
+        seq.subscribe(self.expiry.on_committed)
+        await seq.start()
         for inst in instruments:
-            if not _has_instrument(engine, inst.symbol):
-                self.sequencer.submit(AddInstrument(instrument=inst))
-        self.order_entry = OrderEntry(sequencer=self.sequencer, sessions=cfg.sessions)
+            if engine.instrument(inst.symbol) is None:
+                seq.submit(AddInstrument(instrument=inst))
+        self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
         self.gateway = Gateway(
             config=cfg.gateway,
             sessions=cfg.sessions,
-            sequencer=self.sequencer,
+            sequencer=seq,
             journal=journal,
             clock=self.clock,
             dictionary=dictionary,
@@ -112,27 +122,62 @@ class Venue:
             application=self.order_entry,
         )
         self.order_entry.attach(gateway_sender(self.gateway))
-        await self.gateway.start()
-        self.log.info("venue_ready", fix_port=self.fix_port, sessions=len(cfg.sessions))
+        if self.marketdata is not None:
+            try:
+                await self.marketdata.start()
+            except OSError as exc:
+                raise StartupError(f"cannot open the market data ports: {exc.strerror}") from exc
+        try:
+            await self.gateway.start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen for FIX on {cfg.gateway.host}:{cfg.gateway.port}: {exc.strerror}"
+            ) from exc
+        self._tasks.append(
+            asyncio.create_task(run_expiry(self.expiry, seq, self.clock), name="order-expiry")
+        )
+        self.log.info(
+            "venue_ready",
+            fix_port=self.fix_port,
+            sessions=len(cfg.sessions),
+            feed_session=self.marketdata.session if self.marketdata else None,
+        )
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         self.log.critical("journal_failed_stopping", error=str(exc))
         self.stopped.set()
 
     async def stop(self) -> None:
+        """Stop in the reverse order of start; safe after a partial start."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
         if self.gateway is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self.gateway.stop()
+            except Exception as exc:
+                self.log.error("gateway_stop_failed", error=str(exc))
         if self.sequencer is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self.sequencer.stop()
+            except Exception as exc:
+                self.log.error("sequencer_stop_failed", error=str(exc))
+        if self.marketdata is not None:
+            try:
+                await self.marketdata.stop()
+            except Exception as exc:
+                self.log.error("marketdata_stop_failed", error=str(exc))
         if self.journal is not None:
             await self.journal.close()
+            self.journal = None
         self.stopped.set()
 
 
-def _has_instrument(engine: Engine, symbol: str) -> bool:
-    return engine.instrument(symbol) is not None
+class StartupError(Exception):
+    """A start-up problem a person can fix (a port in use): one line, no traceback."""
 
 
 async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
@@ -153,10 +198,13 @@ async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
         await venue.stop()
         print(f"venue: configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except OSError as exc:
+    except StartupError as exc:
         await venue.stop()
-        print(f"venue: cannot listen on the FIX port: {exc.strerror}", file=sys.stderr)
+        print(f"venue: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
+    except BaseException:
+        await venue.stop()  # close the journal so its thread cannot keep the process alive
+        raise
     if ready_file:
         tmp = f"{ready_file}.tmp"
         Path(tmp).write_text(json.dumps({"fix_port": venue.fix_port, "pid": os.getpid()}))

@@ -27,10 +27,10 @@ from venue.core.types import BAND_SCALE, Instrument, InstrumentKind
 
 Role = Literal["trading", "dropcopy", "marketdata"]
 AuthMethod = Literal["none", "ed25519", "password"]
-_COMP_ID = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no SOH, no spaces
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_SCRYPT = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_COMP_ID = re.compile(r"[\x21-\x7e]{1,64}")  # printable ASCII, no SOH, no spaces
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_SCRYPT = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+")
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")  # patterns are used with fullmatch
 T = TypeVar("T")
 
 
@@ -244,11 +244,13 @@ def parse_expiry_ns(value: str, file: str, key: str) -> int:
         raise ConfigError(file, key, f"{value!r} is not an ISO-8601 date-time") from None
     if dt.tzinfo is None or dt.utcoffset() is None or dt.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
         raise ConfigError(file, key, f"{value!r} must be in UTC (end with Z)")
-    return int(dt.timestamp()) * 1_000_000_000
+    epoch = datetime(1970, 1, 1, tzinfo=dt.tzinfo)
+    delta = dt - epoch  # exact: timedelta keeps microseconds, no float on the way
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
 def _validate_instrument(i: InstrumentConfig, file: str, key: str) -> None:
-    if not _NAME.match(i.symbol):
+    if not _NAME.fullmatch(i.symbol):
         raise ConfigError(file, f"{key}.symbol", f"{i.symbol!r} is not a valid symbol")
     tick = parse_positive_decimal(i.tick_size, file, f"{key}.tick_size")
     lot = parse_positive_decimal(i.lot_size, file, f"{key}.lot_size")
@@ -282,11 +284,11 @@ def _is_loopback_network(text: str) -> bool:
 
 def _validate_session(s: SessionConfig, file: str, key: str) -> None:
     k = f"{key}." if key else ""
-    if not _NAME.match(s.name):
+    if not _NAME.fullmatch(s.name):
         raise ConfigError(file, f"{k}name", f"{s.name!r} is not a valid session name")
     for field in ("venue_comp_id", "client_comp_id"):
         value = getattr(s, field)
-        if not _COMP_ID.match(value):
+        if not _COMP_ID.fullmatch(value):
             raise ConfigError(
                 file, f"{k}{field}", f"{value!r} must be 1-64 printable ASCII characters"
             )
@@ -310,7 +312,7 @@ def _validate_session(s: SessionConfig, file: str, key: str) -> None:
         if len(raw) != 32:
             raise ConfigError(file, f"{k}auth.public_key", "an Ed25519 public key is 32 bytes")
     elif a.method == "password":
-        if not a.password_hash or not _SCRYPT.match(a.password_hash):
+        if not a.password_hash or not _SCRYPT.fullmatch(a.password_hash):
             raise ConfigError(
                 file,
                 f"{k}auth.password_hash",
@@ -332,14 +334,14 @@ def _validate_session(s: SessionConfig, file: str, key: str) -> None:
             f"{k}throttle",
             "need messages_per_second >= 1, burst >= messages_per_second, abuse_seconds >= 1",
         )
-    if s.reset.daily_at is not None and not _HHMM.match(s.reset.daily_at):
+    if s.reset.daily_at is not None and not _HHMM.fullmatch(s.reset.daily_at):
         raise ConfigError(file, f"{k}reset.daily_at", f"{s.reset.daily_at!r} is not HH:MM (UTC)")
     if s.role != "dropcopy" and (s.dropcopy_firms or s.dropcopy_accounts):
         raise ConfigError(file, f"{k}role", "dropcopy_firms/dropcopy_accounts need role 'dropcopy'")
 
 
 def _validate_marketdata(m: MarketDataConfig, f: str) -> None:
-    if m.session and not re.match(r"^[\x20-\x7e]{1,10}$", m.session):
+    if m.session and not re.fullmatch(r"[\x20-\x7e]{1,10}", m.session):
         raise ConfigError(f, "marketdata.session", "at most 10 printable ASCII characters")
     for key in ("destination", "interface", "rerequest_host", "snapshot_host"):
         try:
@@ -366,8 +368,16 @@ def validate(cfg: VenueConfig) -> None:
     g = cfg.gateway
     if not 0 <= g.port <= 65535:
         raise ConfigError(f, "gateway.port", f"{g.port} is not a TCP port")
-    if g.max_message_size < 512:
-        raise ConfigError(f, "gateway.max_message_size", "must be at least 512 bytes")
+    if not 512 <= g.max_message_size <= 16 * 1024 * 1024:
+        raise ConfigError(
+            f, "gateway.max_message_size", "must be at least 512 bytes and at most 16 MiB"
+        )
+    if g.outbound_buffer_limit < 64 * 1024:
+        raise ConfigError(f, "gateway.outbound_buffer_limit", "must be at least 65536 bytes")
+    try:
+        ipaddress.ip_address(g.host)
+    except ValueError:
+        raise ConfigError(f, "gateway.host", f"{g.host!r} is not an IP address") from None
     for name in (
         "logon_timeout_seconds",
         "sending_time_tolerance_seconds",
@@ -379,11 +389,11 @@ def validate(cfg: VenueConfig) -> None:
     accounts: dict[str, str] = {}
     firms: set[str] = set()
     for idx, firm in enumerate(cfg.firms):
-        if not _NAME.match(firm.name) or firm.name in firms:
+        if not _NAME.fullmatch(firm.name) or firm.name in firms:
             raise ConfigError(f, f"firms[{idx}].name", f"{firm.name!r} is invalid or duplicated")
         firms.add(firm.name)
         for a_idx, acct in enumerate(firm.accounts):
-            if not _NAME.match(acct) or acct in accounts:
+            if not _NAME.fullmatch(acct) or acct in accounts:
                 raise ConfigError(
                     f, f"firms[{idx}].accounts[{a_idx}]", f"{acct!r} is invalid or duplicated"
                 )
@@ -391,7 +401,7 @@ def validate(cfg: VenueConfig) -> None:
     symbols: set[str] = set()
     for idx, inst in enumerate(cfg.instruments):
         _validate_instrument(inst, f, f"instruments[{idx}]")
-        instrument_from_config(inst, f)
+        instrument_from_config(inst, f, f"instruments[{idx}]")
         if inst.symbol in symbols:
             raise ConfigError(f, f"instruments[{idx}].symbol", f"{inst.symbol!r} is duplicated")
         symbols.add(inst.symbol)
@@ -427,16 +437,19 @@ def validate(cfg: VenueConfig) -> None:
                 raise ConfigError(f, f"{k}dropcopy_accounts[{d_idx}]", f"unknown account {acct!r}")
 
 
-def instrument_from_config(i: InstrumentConfig, source: str = "<config>") -> Instrument:
+def instrument_from_config(
+    i: InstrumentConfig, source: str = "<config>", key: str = ""
+) -> Instrument:
     """Convert decimal settings to the core's integers; refuse anything inexact."""
+    key = key or f"instruments[{i.symbol}]"
     tick = Decimal(i.tick_size)
     lot = Decimal(i.lot_size)
     ref = Decimal(i.ref_price) / tick
     max_qty = Decimal(i.max_order_qty) / lot
     band = Decimal(i.band) * BAND_SCALE
-    for key, value in (("ref_price", ref), ("max_order_qty", max_qty), ("band", band)):
+    for name, value in (("ref_price", ref), ("max_order_qty", max_qty), ("band", band)):
         if value != value.to_integral_value():
-            raise ConfigError(source, f"instrument {i.symbol}.{key}", "not exact in ticks/lots/ppb")
+            raise ConfigError(source, f"{key}.{name}", "not exact in ticks, lots or parts per 10^9")
     return Instrument(
         symbol=i.symbol,
         kind=InstrumentKind(i.kind),
@@ -446,7 +459,5 @@ def instrument_from_config(i: InstrumentConfig, source: str = "<config>") -> Ins
         ref_price=int(ref),
         band_ppb=int(band),
         max_order_qty=int(max_qty),
-        expiry_ts=parse_expiry_ns(i.expiry, source, f"instrument {i.symbol}.expiry")
-        if i.expiry
-        else 0,
+        expiry_ts=parse_expiry_ns(i.expiry, source, f"{key}.expiry") if i.expiry else 0,
     )

@@ -16,16 +16,27 @@ from typing import Any, TextIO
 import structlog
 
 
+class _StderrProxy:
+    """Writes to whatever `sys.stderr` is at the time of writing (tests swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(
     *, level: str = "info", stream: TextIO | None = None, json: bool | None = None
 ) -> None:
     """Configure structlog. `json=None` picks JSON unless `stream` is a TTY."""
-    out = stream if stream is not None else sys.stderr
-    use_json = not out.isatty() if json is None else json
+    out: Any = stream if stream is not None else _StderrProxy()
+    tty = (stream if stream is not None else sys.stderr).isatty()
+    use_json = not tty if json is None else json
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=out.isatty())
+        else structlog.dev.ConsoleRenderer(colors=tty)
     )
     structlog.configure(
         processors=[

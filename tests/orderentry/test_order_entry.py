@@ -221,11 +221,6 @@ async def test_cancel_on_disconnect(venue_factory: VenueFactory, traders: Trader
     assert venue.live_orders("BRAVO-MM") == 1
 
 
-@pytest.mark.xfail(
-    reason="the acceptor calls on_logon(session) without the Logon message, so tag 5001 "
-    "cannot be read yet",
-    strict=False,
-)
 async def test_cancel_on_disconnect_off_by_logon_tag(
     venue_factory: VenueFactory, traders: Traders
 ) -> None:
@@ -241,10 +236,6 @@ async def test_cancel_on_disconnect_off_by_logon_tag(
     assert venue.live_orders("ALPHA-MM") == 1
 
 
-@pytest.mark.xfail(
-    reason="the acceptor calls on_logout(session) without saying whether the Logout was clean",
-    strict=False,
-)
 async def test_clean_logout_keeps_orders_unless_configured(
     venue_factory: VenueFactory, traders: Traders
 ) -> None:
@@ -305,11 +296,6 @@ async def test_reports_survive_a_restart_by_resend(
     assert (resent.get(43), resent.get(17), resent.get(37)) == (b"Y", first.get(17), first.get(37))
 
 
-@pytest.mark.xfail(
-    reason="the acceptor drops messages for a session that is not logged on; needs "
-    "Session.send_application to number and store them while disconnected",
-    strict=False,
-)
 async def test_fill_while_disconnected_is_delivered_by_resend(
     venue_factory: VenueFactory, traders: Traders
 ) -> None:
