@@ -29,6 +29,7 @@ from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
 from venue.gateway.order_entry import OrderEntry, gateway_sender
+from venue.gateway.roles import RoleRouter
 from venue.gateway.tls import make_server_context
 from venue.journal import Journal, JournalError
 from venue.journal.recovery import recover
@@ -62,6 +63,7 @@ class Venue:
         self.sequencer: Sequencer | None = None
         self.gateway: Gateway | None = None
         self.order_entry: OrderEntry | None = None
+        self.router: RoleRouter | None = None
         self.marketdata: MarketDataPublisher | None = None
         self.expiry: OrderExpiry | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -111,6 +113,8 @@ class Venue:
             if engine.instrument(inst.symbol) is None:
                 seq.submit(AddInstrument(instrument=inst))
         self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
+        # Order entry is the default application; other roles register on the router.
+        self.router = RoleRouter(cfg.sessions, default=self.order_entry)
         self.gateway = Gateway(
             config=cfg.gateway,
             sessions=cfg.sessions,
@@ -119,7 +123,7 @@ class Venue:
             clock=self.clock,
             dictionary=dictionary,
             ssl_context=ssl_context,
-            application=self.order_entry,
+            application=self.router,
         )
         self.order_entry.attach(gateway_sender(self.gateway))
         if self.marketdata is not None:

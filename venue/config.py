@@ -143,6 +143,7 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     enabled: bool = True
     cancel_on_disconnect: bool = True
     cancel_on_logout: bool = False
+    fix_marketdata: bool = False  # trading role: may also send MarketDataRequest (V)
     allowed_addresses: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     auth: AuthConfig = AuthConfig()
     heartbeat: HeartbeatConfig = HeartbeatConfig()
