@@ -19,6 +19,10 @@ Invariants:
   command for load, so a command already read is never lost.
 - A subscriber, callback or listener that raises is logged and skipped; it never stops the
   commit loop or fails a `submit`.
+- Pre-commit hooks (`subscribe_applied`) run inside `submit`, right after the engine applied
+  the command and its row joined the open batch: whatever they record (outbound FIX messages,
+  session sequence numbers) joins the *same* transaction as the command, so a crash keeps both
+  or neither. They see every submitted command once, in sequence order (never replayed ones).
 - Snapshots are taken between two commands (after `snapshot_every_commands` commands or
   `snapshot_every_ns` of monotonic time) and written by the normal commit path, in the same
   transaction as the command they follow.
@@ -102,6 +106,7 @@ class Sequencer:
         self._open = _Pending(self._last_seq)
         self._closed: deque[_Pending] = deque()
         self._subscribers: list[Subscriber] = []
+        self._applied: list[Subscriber] = []
         self._pause: list[Callable[[], None]] = []
         self._resume: list[Callable[[], None]] = []
         self._failure_listeners: list[Callable[[BaseException], None]] = []
@@ -186,6 +191,11 @@ class Sequencer:
         pending.batch.rows.append((seq, ts, self._encode(stamped), self._encode(events)))
         pending.release.append((seq, ts, stamped, events))
         pending.commands += 1
+        for fn in self._applied:
+            try:
+                fn(seq, ts, stamped, events)
+            except Exception:  # a hook's bug must not fail the submit of an applied command
+                _log.exception("sequencer_applied_hook_failed", seq=seq)
         if seq - self._snap_seq >= self._snap_every_cmds or (
             self._clock.monotonic_ns() - self._snap_mono >= self._snap_every_ns
         ):
@@ -227,6 +237,11 @@ class Sequencer:
     def subscribe(self, fn: Subscriber) -> None:
         """`fn(seq, ts, cmd, events)` for every command after it commits, in sequence order."""
         self._subscribers.append(fn)
+
+    def subscribe_applied(self, fn: Subscriber) -> None:
+        """`fn(seq, ts, cmd, events)` inside `submit`, right after the engine applied the command
+        and before it commits; what `fn` records joins the command's transaction."""
+        self._applied.append(fn)
 
     def add_pressure_listener(
         self, on_pause: Callable[[], None], on_resume: Callable[[], None]

@@ -1,0 +1,159 @@
+"""Core events → drop-copy ExecutionReport bodies for brokers (35=8 copies).
+
+A drop copy is the ExecutionReport the order's owner received (`mapping_out.execution_report`,
+byte for byte the same fields and ExecID) plus who it came from: the Parties group, the
+CopyMsgIndicator and the venue's OriginatingSession tag.
+
+Invariants:
+- A copy is built from the event alone (and the instrument's scales): no engine state, no
+  clock, so the same journaled event always yields the same copy (a resend or a restart cannot
+  change its content).
+- One function per copied event type, found through `COPIERS` (type → function); event types
+  not listed there produce no copy. New order-affecting events (liquidation, auto-deleveraging,
+  settlement at expiry) are one function and one `COPIERS` entry each.
+- Entitlement is decided here, per event, from the event's own `firm` and `account`:
+  `Entitlement.sees(firm, account)`; a broker never gets a copy of another firm's flow unless
+  it was entitled to that single account.
+- Appended fields, in this order after the ExecutionReport fields: Parties (453) with the
+  executing firm (PartyRole 1), the customer account (24) and the entering session (36), all
+  with PartyIDSource D (proprietary); CopyMsgIndicator (797) = Y; OriginatingSession (5002) =
+  the SenderCompID of the session that entered the order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+import msgspec
+
+from venue.core.events import (
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+)
+from venue.fix.mapping_num import InstrumentSpec
+from venue.fix.mapping_out import Body, execution_report
+
+__all__ = [
+    "COPIERS",
+    "PARTY_ROLE_ACCOUNT",
+    "PARTY_ROLE_ENTERING_SESSION",
+    "PARTY_ROLE_FIRM",
+    "Copy",
+    "Entitlement",
+    "copies",
+    "parties",
+]
+
+PARTY_ROLE_FIRM = b"1"  # Executing Firm: the member firm that owns the order
+PARTY_ROLE_ACCOUNT = b"24"  # Customer Account
+PARTY_ROLE_ENTERING_SESSION = b"36"  # Entering Trader: the order-entry session (CompID)
+_PROPRIETARY = b"D"
+
+
+class Entitlement(msgspec.Struct, frozen=True, kw_only=True):
+    """What one drop-copy session sees: whole firms, and single accounts of other firms."""
+
+    firms: frozenset[str]
+    accounts: frozenset[str]
+
+    def sees(self, firm: str, account: str) -> bool:
+        return firm in self.firms or (bool(account) and account in self.accounts)
+
+
+class Copy(msgspec.Struct, frozen=True, kw_only=True):
+    """One drop-copy message, before it is addressed: who it concerns and its body."""
+
+    firm: str
+    account: str
+    msg_type: bytes
+    body: Body
+
+
+def _b(s: str) -> bytes:
+    return s.encode("latin-1", "replace")
+
+
+def parties(firm: str, account: str, comp_id: str) -> Body:
+    """The Parties group (453) of a copy: firm, account (when known), entering session."""
+    entries: list[tuple[str, bytes]] = [(firm, PARTY_ROLE_FIRM)]
+    if account:
+        entries.append((account, PARTY_ROLE_ACCOUNT))
+    if comp_id:
+        entries.append((comp_id, PARTY_ROLE_ENTERING_SESSION))
+    body: Body = [(453, b"%d" % len(entries))]
+    for party_id, role in entries:
+        body += [(448, _b(party_id)), (447, _PROPRIETARY), (452, role)]
+    return body
+
+
+CompIds = Mapping[str, str]
+"""Session name → its client CompID (sessions not listed, e.g. `admin:…`, keep their name)."""
+
+
+def _decorate(body: Body, firm: str, account: str, session: str, comp_ids: CompIds) -> Body:
+    comp_id = comp_ids.get(session, session)
+    out = list(body)
+    out += parties(firm, account, comp_id)
+    out.append((797, b"Y"))
+    if comp_id:
+        out.append((5002, _b(comp_id)))
+    return out
+
+
+# -- one function per copied event type ------------------------------------------------------
+# Each takes (seq, event, instrument spec, comp ids) and returns the Copy.
+
+Copier = Callable[[int, Event, InstrumentSpec | None, CompIds], Copy]
+
+
+def _order_event(seq: int, ev: Event, spec: InstrumentSpec | None, comp_ids: CompIds) -> Copy:
+    """New, fill, cancel (including expiry and mass cancel), replace: the owner's report."""
+    assert isinstance(ev, OrderAccepted | OrderFilled | OrderCanceled | OrderReplaced)
+    body = execution_report(ev, spec)
+    return Copy(
+        firm=ev.firm,
+        account=ev.account,
+        msg_type=b"8",
+        body=_decorate(body, ev.firm, ev.account, ev.session, comp_ids),
+    )
+
+
+def _rejected(seq: int, ev: Event, spec: InstrumentSpec | None, comp_ids: CompIds) -> Copy:
+    """A journaled order reject (ExecID `R<seq>`, as the owner got it)."""
+    assert isinstance(ev, OrderRejected)
+    body = execution_report(ev, spec, seq=seq)
+    return Copy(
+        firm=ev.firm,
+        account=ev.account,
+        msg_type=b"8",
+        body=_decorate(body, ev.firm, ev.account, ev.session, comp_ids),
+    )
+
+
+COPIERS: dict[type, Copier] = {
+    OrderAccepted: _order_event,
+    OrderFilled: _order_event,
+    OrderCanceled: _order_event,
+    OrderReplaced: _order_event,
+    OrderRejected: _rejected,
+}
+"""Event type → the function that builds its drop copy. Not listed: no copy."""
+
+
+def copies(
+    seq: int,
+    events: Iterable[Event],
+    specs: Mapping[str, InstrumentSpec],
+    comp_ids: CompIds,
+) -> list[Copy]:
+    """The drop copies of the events of the command journaled at `seq`, in event order."""
+    out: list[Copy] = []
+    for ev in events:
+        fn = COPIERS.get(type(ev))
+        if fn is not None:
+            out.append(fn(seq, ev, specs.get(getattr(ev, "symbol", "")), comp_ids))
+    return out

@@ -1,0 +1,272 @@
+"""Drop copy: the application for `dropcopy` sessions (brokers, clearing firms).
+
+Every order event of an entitled firm or account becomes an ExecutionReport copy
+(`venue.fix.mapping_dropcopy`) for each drop-copy session entitled to it; a broker can ask for
+past trades with TradeCaptureReportRequest (35=AD) and gets TradeCaptureReports (35=AE).
+
+Invariants:
+- Copies are made at submit time (`Sequencer.subscribe_applied`), right after the engine
+  applied the command, and handed to the gateway's `send`, which numbers them and records them
+  in the open batch: the copies commit in the *same transaction* as the command that produced
+  them. A crash keeps both or neither; a restart re-copies nothing (replay does not call the
+  hook) and misses nothing. Copies leave the process only after that commit (DESIGN rule 3);
+  a broker that is not logged on gets them by ordinary ResendRequest after its Logon.
+- Copies follow journal order: commands in sequence order, events in event order, and one
+  session's copies take consecutive outbound sequence numbers in that order.
+- A broker sees a copy only when the event's firm is one of its `dropcopy_firms` or the
+  event's account one of its `dropcopy_accounts`; the same holds per side in trade reports.
+- The trade index holds at most `max_trades` trades (oldest dropped first); it is rebuilt from
+  the journal at start-up (`load`). A request reaching before the oldest trade held is refused,
+  never answered incompletely.
+- A drop-copy session cannot enter orders or ask order-entry questions: BusinessMessageReject
+  380=6 (not authorized); other message types 380=3 (unsupported).
+- Never raises into the sequencer or the gateway on bad input (DESIGN rule 6).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from venue.config import SessionConfig
+from venue.core.events import Event
+from venue.fix.codec import FixMessage
+from venue.fix.mapping_dropcopy import Entitlement, copies
+from venue.fix.mapping_num import InstrumentSpec, InstrumentTable
+from venue.fix.mapping_out import business_reject
+from venue.fix.mapping_trades import (
+    TradeQuery,
+    TradeRecord,
+    TradeRefusal,
+    decode_trade_request,
+    trade_capture_report,
+    trade_records,
+)
+from venue.gateway.application import Outbound
+from venue.log import get_logger
+
+if TYPE_CHECKING:
+    from venue.core.commands import Command
+    from venue.journal import Journal
+    from venue.sequencer import Sequencer
+
+__all__ = ["DropCopy"]
+
+_log = get_logger("venue.dropcopy")
+
+Send = Callable[[list[Outbound]], None]
+
+# Messages a trading session would send: a broker asking them is not authorized (380=6).
+_ORDER_ENTRY_TYPES = frozenset({b"D", b"F", b"G", b"q", b"H", b"AF", b"x"})
+_FILLED_TAG = b"OrderFilled"  # events without it have no trades (msgspec tags by class name)
+
+
+class DropCopy:
+    """The drop-copy application (see the module docstring). Implements `Application`.
+
+    Construct it before the first order command is submitted, `attach` the gateway's `send`
+    before the first order command too, and `await load(journal)` before serving requests."""
+
+    def __init__(
+        self,
+        *,
+        sequencer: Sequencer,
+        sessions: Iterable[SessionConfig],
+        send: Send | None = None,
+        max_trades: int = 1_000_000,
+        max_reports: int = 10_000,
+    ) -> None:
+        configs = list(sessions)
+        self._engine = sequencer.engine
+        self._entitled: dict[str, Entitlement] = {
+            s.name: Entitlement(
+                firms=frozenset(s.dropcopy_firms), accounts=frozenset(s.dropcopy_accounts)
+            )
+            for s in configs
+            if s.role == "dropcopy" and s.enabled
+        }
+        self._comp_ids = {s.name: s.client_comp_id for s in configs}
+        self._send = send
+        self._table: InstrumentTable = {}
+        self._max_trades = max(1, max_trades)
+        self._max_reports = max_reports
+        self._trades: list[TradeRecord] = []  # ascending trade_id (= journal order)
+        self._trade_ids: list[int] = []  # parallel to _trades, for bisect
+        self._dropped_upto = 0  # trades with trade_id <= this were dropped from the index
+        self._first_live_seq = 0  # the first seq the hook saw (0: none yet)
+        self.copies_sent = 0
+        sequencer.subscribe_applied(self._on_applied)
+
+    def attach(self, send: Send) -> None:
+        """Where copies go: the gateway's `send` (numbers, stores, sends after commit)."""
+        self._send = send
+
+    @property
+    def sessions(self) -> list[str]:
+        return list(self._entitled)
+
+    async def load(self, journal: Journal) -> int:
+        """Rebuild the trade index from the journal (trades the hook has not seen). Returns the
+        number of trades loaded."""
+        decode = msgspec.msgpack.Decoder(list[Event]).decode
+        found: list[TradeRecord] = []
+
+        def on_chunk(rows: list[Any]) -> None:
+            for seq, _ts, _cmd, raw in rows:
+                live = self._first_live_seq  # read each time: the hook may run meanwhile
+                if live and seq >= live:
+                    return  # the hook has indexed this command and every later one
+                if _FILLED_TAG in raw:
+                    found.extend(trade_records(seq, decode(raw)))
+            if len(found) > 2 * self._max_trades:
+                del found[: len(found) - self._max_trades]
+
+        await journal.scan(0, on_chunk, with_events=True)
+        self._insert_history(found)
+        _log.info("dropcopy_trades_loaded", trades=len(found), held=len(self._trades))
+        return len(found)
+
+    # -- the Application seam -----------------------------------------------------------------
+
+    def on_logon(self, session: str, logon: FixMessage | None = None) -> None:
+        """Nothing to do: missed copies are recovered by the broker's ResendRequest."""
+
+    def on_logout(self, session: str, clean: bool = False) -> None:
+        """Copies keep being numbered and stored for the session while it is away."""
+
+    def on_session_reset(self, session: str) -> None:
+        """A sequence reset deletes the stored copies (by the gateway); nothing kept here."""
+
+    def on_message(self, session: str, msg: FixMessage, ts_recv: int) -> list[Outbound]:
+        try:
+            return self._answer(session, msg)
+        except Exception:  # DESIGN rule 6: a bug here costs one answer, not the gateway
+            _log.exception("dropcopy_request_failed", session=session)
+            return [self._reject(session, msg, 0, "request failed")]
+
+    # -- copies -------------------------------------------------------------------------------
+
+    def _on_applied(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
+        if self._first_live_seq == 0:
+            self._first_live_seq = seq
+        if not events:
+            return
+        for rec in trade_records(seq, events):
+            self._add_trade(rec)
+        if not self._entitled:
+            return
+        made = copies(seq, events, self._instruments(), self._comp_ids)
+        if not made:
+            return
+        outbound: list[Outbound] = []
+        for c in made:
+            for name, ent in self._entitled.items():
+                if ent.sees(c.firm, c.account):
+                    outbound.append(Outbound(session=name, msg_type=c.msg_type, body=c.body))
+        if not outbound:
+            return
+        if self._send is None:
+            _log.error("dropcopy_not_attached", seq=seq, lost=len(outbound))
+            return
+        self._send(outbound)
+        self.copies_sent += len(outbound)
+
+    def _instruments(self) -> InstrumentTable:
+        markets = self._engine.markets
+        if len(markets) != len(self._table):
+            self._table = {s: InstrumentSpec(m.instrument) for s, m in markets.items()}
+        return self._table
+
+    # -- the trade index ----------------------------------------------------------------------
+
+    def _add_trade(self, rec: TradeRecord) -> None:
+        self._trades.append(rec)
+        self._trade_ids.append(rec.trade_id)
+        if len(self._trades) > self._max_trades + self._max_trades // 4:
+            self._trim()
+
+    def _insert_history(self, older: list[TradeRecord]) -> None:
+        """Put trades read from the journal before the ones the hook has seen."""
+        if not older:
+            return
+        self._trades[:0] = older
+        self._trade_ids[:0] = [r.trade_id for r in older]
+        if len(self._trades) > self._max_trades:
+            self._trim()
+
+    def _trim(self) -> None:
+        drop = len(self._trades) - self._max_trades
+        if drop > 0:
+            self._dropped_upto = self._trades[drop - 1].trade_id
+            del self._trades[:drop]
+            del self._trade_ids[:drop]
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def _answer(self, session: str, msg: FixMessage) -> list[Outbound]:
+        ent = self._entitled.get(session)
+        if ent is None:
+            return [self._reject(session, msg, 6, "not a drop-copy session")]
+        if msg.msg_type in _ORDER_ENTRY_TYPES:
+            return [self._reject(session, msg, 6, "a drop-copy session cannot enter orders")]
+        if msg.msg_type != b"AD":
+            return [self._reject(session, msg, 3, "Unsupported Message Type")]
+        decoded = decode_trade_request(msg)
+        if isinstance(decoded, TradeRefusal):
+            return [self._reject(session, msg, decoded.reason, decoded.text)]
+        return self._trade_reports(session, msg, ent, decoded)
+
+    def _trade_reports(
+        self, session: str, msg: FixMessage, ent: Entitlement, q: TradeQuery
+    ) -> list[Outbound]:
+        if self._dropped_upto and q.from_trade_id <= self._dropped_upto:
+            oldest = self._trades[0] if self._trades else None
+            if oldest is None or q.from_ts < oldest.ts:
+                text = f"trades up to {self._dropped_upto} are no longer held; ask from a later one"
+                return [self._reject(session, msg, 0, text)]
+        start = bisect.bisect_left(self._trade_ids, q.from_trade_id)
+        stop = bisect.bisect_right(self._trade_ids, q.to_trade_id)
+        found = []
+        for rec in self._trades[start:stop]:
+            if not q.matches(rec):
+                continue
+            sides = [s for s in rec.sides if ent.sees(s.firm, s.account)]
+            if sides:
+                found.append((rec, sides))
+                if len(found) > self._max_reports:
+                    text = f"more than {self._max_reports} trades match; narrow the range"
+                    return [self._reject(session, msg, 0, text)]
+        if not found:
+            return [self._reject(session, msg, 0, "no trades match the request")]
+        table = self._instruments()
+        total = len(found)
+        return [
+            Outbound(
+                session=session,
+                msg_type=b"AE",
+                body=trade_capture_report(
+                    rec,
+                    sides,
+                    table.get(rec.symbol),
+                    trade_request_id=q.trade_request_id,
+                    total=total,
+                    last=n == total,
+                    comp_ids=self._comp_ids,
+                ),
+            )
+            for n, (rec, sides) in enumerate(found, start=1)
+        ]
+
+    def _reject(self, session: str, msg: FixMessage, reason: int, text: str) -> Outbound:
+        ref_id = msg.get(568) if msg.msg_type == b"AD" else msg.get(11)
+        body = business_reject(
+            ref_seq_num=msg.get(34),
+            ref_msg_type=msg.msg_type,
+            reason=reason,
+            text=text,
+            ref_id=ref_id or b"",
+        )
+        return Outbound(session=session, msg_type=b"j", body=body)
