@@ -1,0 +1,373 @@
+"""The risk monitor: mark prices, funding, liquidation triggers and futures expiry/settlement.
+
+It reads committed events (`Sequencer.subscribe`) and read-only engine queries, and only ever
+*submits commands* (DESIGN.md rule 4): `SetMarkPrice`, `ApplyFunding`, `Liquidate`,
+`ExpireInstrument`, `SettleInstrument`. Like `venue.risk.expiry`, the decisions are a pure
+`due(now_ns) -> list[Command]` and `run_monitor` is the small async loop that reads the clock
+and submits.
+
+Invariants:
+- `due` never reads a clock and never mutates the engine; the time is its argument (the
+  sequencer's clock in `run_monitor`, a `ManualClock` in tests). Integers only.
+- Index staleness: an instrument whose last committed `IndexPriceSet` is older than its
+  `index_stale_ns` (or `RiskConfig.index_stale_seconds` when the instrument sets none) is stale:
+  its mark stops moving, it gets no premium samples, and accounts holding it are not submitted
+  for liquidation (the core pauses them too). Transitions are logged (`index_stale`,
+  `index_fresh`) and `stale_symbols()` answers the current set.
+- Mark price: one premium sample per `mark_sample_ms` per instrument with a fresh index, a
+  window of the last `mark_window_samples`; `SetMarkPrice` only when the mark differs from the
+  engine's, and at most once per `mark_min_interval_ms` per instrument.
+- Funding: at each multiple of `funding_interval_seconds` after start-up, one `ApplyFunding`
+  per open perpetual with a mark, with the rate of the premium samples since the previous
+  funding time; the samples then start over. A funding time the venue was down for is skipped.
+- Liquidation: an account is checked when something that moves its equity or margin commits
+  (a mark of an instrument it holds, its fills, funding, settlement), not on every tick; at most
+  `liquidation_checks_per_tick` checks per `due`. `Liquidate` is submitted only when equity <
+  maintenance margin, never while one for the account is in flight (submitted, not yet seen
+  committed), and not again within `liquidation_retry_ms` of the last one committing.
+- Futures: at `expiry_ts` one `ExpireInstrument`, then one `SettleInstrument` at the
+  time-weighted index average over the last `settlement_window_seconds` (from committed
+  `IndexPriceSet` events; fallback: the index in force, then the mark, then the reference
+  price, logged). Each is submitted at most once per process; the core refuses repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING
+
+from venue.core.commands import (
+    ApplyFunding,
+    ExpireInstrument,
+    Liquidate,
+    SetMarkPrice,
+    SettleInstrument,
+)
+from venue.core.events import (
+    BalanceChanged,
+    FundingApplied,
+    IndexPriceSet,
+    InstrumentAdded,
+    InstrumentSettled,
+    MarkPriceSet,
+    OrderFilled,
+)
+from venue.core.types import InstrumentKind, InstrumentState
+from venue.log import get_logger
+from venue.risk.pricing import (
+    funding_rate_ppb,
+    mark_price,
+    next_boundary,
+    premium_ppb,
+    premium_ticks,
+    settlement_price,
+)
+from venue.risk.settings import RiskConfig
+
+if TYPE_CHECKING:
+    from venue.clock import Clock
+    from venue.core import Command, Engine, Event
+    from venue.sequencer import Sequencer
+
+__all__ = ["RiskMonitor", "run_monitor"]
+
+_log = get_logger("venue.risk.monitor")
+_MS = 1_000_000
+_SEC = 1_000_000_000
+_EXPIRED = InstrumentState.EXPIRED
+_PERPETUAL = InstrumentKind.PERPETUAL
+_FUTURE = InstrumentKind.FUTURE
+
+
+class _Symbol:
+    """What the monitor keeps per instrument."""
+
+    __slots__ = (
+        "expire_sent",
+        "history",
+        "index",
+        "index_ts",
+        "last_mark_submit",
+        "premiums",
+        "settle_sent",
+        "stale",
+        "window",
+    )
+
+    def __init__(self, window: int) -> None:
+        self.index = 0  # 0: no index yet
+        self.index_ts = 0
+        self.stale = False
+        self.window: deque[int] = deque(maxlen=window)  # premium samples (ticks) for the mark
+        self.premiums: list[int] = []  # premium samples (ppb) since the last funding time
+        self.last_mark_submit = -(1 << 62)
+        self.history: list[tuple[int, int]] = []  # (ts, index) kept for futures' settlement
+        self.expire_sent = False
+        self.settle_sent = False
+
+
+class RiskMonitor:
+    """Decides what risk commands to submit. See the module docstring."""
+
+    def __init__(self, engine: Engine, config: RiskConfig, *, now_ns: int) -> None:
+        self._engine = engine
+        self._cfg = config
+        self._symbols: dict[str, _Symbol] = {}
+        self._holders: dict[str, dict[str, None]] = {}  # symbol -> accounts that may hold it
+        self._candidates: dict[str, None] = {}  # accounts to check, in arrival order
+        self._in_flight: dict[str, None] = {}  # Liquidate submitted, not yet seen committed
+        self._retry: dict[str, int] = {}  # account -> earliest time of the next Liquidate
+        self._next_mark_sample = now_ns
+        self._next_premium_sample = now_ns
+        funding_ns = config.funding_interval_seconds * _SEC
+        self._next_funding = next_boundary(now_ns, funding_ns)
+        for symbol, mkt in engine.markets.items():
+            st = self._symbols[symbol] = _Symbol(config.mark_window_samples)
+            if mkt.index_ts >= 0:  # recovered from the journal
+                st.index, st.index_ts = mkt.index_price, mkt.index_ts
+                if mkt.instrument.kind == _FUTURE:
+                    st.history.append((mkt.index_ts, mkt.index_price))
+        for account, acct in engine.accounts.items():
+            self._candidates[account] = None
+            for symbol in acct.positions:
+                self._holders.setdefault(symbol, {})[account] = None
+
+    # -- committed events -----------------------------------------------------------------------
+
+    def on_committed(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
+        """Sequencer subscriber: learn index prices, marks, fills, funding, settlements."""
+        if type(cmd) is Liquidate:
+            self._in_flight.pop(cmd.account, None)
+            self._retry[cmd.account] = ts + self._cfg.liquidation_retry_ms * _MS
+            self._candidates[cmd.account] = None
+        for ev in events:
+            tp = type(ev)
+            if tp is OrderFilled:
+                assert isinstance(ev, OrderFilled)
+                self._holders.setdefault(ev.symbol, {})[ev.account] = None
+                self._candidates[ev.account] = None
+            elif tp is IndexPriceSet:
+                assert isinstance(ev, IndexPriceSet)
+                self._on_index(ev)
+            elif tp is MarkPriceSet or tp is FundingApplied or tp is InstrumentSettled:
+                symbol: str = ev.symbol  # type: ignore[union-attr]
+                self._candidates.update(self._holders.get(symbol, {}))
+            elif tp is BalanceChanged:
+                assert isinstance(ev, BalanceChanged)
+                self._candidates[ev.account] = None
+            elif tp is InstrumentAdded:
+                assert isinstance(ev, InstrumentAdded)
+                self._symbols.setdefault(
+                    ev.instrument.symbol, _Symbol(self._cfg.mark_window_samples)
+                )
+
+    def _on_index(self, ev: IndexPriceSet) -> None:
+        st = self._symbols.get(ev.symbol)
+        if st is None:
+            st = self._symbols[ev.symbol] = _Symbol(self._cfg.mark_window_samples)
+        st.index = ev.price
+        st.index_ts = ev.ts
+        if st.stale:
+            st.stale = False
+            _log.info("index_fresh", symbol=ev.symbol)
+            self._candidates.update(self._holders.get(ev.symbol, {}))
+        mkt = self._engine.markets.get(ev.symbol)
+        if mkt is not None and mkt.instrument.kind == _FUTURE and mkt.instrument.expiry_ts:
+            start = mkt.instrument.expiry_ts - self._cfg.settlement_window_seconds * _SEC
+            hist = st.history
+            hist.append((ev.ts, ev.price))
+            # keep one price at or before the window start (the one in force there)
+            drop = 0
+            while drop + 1 < len(hist) and hist[drop + 1][0] <= start:
+                drop += 1
+            if drop:
+                del hist[:drop]
+
+    # -- decisions --------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> RiskConfig:
+        return self._cfg
+
+    def stale_symbols(self) -> list[str]:
+        """Instruments whose index is stale (as of the last `due`)."""
+        return [s for s, st in self._symbols.items() if st.stale]
+
+    @property
+    def next_funding_ns(self) -> int:
+        return self._next_funding
+
+    @property
+    def in_flight(self) -> list[str]:
+        """Accounts with a `Liquidate` submitted but not yet committed."""
+        return list(self._in_flight)
+
+    def due(self, now_ns: int) -> list[Command]:
+        """The commands to submit at `now_ns`, in order. Records what it returns as submitted."""
+        out: list[Command] = []
+        self._check_staleness(now_ns)
+        self._expiries(now_ns, out)
+        if now_ns >= self._next_premium_sample:
+            self._sample_premiums()
+            self._next_premium_sample = now_ns + self._cfg.premium_sample_seconds * _SEC
+        if now_ns >= self._next_funding:
+            self._funding(out)
+            self._next_funding = next_boundary(now_ns, self._cfg.funding_interval_seconds * _SEC)
+        if now_ns >= self._next_mark_sample:
+            self._marks(now_ns, out)
+            self._next_mark_sample = now_ns + self._cfg.mark_sample_ms * _MS
+        self._liquidations(now_ns, out)
+        return out
+
+    def _stale_ns(self, symbol: str) -> int:
+        mkt = self._engine.markets.get(symbol)
+        own = mkt.instrument.index_stale_ns if mkt is not None else 0
+        return own if own > 0 else self._cfg.index_stale_seconds * _SEC
+
+    def _check_staleness(self, now_ns: int) -> None:
+        for symbol, st in self._symbols.items():
+            if not st.index or st.stale:
+                continue
+            if now_ns - st.index_ts > self._stale_ns(symbol):
+                st.stale = True
+                st.window.clear()
+                _log.warning(
+                    "index_stale",
+                    symbol=symbol,
+                    age_ms=(now_ns - st.index_ts) // _MS,
+                    effect="risk-increasing orders refused, liquidations paused",
+                )
+
+    def _best(self, symbol: str) -> tuple[int | None, int | None]:
+        mkt = self._engine.markets[symbol]
+        return mkt.bids.best_price(), mkt.asks.best_price()
+
+    def _live(self, symbol: str, st: _Symbol) -> bool:
+        mkt = self._engine.markets.get(symbol)
+        return mkt is not None and mkt.state != _EXPIRED and bool(st.index) and not st.stale
+
+    def _marks(self, now_ns: int, out: list[Command]) -> None:
+        cfg = self._cfg
+        for symbol, st in self._symbols.items():
+            if not self._live(symbol, st):
+                continue
+            bid, ask = self._best(symbol)
+            st.window.append(premium_ticks(bid, ask, st.index))
+            mark = mark_price(st.index, st.window, cfg.mark_clamp_ppb)
+            if mark == self._engine.mark_price(symbol):
+                continue
+            if now_ns - st.last_mark_submit < cfg.mark_min_interval_ms * _MS:
+                continue
+            st.last_mark_submit = now_ns
+            out.append(SetMarkPrice(symbol=symbol, price=mark))
+
+    def _sample_premiums(self) -> None:
+        for symbol, st in self._symbols.items():
+            mkt = self._engine.markets.get(symbol)
+            if mkt is None or mkt.instrument.kind != _PERPETUAL or not self._live(symbol, st):
+                continue
+            bid, ask = self._best(symbol)
+            st.premiums.append(premium_ppb(premium_ticks(bid, ask, st.index), st.index))
+
+    def _funding(self, out: list[Command]) -> None:
+        cfg = self._cfg
+        for symbol, st in self._symbols.items():
+            mkt = self._engine.markets.get(symbol)
+            samples, st.premiums = st.premiums, []
+            if mkt is None or mkt.instrument.kind != _PERPETUAL or mkt.state == _EXPIRED:
+                continue
+            if not self._engine.mark_price(symbol):
+                _log.warning("funding_skipped", symbol=symbol, reason="no mark price")
+                continue
+            rate = funding_rate_ppb(
+                samples, cfg.interest_rate_ppb, cfg.funding_clamp_ppb, cfg.funding_cap_ppb
+            )
+            out.append(ApplyFunding(symbol=symbol, rate_ppb=rate))
+
+    def _expiries(self, now_ns: int, out: list[Command]) -> None:
+        window_ns = self._cfg.settlement_window_seconds * _SEC
+        for symbol, st in self._symbols.items():
+            mkt = self._engine.markets.get(symbol)
+            if mkt is None or mkt.instrument.kind != _FUTURE:
+                continue
+            expiry = mkt.instrument.expiry_ts
+            if not expiry or now_ns < expiry or st.settle_sent or mkt.settled:
+                continue
+            if not st.expire_sent and mkt.state != _EXPIRED:
+                out.append(ExpireInstrument(symbol=symbol))
+            st.expire_sent = True
+            price = self.settlement_price(symbol, expiry - window_ns, expiry)
+            if price is None:
+                price = self._engine.mark_price(symbol) or mkt.ref_price
+                _log.error("settlement_without_index", symbol=symbol, price=price)
+            out.append(SettleInstrument(symbol=symbol, price=price))
+            st.settle_sent = True
+
+    def settlement_price(self, symbol: str, start_ns: int, end_ns: int) -> int | None:
+        """TWAP of the committed index of `symbol` over [start_ns, end_ns), or None."""
+        st = self._symbols.get(symbol)
+        if st is None:
+            return None
+        hist = st.history
+        before = None
+        changes = hist
+        if hist and hist[0][0] <= start_ns:
+            before = hist[0][1]
+            changes = hist[1:]
+        return settlement_price(changes, start_ns, end_ns, before)
+
+    def _liquidations(self, now_ns: int, out: list[Command]) -> None:
+        budget = self._cfg.liquidation_checks_per_tick
+        cands = self._candidates
+        engine = self._engine
+        deferred: list[str] = []
+        while cands and budget > 0:
+            account = next(iter(cands))
+            del cands[account]
+            if account in self._in_flight:
+                continue  # rechecked when its Liquidate commits
+            if self._retry.get(account, 0) > now_ns:
+                deferred.append(account)
+                continue
+            budget -= 1
+            view = engine.account_view(account)
+            if view is None or view.equity >= view.maintenance_margin:
+                continue
+            if self._holds_stale(account):
+                _log.warning("liquidation_paused", account=account, reason="index stale")
+                continue  # rechecked when the index is fresh again
+            self._in_flight[account] = None
+            out.append(Liquidate(account=account))
+        for account in deferred:
+            cands[account] = None
+
+    def _holds_stale(self, account: str) -> bool:
+        acct = self._engine.accounts.get(account)
+        if acct is None:
+            return False
+        for symbol in acct.positions:
+            st = self._symbols.get(symbol)
+            if st is not None and st.stale:
+                return True
+        return False
+
+
+async def run_monitor(monitor: RiskMonitor, sequencer: Sequencer, clock: Clock) -> None:
+    """Every `tick_ms`, submit what `monitor.due` answers. Runs until cancelled; returns when
+    the journal fails (the venue then stops)."""
+    interval = monitor.config.tick_ms / 1000
+    while True:
+        try:
+            await sequencer.wait_ready()
+        except Exception as exc:  # JournalFailed: the venue stops
+            _log.error("risk_monitor_stopped", error=str(exc))
+            return
+        for cmd in monitor.due(clock.now_ns()):
+            try:
+                seq, events = sequencer.submit(cmd)
+            except Exception as exc:  # a failed journal stops the venue; do not spin on it
+                _log.error("risk_submit_failed", command=type(cmd).__name__, error=str(exc))
+                return
+            _log.info("risk_command", command=type(cmd).__name__, seq=seq, events=len(events))
+        await asyncio.sleep(interval)
