@@ -10,6 +10,10 @@ Invariants:
 - Sequencer back-pressure pauses reading on every connection until it resumes; a journal
   failure aborts every connection (the venue accepts nothing more).
 - Timers are driven from one ticker task (`tick_seconds`), never from per-message timers.
+- Operator actions (`venue-admin`, through `venue.admin`) address sessions by name; an unknown
+  name raises KeyError, an action the session's state forbids raises RuntimeError, and none of
+  them writes to the journal except through the sequencer (`record_session_seqs`). Enabling or
+  disabling a session lasts until the venue restarts (the session file is the durable setting).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import functools
 import ssl
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from venue.config import GatewayConfig, SessionConfig
 from venue.fix.actions import ResetStore, SaveSeqs, Send
@@ -271,6 +277,79 @@ class Gateway:
                     "garbled": slot.garbled,
                     "throttle_hits": slot.throttle_hits,
                     "slow_consumer_cuts": slot.slow_consumer_cuts,
+                    "role": slot.config.role,
+                    "firm": slot.config.firm,
+                    "enabled": slot.config.enabled,
+                    "connected": slot.connection is not None,
                 }
             )
         return out
+
+    # -- operator actions (venue-admin) -------------------------------------------------------
+
+    def session_detail(self, name: str) -> dict[str, object]:
+        """`session_status` of one session plus its configuration (KeyError if unknown)."""
+        slot = self.slots[name]
+        detail = next(s for s in self.session_status() if s["name"] == name)
+        cfg = slot.config
+        detail.update(
+            {
+                "venue_comp_id": cfg.venue_comp_id,
+                "client_comp_id": cfg.client_comp_id,
+                "accounts": list(cfg.accounts),
+                "auth_method": cfg.auth.method,
+                "allowed_addresses": list(cfg.allowed_addresses),
+                "cancel_on_disconnect": cfg.cancel_on_disconnect,
+                "heartbeat_max_seconds": cfg.heartbeat.max_seconds,
+                "throttle_messages_per_second": cfg.throttle.messages_per_second,
+                "source": cfg.source,
+            }
+        )
+        return detail
+
+    def logout_session(self, name: str, text: str = "logged out by the operator") -> bool:
+        """Start a Logout on the session's connection. False when it is not connected."""
+        conn = self.slots[name].connection
+        if conn is None:
+            return False
+        conn.logout(text)
+        return True
+
+    def disconnect_session(self, name: str, reason: str = "disconnected by the operator") -> bool:
+        """Drop the session's connection at once (no Logout). False when it is not connected."""
+        conn = self.slots[name].connection
+        if conn is None:
+            return False
+        conn.abort(reason)
+        return True
+
+    def set_session_enabled(self, name: str, enabled: bool) -> bool:
+        """Allow or refuse future Logons of the session (a connected one stays connected: log
+        it out too to stop it). Returns the previous setting."""
+        slot = self.slots[name]
+        before = slot.config.enabled
+        slot.config = msgspec.structs.replace(slot.config, enabled=enabled)
+        return before
+
+    def set_session_seqs(
+        self, name: str, *, next_in: int | None, next_out: int | None, force: bool = False
+    ) -> tuple[int, int]:
+        """Set the next inbound/outbound sequence numbers (None keeps one). Refused with
+        RuntimeError while the session is connected unless `force`; ValueError for a number
+        below 1. Saved through the sequencer; returns the new (next_in, next_out)."""
+        slot = self.slots[name]
+        if slot.connection is not None and not force:
+            raise RuntimeError(f"session {name} is connected; log it out first (or force)")
+        for value in (next_in, next_out):
+            if value is not None and value < 1:
+                raise ValueError("sequence numbers start at 1")
+        session = slot.session
+        if next_in is not None:
+            session.next_in = next_in
+        if next_out is not None:
+            session.next_out = next_out
+        self.sequencer.record_session_seqs(name, next_in=session.next_in, next_out=session.next_out)
+        _log.info(
+            "session_seqs_set", session=name, next_in=session.next_in, next_out=session.next_out
+        )
+        return session.next_in, session.next_out

@@ -1,0 +1,91 @@
+"""Fixtures for admin tests: an in-process `Venue` (embedded default configuration, journal in a
+temp dir, ephemeral ports) with an `AdminServer` on a short socket path, and `cli(...)` that
+runs `python -m venue.admin.cli` as a subprocess against it (awaited, so the venue's loop keeps
+serving while the CLI runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.venue_process import REPO, write_config
+from venue.admin.ops import AdminOps
+from venue.admin.server import AdminServer
+from venue.app import Venue
+from venue.config import load_config
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class AdminVenue:
+    venue: Venue
+    server: AdminServer
+    ops: AdminOps
+    socket: str
+    config: Path
+
+    async def cli(self, *args: str, stdin: bytes = b"", user: str | None = None) -> CliResult:
+        cmd = [sys.executable, "-m", "venue.admin.cli", "--socket", self.socket, *args]
+        if user is not None:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        proc = await asyncio.create_subprocess_exec(
+            *cmd,
+            cwd=str(REPO),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(stdin), 60)
+        assert proc.returncode is not None
+        return CliResult(proc.returncode, out.decode(), err.decode())
+
+
+def make_ops(venue: Venue, journal_path: str) -> AdminOps:
+    assert venue.sequencer is not None
+    return AdminOps(
+        sequencer=venue.sequencer,
+        sessions=venue.gateway,
+        kill_switch=venue.order_entry,
+        journal_path=journal_path,
+        now_ns=venue.clock.now_ns,
+        mono_ns=venue.clock.monotonic_ns,
+    )
+
+
+@pytest.fixture
+async def admin_venue(tmp_path: Path) -> AsyncIterator[AdminVenue]:
+    short = Path(tempfile.mkdtemp(prefix="va", dir="/tmp"))  # AF_UNIX paths: < 108 bytes
+    sock = short / "admin.sock"
+    path = write_config(tmp_path)
+    text = path.read_text().replace(str(tmp_path / "admin.sock"), str(sock))
+    path.write_text(text.replace("enabled = true", "enabled = false", 1))  # no feed needed
+    cfg = load_config(path)
+    venue = Venue(cfg)
+    await venue.start()
+    ops = make_ops(venue, cfg.journal.path)
+    server = AdminServer(ops, cfg.admin.socket)
+    await server.start()
+    try:
+        yield AdminVenue(venue, server, ops, str(sock), path)
+    finally:
+        await server.stop()
+        await venue.stop()
+        shutil.rmtree(short, ignore_errors=True)

@@ -1,0 +1,560 @@
+"""The operations behind the admin socket: reads of the venue's state and operator actions.
+
+`AdminOps.run(op, args, operator)` decodes `args` into the operation's typed arguments and runs
+it. The gateway and the kill switch are injected as the `SessionControl` and `KillSwitch`
+protocols (`venue.admin` may not import `venue.gateway`; `venue.app` passes the real objects).
+
+Invariants:
+- Every operation that changes state goes through the sequencer: engine changes as their own
+  commands (carrying `operator` where the command has the field), and one
+  `RecordAdminAction(operator, action, detail)` per admin action, submitted right after the
+  effect (so both share a transaction), `detail` a JSON object that includes the outcome.
+  Refused actions that changed nothing (unknown session, logged-on session) record nothing.
+- A state-changing operation answers only after everything it submitted or recorded has
+  committed (DESIGN rule 3): the answer means durable.
+- Producers without sockets wait while the sequencer is backlogged (`wait_ready`) before they
+  submit; a failed or stopping journal is answered `unavailable`, never raised.
+- Reads never mutate engine state. Prices leave as decimal strings (ticks x tick size), money
+  as decimal strings of USD (units / MONEY_SCALE) and raw integer units.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+import msgspec
+
+from venue.admin.protocol import ErrorCode
+from venue.core import commands as core_commands
+from venue.core import types as core_types
+from venue.journal import JournalFailed
+from venue.log import get_logger
+from venue.sequencer import Sequencer, SequencerStopped
+
+__all__ = ["AdminOps", "KillSwitch", "OpError", "SessionControl"]
+
+_log = get_logger("venue.admin")
+MONEY_SCALE: int = getattr(core_types, "MONEY_SCALE", 1_000_000)
+
+
+class OpError(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class SessionControl(Protocol):
+    """What the admin needs of the FIX gateway (`venue.gateway.Gateway` provides it)."""
+
+    def session_status(self) -> list[dict[str, object]]: ...
+    def session_detail(self, name: str) -> dict[str, object]: ...
+    def logout_session(self, name: str, text: str = ...) -> bool: ...
+    def disconnect_session(self, name: str, reason: str = ...) -> bool: ...
+    def set_session_enabled(self, name: str, enabled: bool) -> bool: ...
+    def set_session_seqs(
+        self, name: str, *, next_in: int | None, next_out: int | None, force: bool = ...
+    ) -> tuple[int, int]: ...
+    def reset_session(self, name: str) -> None: ...
+
+
+class KillSwitch(Protocol):
+    """`venue.gateway.order_entry.OrderEntry.cancel_all`."""
+
+    def cancel_all(
+        self,
+        *,
+        session: str | None = None,
+        account: str | None = None,
+        firm: str | None = None,
+        symbol: str | None = None,
+        operator: str = "admin",
+    ) -> int: ...
+
+
+# -- arguments --------------------------------------------------------------------------------
+
+
+class _Args(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class _NoArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class _Name(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+
+
+class _SetSeq(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    next_in: int | None = None
+    next_out: int | None = None
+    force: bool = False
+
+
+class _CancelAll(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    session: str | None = None
+    account: str | None = None
+    firm: str | None = None
+    symbol: str | None = None
+
+
+class _Symbol(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    symbol: str
+
+
+class _IndexPrice(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    symbol: str
+    price: str  # decimal, on the instrument's tick
+
+
+class _Account(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    account: str
+
+
+class _Amount(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    account: str
+    amount: str  # decimal USD
+
+
+class _Positions(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    account: str | None = None
+    symbol: str | None = None
+
+
+Handler = Callable[[Any, str], Awaitable[Any]]
+
+
+def _command(name: str) -> Any:
+    """A core command class by name, or None while the core does not have it."""
+    return getattr(core_commands, name, None)
+
+
+def price_text(ticks: int | None, tick_size: str) -> str | None:
+    if ticks is None:
+        return None
+    return format((Decimal(ticks) * Decimal(tick_size)).normalize(), "f")
+
+
+def money_text(units: int) -> str:
+    return format((Decimal(units) / MONEY_SCALE).normalize(), "f")
+
+
+def _decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise OpError(ErrorCode.BAD_ARGS, f"{what}: {text!r} is not a decimal number") from None
+    if not value.is_finite() or value <= 0:
+        raise OpError(ErrorCode.BAD_ARGS, f"{what}: must be a positive number")
+    return value
+
+
+class AdminOps:
+    """The operations table. Construct with the running venue's pieces."""
+
+    def __init__(
+        self,
+        *,
+        sequencer: Sequencer,
+        sessions: SessionControl | None = None,
+        kill_switch: KillSwitch | None = None,
+        journal_path: str = "",
+        now_ns: Callable[[], int],
+        mono_ns: Callable[[], int],
+        snapshot_now: Callable[[], int] | None = None,
+    ) -> None:
+        self.sequencer = sequencer
+        self.sessions = sessions
+        self.kill_switch = kill_switch
+        self.journal_path = journal_path
+        self._now_ns = now_ns
+        self._mono_ns = mono_ns
+        self._started_ns = now_ns()
+        self._snapshot_now = snapshot_now
+        self.last_commit_wait_ns = 0
+        self._ops: dict[str, tuple[type[_Args], Handler]] = {
+            "ping": (_NoArgs, self._ping),
+            "status": (_NoArgs, self._status),
+            "top": (_NoArgs, self._top),
+            "sessions": (_NoArgs, self._sessions),
+            "session.show": (_Name, self._session_show),
+            "session.logout": (_Name, self._session_logout),
+            "session.disconnect": (_Name, self._session_disconnect),
+            "session.enable": (_Name, self._session_enable),
+            "session.disable": (_Name, self._session_disable),
+            "session.reset": (_Name, self._session_reset),
+            "session.set_seq": (_SetSeq, self._session_set_seq),
+            "cancel_all": (_CancelAll, self._cancel_all),
+            "instrument.list": (_NoArgs, self._instrument_list),
+            "instrument.halt": (_Symbol, self._instrument_halt),
+            "instrument.resume": (_Symbol, self._instrument_resume),
+            "index.set": (_IndexPrice, self._index_set),
+            "account.list": (_NoArgs, self._account_list),
+            "account.show": (_Account, self._account_show),
+            "account.deposit": (_Amount, self._account_deposit),
+            "account.withdraw": (_Amount, self._account_withdraw),
+            "positions": (_Positions, self._positions),
+            "insurance_fund": (_NoArgs, self._insurance_fund),
+            "snapshot.now": (_NoArgs, self._snapshot),
+        }
+
+    @property
+    def op_names(self) -> list[str]:
+        return list(self._ops)
+
+    async def run(self, op: str, args: dict[str, Any], operator: str) -> Any:
+        """Run one operation. Raises OpError for anything the operator can fix."""
+        entry = self._ops.get(op)
+        if entry is None:
+            raise OpError(ErrorCode.UNKNOWN_OP, f"unknown operation {op!r}")
+        typ, handler = entry
+        try:
+            decoded = msgspec.convert(args, typ)
+        except msgspec.ValidationError as exc:
+            raise OpError(ErrorCode.BAD_ARGS, f"{op}: {exc}") from None
+        try:
+            return await handler(decoded, operator)
+        except (JournalFailed, SequencerStopped) as exc:
+            raise OpError(ErrorCode.UNAVAILABLE, str(exc)) from None
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _gateway(self) -> SessionControl:
+        if self.sessions is None:
+            raise OpError(ErrorCode.UNAVAILABLE, "no FIX gateway is wired to the admin server")
+        return self.sessions
+
+    def _session(self, name: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except KeyError:
+            raise OpError(ErrorCode.NOT_FOUND, f"unknown session {name!r}") from None
+        except RuntimeError as exc:
+            raise OpError(ErrorCode.REFUSED, str(exc)) from None
+        except ValueError as exc:
+            raise OpError(ErrorCode.BAD_ARGS, str(exc)) from None
+
+    def _submit(self, cmd: Any) -> list[Any]:
+        return self.sequencer.submit(cmd)[1]
+
+    def _record(self, operator: str, action: str, **detail: Any) -> int:
+        """Journal the audit record of an action (after its effect, same transaction)."""
+        cls = _command("RecordAdminAction")
+        if cls is None:
+            _log.warning("admin_action_not_journaled", action=action, operator=operator)
+            return 0
+        text = json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
+        seq, _ = self.sequencer.submit(cls(operator=operator, action=action, detail=text))
+        _log.info("admin_action", action=action, operator=operator, seq=seq, detail=text)
+        return seq
+
+    async def _committed(self) -> int:
+        """Wait until everything submitted or recorded so far is durable; returns the wait."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def done() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        start = self._mono_ns()
+        self.sequencer.after_commit(done)
+        await fut
+        self.last_commit_wait_ns = self._mono_ns() - start
+        return self.last_commit_wait_ns
+
+    def _market(self, symbol: str) -> Any:
+        mkt = self.sequencer.engine.markets.get(symbol)
+        if mkt is None:
+            raise OpError(ErrorCode.NOT_FOUND, f"unknown instrument {symbol!r}")
+        return mkt
+
+    @staticmethod
+    def _refusal(events: list[Any]) -> str | None:
+        for ev in events:  # CommandRejected, MassCancelRejected, ...
+            if type(ev).__name__.endswith("Rejected"):
+                reason = getattr(ev, "reason", None)
+                return reason.name if reason is not None else type(ev).__name__
+        return None
+
+    def _engine_query(self, name: str) -> Any:
+        q = getattr(self.sequencer.engine, name, None)
+        if q is None:
+            raise OpError(ErrorCode.UNAVAILABLE, f"the engine has no {name} (accounts not built)")
+        return q
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    async def _ping(self, _a: _NoArgs, operator: str) -> Any:
+        return {"operator": operator, "pid": os.getpid(), "ops": self.op_names}
+
+    def _journal_info(self) -> dict[str, Any]:
+        seq = self.sequencer
+        return {
+            "path": self.journal_path,
+            "last_seq": seq.last_seq,
+            "committed_seq": seq.committed_seq,
+            "uncommitted": seq.last_seq - seq.committed_seq,
+            "commits": seq.commits,
+            "backlogged": seq.backlogged,
+            "failed": str(seq.failed) if seq.failed is not None else None,
+            "last_commit_wait_ns": self.last_commit_wait_ns,
+        }
+
+    def _instruments(self) -> list[dict[str, Any]]:
+        engine = self.sequencer.engine
+        live: dict[str, int] = {}
+        for o in engine.orders.values():
+            live[o.symbol] = live.get(o.symbol, 0) + 1
+        out = []
+        for symbol, mkt in engine.markets.items():
+            inst = mkt.instrument
+            out.append(
+                {
+                    "symbol": symbol,
+                    "kind": str(inst.kind),
+                    "state": str(mkt.state),
+                    "tick_size": inst.tick_size,
+                    "lot_size": inst.lot_size,
+                    "ref_price": price_text(mkt.ref_price, inst.tick_size),
+                    "best_bid": price_text(mkt.bids.best_price(), inst.tick_size),
+                    "best_ask": price_text(mkt.asks.best_price(), inst.tick_size),
+                    "live_orders": live.get(symbol, 0),
+                }
+            )
+        return out
+
+    def _fund(self) -> dict[str, Any] | None:
+        units = getattr(self.sequencer.engine, "insurance_fund", None)
+        if not isinstance(units, int):
+            return None
+        return {"units": units, "usd": money_text(units)}
+
+    async def _status(self, _a: _NoArgs, _op: str) -> Any:
+        await self._committed()  # measures how long a commit takes right now
+        now = self._now_ns()
+        sessions = self.sessions.session_status() if self.sessions is not None else []
+        logged_on = [str(s["name"]) for s in sessions if s["state"] == "active"]
+        return {
+            "pid": os.getpid(),
+            "started_ns": self._started_ns,
+            "now_ns": now,
+            "uptime_ns": now - self._started_ns,
+            "journal": self._journal_info(),
+            "sessions": {"configured": len(sessions), "logged_on": logged_on},
+            "instruments": self._instruments(),
+            "insurance_fund": self._fund(),
+        }
+
+    async def _top(self, _a: _NoArgs, _op: str) -> Any:
+        await self._committed()
+        return {
+            "now_ns": self._now_ns(),
+            "mono_ns": self._mono_ns(),
+            "journal": self._journal_info(),
+            "sessions": self.sessions.session_status() if self.sessions is not None else [],
+            "instruments": self._instruments(),
+        }
+
+    async def _sessions(self, _a: _NoArgs, _op: str) -> Any:
+        return self._gateway().session_status()
+
+    async def _session_show(self, a: _Name, _op: str) -> Any:
+        gw = self._gateway()
+        return self._session(a.name, lambda: gw.session_detail(a.name))
+
+    async def _instrument_list(self, _a: _NoArgs, _op: str) -> Any:
+        return self._instruments()
+
+    async def _account_list(self, _a: _NoArgs, _op: str) -> Any:
+        accounts = self._engine_query("accounts")
+        view = self._engine_query("account_view")
+        return [msgspec.to_builtins(view(name)) for name in list(accounts)]
+
+    async def _account_show(self, a: _Account, _op: str) -> Any:
+        view = self._engine_query("account_view")
+        try:
+            result = view(a.account)
+        except KeyError:
+            result = None
+        if result is None:
+            raise OpError(ErrorCode.NOT_FOUND, f"unknown account {a.account!r}")
+        return msgspec.to_builtins(result)
+
+    async def _positions(self, a: _Positions, _op: str) -> Any:
+        view = self._engine_query("position_view")
+        accounts = [a.account] if a.account else list(self._engine_query("accounts"))
+        out: list[Any] = []
+        for account in accounts:
+            try:
+                rows = view(account)
+            except KeyError:
+                raise OpError(ErrorCode.NOT_FOUND, f"unknown account {account!r}") from None
+            for row in msgspec.to_builtins(rows if isinstance(rows, list) else [rows]):
+                if a.symbol is None or (isinstance(row, dict) and row.get("symbol") == a.symbol):
+                    out.append(row)
+        return out
+
+    async def _insurance_fund(self, _a: _NoArgs, _op: str) -> Any:
+        fund = self._fund()
+        if fund is None:
+            raise OpError(ErrorCode.UNAVAILABLE, "the engine has no insurance fund yet")
+        return fund
+
+    # -- actions --------------------------------------------------------------------------------
+
+    async def _session_action(
+        self, name: str, operator: str, action: str, fn: Callable[[], Any]
+    ) -> Any:
+        await self.sequencer.wait_ready()
+        result = self._session(name, fn)
+        seq = self._record(operator, action, session=name, result=result)
+        await self._committed()
+        return {"session": name, "result": result, "audit_seq": seq}
+
+    async def _session_logout(self, a: _Name, operator: str) -> Any:
+        gw = self._gateway()
+        text = f"logged out by {operator}"
+        return await self._session_action(
+            a.name, operator, "session.logout", lambda: gw.logout_session(a.name, text)
+        )
+
+    async def _session_disconnect(self, a: _Name, operator: str) -> Any:
+        gw = self._gateway()
+        why = f"disconnected by {operator}"
+        return await self._session_action(
+            a.name, operator, "session.disconnect", lambda: gw.disconnect_session(a.name, why)
+        )
+
+    async def _session_enable(self, a: _Name, operator: str) -> Any:
+        gw = self._gateway()
+        return await self._session_action(
+            a.name, operator, "session.enable", lambda: gw.set_session_enabled(a.name, True)
+        )
+
+    async def _session_disable(self, a: _Name, operator: str) -> Any:
+        gw = self._gateway()
+        return await self._session_action(
+            a.name, operator, "session.disable", lambda: gw.set_session_enabled(a.name, False)
+        )
+
+    async def _session_reset(self, a: _Name, operator: str) -> Any:
+        gw = self._gateway()
+        return await self._session_action(
+            a.name, operator, "session.reset", lambda: gw.reset_session(a.name)
+        )
+
+    async def _session_set_seq(self, a: _SetSeq, operator: str) -> Any:
+        gw = self._gateway()
+        if a.next_in is None and a.next_out is None:
+            raise OpError(ErrorCode.BAD_ARGS, "give next_in, next_out or both")
+        out = await self._session_action(
+            a.name,
+            operator,
+            "session.set_seq",
+            lambda: gw.set_session_seqs(
+                a.name, next_in=a.next_in, next_out=a.next_out, force=a.force
+            ),
+        )
+        next_in, next_out = out["result"]
+        out["result"] = {"next_in": next_in, "next_out": next_out, "forced": a.force}
+        return out
+
+    async def _cancel_all(self, a: _CancelAll, operator: str) -> Any:
+        if self.kill_switch is None:
+            raise OpError(ErrorCode.UNAVAILABLE, "no order entry is wired to the admin server")
+        await self.sequencer.wait_ready()
+        try:
+            canceled = self.kill_switch.cancel_all(
+                session=a.session,
+                account=a.account,
+                firm=a.firm,
+                symbol=a.symbol,
+                operator=operator,
+            )
+        except ValueError as exc:
+            raise OpError(ErrorCode.NOT_FOUND, str(exc)) from None
+        filters = {k: v for k, v in msgspec.structs.asdict(a).items() if v is not None}
+        seq = self._record(operator, "cancel_all", canceled=canceled, **filters)
+        await self._committed()
+        return {"canceled": canceled, "filters": filters, "audit_seq": seq}
+
+    def _with_operator(self, name: str, operator: str, **fields: Any) -> Any:
+        cls = _command(name)
+        if cls is None:
+            raise OpError(ErrorCode.UNAVAILABLE, f"the core has no {name} command yet")
+        if "operator" in cls.__struct_fields__:
+            fields["operator"] = operator
+        return cls(**fields)
+
+    async def _engine_action(self, operator: str, action: str, cmd: Any, **detail: Any) -> Any:
+        await self.sequencer.wait_ready()
+        seq, events = self.sequencer.submit(cmd)
+        refusal = self._refusal(events)
+        audit = self._record(operator, action, seq=seq, refused=refusal, **detail)
+        await self._committed()
+        if refusal is not None:
+            raise OpError(ErrorCode.REFUSED, f"{action} refused: {refusal} (seq {seq})")
+        return {"seq": seq, "audit_seq": audit, **detail}
+
+    async def _instrument_halt(self, a: _Symbol, operator: str) -> Any:
+        self._market(a.symbol)
+        cmd = self._with_operator("Halt", operator, symbol=a.symbol)
+        return await self._engine_action(operator, "instrument.halt", cmd, symbol=a.symbol)
+
+    async def _instrument_resume(self, a: _Symbol, operator: str) -> Any:
+        self._market(a.symbol)
+        cmd = self._with_operator("Resume", operator, symbol=a.symbol)
+        return await self._engine_action(operator, "instrument.resume", cmd, symbol=a.symbol)
+
+    async def _index_set(self, a: _IndexPrice, operator: str) -> Any:
+        mkt = self._market(a.symbol)
+        tick = Decimal(mkt.instrument.tick_size)
+        ticks = _decimal(a.price, "price") / tick
+        if ticks != ticks.to_integral_value():
+            raise OpError(ErrorCode.BAD_ARGS, f"price {a.price} is not on the tick {tick}")
+        cmd = self._with_operator(
+            "SetIndexPrice", operator, symbol=a.symbol, price=int(ticks), source=f"admin:{operator}"
+        )
+        return await self._engine_action(
+            operator, "index.set", cmd, symbol=a.symbol, price=a.price, ticks=int(ticks)
+        )
+
+    def _units(self, amount: str) -> int:
+        units = _decimal(amount, "amount") * MONEY_SCALE
+        if units != units.to_integral_value():
+            raise OpError(ErrorCode.BAD_ARGS, f"amount {amount}: at most 6 decimals (USD)")
+        return int(units)
+
+    async def _account_deposit(self, a: _Amount, operator: str) -> Any:
+        units = self._units(a.amount)
+        cmd = self._with_operator("Deposit", operator, account=a.account, amount=units)
+        return await self._engine_action(
+            operator, "account.deposit", cmd, account=a.account, amount=a.amount, units=units
+        )
+
+    async def _account_withdraw(self, a: _Amount, operator: str) -> Any:
+        units = self._units(a.amount)
+        cmd = self._with_operator("Withdraw", operator, account=a.account, amount=units)
+        return await self._engine_action(
+            operator, "account.withdraw", cmd, account=a.account, amount=a.amount, units=units
+        )
+
+    async def _snapshot(self, _a: _NoArgs, operator: str) -> Any:
+        take = self._snapshot_now
+        if take is None:
+            take = getattr(self.sequencer, "snapshot_now", None)
+        if take is None:
+            raise OpError(ErrorCode.UNAVAILABLE, "this sequencer cannot take a snapshot on demand")
+        await self.sequencer.wait_ready()
+        seq = take()
+        audit = self._record(operator, "snapshot.now", snapshot_seq=seq)
+        await self._committed()
+        return {"snapshot_seq": seq, "audit_seq": audit}
