@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from venue.core import (
+    AddAccount,
     AddInstrument,
+    Deposit,
     Engine,
     Event,
     Instrument,
@@ -35,11 +37,23 @@ def instrument(symbol: str = SYMBOL, **kw: Any) -> Instrument:
     return Instrument(**fields)
 
 
+TEST_ACCOUNTS = ("A", "A1", "A2", "A3")
+AMPLE = 10**15  # money units (10^9 USD): tests that do not care about margin never hit it
+
+
+def add_accounts(engine: Engine, accounts: tuple[str, ...] = TEST_ACCOUNTS) -> Engine:
+    """Add `accounts` (firm F1, leverage 100) with an ample balance."""
+    for acct in accounts:
+        engine.apply(AddAccount(ts=1, firm="F1", account=acct, max_leverage=100))
+        engine.apply(Deposit(ts=1, account=acct, amount=AMPLE))
+    return engine
+
+
 def new_engine(*instruments: Instrument) -> Engine:
     engine = Engine()
     for inst in instruments or (instrument(),):
         engine.apply(AddInstrument(ts=1, instrument=inst))
-    return engine
+    return add_accounts(engine)
 
 
 def order(cl_ord_id: str, side: Side, price: int, qty: int, **kw: Any) -> NewOrder:

@@ -10,18 +10,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.core.helpers import SYMBOL, instrument, new_engine, order
+from tests.core.helpers import AMPLE, SYMBOL, instrument, new_engine, order
 from venue.core import (
+    AccountCommandRejected,
+    AddAccount,
     AddInstrument,
+    ApplyFunding,
     CancelOrder,
     CancelRejected,
     Command,
     CommandRejected,
+    Deposit,
     Engine,
     Event,
     ExpireInstrument,
     Halt,
     InstrumentKind,
+    Liquidate,
     MassCancel,
     MassCancelRejected,
     OrderRejected,
@@ -30,9 +35,11 @@ from venue.core import (
     ReplaceOrder,
     Resume,
     SetReferencePrice,
+    SettleInstrument,
     Side,
     StpMode,
     TimeInForce,
+    Withdraw,
 )
 
 BUY, SELL = Side.BUY, Side.SELL
@@ -65,6 +72,19 @@ def _prepare(engine: Engine, what: str) -> None:
         engine.apply(order("taker", BUY, 1000, 2, session="S2"))
     elif what == "ask":
         engine.apply(order("ask", SELL, 1001, 3, session="S2"))
+    elif what == "poor":
+        engine.apply(AddAccount(firm="F1", account="P", max_leverage=10))
+    elif what == "stale":
+        engine.apply(AddInstrument(instrument=instrument("STALE", index_stale_ns=5)))
+    elif what == "future":
+        engine.apply(
+            AddInstrument(
+                instrument=instrument("FUT", kind=InstrumentKind.FUTURE, expiry_ts=10**18)
+            )
+        )
+    elif what == "settled":
+        engine.apply(ExpireInstrument(symbol=SYMBOL))
+        engine.apply(SettleInstrument(symbol=SYMBOL, price=1000))
 
 
 # reason -> (preparation, command). Each command must answer with exactly one rejection.
@@ -92,11 +112,30 @@ REJECT_CASES: dict[RejectReason, tuple[str, Any]] = {
     R.INVALID_INSTRUMENT: ("", AddInstrument(instrument=instrument("X", ref_price=0))),
     R.INVALID_STATE_CHANGE: ("", Resume(symbol=SYMBOL)),
     R.MALFORMED_COMMAND: ("", "not a command"),
+    R.UNKNOWN_ACCOUNT: ("", order("x", BUY, 1000, 1, account="NOPE")),
+    R.INSUFFICIENT_MARGIN: ("poor", order("x", BUY, 1000, 1, account="P")),
+    R.REDUCE_ONLY_WOULD_INCREASE: ("", order("x", BUY, 1000, 1, reduce_only=True)),
+    R.INDEX_STALE: ("stale", order("x", BUY, 1000, 1, symbol="STALE")),
+    R.DUPLICATE_ACCOUNT: ("", AddAccount(firm="F1", account="A1")),
+    R.INVALID_ACCOUNT: ("", AddAccount(firm="F1", account="Z", max_leverage=0)),
+    R.INVALID_AMOUNT: ("", Deposit(account="A1", amount=0)),
+    R.WITHDRAWAL_EXCEEDS_AVAILABLE: ("", Withdraw(account="A1", amount=AMPLE + 1)),
+    R.NOT_LIQUIDATABLE: ("", Liquidate(account="A1")),
+    R.INSTRUMENT_NOT_EXPIRED: ("", SettleInstrument(symbol=SYMBOL, price=1000)),
+    R.NOT_A_PERPETUAL: ("future", ApplyFunding(symbol="FUT", rate_ppb=100)),
+    R.ALREADY_SETTLED: ("settled", SettleInstrument(symbol=SYMBOL, price=1000)),
 }
 
 
 def _reason(event: Event) -> RejectReason:
-    assert isinstance(event, OrderRejected | CancelRejected | MassCancelRejected | CommandRejected)
+    assert isinstance(
+        event,
+        OrderRejected
+        | CancelRejected
+        | MassCancelRejected
+        | CommandRejected
+        | AccountCommandRejected,
+    )
     return event.reason
 
 
@@ -181,6 +220,7 @@ def _strategy(tp: Any) -> st.SearchStrategy[Any]:
     """Any value msgspec would decode for annotation `tp` (ints limited to int64)."""
     import enum
     import types
+    import typing
 
     if tp is int:
         return INT64
@@ -190,6 +230,8 @@ def _strategy(tp: Any) -> st.SearchStrategy[Any]:
         return st.booleans()
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return st.sampled_from(tp)
+    if typing.get_origin(tp) is list:
+        return st.lists(_strategy(typing.get_args(tp)[0]), max_size=2)
     if isinstance(tp, types.UnionType):
         return st.one_of(*[st.none() if a is type(None) else _strategy(a) for a in tp.__args__])
     return _struct(tp)
@@ -296,7 +338,7 @@ def test_snapshot_restore_round_trip(prefix: list[Any], suffix: list[Any]) -> No
 def test_restore_refuses_another_version() -> None:
     from venue.core.snapshot import StateRecord
 
-    data = msgspec.msgpack.encode(StateRecord(99, 1, 1, 1, []))
+    data = msgspec.msgpack.encode(StateRecord(99, 1, 1, 1, [], [], 0, 0, 0))
     with pytest.raises(ValueError, match="version"):
         Engine.restore(data)
 

@@ -9,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from tests.core.helpers import instrument
+from tests.core.helpers import add_accounts, instrument
 from tests.core.reference_book import ReferenceBook
 from venue.core import (
     AddInstrument,
@@ -61,7 +61,7 @@ def view(book: ReferenceBook | Engine, symbol: str) -> tuple[list[tuple[int, int
 class EngineVsReference(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.engine = Engine()
+        self.engine = add_accounts(Engine())
         self.ref = ReferenceBook()
         self.ts = 100
         self.next_cl = 0

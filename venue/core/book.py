@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 
+from venue.core.margin import tier_table, value_factor
 from venue.core.types import (
     BAND_SCALE,
     MAX_PRICE,
@@ -182,17 +183,32 @@ class Market:
         "bids",
         "buy_key",
         "expiry_ts",
+        "factor",
         "hi",
+        "imr_ppb",
+        "index_price",
+        "index_ts",
         "instrument",
         "lo",
+        "mark_price",
         "max_qty",
+        "mm_table",
         "ref_price",
         "sell_key",
+        "settled",
         "state",
     )
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
+        # Derivatives: value of a tick on a lot (money units), margin rates, prices.
+        self.factor = value_factor(instrument) or 0
+        self.imr_ppb = instrument.imr_ppb
+        self.mm_table = tier_table(instrument.mm_tiers) or []
+        self.mark_price = 0  # 0: not set yet (margin then uses ref_price)
+        self.index_price = 0
+        self.index_ts = -1  # -1: never set
+        self.settled = False
         self.state = InstrumentState(instrument.state)
         self.max_qty = instrument.max_order_qty
         self.expiry_ts = instrument.expiry_ts

@@ -15,17 +15,27 @@ import msgspec
 from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 
 __all__ = [
+    "AddAccount",
     "AddInstrument",
+    "ApplyFunding",
     "CancelOrder",
     "Command",
+    "Deposit",
     "ExpireInstrument",
     "ExpireOrders",
     "Halt",
+    "Liquidate",
     "MassCancel",
     "NewOrder",
+    "RecordAdminAction",
     "ReplaceOrder",
     "Resume",
+    "SetIndexPrice",
+    "SetMarginMode",
+    "SetMarkPrice",
     "SetReferencePrice",
+    "SettleInstrument",
+    "Withdraw",
 ]
 
 
@@ -103,6 +113,7 @@ class MassCancel(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=
     account: str = ""
     side: Side | None = None
     session_only: bool = False
+    operator: str = ""
 
 
 class ExpireOrders(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
@@ -122,11 +133,13 @@ class Halt(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False,
 
     ts: int = 0
     symbol: str
+    operator: str = ""
 
 
 class Resume(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
     ts: int = 0
     symbol: str
+    operator: str = ""
 
 
 class ExpireInstrument(
@@ -136,6 +149,7 @@ class ExpireInstrument(
 
     ts: int = 0
     symbol: str
+    operator: str = ""
 
 
 class SetReferencePrice(
@@ -144,6 +158,107 @@ class SetReferencePrice(
     ts: int = 0
     symbol: str
     ref_price: int
+
+
+class AddAccount(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Create an account of `firm` (at start-up, like `AddInstrument`), balance 0.
+
+    `segment` is the client segment (e.g. "retail", "market_maker"); `max_leverage` (>= 1)
+    caps leverage: the initial margin rate used is max(instrument imr, 10^9 / max_leverage)
+    ppb. `fee_tier` selects the instruments' `FeeTier` of that name.
+    """
+
+    ts: int = 0
+    firm: str
+    account: str
+    segment: str = ""
+    max_leverage: int = 1
+    fee_tier: str = ""
+
+
+class Deposit(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Credit `amount` money units (10^-6 USD) to `account`."""
+
+    ts: int = 0
+    account: str
+    amount: int
+    operator: str = ""
+
+
+class Withdraw(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Debit `amount` money units; refused above available (equity - initial margin)."""
+
+    ts: int = 0
+    account: str
+    amount: int
+    operator: str = ""
+
+
+class SetMarginMode(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Cross (default) or isolated margin for (account, symbol); refused while the account
+    has a position or open orders in `symbol`."""
+
+    ts: int = 0
+    account: str
+    symbol: str
+    isolated: bool
+    operator: str = ""
+
+
+class SetIndexPrice(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """The index price of `symbol` in ticks; its `ts` is the index time (staleness)."""
+
+    ts: int = 0
+    symbol: str
+    price: int
+    source: str = ""
+
+
+class SetMarkPrice(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """The mark price (ticks) computed by the risk monitor; margin and liquidation use it."""
+
+    ts: int = 0
+    symbol: str
+    price: int
+
+
+class ApplyFunding(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Funding at a funding time: every position pays size * mark * rate (longs pay shorts
+    when `rate_ppb` > 0). Payers' amounts round up, receivers' down; the difference (>= 0) goes
+    to the insurance fund, so the transfer is exactly zero-sum."""
+
+    ts: int = 0
+    symbol: str
+    rate_ppb: int
+
+
+class Liquidate(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Liquidate `account` if below maintenance margin at mark (`venue.core.liquidation`)."""
+
+    ts: int = 0
+    account: str
+
+
+class SettleInstrument(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Final settlement of an expired dated future at `price` (ticks): every position is closed
+    into its balance at that price."""
+
+    ts: int = 0
+    symbol: str
+    price: int
+
+
+class RecordAdminAction(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Journaled audit record of an admin action that changes no engine state."""
+
+    ts: int = 0
+    operator: str
+    action: str
+    detail: str = ""
 
 
 Command = (
@@ -157,4 +272,14 @@ Command = (
     | Resume
     | ExpireInstrument
     | SetReferencePrice
+    | AddAccount
+    | Deposit
+    | Withdraw
+    | SetMarginMode
+    | SetIndexPrice
+    | SetMarkPrice
+    | ApplyFunding
+    | Liquidate
+    | SettleInstrument
+    | RecordAdminAction
 )

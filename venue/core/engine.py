@@ -51,17 +51,27 @@ import msgspec
 from venue.core.book import BookSide, Level, Market, Order, fok_fillable
 from venue.core.checks import check_state
 from venue.core.commands import (
+    AddAccount,
     AddInstrument,
+    ApplyFunding,
     CancelOrder,
     Command,
+    Deposit,
     ExpireInstrument,
     ExpireOrders,
     Halt,
+    Liquidate,
     MassCancel,
     NewOrder,
+    RecordAdminAction,
     ReplaceOrder,
     Resume,
+    SetIndexPrice,
+    SetMarginMode,
+    SetMarkPrice,
     SetReferencePrice,
+    SettleInstrument,
+    Withdraw,
 )
 from venue.core.events import (
     CommandRejected,
@@ -70,9 +80,9 @@ from venue.core.events import (
     OrderFilled,
     OrderReplaced,
 )
+from venue.core.liquidation import Liquidation
 from venue.core.rejects import cancel_rejected, order_rejected
-from venue.core.snapshot import decode_state, encode_state
-from venue.core.state import EngineState
+from venue.core.snapshot import decode_accounts, decode_state, encode_state
 from venue.core.types import (
     MAX_PRICE,
     CancelReason,
@@ -104,7 +114,7 @@ _CANCEL_AGGRESSOR = StpMode.CANCEL_AGGRESSOR
 _NO_SESSION: dict[str, Order] = {}
 
 
-class Engine(EngineState):
+class Engine(Liquidation):
     """The whole trading state and the only code that changes it.
 
     Outside the core, `markets` (symbol → `Market`), `orders` (order_id → live `Order`) and
@@ -125,6 +135,16 @@ class Engine(EngineState):
             Resume: self._resume,
             ExpireInstrument: self._expire_instrument,
             SetReferencePrice: self._set_reference_price,
+            AddAccount: self._add_account,
+            Deposit: self._deposit,
+            Withdraw: self._withdraw,
+            SetMarginMode: self._set_margin_mode,
+            SetIndexPrice: self._set_index_price,
+            SetMarkPrice: self._set_mark_price,
+            ApplyFunding: self._apply_funding,
+            Liquidate: self._liquidate,
+            SettleInstrument: self._settle_instrument,
+            RecordAdminAction: self._record_admin_action,
         }
 
     # ------------------------------------------------------------------ public surface
@@ -165,7 +185,14 @@ class Engine(EngineState):
 
     def snapshot(self) -> bytes:
         """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
-        return encode_state(self.next_order_id, self.next_exec_id, self.next_trade_id, self.markets)
+        return encode_state(
+            self.next_order_id,
+            self.next_exec_id,
+            self.next_trade_id,
+            self.markets,
+            self.accounts,
+            (self.insurance_fund, self.fees_collected, self.net_deposits),
+        )
 
     def state_hash(self) -> str:
         """Hex sha256 of the canonical snapshot encoding."""
@@ -180,6 +207,10 @@ class Engine(EngineState):
         engine.next_exec_id = rec.next_exec_id
         engine.next_trade_id = rec.next_trade_id
         engine.markets = markets
+        engine.accounts = decode_accounts(rec)
+        engine.insurance_fund = rec.insurance_fund
+        engine.fees_collected = rec.fees_collected
+        engine.net_deposits = rec.net_deposits
         for o in orders:  # ascending order_id
             engine._index(o)
         return engine
@@ -190,19 +221,28 @@ class Engine(EngineState):
 
     # ------------------------------------------------------------------ R1 / R2
 
-    def _risk_pre_hold(self, mkt: Market, o: Order) -> RejectReason | None:
-        """R1, pre-trade risk: hold margin for the order or refuse it. Passes everything
-        until the derivatives issue (must not mutate state when it refuses)."""
-        return None
+    def _risk_pre_hold(self, mkt: Market, o: Order, ts: int) -> RejectReason | None:
+        """R1, pre-trade risk (`DerivativesState._risk_check`): the account must exist and
+        cover the order's worst-case initial margin; reduce-only orders are resized down to
+        the position. Must not mutate state when it refuses."""
+        return self._risk_check(mkt, o, ts)
 
-    def _risk_replace(self, mkt: Market, o: Order, price: int, qty: int) -> RejectReason | None:
-        """R1 for a replace: re-hold margin for `o` at the new `price` and `qty`, or refuse.
-        Passes everything until the derivatives issue (must not mutate state when it refuses)."""
-        return None
+    def _risk_replace(
+        self, mkt: Market, o: Order, price: int, qty: int, ts: int
+    ) -> RejectReason | None:
+        """R1 for a replace: the order at the new `price` and `qty` instead of its current
+        terms. Must not mutate state when it refuses."""
+        what_if = Order(
+            o.order_id, o.session, o.firm, o.account, o.cl_ord_id, o.symbol, o.side,
+            o.ord_type, o.tif, price, qty, o.cum_qty, o.cum_notional, o.expire_ts,
+            o.post_only, False, o.stp_id, o.stp_mode,
+        )  # fmt: skip
+        return self._risk_check(mkt, what_if, ts, skip=o)
 
     def _settle(self, mkt: Market, fills: list[Event], start: int) -> None:
-        """R2, settlement of the fills `fills[start:]` (positions, fees, margin release).
-        Nothing to settle until the derivatives issue."""
+        """R2, settlement of the fills `fills[start:]`: positions, entry prices, realized
+        PnL, fees, isolated margin (`DerivativesState._settle_fills`)."""
+        self._settle_fills(mkt, fills, start)
 
     # ------------------------------------------------------------------ orders
 
@@ -280,7 +320,7 @@ class Engine(EngineState):
         keys = opp.keys
         crosses = bool(keys) and keys[-1] >= min_key
         # R1: pre-trade risk.
-        reason = self._risk_pre_hold(mkt, o)
+        reason = self._risk_pre_hold(mkt, o, ts)
         if reason is None:
             if cmd.post_only and crosses:
                 reason = RejectReason.POST_ONLY_WOULD_TAKE
@@ -308,7 +348,7 @@ class Engine(EngineState):
                 ord_type,
                 tif,
                 price,
-                qty,
+                o.qty,
                 o.expire_ts,
                 o.post_only,
                 o.reduce_only,
@@ -322,6 +362,7 @@ class Engine(EngineState):
             if per is _NO_SESSION:
                 per = self.by_session[o.session] = {}
             per[o.cl_ord_id] = o
+            self.accounts[o.account].orders[o.order_id] = o
         return events
 
     def _execute(  # noqa: PLR0917 -- hot-path helper, called positionally
@@ -493,6 +534,7 @@ class Engine(EngineState):
         (mkt.bids if o.side == _BUY else mkt.asks).remove(o)
         del self.orders[o.order_id]
         del self.by_session[o.session][o.cl_ord_id]
+        del self.accounts[o.account].orders[o.order_id]
         return [
             self._canceled(
                 o, cmd.ts, CancelReason.REQUESTED, cmd.cl_ord_id, o.cl_ord_id, cmd.session
@@ -534,7 +576,7 @@ class Engine(EngineState):
         elif o.post_only and opp.keys and opp.keys[-1] >= opp.sign * price:
             reason = RejectReason.POST_ONLY_WOULD_TAKE
         else:
-            reason = self._risk_replace(mkt, o, price, qty)  # R1
+            reason = self._risk_replace(mkt, o, price, qty, ts)  # R1
         if reason is not None:
             return [cancel_rejected(cmd, reason, True, o)]
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import msgspec
 
 from venue.core.types import (
+    BalanceReason,
     CancelReason,
     Instrument,
     InstrumentState,
@@ -39,11 +40,25 @@ from venue.core.types import (
 )
 
 __all__ = [
+    "AccountAdded",
+    "AccountCommandRejected",
+    "AdlExecuted",
+    "AdminActionRecorded",
+    "BalanceChanged",
     "CancelRejected",
     "CommandRejected",
     "Event",
+    "FundingApplied",
+    "FundingPayment",
+    "IndexPriceSet",
     "InstrumentAdded",
+    "InstrumentSettled",
     "InstrumentStateChanged",
+    "InsuranceFundChanged",
+    "LiquidationCompleted",
+    "LiquidationStarted",
+    "MarginModeSet",
+    "MarkPriceSet",
     "MassCancelCompleted",
     "MassCancelRejected",
     "OrderAccepted",
@@ -51,6 +66,7 @@ __all__ = [
     "OrderFilled",
     "OrderRejected",
     "OrderReplaced",
+    "PositionLiquidated",
     "ReferencePriceChanged",
 ]
 
@@ -249,6 +265,174 @@ class CommandRejected(
     reason: RejectReason
 
 
+class AccountAdded(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    ts: int
+    firm: str
+    account: str
+    segment: str
+    max_leverage: int
+    fee_tier: str
+
+
+class AccountCommandRejected(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """An account command (AddAccount, Deposit, Withdraw, SetMarginMode, Liquidate) was refused.
+
+    `command` is the command's class name; `symbol` is "" when the command names none.
+    """
+
+    ts: int
+    command: str
+    account: str
+    symbol: str
+    reason: RejectReason
+
+
+class BalanceChanged(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """`account`'s balance changed by `delta` (money units, 10^-6 USD) to `balance`."""
+
+    ts: int
+    account: str
+    delta: int
+    balance: int
+    reason: BalanceReason
+    symbol: str = ""
+    operator: str = ""
+
+
+class MarginModeSet(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    ts: int
+    account: str
+    symbol: str
+    isolated: bool
+    operator: str
+
+
+class IndexPriceSet(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    ts: int
+    symbol: str
+    price: int
+    source: str
+
+
+class MarkPriceSet(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    ts: int
+    symbol: str
+    price: int
+
+
+class FundingPayment(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """One account's funding: `amount` > 0 received, < 0 paid (money units)."""
+
+    account: str
+    size: int
+    amount: int
+    balance: int
+
+
+class FundingApplied(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Funding of `symbol` at `mark`; sum(payments.amount) + to_insurance_fund == 0."""
+
+    ts: int
+    symbol: str
+    rate_ppb: int
+    mark: int
+    payments: list[FundingPayment]
+    to_insurance_fund: int
+
+
+class LiquidationStarted(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """`account` is below maintenance at mark: its orders are canceled, positions closed."""
+
+    ts: int
+    account: str
+    equity: int
+    maintenance_margin: int
+
+
+class PositionLiquidated(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """How one position of a liquidated account was reduced: `book_qty` lots traded on the
+    book (orders of session LIQUIDATION), `adl_qty` lots by auto-deleveraging; `size` is the
+    position left (signed lots). `bankruptcy_price` is in ticks (rounded in the account's
+    favour)."""
+
+    ts: int
+    account: str
+    symbol: str
+    bankruptcy_price: int
+    book_qty: int
+    adl_qty: int
+    size: int
+
+
+class AdlExecuted(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Auto-deleveraging trade: `account` (being liquidated) traded `qty` lots on `side`
+    with `counterparty` (who traded the other side) at `price` (the bankruptcy price)."""
+
+    ts: int
+    trade_id: int
+    symbol: str
+    account: str
+    counterparty: str
+    side: Side
+    price: int
+    qty: int
+    rank: int
+
+
+class InsuranceFundChanged(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """The insurance fund changed by `delta` to `balance`; `account` is the account it took
+    from or paid to ("" for funding rounding)."""
+
+    ts: int
+    delta: int
+    balance: int
+    account: str
+    reason: BalanceReason
+
+
+class LiquidationCompleted(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    ts: int
+    account: str
+    balance: int
+    equity: int
+    maintenance_margin: int
+    full: bool
+
+
+class InstrumentSettled(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Final settlement: every position of `symbol` closed at `price` (BalanceChanged each)."""
+
+    ts: int
+    symbol: str
+    price: int
+    positions: int
+
+
+class AdminActionRecorded(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    ts: int
+    operator: str
+    action: str
+    detail: str
+
+
 Event = (
     OrderAccepted
     | OrderRejected
@@ -262,4 +446,18 @@ Event = (
     | InstrumentStateChanged
     | ReferencePriceChanged
     | CommandRejected
+    | AccountAdded
+    | AccountCommandRejected
+    | BalanceChanged
+    | MarginModeSet
+    | IndexPriceSet
+    | MarkPriceSet
+    | FundingApplied
+    | LiquidationStarted
+    | PositionLiquidated
+    | AdlExecuted
+    | InsuranceFundChanged
+    | LiquidationCompleted
+    | InstrumentSettled
+    | AdminActionRecorded
 )

@@ -5,6 +5,7 @@ Invariants kept here:
   side's levels best first, each level's orders in FIFO order; no dict or set order leaks in.
   Hence `state_hash()` (sha256 of the encoding) is equal for equal states, and
   `restore(snapshot())` rebuilds a state with the same hash.
+- Accounts in the order they were added, each account's positions in the order they opened.
 - `SNAPSHOT_VERSION` changes whenever the layout changes.
 """
 
@@ -14,19 +15,23 @@ import sys
 
 import msgspec
 
+from venue.core.accounts import Account, Position
 from venue.core.book import BookSide, Market, Order
 from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 
 __all__ = [
     "SNAPSHOT_VERSION",
+    "AccountRecord",
     "MarketRecord",
     "OrderRecord",
+    "PositionRecord",
     "StateRecord",
+    "decode_accounts",
     "decode_state",
     "encode_state",
 ]
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 class OrderRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
@@ -53,6 +58,30 @@ class MarketRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
     instrument: Instrument  # with the current ref_price and state
     bids: list[list[OrderRecord]]  # levels best first, orders FIFO
     asks: list[list[OrderRecord]]
+    mark_price: int
+    index_price: int
+    index_ts: int
+    settled: bool
+
+
+class PositionRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    symbol: str
+    size: int
+    cost: int
+    realized_pnl: int
+    isolated: bool
+    margin: int
+
+
+class AccountRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    firm: str
+    account: str
+    segment: str
+    max_leverage: int
+    fee_tier: str
+    balance: int
+    isolated: list[str]
+    positions: list[PositionRecord]
 
 
 class StateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
@@ -61,24 +90,84 @@ class StateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
     next_exec_id: int
     next_trade_id: int
     markets: list[MarketRecord]
+    accounts: list[AccountRecord]
+    insurance_fund: int
+    fees_collected: int
+    net_deposits: int
 
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(StateRecord)
 
 
-def encode_state(
-    next_order_id: int, next_exec_id: int, next_trade_id: int, markets: dict[str, Market]
+def encode_state(  # noqa: PLR0917 -- one call site
+    next_order_id: int,
+    next_exec_id: int,
+    next_trade_id: int,
+    markets: dict[str, Market],
+    accounts: dict[str, Account],
+    money: tuple[int, int, int],
 ) -> bytes:
+    """`money` = (insurance fund, fees collected, net deposits)."""
     records = []
     for mkt in markets.values():
         inst = mkt.instrument
         if inst.ref_price != mkt.ref_price or inst.state != mkt.state:
             inst = msgspec.structs.replace(inst, ref_price=mkt.ref_price, state=mkt.state)
-        records.append(MarketRecord(inst, _side_record(mkt.bids), _side_record(mkt.asks)))
+        records.append(
+            MarketRecord(
+                inst,
+                _side_record(mkt.bids),
+                _side_record(mkt.asks),
+                mkt.mark_price,
+                mkt.index_price,
+                mkt.index_ts,
+                mkt.settled,
+            )
+        )
+    accts = [
+        AccountRecord(
+            a.firm,
+            a.account,
+            a.segment,
+            a.max_leverage,
+            a.fee_tier,
+            a.balance,
+            list(a.isolated),
+            [
+                PositionRecord(p.symbol, p.size, p.cost, p.realized_pnl, p.isolated, p.margin)
+                for p in a.positions.values()
+            ],
+        )
+        for a in accounts.values()
+    ]
     return _encoder.encode(
-        StateRecord(SNAPSHOT_VERSION, next_order_id, next_exec_id, next_trade_id, records)
+        StateRecord(
+            SNAPSHOT_VERSION,
+            next_order_id,
+            next_exec_id,
+            next_trade_id,
+            records,
+            accts,
+            *money,
+        )
     )
+
+
+def decode_accounts(rec: StateRecord) -> dict[str, Account]:
+    intern = sys.intern
+    out: dict[str, Account] = {}
+    for r in rec.accounts:
+        a = Account(intern(r.firm), intern(r.account), r.segment, r.max_leverage, r.fee_tier)
+        a.balance = r.balance
+        for symbol in r.isolated:
+            a.isolated[intern(symbol)] = True
+        for pr in r.positions:
+            p = Position(intern(pr.symbol), pr.isolated)
+            p.size, p.cost, p.realized_pnl, p.margin = pr.size, pr.cost, pr.realized_pnl, pr.margin
+            a.positions[p.symbol] = p
+        out[a.account] = a
+    return out
 
 
 def decode_state(data: bytes) -> tuple[StateRecord, dict[str, Market], list[Order]]:
@@ -93,6 +182,10 @@ def decode_state(data: bytes) -> tuple[StateRecord, dict[str, Market], list[Orde
         inst = mrec.instrument
         inst = msgspec.structs.replace(inst, symbol=intern(inst.symbol))
         mkt = Market(inst)
+        mkt.mark_price = mrec.mark_price
+        mkt.index_price = mrec.index_price
+        mkt.index_ts = mrec.index_ts
+        mkt.settled = mrec.settled
         symbol = inst.symbol
         markets[symbol] = mkt
         for side, levels in ((mkt.bids, mrec.bids), (mkt.asks, mrec.asks)):

@@ -6,8 +6,13 @@ Invariants kept here:
 - `RejectReason` and `CancelReason` values are stable (they are journaled): new members are
   appended, never renumbered.
 - `Instrument` is immutable. Its decimal strings (`tick_size`, `lot_size`, `multiplier`) are for
-  the FIX edge only; the core computes with `ref_price` (ticks), `band_ppb` and
-  `max_order_qty` (lots), all integers.
+  the FIX edge, and for the one integer the core derives from them when the instrument is
+  added: `value_per_tick_lot`, the value of one tick on one lot in money units (below); the
+  core otherwise computes with `ref_price` (ticks), `band_ppb` and `max_order_qty` (lots).
+- Money is an integer number of USD minor units: `MONEY_SCALE` = 10^6 units per USD
+  (1 unit = 10^-6 USD). Rates (margin, fees, funding) are parts per 10^9 (`PPB`).
+- Margin fields are appended to `Instrument` with defaults (journal compatibility): the default
+  instrument needs no margin and charges no fee.
 """
 
 from __future__ import annotations
@@ -18,12 +23,18 @@ import msgspec
 
 __all__ = [
     "BAND_SCALE",
+    "LIQUIDATION_SESSION",
     "MAX_PRICE",
     "MAX_QTY",
+    "MONEY_SCALE",
+    "PPB",
+    "BalanceReason",
     "CancelReason",
+    "FeeTier",
     "Instrument",
     "InstrumentKind",
     "InstrumentState",
+    "MarginTier",
     "OrdType",
     "RejectReason",
     "Side",
@@ -39,6 +50,16 @@ MAX_PRICE = 10**10
 
 MAX_QTY = 10**8
 """Largest `Instrument.max_order_qty` (lots) the core accepts."""
+
+MONEY_SCALE = 1_000_000
+"""Money (balances, PnL, fees, margin, the insurance fund) is in units of 10^-6 USD."""
+
+PPB = 1_000_000_000
+"""Rates (initial/maintenance margin, fees, funding) are in parts per 10^9."""
+
+LIQUIDATION_SESSION = "LIQUIDATION"
+"""The session of the venue-generated orders that close a liquidated account's positions;
+their cl_ord_id is `LIQ-<order_id>` (the engine's own order id)."""
 
 
 class Side(enum.IntEnum):
@@ -107,6 +128,18 @@ class RejectReason(enum.IntEnum):
     INVALID_INSTRUMENT = 21  # AddInstrument with a non-positive ref price, max qty, ...
     INVALID_STATE_CHANGE = 22  # Halt of a halted instrument, Resume of an open one
     MALFORMED_COMMAND = 23  # not a command, or a field of the wrong type (last-resort guard)
+    UNKNOWN_ACCOUNT = 24  # the order's account was never added (AddAccount)
+    INSUFFICIENT_MARGIN = 25  # R1: worst-case initial margin above available equity
+    REDUCE_ONLY_WOULD_INCREASE = 26  # reduce-only order on the same side as the position or flat
+    INDEX_STALE = 27  # risk-increasing order (or Liquidate) while the index price is stale
+    DUPLICATE_ACCOUNT = 28  # AddAccount of an existing account
+    INVALID_ACCOUNT = 29  # AddAccount with an empty name, a non-positive leverage, ...
+    INVALID_AMOUNT = 30  # Deposit/Withdraw of a non-positive amount, bad rate or price
+    WITHDRAWAL_EXCEEDS_AVAILABLE = 31  # Withdraw above available (equity - initial margin)
+    NOT_LIQUIDATABLE = 32  # Liquidate of an account that is not below maintenance margin
+    INSTRUMENT_NOT_EXPIRED = 33  # SettleInstrument before ExpireInstrument
+    NOT_A_PERPETUAL = 34  # ApplyFunding on a dated future
+    ALREADY_SETTLED = 35  # SettleInstrument twice
 
 
 class CancelReason(enum.IntEnum):
@@ -120,6 +153,40 @@ class CancelReason(enum.IntEnum):
     EXPIRED = 6  # GTD/Day expiry (ExpireOrders) or instrument expiry (ExpireInstrument)
     MASS_CANCEL = 7
     HALTED = 8  # unused: a halt keeps resting orders
+    LIQUIDATION = 9  # the account is being liquidated (Liquidate cancels all its orders)
+
+
+class BalanceReason(enum.StrEnum):
+    """Why an account's balance changed (`BalanceChanged.reason`). Trades change balances
+    (realized PnL, fees) without a `BalanceChanged`: the `OrderFilled` events are the record."""
+
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+    FUNDING = "funding"
+    SETTLEMENT = "settlement"
+    LIQUIDATION_SURPLUS = "liquidation_surplus"  # to the insurance fund
+    INSURANCE_PAYOUT = "insurance_payout"  # from the insurance fund
+
+
+class MarginTier(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """Maintenance tier: applies from `notional_floor` (money units) up to the next floor.
+
+    MM = ceil((notional * mmr_ppb - cum) / 10^9), cum = sum over lower tiers of
+    floor_k * (mmr_k - mmr_{k-1}), so MM is continuous across tier floors. The first tier's
+    floor must be 0; floors strictly increase; rates never decrease.
+    """
+
+    notional_floor: int
+    mmr_ppb: int
+
+
+class FeeTier(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """Fees of an account fee tier on one instrument (parts per 10^9 of notional; a negative
+    maker fee is a rebate). Accounts whose tier is not listed pay the instrument's defaults."""
+
+    tier: str
+    maker_fee_ppb: int
+    taker_fee_ppb: int
 
 
 class Instrument(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
@@ -140,3 +207,9 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=
     max_order_qty: int
     expiry_ts: int = 0
     state: InstrumentState = InstrumentState.OPEN
+    imr_ppb: int = 0  # initial margin rate (at least 1/max_leverage of the account is used)
+    mm_tiers: list[MarginTier] = []  # empty: no maintenance margin
+    maker_fee_ppb: int = 0
+    taker_fee_ppb: int = 0
+    fee_tiers: list[FeeTier] = []
+    index_stale_ns: int = 0  # 0: never stale; else risk-increasing orders need a fresh index

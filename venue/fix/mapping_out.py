@@ -92,6 +92,10 @@ ORD_REJ_REASON: dict[RejectReason, int] = {
     RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY: 13,
     RejectReason.INVALID_ORDER: 11,
     RejectReason.MALFORMED_COMMAND: 99,
+    RejectReason.UNKNOWN_ACCOUNT: 15,
+    RejectReason.INSUFFICIENT_MARGIN: 0,
+    RejectReason.REDUCE_ONLY_WOULD_INCREASE: 99,
+    RejectReason.INDEX_STALE: 0,
 }
 """RejectReason → OrdRejReason (103); anything not listed is 99 (Other)."""
 
@@ -123,6 +127,18 @@ REJECT_TEXT: dict[RejectReason, str] = {
     RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY: "new quantity not above the filled quantity",
     RejectReason.INVALID_ORDER: "invalid order",
     RejectReason.MALFORMED_COMMAND: "malformed request",
+    RejectReason.UNKNOWN_ACCOUNT: "unknown account",
+    RejectReason.INSUFFICIENT_MARGIN: "insufficient margin: initial margin above available equity",
+    RejectReason.REDUCE_ONLY_WOULD_INCREASE: "reduce-only order would increase the position",
+    RejectReason.INDEX_STALE: "index price stale: only risk-reducing orders accepted",
+    RejectReason.DUPLICATE_ACCOUNT: "duplicate account",
+    RejectReason.INVALID_ACCOUNT: "invalid account",
+    RejectReason.INVALID_AMOUNT: "invalid amount",
+    RejectReason.WITHDRAWAL_EXCEEDS_AVAILABLE: "withdrawal above available balance",
+    RejectReason.NOT_LIQUIDATABLE: "account not below maintenance margin",
+    RejectReason.INSTRUMENT_NOT_EXPIRED: "instrument not expired",
+    RejectReason.NOT_A_PERPETUAL: "funding applies to perpetuals only",
+    RejectReason.ALREADY_SETTLED: "instrument already settled",
 }
 
 CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {

@@ -1,0 +1,632 @@
+"""`DerivativesState`: accounts, positions, margin (R1/R2), prices, funding and settlement.
+
+The matching engine (`venue.core.engine.Engine`) extends this class (through
+`venue.core.liquidation.Liquidation`). Units: see `venue.core.accounts` (money = 10^-6 USD).
+
+Invariants kept here:
+- Every order's account exists (`UNKNOWN_ACCOUNT` otherwise; that the account belongs to the
+  order's firm is checked by the FIX edge from the session configuration); `Account.orders`
+  holds exactly the account's resting orders (those in `orders`).
+- Money is conserved: sum(balances) + sum(isolated margins) + sum(unrealized PnL at any marks)
+  + insurance_fund + fees_collected == sum(deposits) - sum(withdrawals). Trades move money
+  between balances and unrealized PnL (`Position.trade`) and fees to `fees_collected`; funding
+  moves it between balances and the fund (payers round up, receivers down, the fund takes the
+  difference); liquidation moves it between balances and the fund.
+- Open interest balances: for every instrument the positions' sizes sum to zero.
+- Account commands that are refused change nothing (`AccountCommandRejected`).
+- Mark price: the last `SetMarkPrice`, else the last index, else the reference price.
+- Stale index: an instrument with `index_stale_ns > 0` has a stale index when none was set or
+  `ts - index_ts > index_stale_ns`; then orders that increase margin are refused
+  (`INDEX_STALE`) and `Liquidate` is refused.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from venue.core.accounts import (
+    Account,
+    AccountView,
+    Position,
+    PositionView,
+    ceil_div,
+    initial_margin,
+    maintenance_margin,
+)
+from venue.core.book import Market, Order
+from venue.core.commands import (
+    AddAccount,
+    ApplyFunding,
+    Deposit,
+    RecordAdminAction,
+    SetIndexPrice,
+    SetMarginMode,
+    SetMarkPrice,
+    SettleInstrument,
+    Withdraw,
+)
+from venue.core.events import (
+    AccountAdded,
+    AccountCommandRejected,
+    AdminActionRecorded,
+    BalanceChanged,
+    CommandRejected,
+    Event,
+    FundingApplied,
+    FundingPayment,
+    IndexPriceSet,
+    InstrumentSettled,
+    InsuranceFundChanged,
+    MarginModeSet,
+    MarkPriceSet,
+    OrderCanceled,
+    OrderFilled,
+)
+from venue.core.state import EngineState
+from venue.core.types import (
+    MAX_PRICE,
+    PPB,
+    BalanceReason,
+    Instrument,
+    InstrumentKind,
+    InstrumentState,
+    OrdType,
+    RejectReason,
+    Side,
+)
+
+__all__ = ["DerivativesState"]
+
+_BUY = Side.BUY
+MAX_MONEY = 10**18
+"""Largest balance a deposit may reach (money units: 10^12 USD), so state stays in int64."""
+_MARKET = OrdType.MARKET
+
+
+def _reject(cmd: object, account: str, symbol: str, reason: RejectReason) -> list[Event]:
+    return [
+        AccountCommandRejected(
+            ts=getattr(cmd, "ts", 0),
+            command=type(cmd).__name__,
+            account=account,
+            symbol=symbol,
+            reason=reason,
+        )
+    ]
+
+
+class DerivativesState(EngineState):
+    def __init__(self) -> None:
+        super().__init__()
+        self.accounts: dict[str, Account] = {}
+        self.insurance_fund = 0
+        self.fees_collected = 0
+        self.net_deposits = 0
+
+    def _index(self, o: Order) -> None:
+        super()._index(o)
+        self.accounts[o.account].orders[o.order_id] = o
+
+    def _unindex(self, o: Order) -> None:
+        super()._unindex(o)
+        del self.accounts[o.account].orders[o.order_id]
+
+    # ------------------------------------------------------------------ queries
+
+    def mark_price(self, symbol: str) -> int | None:
+        mkt = self.markets.get(symbol)
+        return None if mkt is None else _mark(mkt)
+
+    def index_price(self, symbol: str) -> int | None:
+        """The last index price (ticks), or None if unknown or never set."""
+        mkt = self.markets.get(symbol)
+        return None if mkt is None or mkt.index_ts < 0 else mkt.index_price
+
+    def index_stale(self, symbol: str, ts: int) -> bool:
+        mkt = self.markets.get(symbol)
+        return mkt is not None and _stale(mkt, ts)
+
+    def account_view(self, account: str) -> AccountView | None:
+        acct = self.accounts.get(account)
+        if acct is None:
+            return None
+        upnl = iso = mm = 0
+        for pos in acct.positions.values():
+            mkt = self.markets[pos.symbol]
+            upnl += _upnl(pos, mkt)
+            iso += pos.margin
+            mm += self._mm(pos, mkt)
+        req = self._requirement(acct)
+        cross = self._cross_equity(acct)
+        return AccountView(
+            firm=acct.firm,
+            account=acct.account,
+            segment=acct.segment,
+            max_leverage=acct.max_leverage,
+            balance=acct.balance,
+            unrealized_pnl=upnl,
+            isolated_margin=iso,
+            equity=acct.balance + iso + upnl,
+            initial_margin=req,
+            maintenance_margin=mm,
+            available=cross - req,
+        )
+
+    def position_view(self, account: str, symbol: str) -> PositionView | None:
+        """The position (flat positions too) of a known account in a known instrument."""
+        acct = self.accounts.get(account)
+        mkt = self.markets.get(symbol)
+        if acct is None or mkt is None:
+            return None
+        pos = acct.positions.get(symbol) or Position(symbol, acct.isolated.get(symbol, False))
+        mark = _mark(mkt)
+        s = pos.size
+        return PositionView(
+            account=account,
+            symbol=symbol,
+            size=s,
+            cost=pos.cost,
+            entry_price=Fraction(pos.cost, s) if s else None,
+            mark_price=mark,
+            realized_pnl=pos.realized_pnl,
+            unrealized_pnl=_upnl(pos, mkt),
+            isolated=pos.isolated,
+            margin=pos.margin,
+            initial_margin=initial_margin(abs(s) * mark * mkt.factor, self._imr(acct, mkt)),
+            maintenance_margin=self._mm(pos, mkt),
+            liquidation_price=self._price_where(acct, pos, mkt, maintenance=True),
+            bankruptcy_price=self._price_where(acct, pos, mkt, maintenance=False),
+        )
+
+    def open_interest(self, symbol: str) -> tuple[int, int]:
+        """(long lots, short lots) over all accounts; equal by invariant."""
+        long = short = 0
+        for acct in self.accounts.values():
+            pos = acct.positions.get(symbol)
+            if pos is not None:
+                if pos.size > 0:
+                    long += pos.size
+                else:
+                    short -= pos.size
+        return long, short
+
+    def total_money(self) -> int:
+        """Balances + isolated margins + unrealized PnL at mark + fund + fees (conserved)."""
+        total = self.insurance_fund + self.fees_collected
+        for acct in self.accounts.values():
+            total += acct.balance
+            for pos in acct.positions.values():
+                total += pos.margin + _upnl(pos, self.markets[pos.symbol])
+        return total
+
+    # ------------------------------------------------------------------ margin arithmetic
+
+    def _imr(self, acct: Account, mkt: Market) -> int:
+        return max(mkt.imr_ppb, ceil_div(PPB, acct.max_leverage))
+
+    def _mm(self, pos: Position, mkt: Market) -> int:
+        return maintenance_margin(abs(pos.size) * _mark(mkt) * mkt.factor, mkt.mm_table)
+
+    def _cross_equity(self, acct: Account) -> int:
+        eq = acct.balance
+        for pos in acct.positions.values():
+            if not pos.isolated:
+                eq += _upnl(pos, self.markets[pos.symbol])
+        return eq
+
+    def _symbol_requirement(
+        self,
+        acct: Account,
+        mkt: Market,
+        skip: Order | None = None,
+        extra: tuple[Side, int, int] | None = None,
+    ) -> int:
+        """Worst-case initial margin of the account in `mkt`: position plus open orders (all
+        buys or all sells filling, at mark, plus the loss of filling at worse than mark). For
+        an isolated position the allocated margin counts against it. `skip` is left out,
+        `extra` = (side, price, leaves) added (R1's what-if)."""
+        symbol = mkt.instrument.symbol
+        pos = acct.positions.get(symbol)
+        s = pos.size if pos is not None else 0
+        mark = _mark(mkt)
+        buys = sells = loss_b = loss_s = 0
+        for o in acct.orders.values():
+            if o.symbol is symbol and o is not skip:
+                leaves = o.qty - o.cum_qty
+                if o.side == _BUY:
+                    buys += leaves
+                    if o.price > mark:
+                        loss_b += leaves * (o.price - mark)
+                else:
+                    sells += leaves
+                    if o.price < mark:
+                        loss_s += leaves * (mark - o.price)
+        if extra is not None:
+            side, price, leaves = extra
+            if side == _BUY:
+                buys += leaves
+                loss_b += leaves * max(0, price - mark)
+            else:
+                sells += leaves
+                loss_s += leaves * max(0, mark - price)
+        f = mkt.factor
+        imr = self._imr(acct, mkt)
+        req = max(
+            initial_margin(abs(s + buys) * mark * f, imr) + loss_b * f,
+            initial_margin(abs(s - sells) * mark * f, imr) + loss_s * f,
+        )
+        if pos is not None and pos.isolated:
+            req = max(0, req - pos.margin - min(0, _upnl(pos, mkt)))
+        return req
+
+    def _requirement(self, acct: Account, replace: Market | None = None, value: int = 0) -> int:
+        """Sum of `_symbol_requirement` over the instruments the account has exposure in,
+        with `replace`'s requirement taken as `value`."""
+        seen: dict[str, None] = {}
+        for pos in acct.positions.values():
+            seen[pos.symbol] = None
+        for o in acct.orders.values():
+            seen[o.symbol] = None
+        total = 0
+        for symbol in seen:
+            mkt = self.markets[symbol]
+            if mkt is replace:
+                continue
+            total += self._symbol_requirement(acct, mkt)
+        if replace is not None:
+            total += value
+        return total
+
+    def _account_mm(self, acct: Account) -> tuple[int, int]:
+        """(cross equity, cross maintenance margin)."""
+        mm = 0
+        for pos in acct.positions.values():
+            if not pos.isolated:
+                mm += self._mm(pos, self.markets[pos.symbol])
+        return self._cross_equity(acct), mm
+
+    def _price_where(
+        self, acct: Account, pos: Position, mkt: Market, maintenance: bool
+    ) -> Fraction | None:
+        """The mark price (exact ticks) at which the position's backing equity equals its
+        maintenance margin (liquidation price) or zero (bankruptcy price), other positions
+        at their current marks. None if flat or no positive price does it."""
+        s = pos.size
+        if s == 0:
+            return None
+        f = mkt.factor
+        if pos.isolated:
+            base = pos.margin
+            other_mm = 0
+        else:
+            base = acct.balance
+            other_mm = 0
+            for p in acct.positions.values():
+                if p is not pos and not p.isolated:
+                    m2 = self.markets[p.symbol]
+                    base += _upnl(p, m2)
+                    other_mm += self._mm(p, m2) if maintenance else 0
+        # equity(p) = base + f*(s*p - cost); want equity(p) == other_mm + MM(|s|*p*f)
+        if not maintenance or not mkt.mm_table:
+            price = Fraction(f * pos.cost - base + other_mm, f * s)
+            return price if price > 0 else None
+        a = abs(s) * f  # notional = a * p
+        for floor, mmr, cumx in mkt.mm_table:
+            # base + f*s*p - f*cost = other_mm + (a*p*mmr - cumx)/PPB
+            den = f * s * PPB - a * mmr
+            if den == 0:
+                continue
+            price = Fraction((other_mm + f * pos.cost - base) * PPB - cumx, den)
+            if price <= 0:
+                continue
+            row = None
+            for t in mkt.mm_table:
+                if a * price >= t[0]:
+                    row = t
+            if row is not None and row[0] == floor:
+                return price
+        return None
+
+    # ------------------------------------------------------------------ R1 / R2
+
+    def _risk_check(
+        self, mkt: Market, o: Order, ts: int, skip: Order | None = None
+    ) -> RejectReason | None:
+        """R1 for `o` (new, or `skip` replaced by `o`'s terms): refuse if the account's
+        worst-case initial margin grows beyond its cross equity (or the index is stale).
+        Reduce-only orders are resized down to the position (or refused). No mutation on
+        refusal (the resize only touches the not yet accepted order)."""
+        acct = self.accounts.get(o.account)
+        if acct is None:
+            return RejectReason.UNKNOWN_ACCOUNT
+        if o.reduce_only and skip is None:
+            pos = acct.positions.get(mkt.instrument.symbol)
+            s = pos.size if pos is not None else 0
+            if s == 0 or (s > 0) == (o.side == _BUY):
+                return RejectReason.REDUCE_ONLY_WOULD_INCREASE
+            o.qty = min(o.qty, abs(s))
+        price = o.price
+        if o.ord_type == _MARKET:
+            price = mkt.hi if o.side == _BUY else mkt.lo
+        before = self._symbol_requirement(acct, mkt)
+        after = self._symbol_requirement(acct, mkt, skip, (o.side, price, o.qty - o.cum_qty))
+        if after <= before:
+            return None
+        if _stale(mkt, ts):
+            return RejectReason.INDEX_STALE
+        if self._requirement(acct, mkt, after) > self._cross_equity(acct):
+            return RejectReason.INSUFFICIENT_MARGIN
+        return None
+
+    def _settle_fills(self, mkt: Market, events: list[Event], start: int) -> None:
+        """R2: positions, realized PnL, fees and isolated margin of `events[start:]`'s fills;
+        resting orders that left the book leave their account's order index."""
+        inst = mkt.instrument
+        f = mkt.factor
+        accounts = self.accounts
+        for i in range(start, len(events)):
+            e = events[i]
+            if type(e) is OrderFilled:
+                acct = accounts[e.account]
+                if not e.leaves_qty:
+                    acct.orders.pop(e.order_id, None)
+                q = e.last_qty
+                px = e.last_px
+                fee = 0
+                if inst.maker_fee_ppb or inst.taker_fee_ppb or inst.fee_tiers:
+                    rate = _fee_rate(inst, acct.fee_tier, e.aggressor)
+                    fee = -(-(q * px * f * rate) // PPB)
+                self._trade(acct, mkt, q if e.side == _BUY else -q, px, fee)
+            elif type(e) is OrderCanceled:
+                accounts[e.account].orders.pop(e.order_id, None)
+
+    def _trade(self, acct: Account, mkt: Market, dq: int, px: int, fee: int) -> None:
+        """Book one side of a trade on `acct`: position, realized PnL, fee, isolated margin."""
+        symbol = mkt.instrument.symbol
+        pos = acct.positions.get(symbol)
+        if pos is None:
+            pos = acct.positions[symbol] = Position(symbol, acct.isolated.get(symbol, False))
+        before = abs(pos.size)
+        realized, closed, opened = pos.trade(dq, px, mkt.factor)
+        acct.balance += realized - fee
+        self.fees_collected += fee
+        if pos.isolated:
+            if closed:
+                release = pos.margin * closed // before
+                pos.margin -= release
+                acct.balance += release
+            if opened:
+                alloc = initial_margin(opened * px * mkt.factor, self._imr(acct, mkt))
+                pos.margin += alloc
+                acct.balance -= alloc
+        if pos.size == 0:
+            acct.balance += pos.margin
+            pos.margin = 0
+            del acct.positions[symbol]
+
+    # ------------------------------------------------------------------ account commands
+
+    def _add_account(self, cmd: AddAccount) -> list[Event]:
+        if cmd.account in self.accounts:
+            return _reject(cmd, cmd.account, "", RejectReason.DUPLICATE_ACCOUNT)
+        if not cmd.account or not cmd.firm or cmd.max_leverage < 1:
+            return _reject(cmd, cmd.account, "", RejectReason.INVALID_ACCOUNT)
+        self.accounts[cmd.account] = Account(
+            cmd.firm, cmd.account, cmd.segment, cmd.max_leverage, cmd.fee_tier
+        )
+        return [
+            AccountAdded(
+                ts=cmd.ts,
+                firm=cmd.firm,
+                account=cmd.account,
+                segment=cmd.segment,
+                max_leverage=cmd.max_leverage,
+                fee_tier=cmd.fee_tier,
+            )
+        ]
+
+    def _deposit(self, cmd: Deposit) -> list[Event]:
+        acct = self.accounts.get(cmd.account)
+        if acct is None:
+            return _reject(cmd, cmd.account, "", RejectReason.UNKNOWN_ACCOUNT)
+        if not 0 < cmd.amount <= MAX_MONEY - acct.balance:
+            return _reject(cmd, cmd.account, "", RejectReason.INVALID_AMOUNT)
+        acct.balance += cmd.amount
+        self.net_deposits += cmd.amount
+        return [
+            self._balance_event(cmd.ts, acct, cmd.amount, BalanceReason.DEPOSIT, "", cmd.operator)
+        ]
+
+    def _withdraw(self, cmd: Withdraw) -> list[Event]:
+        acct = self.accounts.get(cmd.account)
+        if acct is None:
+            return _reject(cmd, cmd.account, "", RejectReason.UNKNOWN_ACCOUNT)
+        if cmd.amount <= 0:
+            return _reject(cmd, cmd.account, "", RejectReason.INVALID_AMOUNT)
+        available = min(acct.balance, self._cross_equity(acct) - self._requirement(acct))
+        if cmd.amount > available:
+            return _reject(cmd, cmd.account, "", RejectReason.WITHDRAWAL_EXCEEDS_AVAILABLE)
+        acct.balance -= cmd.amount
+        self.net_deposits -= cmd.amount
+        return [
+            self._balance_event(
+                cmd.ts, acct, -cmd.amount, BalanceReason.WITHDRAWAL, "", cmd.operator
+            )
+        ]
+
+    def _set_margin_mode(self, cmd: SetMarginMode) -> list[Event]:
+        acct = self.accounts.get(cmd.account)
+        if acct is None:
+            return _reject(cmd, cmd.account, cmd.symbol, RejectReason.UNKNOWN_ACCOUNT)
+        if cmd.symbol not in self.markets:
+            return _reject(cmd, cmd.account, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)
+        busy = cmd.symbol in acct.positions or any(
+            o.symbol == cmd.symbol for o in acct.orders.values()
+        )
+        if busy:
+            return _reject(cmd, cmd.account, cmd.symbol, RejectReason.INVALID_STATE_CHANGE)
+        if cmd.isolated:
+            acct.isolated[cmd.symbol] = True
+        else:
+            acct.isolated.pop(cmd.symbol, None)
+        return [
+            MarginModeSet(
+                ts=cmd.ts,
+                account=cmd.account,
+                symbol=cmd.symbol,
+                isolated=cmd.isolated,
+                operator=cmd.operator,
+            )
+        ]
+
+    def _balance_event(  # noqa: PLR0917 -- small private helper
+        self,
+        ts: int,
+        acct: Account,
+        delta: int,
+        reason: BalanceReason,
+        symbol: str = "",
+        operator: str = "",
+    ) -> BalanceChanged:
+        return BalanceChanged(
+            ts=ts,
+            account=acct.account,
+            delta=delta,
+            balance=acct.balance,
+            reason=reason,
+            symbol=symbol,
+            operator=operator,
+        )
+
+    def _fund(self, ts: int, delta: int, account: str, reason: BalanceReason) -> Event:
+        self.insurance_fund += delta
+        return InsuranceFundChanged(
+            ts=ts, delta=delta, balance=self.insurance_fund, account=account, reason=reason
+        )
+
+    # ------------------------------------------------------------------ prices
+
+    def _set_index_price(self, cmd: SetIndexPrice) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if not 0 < cmd.price <= MAX_PRICE:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
+        mkt.index_price = cmd.price
+        mkt.index_ts = cmd.ts
+        return [IndexPriceSet(ts=cmd.ts, symbol=cmd.symbol, price=cmd.price, source=cmd.source)]
+
+    def _set_mark_price(self, cmd: SetMarkPrice) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if not 0 < cmd.price <= MAX_PRICE:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
+        mkt.mark_price = cmd.price
+        return [MarkPriceSet(ts=cmd.ts, symbol=cmd.symbol, price=cmd.price)]
+
+    # ------------------------------------------------------------------ funding, settlement
+
+    def _apply_funding(self, cmd: ApplyFunding) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if mkt.instrument.kind != InstrumentKind.PERPETUAL:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.NOT_A_PERPETUAL)]
+        if not -PPB <= cmd.rate_ppb <= PPB:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
+        mark = _mark(mkt)
+        rate = cmd.rate_ppb
+        symbol = mkt.instrument.symbol
+        payments: list[FundingPayment] = []
+        residual = 0
+        if rate:
+            for acct in self.accounts.values():
+                pos = acct.positions.get(symbol)
+                if pos is None:
+                    continue
+                x = pos.size * mark * mkt.factor * rate  # > 0: this account pays
+                amount = -ceil_div(x, PPB) if x > 0 else (-x) // PPB
+                acct.balance += amount
+                residual -= amount
+                payments.append(FundingPayment(acct.account, pos.size, amount, acct.balance))
+        events: list[Event] = [
+            FundingApplied(
+                ts=cmd.ts,
+                symbol=symbol,
+                rate_ppb=rate,
+                mark=mark,
+                payments=payments,
+                to_insurance_fund=residual,
+            )
+        ]
+        if residual:
+            events.append(self._fund(cmd.ts, residual, "", BalanceReason.FUNDING))
+        return events
+
+    def _settle_instrument(self, cmd: SettleInstrument) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if mkt.state != InstrumentState.EXPIRED:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INSTRUMENT_NOT_EXPIRED)]
+        if mkt.settled:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.ALREADY_SETTLED)]
+        if not 0 < cmd.price <= MAX_PRICE:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
+        symbol = mkt.instrument.symbol
+        mkt.settled = True
+        mkt.mark_price = cmd.price
+        events: list[Event] = [
+            InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=0)
+        ]
+        n = 0
+        for acct in self.accounts.values():
+            pos = acct.positions.get(symbol)
+            if pos is None:
+                continue
+            n += 1
+            before = acct.balance
+            self._trade(acct, mkt, -pos.size, cmd.price, 0)
+            events.append(
+                self._balance_event(
+                    cmd.ts, acct, acct.balance - before, BalanceReason.SETTLEMENT, symbol
+                )
+            )
+        events[0] = InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=n)
+        return events
+
+    def _record_admin_action(self, cmd: RecordAdminAction) -> list[Event]:
+        return [
+            AdminActionRecorded(
+                ts=cmd.ts, operator=cmd.operator, action=cmd.action, detail=cmd.detail
+            )
+        ]
+
+
+def _mark(mkt: Market) -> int:
+    return mkt.mark_price or mkt.index_price or mkt.ref_price
+
+
+def _upnl(pos: Position, mkt: Market) -> int:
+    return mkt.factor * (pos.size * _mark(mkt) - pos.cost)
+
+
+def _stale(mkt: Market, ts: int) -> bool:
+    limit = mkt.instrument.index_stale_ns
+    return bool(limit) and (mkt.index_ts < 0 or ts - mkt.index_ts > limit)
+
+
+def _fee_rate(inst: Instrument, tier: str, aggressor: bool) -> int:
+    for t in inst.fee_tiers:
+        if t.tier == tier:
+            return t.taker_fee_ppb if aggressor else t.maker_fee_ppb
+    return inst.taker_fee_ppb if aggressor else inst.maker_fee_ppb
+
+
+def _cmd_rejected(
+    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | SettleInstrument,
+    symbol: str,
+    reason: RejectReason,
+) -> CommandRejected:
+    return CommandRejected(ts=cmd.ts, command=type(cmd).__name__, symbol=symbol, reason=reason)
