@@ -43,6 +43,7 @@ __all__ = [
     "PARTY_ROLE_ENTERING_SESSION",
     "PARTY_ROLE_FIRM",
     "Copy",
+    "CopyContext",
     "Entitlement",
     "copies",
     "parties",
@@ -105,33 +106,35 @@ def _decorate(body: Body, firm: str, account: str, session: str, comp_ids: CompI
 
 
 # -- one function per copied event type ------------------------------------------------------
-# Each takes (seq, event, instrument spec, comp ids) and returns the Copy.
-
-Copier = Callable[[int, Event, InstrumentSpec | None, CompIds], Copy]
+# Each takes (seq, event, context) and returns the copies (most events: one).
 
 
-def _order_event(seq: int, ev: Event, spec: InstrumentSpec | None, comp_ids: CompIds) -> Copy:
+class CopyContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What copies need besides the event: instrument scales, session CompIDs, and the firm of
+    each account (for events that name an account but no firm)."""
+
+    specs: Mapping[str, InstrumentSpec]
+    comp_ids: CompIds
+    account_firm: Mapping[str, str] = {}
+
+
+Copier = Callable[[int, Event, CopyContext], list[Copy]]
+
+
+def _order_event(seq: int, ev: Event, ctx: CopyContext) -> list[Copy]:
     """New, fill, cancel (including expiry and mass cancel), replace: the owner's report."""
     assert isinstance(ev, OrderAccepted | OrderFilled | OrderCanceled | OrderReplaced)
-    body = execution_report(ev, spec)
-    return Copy(
-        firm=ev.firm,
-        account=ev.account,
-        msg_type=b"8",
-        body=_decorate(body, ev.firm, ev.account, ev.session, comp_ids),
-    )
+    body = execution_report(ev, ctx.specs.get(ev.symbol))
+    body = _decorate(body, ev.firm, ev.account, ev.session, ctx.comp_ids)
+    return [Copy(firm=ev.firm, account=ev.account, msg_type=b"8", body=body)]
 
 
-def _rejected(seq: int, ev: Event, spec: InstrumentSpec | None, comp_ids: CompIds) -> Copy:
+def _rejected(seq: int, ev: Event, ctx: CopyContext) -> list[Copy]:
     """A journaled order reject (ExecID `R<seq>`, as the owner got it)."""
     assert isinstance(ev, OrderRejected)
-    body = execution_report(ev, spec, seq=seq)
-    return Copy(
-        firm=ev.firm,
-        account=ev.account,
-        msg_type=b"8",
-        body=_decorate(body, ev.firm, ev.account, ev.session, comp_ids),
-    )
+    body = execution_report(ev, ctx.specs.get(ev.symbol), seq=seq)
+    body = _decorate(body, ev.firm, ev.account, ev.session, ctx.comp_ids)
+    return [Copy(firm=ev.firm, account=ev.account, msg_type=b"8", body=body)]
 
 
 COPIERS: dict[type, Copier] = {
@@ -141,19 +144,14 @@ COPIERS: dict[type, Copier] = {
     OrderReplaced: _order_event,
     OrderRejected: _rejected,
 }
-"""Event type → the function that builds its drop copy. Not listed: no copy."""
+"""Event type → the function that builds its drop copies. Not listed: no copy."""
 
 
-def copies(
-    seq: int,
-    events: Iterable[Event],
-    specs: Mapping[str, InstrumentSpec],
-    comp_ids: CompIds,
-) -> list[Copy]:
+def copies(seq: int, events: Iterable[Event], ctx: CopyContext) -> list[Copy]:
     """The drop copies of the events of the command journaled at `seq`, in event order."""
     out: list[Copy] = []
     for ev in events:
         fn = COPIERS.get(type(ev))
         if fn is not None:
-            out.append(fn(seq, ev, specs.get(getattr(ev, "symbol", "")), comp_ids))
+            out += fn(seq, ev, ctx)
     return out

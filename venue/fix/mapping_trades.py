@@ -8,9 +8,10 @@ Invariants:
   restart equal the ones built live.
 - Only standard FIX 4.4 fields are read and written (the dictionary's AD and AE). A trade-id
   range is written in TrdMatchID (880), a STRING: `N` one trade, `N-M` trades N to M inclusive,
-  `N-` trades from N on. A time range is the TrdCapDtGrp (580): the first date is the start,
-  the second (if any) the end, both inclusive; a TransactTime (60) is inclusive to its own
-  precision (`…:05.123` covers the whole millisecond), a TradeDate (75) covers the whole UTC day.
+  `N-` trades from N on. A time range is the TrdCapDtGrp (580), each entry a TradeDate (75)
+  with an optional TransactTime (60): two entries are start and end, both inclusive; one entry
+  is that whole UTC day, or, with a TransactTime, everything from that time on. A TransactTime
+  is inclusive to its own precision (`…:05.123` covers the whole millisecond).
 - A TradeCaptureReport names only the sides the caller passes (the broker's entitled ones);
   ExecIDs, OrderIDs and TradeReportIDs come from journaled numbers, so a report asked twice is
   the same report.
@@ -171,19 +172,26 @@ def decode_trade_request(msg: FixMessage) -> TradeQuery | TradeRefusal:
         if ids is None:
             return refuse("TrdMatchID (880) must be N, N-M or N- (trade ids, inclusive)")
         lo, hi = ids
-    dates: list[tuple[int, int]] = []
+    entries: list[list[bytes]] = []  # [TradeDate] or [TradeDate, TransactTime]
     for tag, value in msg.fields:
-        if tag in (60, 75):
-            bounds = _date_bounds(tag, value)
-            if bounds is None:
-                return refuse(f"bad date in TrdCapDtGrp (tag {tag})")
-            dates.append(bounds)
-    if len(dates) > 2:
+        if tag == 75:
+            entries.append([value])
+        elif tag == 60:
+            if not entries or len(entries[-1]) != 1:
+                return refuse("TransactTime (60) must follow its TradeDate (75) in TrdCapDtGrp")
+            entries[-1].append(value)
+    if len(entries) > 2:
         return refuse("TrdCapDtGrp (580) takes at most two dates: start and end")
+    dates: list[tuple[int, int]] = []
+    for entry in entries:
+        bounds = _date_bounds(60, entry[1]) if len(entry) == 2 else _date_bounds(75, entry[0])
+        if bounds is None:
+            return refuse("bad TradeDate (75) or TransactTime (60) in TrdCapDtGrp")
+        dates.append(bounds)
     from_ts, to_ts = 0, _MAX
     if len(dates) == 1:
         from_ts = dates[0][0]
-        to_ts = dates[0][1] if msg.get(75) is not None else _MAX
+        to_ts = dates[0][1] if len(entries[0]) == 1 else _MAX
     elif len(dates) == 2:
         from_ts, to_ts = dates[0][0], dates[1][1]
     if from_ts > to_ts:

@@ -26,7 +26,7 @@ Invariants:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -34,7 +34,7 @@ import msgspec
 from venue.config import SessionConfig
 from venue.core.events import Event
 from venue.fix.codec import FixMessage
-from venue.fix.mapping_dropcopy import Entitlement, copies
+from venue.fix.mapping_dropcopy import CopyContext, Entitlement, copies
 from venue.fix.mapping_num import InstrumentSpec, InstrumentTable
 from venue.fix.mapping_out import business_reject
 from venue.fix.mapping_trades import (
@@ -68,7 +68,9 @@ class DropCopy:
     """The drop-copy application (see the module docstring). Implements `Application`.
 
     Construct it before the first order command is submitted, `attach` the gateway's `send`
-    before the first order command too, and `await load(journal)` before serving requests."""
+    before the first order command too, and `await load(journal)` before serving requests.
+    `account_firms` (account → firm, e.g. from the config's firms) resolves events that name an
+    account but no firm; the trading sessions' accounts are known without it."""
 
     def __init__(
         self,
@@ -78,6 +80,7 @@ class DropCopy:
         send: Send | None = None,
         max_trades: int = 1_000_000,
         max_reports: int = 10_000,
+        account_firms: Mapping[str, str] | None = None,
     ) -> None:
         configs = list(sessions)
         self._engine = sequencer.engine
@@ -89,6 +92,11 @@ class DropCopy:
             if s.role == "dropcopy" and s.enabled
         }
         self._comp_ids = {s.name: s.client_comp_id for s in configs}
+        self._account_firm = dict(account_firms or {})
+        for s in configs:
+            if s.role == "trading":
+                for acct in s.accounts:
+                    self._account_firm.setdefault(acct, s.firm)
         self._send = send
         self._table: InstrumentTable = {}
         self._max_trades = max(1, max_trades)
@@ -158,7 +166,10 @@ class DropCopy:
             self._add_trade(rec)
         if not self._entitled:
             return
-        made = copies(seq, events, self._instruments(), self._comp_ids)
+        ctx = CopyContext(
+            specs=self._instruments(), comp_ids=self._comp_ids, account_firm=self._account_firm
+        )
+        made = copies(seq, events, ctx)
         if not made:
             return
         outbound: list[Outbound] = []
