@@ -30,8 +30,16 @@ from typing import Any, Protocol
 import msgspec
 
 from venue.admin.protocol import ErrorCode
-from venue.core import commands as core_commands
-from venue.core import types as core_types
+from venue.admin.views import account_row, instrument_rows, money_text, position_rows
+from venue.core.commands import (
+    Deposit,
+    Halt,
+    RecordAdminAction,
+    Resume,
+    SetIndexPrice,
+    Withdraw,
+)
+from venue.core.types import MONEY_SCALE
 from venue.journal import JournalFailed
 from venue.log import get_logger
 from venue.sequencer import Sequencer, SequencerStopped
@@ -39,7 +47,6 @@ from venue.sequencer import Sequencer, SequencerStopped
 __all__ = ["AdminOps", "KillSwitch", "OpError", "SessionControl"]
 
 _log = get_logger("venue.admin")
-MONEY_SCALE: int = getattr(core_types, "MONEY_SCALE", 1_000_000)
 
 
 class OpError(Exception):
@@ -130,21 +137,6 @@ class _Positions(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 
 Handler = Callable[[Any, str], Awaitable[Any]]
-
-
-def _command(name: str) -> Any:
-    """A core command class by name, or None while the core does not have it."""
-    return getattr(core_commands, name, None)
-
-
-def price_text(ticks: int | None, tick_size: str) -> str | None:
-    if ticks is None:
-        return None
-    return format((Decimal(ticks) * Decimal(tick_size)).normalize(), "f")
-
-
-def money_text(units: int) -> str:
-    return format((Decimal(units) / MONEY_SCALE).normalize(), "f")
 
 
 def _decimal(text: str, what: str) -> Decimal:
@@ -247,12 +239,10 @@ class AdminOps:
 
     def _record(self, operator: str, action: str, **detail: Any) -> int:
         """Journal the audit record of an action (after its effect, same transaction)."""
-        cls = _command("RecordAdminAction")
-        if cls is None:
-            _log.warning("admin_action_not_journaled", action=action, operator=operator)
-            return 0
         text = json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
-        seq, _ = self.sequencer.submit(cls(operator=operator, action=action, detail=text))
+        seq, _ = self.sequencer.submit(
+            RecordAdminAction(operator=operator, action=action, detail=text)
+        )
         _log.info("admin_action", action=action, operator=operator, seq=seq, detail=text)
         return seq
 
@@ -284,12 +274,6 @@ class AdminOps:
                 return reason.name if reason is not None else type(ev).__name__
         return None
 
-    def _engine_query(self, name: str) -> Any:
-        q = getattr(self.sequencer.engine, name, None)
-        if q is None:
-            raise OpError(ErrorCode.UNAVAILABLE, f"the engine has no {name} (accounts not built)")
-        return q
-
     # -- reads ----------------------------------------------------------------------------------
 
     async def _ping(self, _a: _NoArgs, operator: str) -> Any:
@@ -308,33 +292,8 @@ class AdminOps:
             "last_commit_wait_ns": self.last_commit_wait_ns,
         }
 
-    def _instruments(self) -> list[dict[str, Any]]:
-        engine = self.sequencer.engine
-        live: dict[str, int] = {}
-        for o in engine.orders.values():
-            live[o.symbol] = live.get(o.symbol, 0) + 1
-        out = []
-        for symbol, mkt in engine.markets.items():
-            inst = mkt.instrument
-            out.append(
-                {
-                    "symbol": symbol,
-                    "kind": str(inst.kind),
-                    "state": str(mkt.state),
-                    "tick_size": inst.tick_size,
-                    "lot_size": inst.lot_size,
-                    "ref_price": price_text(mkt.ref_price, inst.tick_size),
-                    "best_bid": price_text(mkt.bids.best_price(), inst.tick_size),
-                    "best_ask": price_text(mkt.asks.best_price(), inst.tick_size),
-                    "live_orders": live.get(symbol, 0),
-                }
-            )
-        return out
-
-    def _fund(self) -> dict[str, Any] | None:
-        units = getattr(self.sequencer.engine, "insurance_fund", None)
-        if not isinstance(units, int):
-            return None
+    def _fund(self) -> dict[str, Any]:
+        units = self.sequencer.engine.insurance_fund
         return {"units": units, "usd": money_text(units)}
 
     async def _status(self, _a: _NoArgs, _op: str) -> Any:
@@ -349,7 +308,7 @@ class AdminOps:
             "uptime_ns": now - self._started_ns,
             "journal": self._journal_info(),
             "sessions": {"configured": len(sessions), "logged_on": logged_on},
-            "instruments": self._instruments(),
+            "instruments": instrument_rows(self.sequencer.engine),
             "insurance_fund": self._fund(),
         }
 
@@ -360,7 +319,7 @@ class AdminOps:
             "mono_ns": self._mono_ns(),
             "journal": self._journal_info(),
             "sessions": self.sessions.session_status() if self.sessions is not None else [],
-            "instruments": self._instruments(),
+            "instruments": instrument_rows(self.sequencer.engine),
         }
 
     async def _sessions(self, _a: _NoArgs, _op: str) -> Any:
@@ -371,42 +330,32 @@ class AdminOps:
         return self._session(a.name, lambda: gw.session_detail(a.name))
 
     async def _instrument_list(self, _a: _NoArgs, _op: str) -> Any:
-        return self._instruments()
+        return instrument_rows(self.sequencer.engine)
+
+    def _account(self, name: str) -> dict[str, Any]:
+        view = self.sequencer.engine.account_view(name)
+        if view is None:
+            raise OpError(ErrorCode.NOT_FOUND, f"unknown account {name!r}")
+        return account_row(view)
 
     async def _account_list(self, _a: _NoArgs, _op: str) -> Any:
-        accounts = self._engine_query("accounts")
-        view = self._engine_query("account_view")
-        return [msgspec.to_builtins(view(name)) for name in list(accounts)]
+        return [self._account(name) for name in list(self.sequencer.engine.accounts)]
 
     async def _account_show(self, a: _Account, _op: str) -> Any:
-        view = self._engine_query("account_view")
-        try:
-            result = view(a.account)
-        except KeyError:
-            result = None
-        if result is None:
-            raise OpError(ErrorCode.NOT_FOUND, f"unknown account {a.account!r}")
-        return msgspec.to_builtins(result)
+        return self._account(a.account)
 
     async def _positions(self, a: _Positions, _op: str) -> Any:
-        view = self._engine_query("position_view")
-        accounts = [a.account] if a.account else list(self._engine_query("accounts"))
-        out: list[Any] = []
-        for account in accounts:
-            try:
-                rows = view(account)
-            except KeyError:
-                raise OpError(ErrorCode.NOT_FOUND, f"unknown account {account!r}") from None
-            for row in msgspec.to_builtins(rows if isinstance(rows, list) else [rows]):
-                if a.symbol is None or (isinstance(row, dict) and row.get("symbol") == a.symbol):
-                    out.append(row)
-        return out
+        engine = self.sequencer.engine
+        if a.account is not None:
+            self._account(a.account)  # NOT_FOUND for an unknown account
+        if a.symbol is not None:
+            self._market(a.symbol)
+        accounts = [a.account] if a.account else list(engine.accounts)
+        symbols = [a.symbol] if a.symbol else list(engine.markets)
+        return position_rows(engine, accounts, symbols)
 
     async def _insurance_fund(self, _a: _NoArgs, _op: str) -> Any:
-        fund = self._fund()
-        if fund is None:
-            raise OpError(ErrorCode.UNAVAILABLE, "the engine has no insurance fund yet")
-        return fund
+        return self._fund()
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -486,14 +435,6 @@ class AdminOps:
         await self._committed()
         return {"canceled": canceled, "filters": filters, "audit_seq": seq}
 
-    def _with_operator(self, name: str, operator: str, **fields: Any) -> Any:
-        cls = _command(name)
-        if cls is None:
-            raise OpError(ErrorCode.UNAVAILABLE, f"the core has no {name} command yet")
-        if "operator" in cls.__struct_fields__:
-            fields["operator"] = operator
-        return cls(**fields)
-
     async def _engine_action(self, operator: str, action: str, cmd: Any, **detail: Any) -> Any:
         await self.sequencer.wait_ready()
         seq, events = self.sequencer.submit(cmd)
@@ -506,12 +447,12 @@ class AdminOps:
 
     async def _instrument_halt(self, a: _Symbol, operator: str) -> Any:
         self._market(a.symbol)
-        cmd = self._with_operator("Halt", operator, symbol=a.symbol)
+        cmd = Halt(symbol=a.symbol, operator=operator)
         return await self._engine_action(operator, "instrument.halt", cmd, symbol=a.symbol)
 
     async def _instrument_resume(self, a: _Symbol, operator: str) -> Any:
         self._market(a.symbol)
-        cmd = self._with_operator("Resume", operator, symbol=a.symbol)
+        cmd = Resume(symbol=a.symbol, operator=operator)
         return await self._engine_action(operator, "instrument.resume", cmd, symbol=a.symbol)
 
     async def _index_set(self, a: _IndexPrice, operator: str) -> Any:
@@ -520,9 +461,7 @@ class AdminOps:
         ticks = _decimal(a.price, "price") / tick
         if ticks != ticks.to_integral_value():
             raise OpError(ErrorCode.BAD_ARGS, f"price {a.price} is not on the tick {tick}")
-        cmd = self._with_operator(
-            "SetIndexPrice", operator, symbol=a.symbol, price=int(ticks), source=f"admin:{operator}"
-        )
+        cmd = SetIndexPrice(symbol=a.symbol, price=int(ticks), source=f"admin:{operator}")
         return await self._engine_action(
             operator, "index.set", cmd, symbol=a.symbol, price=a.price, ticks=int(ticks)
         )
@@ -535,14 +474,14 @@ class AdminOps:
 
     async def _account_deposit(self, a: _Amount, operator: str) -> Any:
         units = self._units(a.amount)
-        cmd = self._with_operator("Deposit", operator, account=a.account, amount=units)
+        cmd = Deposit(account=a.account, amount=units, operator=operator)
         return await self._engine_action(
             operator, "account.deposit", cmd, account=a.account, amount=a.amount, units=units
         )
 
     async def _account_withdraw(self, a: _Amount, operator: str) -> Any:
         units = self._units(a.amount)
-        cmd = self._with_operator("Withdraw", operator, account=a.account, amount=units)
+        cmd = Withdraw(account=a.account, amount=units, operator=operator)
         return await self._engine_action(
             operator, "account.withdraw", cmd, account=a.account, amount=a.amount, units=units
         )

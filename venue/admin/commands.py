@@ -1,0 +1,382 @@
+"""The `venue-admin` commands: each takes the `Ctx` and returns an exit status (or raises Fail).
+
+Invariants: commands change venue state only through the admin socket; `--json` prints the
+venue's answer unchanged (one document); session files and the journal are read or written
+here only by `session add`/`rotate-key` (`venue.admin.sessionfiles`) and `journal verify`/
+`audit` (`venue.admin.journaltools`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from venue.admin import render
+from venue.admin.context import (
+    EXIT_DIVERGED,
+    EXIT_FORBIDDEN,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    Ctx,
+    Fail,
+    done,
+    request,
+    result,
+)
+from venue.admin.journaltools import AuditFilter, parse_time, read_audit, verify_journal
+from venue.admin.sessionfiles import SessionFileError, add_session, rotate_key
+from venue.config import VenueConfig
+from venue.journal import JournalError
+
+# -- status and sessions -----------------------------------------------------------------------
+
+
+def _show_status(s: dict[str, Any]) -> None:
+    j = s["journal"]
+    fund = s.get("insurance_fund")
+    render.print_kv(
+        "venue",
+        [
+            ("pid", s["pid"]),
+            ("started", render.ts_text(s["started_ns"])),
+            ("uptime", render.duration(s["uptime_ns"])),
+            ("journal", j["path"]),
+            ("last seq / committed", f"{j['last_seq']} / {j['committed_seq']}"),
+            ("commit latency (last)", render.duration(j["last_commit_wait_ns"])),
+            ("journal failed", j["failed"] or "no"),
+            (
+                "sessions logged on",
+                f"{len(s['sessions']['logged_on'])} of "
+                f"{s['sessions']['configured']}: {', '.join(s['sessions']['logged_on']) or '-'}",
+            ),
+            ("insurance fund", f"{fund['usd']} USD" if fund else "-"),
+        ],
+    )
+    _show_instruments(s["instruments"])
+
+
+def cmd_status(ctx: Ctx) -> int:
+    ctx.out(ctx.call("status"), _show_status)
+    return EXIT_OK
+
+
+_SESSION_COLS = [
+    "name",
+    "role",
+    "firm",
+    "state",
+    "enabled",
+    "peer",
+    "next_in",
+    "next_out",
+    "last_in",
+    "last_out",
+    "msgs_in",
+    "msgs_out",
+    "throttle_hits",
+]
+
+
+def _session_row(s: dict[str, Any]) -> list[object]:
+    return [
+        s["name"],
+        s.get("role"),
+        s.get("firm"),
+        s["state"],
+        s.get("enabled"),
+        s["peer"],
+        s["next_in"],
+        s["next_out"],
+        render.ts_text(s["last_in_ns"]),
+        render.ts_text(s["last_out_ns"]),
+        s["messages_in"],
+        s["messages_out"],
+        s["throttle_hits"],
+    ]
+
+
+def cmd_sessions(ctx: Ctx) -> int:
+    ctx.out(
+        ctx.call("sessions"),
+        lambda rows: render.print_table("sessions", _SESSION_COLS, map(_session_row, rows)),
+    )
+    return EXIT_OK
+
+
+def cmd_session_show(ctx: Ctx) -> int:
+    ctx.out(
+        ctx.call("session.show", name=ctx.args.name),
+        lambda d: render.print_kv(
+            f"session {d['name']}",
+            [(k, render.ts_text(v) if k.endswith("_ns") else v) for k, v in d.items()],
+        ),
+    )
+    return EXIT_OK
+
+
+def _session_action(op: str, verb: str, destructive: bool) -> Callable[[Ctx], int]:
+    def run(ctx: Ctx) -> int:
+        if destructive:
+            ctx.confirm(f"{verb} session {ctx.args.name}")
+        ctx.out(ctx.call(op, name=ctx.args.name), done)
+        return EXIT_OK
+
+    return run
+
+
+def cmd_session_set_seq(ctx: Ctx) -> int:
+    a = ctx.args
+    if a.next_in is None and a.next_out is None:
+        raise Fail(EXIT_USAGE, "give --next-in, --next-out or both")
+    ctx.confirm(f"set the sequence numbers of session {a.name}")
+    ctx.out(
+        ctx.call(
+            "session.set_seq", name=a.name, next_in=a.next_in, next_out=a.next_out, force=a.force
+        ),
+        done,
+    )
+    return EXIT_OK
+
+
+def _sessions_dir(ctx: Ctx) -> tuple[Path, VenueConfig | None]:
+    if ctx.args.sessions_dir:
+        return Path(ctx.args.sessions_dir), ctx.config()
+    cfg = ctx.config(required=True)
+    assert cfg is not None
+    if cfg.gateway.sessions_dir is None:
+        raise Fail(EXIT_USAGE, f"{cfg.source}: gateway.sessions_dir is not set")
+    d = Path(cfg.gateway.sessions_dir)
+    return (d if d.is_absolute() else Path(cfg.source).parent / d), cfg
+
+
+def _password(ctx: Ctx) -> str:
+    if ctx.args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise Fail(EXIT_USAGE, "no terminal to ask for the password: use --password-stdin")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise Fail(EXIT_USAGE, "the passwords differ")
+    return first
+
+
+def _operator(ctx: Ctx) -> str:
+    user = getpass.getuser()
+    return f"{user}/{ctx.args.operator}" if ctx.args.operator else user
+
+
+def cmd_session_add(ctx: Ctx) -> int:
+    a = ctx.args
+    directory, cfg = _sessions_dir(ctx)
+    accounts = [x for x in (a.accounts or "").split(",") if x]
+    try:
+        written = add_session(
+            directory,
+            a.name,
+            role=a.role,
+            firm=a.firm,
+            accounts=accounts,
+            venue_comp_id=a.venue_comp_id,
+            client_comp_id=a.client_comp_id or a.name,
+            allowed_addresses=a.allow or ["127.0.0.0/8", "::1/128"],
+            auth_method=a.auth,
+            key_out=Path(a.key_out) if a.key_out else None,
+            password=_password(ctx) if a.auth == "password" else None,
+            venue=cfg,
+            operator=_operator(ctx),
+        )
+    except SessionFileError as exc:
+        raise Fail(EXIT_REFUSED, str(exc)) from None
+    written["note"] = "restart the venue to load the new session"
+    ctx.out(written, done)
+    return EXIT_OK
+
+
+def cmd_session_rotate_key(ctx: Ctx) -> int:
+    directory, cfg = _sessions_dir(ctx)
+    ctx.confirm(f"replace the key of session {ctx.args.name}")
+    try:
+        written = rotate_key(directory, ctx.args.name, key_out=Path(ctx.args.key_out), venue=cfg)
+    except SessionFileError as exc:
+        raise Fail(EXIT_REFUSED, str(exc)) from None
+    written["note"] = "the venue accepts the new key after its next restart"
+    ctx.out(written, done)
+    return EXIT_OK
+
+
+# -- trading controls ---------------------------------------------------------------------------
+
+
+def cmd_cancel_all(ctx: Ctx) -> int:
+    a = ctx.args
+    filters = {"session": a.session, "account": a.account, "firm": a.firm, "symbol": a.instrument}
+    given = {k: v for k, v in filters.items() if v is not None}
+    if not given and not a.all:
+        raise Fail(EXIT_USAGE, "name --session, --account, --firm or --instrument (or --all)")
+    what = ", ".join(f"{k}={v}" for k, v in given.items()) or "EVERY order of every firm"
+    ctx.confirm(f"cancel all orders ({what})")
+    ctx.out(ctx.call("cancel_all", **given), done)
+    return EXIT_OK
+
+
+def _show_instruments(rows: list[dict[str, Any]]) -> None:
+    cols = ["symbol", "kind", "state", "ref_price", "best_bid", "best_ask", "live_orders"]
+    render.print_table("instruments", cols, [[r[c] for c in cols] for r in rows])
+
+
+def cmd_instrument_list(ctx: Ctx) -> int:
+    ctx.out(ctx.call("instrument.list"), _show_instruments)
+    return EXIT_OK
+
+
+def cmd_instrument_halt(ctx: Ctx) -> int:
+    ctx.confirm(f"halt {ctx.args.symbol}")
+    ctx.out(ctx.call("instrument.halt", symbol=ctx.args.symbol), done)
+    return EXIT_OK
+
+
+def cmd_instrument_resume(ctx: Ctx) -> int:
+    ctx.out(ctx.call("instrument.resume", symbol=ctx.args.symbol), done)
+    return EXIT_OK
+
+
+def cmd_index_set(ctx: Ctx) -> int:
+    ctx.out(ctx.call("index.set", symbol=ctx.args.symbol, price=ctx.args.price), done)
+    return EXIT_OK
+
+
+def _show_rows(title: str) -> Callable[[Any], None]:
+    def show(rows: Any) -> None:
+        rows = rows if isinstance(rows, list) else [rows]
+        if not rows:
+            render.emit(f"{title}: none")
+            return
+        if not all(isinstance(r, dict) for r in rows):
+            render.emit(f"{title}: {rows}")
+            return
+        cols = list(rows[0])
+        render.print_table(title, cols, [[r.get(c) for c in cols] for r in rows])
+
+    return show
+
+
+def cmd_account_list(ctx: Ctx) -> int:
+    ctx.out(ctx.call("account.list"), _show_rows("accounts"))
+    return EXIT_OK
+
+
+def cmd_account_show(ctx: Ctx) -> int:
+    ctx.out(ctx.call("account.show", account=ctx.args.account), _show_rows("account"))
+    return EXIT_OK
+
+
+def cmd_account_deposit(ctx: Ctx) -> int:
+    a = ctx.args
+    ctx.out(ctx.call("account.deposit", account=a.account, amount=a.amount), done)
+    return EXIT_OK
+
+
+def cmd_account_withdraw(ctx: Ctx) -> int:
+    a = ctx.args
+    ctx.confirm(f"withdraw {a.amount} USD from {a.account}")
+    ctx.out(ctx.call("account.withdraw", account=a.account, amount=a.amount), done)
+    return EXIT_OK
+
+
+def cmd_positions(ctx: Ctx) -> int:
+    rows = ctx.call("positions", account=ctx.args.account, symbol=ctx.args.instrument)
+    ctx.out(rows, _show_rows("positions"))
+    return EXIT_OK
+
+
+def cmd_insurance_fund(ctx: Ctx) -> int:
+    ctx.out(ctx.call("insurance_fund"), lambda f: render.print_kv("insurance fund", f.items()))
+    return EXIT_OK
+
+
+def cmd_snapshot_now(ctx: Ctx) -> int:
+    ctx.out(ctx.call("snapshot.now"), done)
+    return EXIT_OK
+
+
+# -- journal ------------------------------------------------------------------------------------
+
+
+def _db_path(ctx: Ctx) -> str:
+    if ctx.args.db:
+        return str(ctx.args.db)
+    try:
+        with ctx.client() as client:
+            response = request(client, "status")
+        if response.ok:
+            return str(response.result["journal"]["path"])
+    except Fail as exc:
+        if exc.code == EXIT_FORBIDDEN or not ctx.args.config:
+            raise
+    cfg = ctx.config(required=True)
+    assert cfg is not None
+    return cfg.journal.path
+
+
+def cmd_journal_verify(ctx: Ctx) -> int:
+    ok, result = asyncio.run(verify_journal(_db_path(ctx)))
+    if ctx.json:
+        render.print_json(result)
+    elif ok:
+        render.print_kv("journal verify: OK", result.items())
+    if not ok:
+        raise Fail(EXIT_DIVERGED, str(result["error"]))
+    return EXIT_OK
+
+
+def cmd_audit(ctx: Ctx) -> int:
+    a = ctx.args
+    try:
+        flt = AuditFilter(
+            operator=a.by,
+            action=a.action,
+            since_ns=parse_time(a.since),
+            until_ns=parse_time(a.until),
+        )
+    except ValueError as exc:
+        raise Fail(EXIT_USAGE, str(exc)) from None
+    try:
+        rows = asyncio.run(read_audit(_db_path(ctx), flt))
+    except (OSError, JournalError) as exc:
+        raise Fail(EXIT_UNAVAILABLE, f"cannot read the journal: {exc}") from None
+    cols = ["seq", "time", "operator", "action", "detail"]
+    ctx.out(
+        rows,
+        lambda rs: render.print_table(
+            "admin actions",
+            cols,
+            [
+                [r["seq"], render.ts_text(r["ts"]), r["operator"], r["action"], r["detail"]]
+                for r in rs
+            ],
+        ),
+    )
+    return EXIT_OK
+
+
+# -- top ------------------------------------------------------------------------------------------
+
+
+def cmd_top(ctx: Ctx) -> int:
+    from venue.admin.top import run_top  # noqa: PLC0415 -- only this command needs it
+
+    with ctx.client() as client:
+        return run_top(
+            lambda: result(request(client, "top")),
+            iterations=ctx.args.iterations,
+            interval=ctx.args.interval,
+            as_json=ctx.json,
+            sleep=time.sleep,
+        )
