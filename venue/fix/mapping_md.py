@@ -1,0 +1,254 @@
+"""Market data over FIX: MarketDataRequest (V) decoded, and the bodies of
+MarketDataSnapshotFullRefresh (W), MarketDataIncrementalRefresh (X) and
+MarketDataRequestReject (Y).
+
+The venue publishes aggregated price levels (AggregatedBook 266=Y): one entry per price with the
+total quantity (MDEntrySize 271) and the number of orders (NumberOfOrders 346); entries are keyed
+by (MDEntryType, MDEntryPx). Trades are entries of type 2 with TrdMatchID (880).
+
+Invariants:
+- Decoding needs the message and the set of listed symbols only: no engine, no clock. Every
+  MarketDataRequest that passed the dictionary becomes exactly one `MarketDataQuery` or one
+  `MarketDataRefusal` (35=Y with MDReqRejReason 281); decoding never raises.
+- Checks run in a fixed order (MDReqID, 263, then for 263=0/1: 264, 265, 266, 286, 547, 386,
+  269, 55), so a request with several problems always gets the same reason.
+- Prices and sizes are exact decimal strings (ticks × tick size, lots × lot size); a level's
+  delete carries its price (the key) and no size.
+- Bodies list group fields in the dictionary's order (`fix_specs/FIX44.xml`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+
+import msgspec
+
+from venue.fix.codec import FixMessage, format_utc_timestamp
+from venue.fix.mapping_num import InstrumentSpec
+from venue.fix.mapping_out import Body
+
+__all__ = [
+    "BID",
+    "MAX_MD_REQ_ID",
+    "OFFER",
+    "TRADE",
+    "MarketDataQuery",
+    "MarketDataRefusal",
+    "decode_market_data_request",
+    "incremental_refresh",
+    "level_entry",
+    "snapshot_full_refresh",
+    "trade_entry",
+]
+
+# MDEntryType (269)
+BID = b"0"
+OFFER = b"1"
+TRADE = b"2"
+SUPPORTED_ENTRY_TYPES = (BID, OFFER, TRADE)
+
+# SubscriptionRequestType (263)
+SNAPSHOT = 0
+SUBSCRIBE = 1
+UNSUBSCRIBE = 2
+
+# MDUpdateAction (279)
+NEW = b"0"
+CHANGE = b"1"
+DELETE = b"2"
+
+# MDReqRejReason (281)
+UNKNOWN_SYMBOL = b"0"
+DUPLICATE_MD_REQ_ID = b"1"
+INSUFFICIENT_BANDWIDTH = b"2"
+INSUFFICIENT_PERMISSIONS = b"3"
+UNSUPPORTED_SUBSCRIPTION_REQUEST_TYPE = b"4"
+UNSUPPORTED_MARKET_DEPTH = b"5"
+UNSUPPORTED_MD_UPDATE_TYPE = b"6"
+UNSUPPORTED_AGGREGATED_BOOK = b"7"
+UNSUPPORTED_MD_ENTRY_TYPE = b"8"
+UNSUPPORTED_TRADING_SESSION_ID = b"9"
+UNSUPPORTED_OPEN_CLOSE_SETTLE_FLAG = b"B"
+UNSUPPORTED_MD_IMPLICIT_DELETE = b"C"
+
+MAX_MD_REQ_ID = 64  # bytes: a longer MDReqID is refused (subscriptions are remembered by it)
+_SUBSCRIPTION_TYPES = {b"0": SNAPSHOT, b"1": SUBSCRIBE, b"2": UNSUBSCRIBE}
+
+
+class MarketDataQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """A MarketDataRequest the venue can serve. `market_depth` 0 is the full book."""
+
+    md_req_id: bytes
+    subscription_request_type: int  # SNAPSHOT, SUBSCRIBE or UNSUBSCRIBE
+    market_depth: int = 0
+    entry_types: tuple[bytes, ...] = ()
+    symbols: tuple[str, ...] = ()
+
+    @property
+    def bids(self) -> bool:
+        return BID in self.entry_types
+
+    @property
+    def offers(self) -> bool:
+        return OFFER in self.entry_types
+
+    @property
+    def trades(self) -> bool:
+        return TRADE in self.entry_types
+
+
+class MarketDataRefusal(msgspec.Struct, frozen=True, kw_only=True):
+    """A MarketDataRequestReject (Y): `reason` is MDReqRejReason (281), or None when FIX 4.4
+    has no code for it (an unknown MDReqID to unsubscribe, an MDReqID that is too long)."""
+
+    md_req_id: bytes
+    reason: bytes | None
+    text: str
+
+    def body(self) -> Body:
+        return reject_body(self.md_req_id, self.reason, self.text)
+
+
+def reject_body(md_req_id: bytes, reason: bytes | None, text: str) -> Body:
+    body: Body = [(262, md_req_id)]
+    if reason is not None:
+        body.append((281, reason))
+    body.append((58, text.encode("latin-1", "replace")))
+    return body
+
+
+def _unique(values: list[bytes]) -> list[bytes]:
+    return list(dict.fromkeys(values))
+
+
+def decode_market_data_request(
+    msg: FixMessage, symbols: Container[str]
+) -> MarketDataQuery | MarketDataRefusal:
+    """A dictionary-valid MarketDataRequest against the listed `symbols` (see the module
+    docstring for the order of the checks)."""
+    md_req_id = msg.get(262) or b""
+
+    def refuse(reason: bytes | None, text: str) -> MarketDataRefusal:
+        return MarketDataRefusal(md_req_id=md_req_id, reason=reason, text=text)
+
+    if len(md_req_id) > MAX_MD_REQ_ID:
+        return refuse(None, f"MDReqID (262) longer than {MAX_MD_REQ_ID}")
+    kind = _SUBSCRIPTION_TYPES.get(msg.get(263) or b"")
+    if kind is None:
+        return refuse(UNSUPPORTED_SUBSCRIPTION_REQUEST_TYPE, "SubscriptionRequestType (263)")
+    if kind == UNSUBSCRIBE:
+        return MarketDataQuery(md_req_id=md_req_id, subscription_request_type=kind)
+    depth = msg.get_int(264)
+    if depth is None or depth < 0:
+        return refuse(UNSUPPORTED_MARKET_DEPTH, "MarketDepth (264): 0 (full book) or N levels")
+    update_type = msg.get(265)
+    if kind == SUBSCRIBE and update_type is not None and update_type != b"1":
+        return refuse(UNSUPPORTED_MD_UPDATE_TYPE, "MDUpdateType (265): only 1 (incremental)")
+    if msg.get(266) == b"N":
+        return refuse(UNSUPPORTED_AGGREGATED_BOOK, "AggregatedBook (266): only Y (price levels)")
+    if msg.get(286) is not None:
+        return refuse(UNSUPPORTED_OPEN_CLOSE_SETTLE_FLAG, "OpenCloseSettlFlag (286)")
+    if msg.get(547) == b"Y":
+        return refuse(UNSUPPORTED_MD_IMPLICIT_DELETE, "MDImplicitDelete (547): only N")
+    if (msg.get_int(386) or 0) > 0:
+        return refuse(UNSUPPORTED_TRADING_SESSION_ID, "TradingSessionID (336): one session")
+    entry_types = _unique(msg.get_all(269))
+    for t in entry_types:
+        if t not in SUPPORTED_ENTRY_TYPES:
+            return refuse(
+                UNSUPPORTED_MD_ENTRY_TYPE,
+                f"MDEntryType (269) {t.decode('latin-1')}: only 0 bid, 1 offer, 2 trade",
+            )
+    names = [s.decode("latin-1") for s in _unique(msg.get_all(55))]
+    for name in names:
+        if name not in symbols:
+            return refuse(UNKNOWN_SYMBOL, f"unknown symbol {name[:64]}")
+    if not entry_types:
+        return refuse(UNSUPPORTED_MD_ENTRY_TYPE, "no MDEntryType (269)")
+    if not names:
+        return refuse(UNKNOWN_SYMBOL, "no Symbol (55)")
+    return MarketDataQuery(
+        md_req_id=md_req_id,
+        subscription_request_type=kind,
+        market_depth=depth,
+        entry_types=tuple(entry_types),
+        symbols=tuple(names),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Outbound bodies
+
+
+def _date_time(ts: int) -> tuple[bytes, bytes]:
+    stamp = format_utc_timestamp(ts)
+    return stamp[:8], stamp[9:]
+
+
+def level_entry(  # noqa: PLR0917 -- built positionally per level
+    action: bytes | None,
+    entry_type: bytes,
+    spec: InstrumentSpec,
+    price: int,
+    qty: int,
+    orders: int,
+) -> Body:
+    """One price level: for W (`action` None, no Symbol) or X (279 action, 55 Symbol). A
+    delete (279=2) carries the price only."""
+    if action is None:
+        return [
+            (269, entry_type),
+            (270, spec.price_text(price)),
+            (271, spec.qty_text(qty)),
+            (346, b"%d" % orders),
+        ]
+    if action == DELETE:
+        return [
+            (279, action),
+            (269, entry_type),
+            (55, spec.symbol_bytes),
+            (270, spec.price_text(price)),
+        ]
+    return [
+        (279, action),
+        (269, entry_type),
+        (55, spec.symbol_bytes),
+        (270, spec.price_text(price)),
+        (271, spec.qty_text(qty)),
+        (346, b"%d" % orders),
+    ]
+
+
+def trade_entry(  # noqa: PLR0917
+    incremental: bool, spec: InstrumentSpec, ts: int, trade_id: int, price: int, qty: int
+) -> Body:
+    """One trade: MDEntryType 2, price, size, date and time (UTC) and TrdMatchID (880)."""
+    date, time_ = _date_time(ts)
+    head: Body = (
+        [(279, NEW), (269, TRADE), (55, spec.symbol_bytes)] if incremental else [(269, TRADE)]
+    )
+    return [
+        *head,
+        (270, spec.price_text(price)),
+        (271, spec.qty_text(qty)),
+        (272, date),
+        (273, time_),
+        (880, b"%d" % trade_id),
+    ]
+
+
+def snapshot_full_refresh(md_req_id: bytes, spec: InstrumentSpec, entries: list[Body]) -> Body:
+    """W for one instrument: MDReqID, Symbol, NoMDEntries and the entries (bids best first,
+    then offers best first, then the last trade)."""
+    body: Body = [(262, md_req_id), (55, spec.symbol_bytes), (268, b"%d" % len(entries))]
+    for e in entries:
+        body += e
+    return body
+
+
+def incremental_refresh(md_req_id: bytes, entries: list[Body]) -> Body:
+    """X: MDReqID, NoMDEntries and the entries, each naming its Symbol."""
+    body: Body = [(262, md_req_id), (268, b"%d" % len(entries))]
+    for e in entries:
+        body += e
+    return body
