@@ -45,6 +45,7 @@ from venue.core import (  # noqa: E402
     Side,
 )
 from venue.journal import Batch, Journal, recover  # noqa: E402
+from venue.log import configure as configure_logging  # noqa: E402
 from venue.sequencer import Sequencer  # noqa: E402
 
 SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP", "XRP-PERP")
@@ -252,6 +253,7 @@ async def main_async(n: int, base: Path, samples: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    configure_logging(level="warning", stream=sys.stderr)  # stdout carries only the JSON
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--commands", type=int, default=1_000_000)
     parser.add_argument("--latency-samples", type=int, default=2000)
