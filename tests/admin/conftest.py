@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pwd
 import shutil
 import sys
 import tempfile
@@ -43,9 +44,12 @@ class AdminVenue:
     config: Path
 
     async def cli(self, *args: str, stdin: bytes = b"", user: str | None = None) -> CliResult:
+        """Run venue-admin (as another OS `user` when given: needs root)."""
         cmd = [sys.executable, "-m", "venue.admin.cli", "--socket", self.socket, *args]
-        if user is not None:
-            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        if user is not None:  # setpriv execs the venv's interpreter where Popen(user=) cannot
+            pw = pwd.getpwnam(user)
+            ids = [f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups"]
+            cmd = ["setpriv", *ids, *cmd]
         proc = await asyncio.create_subprocess_exec(
             *cmd,
             cwd=str(REPO),

@@ -133,6 +133,8 @@ class AdminServer:
             self.path.unlink()  # nobody listening: left over from a crash
             return
         writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
         raise AdminSocketInUse(f"another process is listening on {self.path}")
 
     # -- connections ----------------------------------------------------------------------------
