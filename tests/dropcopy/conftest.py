@@ -152,6 +152,8 @@ class Broker(FixClient):
         self.accepted: list[FixMessage] = []  # application messages, in sequence order
         self.held: dict[int, FixMessage] = {}
         self.resending = False
+        self.logon_seq = 0  # the MsgSeqNum of our last Logon
+        self.resend_asks: list[FixMessage] = []  # the venue's ResendRequests, not yet answered
 
     @property
     def copies(self) -> list[FixMessage]:
@@ -165,6 +167,7 @@ class Broker(FixClient):
         self.inbox = []
         self.held = {}
         await self.connect()
+        self.logon_seq = self.next_out
         await self.send(b"A", [(98, b"0"), (108, b"30")])
         logon = await self.read()
         assert logon.msg_type == b"A", logon
@@ -185,7 +188,9 @@ class Broker(FixClient):
             for seq in [s for s in self.held if s < new_seq]:
                 del self.held[seq]  # the gap fill covers it (our Logon's number, for one)
             return
-        if msg.msg_type not in (b"0", b"1", b"2", b"A", b"5"):
+        if msg.msg_type == b"2":
+            self.resend_asks.append(msg)
+        elif msg.msg_type not in (b"0", b"1", b"A", b"5"):
             self.accepted.append(msg)
         self.expected += 1
 
@@ -212,6 +217,24 @@ class Broker(FixClient):
             self._handle(await self.read(timeout))
         assert len(self.accepted) == n, [m.msg_type for m in self.accepted[n:]]
         return self.accepted
+
+    async def answer_resend_requests(self) -> None:
+        """What the venue lost of ours in a crash is not resent: it is gap-filled (through our
+        Logon, which the venue has processed already)."""
+        while self.resend_asks:
+            ask = self.resend_asks.pop(0)
+            begin = ask.get_int(7) or 1
+            new_seq = self.logon_seq + 1 if begin <= self.logon_seq else self.next_out
+            await self.send(b"4", [(123, b"Y"), (36, b"%d" % new_seq)], seq=begin)
+
+    async def until_heartbeat(self, test_req_id: bytes, timeout: float = TIMEOUT) -> None:
+        """Read (answering ResendRequests) until the Heartbeat answering our TestRequest."""
+        while True:
+            msg = await self.read(timeout)
+            self._handle(msg)
+            await self.answer_resend_requests()
+            if msg.msg_type == b"0" and msg.get(112) == test_req_id and not self.held:
+                return
 
     async def request(self, msg_type: bytes, body: list[tuple[int, bytes]]) -> None:
         await self.send(msg_type, body)
