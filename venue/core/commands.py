@@ -23,6 +23,7 @@ __all__ = [
     "Deposit",
     "ExpireInstrument",
     "ExpireOrders",
+    "FundInsurance",
     "Halt",
     "Liquidate",
     "MassCancel",
@@ -194,6 +195,14 @@ class Withdraw(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=Fa
     operator: str = ""
 
 
+class FundInsurance(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """The venue pays `amount` money units into the insurance fund (an operator action)."""
+
+    ts: int = 0
+    amount: int
+    operator: str = ""
+
+
 class SetMarginMode(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
     """Cross (default) or isolated margin for (account, symbol); refused while the account
     has a position or open orders in `symbol`."""
@@ -282,4 +291,5 @@ Command = (
     | Liquidate
     | SettleInstrument
     | RecordAdminAction
+    | FundInsurance
 )

@@ -38,6 +38,7 @@ from venue.core.commands import (
     AddAccount,
     ApplyFunding,
     Deposit,
+    FundInsurance,
     RecordAdminAction,
     SetIndexPrice,
     SetMarginMode,
@@ -453,6 +454,12 @@ class DerivativesState(EngineState):
                 cmd.ts, acct, -cmd.amount, BalanceReason.WITHDRAWAL, "", cmd.operator
             )
         ]
+
+    def _fund_insurance(self, cmd: FundInsurance) -> list[Event]:
+        if not 0 < cmd.amount <= MAX_MONEY - self.insurance_fund:
+            return _reject(cmd, "", "", RejectReason.INVALID_AMOUNT)
+        self.net_deposits += cmd.amount
+        return [self._fund(cmd.ts, cmd.amount, "", BalanceReason.DEPOSIT)]
 
     def _set_margin_mode(self, cmd: SetMarginMode) -> list[Event]:
         acct = self.accounts.get(cmd.account)

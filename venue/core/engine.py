@@ -59,6 +59,7 @@ from venue.core.commands import (
     Deposit,
     ExpireInstrument,
     ExpireOrders,
+    FundInsurance,
     Halt,
     Liquidate,
     MassCancel,
@@ -145,6 +146,7 @@ class Engine(Liquidation):
             Liquidate: self._liquidate,
             SettleInstrument: self._settle_instrument,
             RecordAdminAction: self._record_admin_action,
+            FundInsurance: self._fund_insurance,
         }
 
     # ------------------------------------------------------------------ public surface

@@ -1,15 +1,332 @@
-"""`Liquidation`: the Liquidate command, the insurance fund and auto-deleveraging (stub)."""
+"""`Liquidation`: the Liquidate command, the insurance fund, and auto-deleveraging (ADL).
+
+`Liquidate(account)` (submitted by the risk monitor) runs only when the account is below
+maintenance margin at mark: its cross equity under its cross maintenance margin, or an isolated
+position's margin + unrealized PnL under that position's maintenance margin. Then:
+
+1. `LiquidationStarted`; every open order of the account is canceled (reason LIQUIDATION).
+2. Cross, partial first: if closing k lots of one cross position (smallest such k, found by
+   bisection, MM at mark) would bring the maintenance margin within equity, only k lots are
+   sent to the book (step 3a); if the account is then healthy, it is done (`full=False`).
+3. Otherwise every position concerned is closed in full, each in up to three steps:
+   a. an IOC limit order of session `LIQUIDATION` (cl_ord_id `LIQ-<order_id>`, reduce-only)
+      against the book, no worse than the bankruptcy price (the price at which the
+      position's backing equity is zero; rounded in the account's favour). Its events are the
+      ordinary OrderAccepted / OrderFilled / OrderCanceled, so the owner gets
+      ExecutionReports; the other side trades with it as with any order (usual fees);
+   b. if some is left and the insurance fund is positive, an IOC no worse than the price at
+      which the loss beyond the bankruptcy price equals the fund's balance (the fund then pays
+      that shortfall);
+   c. what is still left is auto-deleveraged: the opposite positions are ranked by profit
+      ratio (upnl / entry notional) x effective leverage (mark notional / equity), highest
+      first (accounts with equity <= 0 last, ties by account creation order), and closed
+      against the liquidated position at its bankruptcy price (`AdlExecuted`, no fee).
+4. Settlement with the fund: after a full close, the money left (the cross balance, or what
+   closing an isolated position returned) goes to the fund (`LIQUIDATION_SURPLUS`); a
+   negative balance is paid by the fund up to its balance (`INSURANCE_PAYOUT`). Both appear as
+   `BalanceChanged` + `InsuranceFundChanged`. Then `PositionLiquidated` per position and
+   `LiquidationCompleted`.
+
+Invariants kept here: money is conserved (every transfer has two sides); the fund never goes
+negative; the liquidated account never ends below zero unless the fund was exhausted (then
+by exactly what the fund could not pay); open interest stays balanced (ADL trades two
+positions against each other). A refused Liquidate (`NOT_LIQUIDATABLE`, `INDEX_STALE`,
+`UNKNOWN_ACCOUNT`) changes nothing. Liquidation pauses while an index it needs is stale.
+"""
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
+from venue.core.accounts import Account, Position
+from venue.core.book import BookSide, Market, Order
 from venue.core.commands import Liquidate
-from venue.core.derivatives import DerivativesState, _reject
-from venue.core.events import Event
-from venue.core.types import RejectReason
+from venue.core.derivatives import DerivativesState, _mark, _reject, _stale, _upnl
+from venue.core.events import (
+    AdlExecuted,
+    Event,
+    LiquidationCompleted,
+    LiquidationStarted,
+    OrderAccepted,
+    PositionLiquidated,
+)
+from venue.core.margin import maintenance_margin
+from venue.core.types import (
+    LIQUIDATION_SESSION,
+    MAX_PRICE,
+    BalanceReason,
+    CancelReason,
+    OrdType,
+    RejectReason,
+    Side,
+    StpMode,
+    TimeInForce,
+)
 
 __all__ = ["Liquidation"]
 
 
 class Liquidation(DerivativesState):
+    def _execute(  # noqa: PLR0917 -- implemented by the matching engine
+        self, mkt: Market, o: Order, opp: BookSide, min_key: int, ts: int, events: list[Event]
+    ) -> bool:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ health
+
+    def _unhealthy(self, acct: Account) -> tuple[bool, list[Position]]:
+        """(cross below maintenance, isolated positions below maintenance)."""
+        equity, mm = self._account_mm(acct)
+        has_cross = any(not p.isolated for p in acct.positions.values())
+        isolated = [
+            p
+            for p in acct.positions.values()
+            if p.isolated
+            and p.margin + _upnl(p, self.markets[p.symbol]) < self._mm(p, self.markets[p.symbol])
+        ]
+        return has_cross and equity < mm, isolated
+
     def _liquidate(self, cmd: Liquidate) -> list[Event]:
-        return _reject(cmd, cmd.account, "", RejectReason.NOT_LIQUIDATABLE)
+        acct = self.accounts.get(cmd.account)
+        if acct is None:
+            return _reject(cmd, cmd.account, "", RejectReason.UNKNOWN_ACCOUNT)
+        ts = cmd.ts
+        for pos in acct.positions.values():
+            if _stale(self.markets[pos.symbol], ts):
+                return _reject(cmd, cmd.account, pos.symbol, RejectReason.INDEX_STALE)
+        cross, isolated = self._unhealthy(acct)
+        if not cross and not isolated:
+            return _reject(cmd, cmd.account, "", RejectReason.NOT_LIQUIDATABLE)
+        equity, mm = self._account_mm(acct)
+        events: list[Event] = [
+            LiquidationStarted(ts=ts, account=acct.account, equity=equity, maintenance_margin=mm)
+        ]
+        for o in list(acct.orders.values()):
+            self._cancel_resting(o, ts, CancelReason.LIQUIDATION, "", events)
+        full = True
+        if cross:
+            full = not self._partial(acct, ts, events)
+            if full:
+                for pos in [p for p in acct.positions.values() if not p.isolated]:
+                    self._close_fully(acct, pos, ts, events)
+                self._settle_with_fund(acct, acct.balance, ts, events)
+        for pos in isolated:
+            before = acct.balance
+            self._close_fully(acct, pos, ts, events)
+            self._settle_with_fund(acct, acct.balance - before, ts, events)
+        equity, mm = self._account_mm(acct)
+        events.append(
+            LiquidationCompleted(
+                ts=ts,
+                account=acct.account,
+                balance=acct.balance,
+                equity=equity,
+                maintenance_margin=mm,
+                full=full,
+            )
+        )
+        return events
+
+    # ------------------------------------------------------------------ steps
+
+    def _partial(self, acct: Account, ts: int, events: list[Event]) -> bool:
+        """Close part of one cross position if that restores health; True if it did."""
+        equity, mm = self._account_mm(acct)
+        for pos in [p for p in acct.positions.values() if not p.isolated]:
+            mkt = self.markets[pos.symbol]
+            own = self._mm(pos, mkt)
+            n = abs(pos.size)
+            mark_value = _mark(mkt) * mkt.factor
+            lo, hi = 1, n  # smallest k with mm - own + MM(n - k) <= equity
+            if mm - own + self._mm_of(mkt, (n - hi) * mark_value) > equity:
+                continue
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if mm - own + self._mm_of(mkt, (n - mid) * mark_value) <= equity:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            if lo >= n:
+                continue
+            traded = self._book_close(acct, pos, mkt, lo, None, ts, events)
+            events.append(
+                PositionLiquidated(
+                    ts=ts,
+                    account=acct.account,
+                    symbol=pos.symbol,
+                    bankruptcy_price=self._limit(acct, pos, mkt, 0),
+                    book_qty=traded,
+                    adl_qty=0,
+                    size=pos.size,
+                )
+            )
+            cross, _ = self._unhealthy(acct)
+            return not cross
+        return False
+
+    def _mm_of(self, mkt: Market, notional: int) -> int:
+        return maintenance_margin(notional, mkt.mm_table)
+
+    def _limit(self, acct: Account, pos: Position, mkt: Market, fund: int) -> int:
+        """Worst acceptable price (ticks) to close `pos`: where the backing equity reaches
+        -`fund` (the bankruptcy price for fund == 0), rounded in the account's (and the
+        fund's) favour, within 1..MAX_PRICE."""
+        bp = self._price_where(acct, pos, mkt, maintenance=False)
+        long = pos.size > 0
+        if bp is None:
+            return 1 if long else MAX_PRICE
+        if fund:
+            bp -= Fraction(fund, abs(pos.size) * mkt.factor) * (1 if long else -1)
+        price = math.ceil(bp) if long else math.floor(bp)
+        return min(MAX_PRICE, max(1, price))
+
+    def _book_close(  # noqa: PLR0917 -- private step
+        self,
+        acct: Account,
+        pos: Position,
+        mkt: Market,
+        qty: int,
+        limit: int | None,
+        ts: int,
+        events: list[Event],
+    ) -> int:
+        """Send an IOC of session LIQUIDATION for `qty` lots closing `pos`, no worse than
+        `limit` (default: the bankruptcy price). Returns the lots traded."""
+        if limit is None:
+            limit = self._limit(acct, pos, mkt, 0)
+        side = Side.SELL if pos.size > 0 else Side.BUY
+        opp = mkt.bids if side == Side.SELL else mkt.asks
+        if not opp.keys or opp.keys[-1] < opp.sign * limit:
+            return 0
+        order_id = self.next_order_id
+        self.next_order_id = order_id + 1
+        o = Order(
+            order_id,
+            LIQUIDATION_SESSION,
+            acct.firm,
+            acct.account,
+            f"LIQ-{order_id}",
+            mkt.instrument.symbol,
+            side,
+            OrdType.LIMIT,
+            TimeInForce.IOC,
+            limit,
+            qty,
+            0,
+            0,
+            0,
+            False,
+            True,
+            0,
+            StpMode.CANCEL_AGGRESSOR,
+        )
+        exec_id = self.next_exec_id
+        self.next_exec_id = exec_id + 1
+        events.append(
+            OrderAccepted(
+                ts,
+                order_id,
+                exec_id,
+                o.session,
+                o.firm,
+                o.account,
+                o.cl_ord_id,
+                o.symbol,
+                side,
+                o.ord_type,
+                o.tif,
+                limit,
+                qty,
+                0,
+                False,
+                True,
+            )
+        )
+        self._execute(mkt, o, opp, opp.sign * limit, ts, events)
+        return o.cum_qty
+
+    def _close_fully(self, acct: Account, pos: Position, ts: int, events: list[Event]) -> None:
+        mkt = self.markets[pos.symbol]
+        symbol = pos.symbol
+        bankruptcy = self._limit(acct, pos, mkt, 0)
+        book = self._book_close(acct, pos, mkt, abs(pos.size), bankruptcy, ts, events)
+        if pos.size and self.insurance_fund > 0:
+            limit = self._limit(acct, pos, mkt, self.insurance_fund)
+            book += self._book_close(acct, pos, mkt, abs(pos.size), limit, ts, events)
+        adl = 0
+        if pos.size:
+            adl = self._adl(acct, pos, mkt, ts, events)
+        events.append(
+            PositionLiquidated(
+                ts=ts,
+                account=acct.account,
+                symbol=symbol,
+                bankruptcy_price=bankruptcy,
+                book_qty=book,
+                adl_qty=adl,
+                size=pos.size,
+            )
+        )
+
+    def _adl_ranking(self, acct: Account, pos: Position, mkt: Market) -> list[Account]:
+        """Opposite positions, highest profit ratio x effective leverage first."""
+        symbol = pos.symbol
+        scored: list[tuple[int, Fraction, int, Account]] = []
+        for i, other in enumerate(self.accounts.values()):
+            op = other.positions.get(symbol)
+            if other is acct or op is None or (op.size > 0) == (pos.size > 0):
+                continue
+            upnl = _upnl(op, mkt)
+            equity = op.margin + upnl if op.isolated else self._cross_equity(other)
+            entry = abs(op.cost) * mkt.factor
+            if equity <= 0 or entry == 0:
+                scored.append((1, Fraction(0), i, other))
+                continue
+            notional = abs(op.size) * _mark(mkt) * mkt.factor
+            score = Fraction(upnl, entry) * Fraction(notional, equity)
+            scored.append((0, -score, i, other))
+        scored.sort(key=lambda t: (t[0], t[1], t[2]))
+        return [t[3] for t in scored]
+
+    def _adl(self, acct: Account, pos: Position, mkt: Market, ts: int, events: list[Event]) -> int:
+        price = self._limit(acct, pos, mkt, 0)
+        side = Side.SELL if pos.size > 0 else Side.BUY
+        total = 0
+        for rank, other in enumerate(self._adl_ranking(acct, pos, mkt), 1):
+            if not pos.size:
+                break
+            op = other.positions[pos.symbol]
+            q = min(abs(pos.size), abs(op.size))
+            trade_id = self.next_trade_id
+            self.next_trade_id = trade_id + 1
+            self._trade(acct, mkt, -q if side == Side.SELL else q, price, 0)
+            self._trade(other, mkt, q if side == Side.SELL else -q, price, 0)
+            total += q
+            events.append(
+                AdlExecuted(
+                    ts=ts,
+                    trade_id=trade_id,
+                    symbol=pos.symbol,
+                    account=acct.account,
+                    counterparty=other.account,
+                    side=side,
+                    price=price,
+                    qty=q,
+                    rank=rank,
+                )
+            )
+        return total
+
+    def _settle_with_fund(self, acct: Account, amount: int, ts: int, events: list[Event]) -> None:
+        """Move `amount` (> 0: surplus) from the account to the fund, or pay a deficit
+        (< 0) from the fund, up to its balance."""
+        if amount > 0:
+            acct.balance -= amount
+            events.append(self._balance_event(ts, acct, -amount, BalanceReason.LIQUIDATION_SURPLUS))
+            events.append(self._fund(ts, amount, acct.account, BalanceReason.LIQUIDATION_SURPLUS))
+        elif amount < 0 and self.insurance_fund > 0:
+            pay = min(-amount, self.insurance_fund)
+            acct.balance += pay
+            events.append(self._balance_event(ts, acct, pay, BalanceReason.INSURANCE_PAYOUT))
+            events.append(self._fund(ts, -pay, acct.account, BalanceReason.INSURANCE_PAYOUT))
