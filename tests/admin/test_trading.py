@@ -4,8 +4,6 @@ operator."""
 
 from __future__ import annotations
 
-import json
-
 import msgspec
 import pytest
 
@@ -180,6 +178,21 @@ async def test_positions_after_a_trade(av: AdminVenue) -> None:
         await b.close()
 
 
-def test_audit_detail_is_json() -> None:
-    detail = json.dumps({"a": 1}, sort_keys=True, separators=(",", ":"))
-    assert json.loads(detail) == {"a": 1}
+async def test_withdrawal_under_margin_is_refused(av: AdminVenue) -> None:
+    assert (await av.cli("account", "deposit", "ALPHA-1", "1000")).code == EXIT_OK
+    t = Trader(av.venue.fix_port, "ALPHA-MM")
+    await t.connect()
+    await t.logon()
+    try:
+        await t.new_order("m1", "1", "0.1", "59000")  # ~5,900 USD notional at 10x: ~590 margin
+        assert (await t.expect(b"8")).get(39) == b"0"
+        r = await av.cli("--json", "account", "show", "ALPHA-1")
+        shown = r.json()
+        assert shown["balance"] == "1000" and int(shown["initial_margin"]) >= 590
+        available = shown["available"]
+        r = await av.cli("-y", "account", "withdraw", "ALPHA-1", "500")  # balance covers it...
+        assert r.code == EXIT_REFUSED and "WITHDRAWAL_EXCEEDS_AVAILABLE" in r.stderr  # margin not
+        r = await av.cli("-y", "account", "withdraw", "ALPHA-1", available)
+        assert r.code == EXIT_OK, r.stderr
+    finally:
+        await t.close()
