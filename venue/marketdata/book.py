@@ -14,6 +14,8 @@ Invariants:
 - A message that does not fit the book (unknown locate or order, duplicate order id, a
   non-positive quantity or an execution larger than the order) raises `BookError` and changes
   nothing.
+- Each instrument keeps the latest index price `I`, mark price `M` and funding `F` message it
+  saw (None before the first); a snapshot re-sends them after the instrument's definition.
 """
 
 from __future__ import annotations
@@ -29,11 +31,15 @@ from venue.marketdata.messages import (
     DeleteOrderMsg,
     ExecutedMsg,
     FeedMessage,
+    FundingMsg,
+    IndexPriceMsg,
+    MarkPriceMsg,
     ModifyOrderMsg,
     SnapshotCompleteMsg,
     StatusMsg,
     encode_add,
     encode_definition_msg,
+    encode_price_msg,
 )
 
 __all__ = ["BookError", "FeedBook", "FeedLevel", "FeedOrder", "FeedSide", "InstrumentBook"]
@@ -109,8 +115,11 @@ class InstrumentBook:
         "asks",
         "bids",
         "definition",
+        "funding",
+        "index_price",
         "last_trade",
         "locate",
+        "mark_price",
         "orders",
         "state",
         "symbol",
@@ -127,6 +136,9 @@ class InstrumentBook:
         self.asks = FeedSide(-1)
         self.orders: dict[int, FeedOrder] = {}
         self.last_trade: ExecutedMsg | None = None
+        self.index_price: IndexPriceMsg | None = None
+        self.mark_price: MarkPriceMsg | None = None
+        self.funding: FundingMsg | None = None
         self.trades = 0
         self.volume = 0
 
@@ -193,6 +205,17 @@ class FeedBook:
         book = self.get(locate)
         book.state = state
         book.definition = book.definition._replace(state=state)
+
+    def set_price(self, msg: IndexPriceMsg | MarkPriceMsg | FundingMsg) -> None:
+        """Keep the latest index price, mark price or funding of the message's instrument."""
+        book = self.get(msg.locate)
+        t = type(msg)
+        if t is IndexPriceMsg:
+            book.index_price = msg  # type: ignore[assignment]
+        elif t is MarkPriceMsg:
+            book.mark_price = msg  # type: ignore[assignment]
+        else:
+            book.funding = msg  # type: ignore[assignment]
 
     def add(self, locate: int, order_id: int, side: int, price: int, qty: int) -> None:
         book = self.instruments.get(locate)
@@ -268,14 +291,17 @@ class FeedBook:
             self.set_state(msg.locate, msg.state)  # type: ignore[union-attr]
         elif t is DefinitionMsg:
             self.define(msg)  # type: ignore[arg-type]
+        elif t is IndexPriceMsg or t is MarkPriceMsg or t is FundingMsg:
+            self.set_price(msg)  # type: ignore[arg-type]
         elif t is SnapshotCompleteMsg:
             raise BookError("a snapshot-complete message is not a book update")
 
     # -- snapshots and views -----------------------------------------------------------------
 
     def snapshot_messages(self, ts: int, symbols: Iterable[str] | None = None) -> list[bytes]:
-        """Definitions then resting orders (each side best level first, time priority within a
-        level) of every instrument, or only of `symbols` (unknown ones are skipped)."""
+        """Definitions, the latest index price, mark price and funding (with their own ts), then
+        resting orders (each side best level first, time priority within a level) of every
+        instrument, or only of `symbols` (unknown ones are skipped)."""
         if symbols is None:
             books = list(self.instruments.values())
         else:
@@ -283,6 +309,9 @@ class FeedBook:
         out: list[bytes] = []
         for book in books:
             out.append(encode_definition_msg(book.definition._replace(ts=ts)))
+            for price_msg in (book.index_price, book.mark_price, book.funding):
+                if price_msg is not None:
+                    out.append(encode_price_msg(price_msg))
             loc = book.locate
             for side in (book.bids, book.asks):
                 for lvl in side.iter_levels():

@@ -8,8 +8,8 @@ Invariants:
   or an unknown type, raises `MalformedMessage` and never anything else.
 - Prices are signed 64-bit integer ticks and quantities signed 64-bit integer lots; the tick and
   lot sizes are the decimal strings of the instrument definition. No floats.
-- Reserved types (index price, mark price, funding rate, off-book trade) are documented and never
-  sent until the derivatives issue defines them.
+- Index price `I`, mark price `M` and funding `F` carry integer ticks and a rate in parts per
+  10^9 (no floats). The reserved type (off-book trade) is documented and never sent.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ __all__ = [
     "DEFINITION",
     "DELETE_ORDER",
     "EXECUTED",
+    "FUNDING",
+    "INDEX_PRICE",
     "LENGTHS",
+    "MARK_PRICE",
     "MODIFY_ORDER",
     "RESERVED",
     "SIDE_BUY",
@@ -34,7 +37,10 @@ __all__ = [
     "DeleteOrderMsg",
     "ExecutedMsg",
     "FeedMessage",
+    "FundingMsg",
+    "IndexPriceMsg",
     "MalformedMessage",
+    "MarkPriceMsg",
     "ModifyOrderMsg",
     "SnapshotCompleteMsg",
     "StatusMsg",
@@ -44,7 +50,11 @@ __all__ = [
     "encode_definition_msg",
     "encode_delete",
     "encode_executed",
+    "encode_funding",
+    "encode_index_price",
+    "encode_mark_price",
     "encode_modify",
+    "encode_price_msg",
     "encode_snapshot_complete",
     "encode_status",
 ]
@@ -56,10 +66,10 @@ MODIFY_ORDER = ord("U")
 DELETE_ORDER = ord("D")
 EXECUTED = ord("E")
 SNAPSHOT_COMPLETE = ord("G")  # snapshot stream only
+INDEX_PRICE = ord("I")
+MARK_PRICE = ord("M")
+FUNDING = ord("F")
 RESERVED = {
-    ord("I"): "index price (derivatives issue)",
-    ord("M"): "mark price (derivatives issue)",
-    ord("F"): "funding rate (derivatives issue)",
     ord("P"): "off-book trade: liquidation / ADL (derivatives issue)",
 }
 
@@ -77,6 +87,8 @@ _MODIFY = struct.Struct(">BHQQqqB")
 _DELETE = struct.Struct(">BHQQ")
 _EXEC = struct.Struct(">BHQQQqqB")
 _SNAP = struct.Struct(">BHQQH")
+_PRICE = struct.Struct(">BHQq")  # I and M
+_FUNDING = struct.Struct(">BHQqq")
 
 LENGTHS: dict[int, int] = {
     DEFINITION: _DEF.size,
@@ -86,6 +98,9 @@ LENGTHS: dict[int, int] = {
     DELETE_ORDER: _DELETE.size,
     EXECUTED: _EXEC.size,
     SNAPSHOT_COMPLETE: _SNAP.size,
+    INDEX_PRICE: _PRICE.size,
+    MARK_PRICE: _PRICE.size,
+    FUNDING: _FUNDING.size,
 }
 
 KIND_CODES = {"perpetual": b"P", "future": b"F"}
@@ -160,6 +175,25 @@ class SnapshotCompleteMsg(NamedTuple):
     instruments: int
 
 
+class IndexPriceMsg(NamedTuple):
+    locate: int
+    ts: int  # the index's own time (the SetIndexPrice command's ts)
+    price: int  # ticks
+
+
+class MarkPriceMsg(NamedTuple):
+    locate: int
+    ts: int
+    price: int  # ticks
+
+
+class FundingMsg(NamedTuple):
+    locate: int
+    ts: int
+    rate_ppb: int  # parts per 10^9 of notional; > 0: longs pay shorts
+    mark: int  # the mark price (ticks) the funding was computed at
+
+
 FeedMessage = (
     DefinitionMsg
     | StatusMsg
@@ -168,6 +202,9 @@ FeedMessage = (
     | DeleteOrderMsg
     | ExecutedMsg
     | SnapshotCompleteMsg
+    | IndexPriceMsg
+    | MarkPriceMsg
+    | FundingMsg
 )
 
 
@@ -256,6 +293,27 @@ def encode_executed(  # noqa: PLR0917 -- hot path, positional
     return _EXEC.pack(EXECUTED, locate, ts, order_id, trade_id, price, qty, aggressor_side)
 
 
+def encode_index_price(locate: int, ts: int, price: int) -> bytes:
+    return _PRICE.pack(INDEX_PRICE, locate, ts, price)
+
+
+def encode_mark_price(locate: int, ts: int, price: int) -> bytes:
+    return _PRICE.pack(MARK_PRICE, locate, ts, price)
+
+
+def encode_funding(locate: int, ts: int, rate_ppb: int, mark: int) -> bytes:
+    return _FUNDING.pack(FUNDING, locate, ts, rate_ppb, mark)
+
+
+def encode_price_msg(msg: IndexPriceMsg | MarkPriceMsg | FundingMsg) -> bytes:
+    """Encode a decoded `I`, `M` or `F` (snapshots re-send the latest of each)."""
+    if type(msg) is FundingMsg:
+        return encode_funding(msg.locate, msg.ts, msg.rate_ppb, msg.mark)
+    if type(msg) is IndexPriceMsg:
+        return encode_index_price(msg.locate, msg.ts, msg.price)
+    return encode_mark_price(msg.locate, msg.ts, msg.price)  # type: ignore[union-attr]
+
+
 def encode_snapshot_complete(ts: int, next_seq: int, instruments: int) -> bytes:
     return _SNAP.pack(SNAPSHOT_COMPLETE, 0, ts, next_seq, instruments)
 
@@ -311,6 +369,15 @@ def decode(body: bytes | memoryview) -> FeedMessage:
             f[11],
             _state(f[12]),
         )
+    if kind == INDEX_PRICE:
+        _, loc, ts, px = _PRICE.unpack(body)
+        return IndexPriceMsg(loc, ts, px)
+    if kind == MARK_PRICE:
+        _, loc, ts, px = _PRICE.unpack(body)
+        return MarkPriceMsg(loc, ts, px)
+    if kind == FUNDING:
+        _, loc, ts, rate, mark = _FUNDING.unpack(body)
+        return FundingMsg(loc, ts, rate, mark)
     _, loc, ts, next_seq, count = _SNAP.unpack(body)
     return SnapshotCompleteMsg(loc, ts, next_seq, count)
 

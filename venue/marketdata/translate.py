@@ -13,6 +13,9 @@ Invariants:
   replace that loses priority and trades is a `D` before its first execution, then an `A` at
   the end of the command if a remainder rests.
 - Every cancel of a resting order (requested, mass, expiry, self-trade) is one `D`.
+- Index price, mark price and funding events are one `I`, `M`, `F` each, for instruments of
+  this session; a new session's preamble carries each instrument's index and mark price if
+  the engine has them (funding is an event only: the next `F`, or a snapshot, gives it).
 - Locates are assigned 1, 2, ... in the order instruments first appear (engine order on a new
   session's preamble, then `InstrumentAdded` order), and never reused within a session.
 - The translator never raises on a well-formed event stream; an event that contradicts its
@@ -26,8 +29,11 @@ from typing import TYPE_CHECKING
 from venue.core import (
     CancelRejected,
     CommandRejected,
+    FundingApplied,
+    IndexPriceSet,
     InstrumentAdded,
     InstrumentStateChanged,
+    MarkPriceSet,
     MassCancelRejected,
     OrderAccepted,
     OrderCanceled,
@@ -43,11 +49,15 @@ from venue.marketdata.messages import (
     SIDE_SELL,
     DefinitionMsg,
     ExecutedMsg,
+    FundingMsg,
+    IndexPriceMsg,
+    MarkPriceMsg,
     encode_add,
     encode_definition_msg,
     encode_delete,
     encode_executed,
     encode_modify,
+    encode_price_msg,
     encode_status,
 )
 
@@ -97,6 +107,11 @@ class FeedTranslator:
             inst = mkt.instrument
             out.append(self._define(inst, ts, ref_price=mkt.ref_price, state=str(mkt.state)))
             loc = self.locates[inst.symbol]
+            index_ts = getattr(mkt, "index_ts", -1)
+            if index_ts >= 0:
+                self._price(out, IndexPriceMsg(loc, index_ts, mkt.index_price))
+            if getattr(mkt, "mark_price", 0):
+                self._price(out, MarkPriceMsg(loc, ts, mkt.mark_price))
             for book_side in (mkt.bids, mkt.asks):
                 levels, sign = book_side.levels, book_side.sign
                 for key in reversed(book_side.keys):
@@ -206,6 +221,15 @@ class FeedTranslator:
                     self.inconsistencies += 1
                     continue
                 out.append(encode_status(loc, ts, str(s.state)))
+            elif t is IndexPriceSet:
+                ip: IndexPriceSet = ev  # type: ignore[assignment]
+                self._price(out, IndexPriceMsg(locates.get(ip.symbol, 0), ts, ip.price))
+            elif t is MarkPriceSet:
+                mp: MarkPriceSet = ev  # type: ignore[assignment]
+                self._price(out, MarkPriceMsg(locates.get(mp.symbol, 0), ts, mp.price))
+            elif t is FundingApplied:
+                fa: FundingApplied = ev  # type: ignore[assignment]
+                self._price(out, FundingMsg(locates.get(fa.symbol, 0), ts, fa.rate_ppb, fa.mark))
         if incoming:
             for inc in incoming.values():
                 if inc.leaves <= 0:
@@ -251,6 +275,14 @@ class FeedTranslator:
             self.inconsistencies += 1
             return None
         return encode_add(loc, ts, order_id, side, price, qty)
+
+    def _price(self, out: list[bytes], msg: IndexPriceMsg | MarkPriceMsg | FundingMsg) -> None:
+        try:
+            self.book.set_price(msg)
+        except BookError:
+            self.inconsistencies += 1
+            return
+        out.append(encode_price_msg(msg))
 
     def _emit_delete(self, out: list[bytes], loc: int, ts: int, order_id: int) -> None:
         try:
