@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.admin.conftest import AdminVenue, make_ops
 from venue.admin.cli import EXIT_DIVERGED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
 from venue.admin.server import AdminServer
+from venue.journal import JournalWriteFailed
 from venue.sequencer import Sequencer
 
 
@@ -112,3 +115,22 @@ async def test_status_table(admin_venue: AdminVenue) -> None:
     assert s["sessions"] == {"configured": 3, "logged_on": []}
     assert s["journal"]["committed_seq"] == s["journal"]["last_seq"]
     assert s["uptime_ns"] > 0 and s["insurance_fund"] == {"units": 0, "usd": "0"}
+
+
+async def test_failed_journal_status_still_answers_actions_unavailable(
+    admin_venue: AdminVenue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal = admin_venue.venue.journal
+    assert journal is not None
+
+    async def failing_commit(batch: object) -> None:
+        raise JournalWriteFailed("disk on fire (test)")
+
+    monkeypatch.setattr(journal, "commit", failing_commit)
+    r = await admin_venue.cli("account", "deposit", "ALPHA-1", "1")
+    assert r.code == EXIT_UNAVAILABLE
+    r = await admin_venue.cli("--json", "status")
+    assert r.code == EXIT_OK, r.stderr
+    assert "disk on fire" in r.json()["journal"]["failed"]
+    r = await admin_venue.cli("-y", "instrument", "halt", "BTC-PERP")
+    assert r.code == EXIT_UNAVAILABLE and "journal failed" in r.stderr

@@ -11,7 +11,8 @@ Invariants:
   effect (so both share a transaction), `detail` a JSON object that includes the outcome.
   Refused actions that changed nothing (unknown session, logged-on session) record nothing.
 - A state-changing operation answers only after everything it submitted or recorded has
-  committed (DESIGN rule 3): the answer means durable.
+  committed (DESIGN rule 3): the answer means durable. If the journal fails meanwhile, the
+  waiting requests are answered `unavailable` (a failed batch's callbacks never run).
 - Producers without sockets wait while the sequencer is backlogged (`wait_ready`) before they
   submit; a failed or stopping journal is answered `unavailable`, never raised.
 - Reads never mutate engine state. Prices leave as decimal strings (ticks x tick size), money
@@ -21,6 +22,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 from collections.abc import Awaitable, Callable
@@ -166,12 +168,14 @@ class AdminOps:
         self.sequencer = sequencer
         self.sessions = sessions
         self.kill_switch = kill_switch
-        self.journal_path = journal_path
+        self.journal_path = os.path.abspath(journal_path) if journal_path else ""
         self._now_ns = now_ns
         self._mono_ns = mono_ns
         self._started_ns = now_ns()
         self._snapshot_now = snapshot_now
         self.last_commit_wait_ns = 0
+        self._waiting: set[asyncio.Future[None]] = set()
+        sequencer.on_failure(self._on_journal_failure)
         self._ops: dict[str, tuple[type[_Args], Handler]] = {
             "ping": (_NoArgs, self._ping),
             "status": (_NoArgs, self._status),
@@ -256,9 +260,25 @@ class AdminOps:
 
         start = self._mono_ns()
         self.sequencer.after_commit(done)
-        await fut
+        self._waiting.add(fut)
+        try:
+            await fut
+        finally:
+            self._waiting.discard(fut)
         self.last_commit_wait_ns = self._mono_ns() - start
         return self.last_commit_wait_ns
+
+    def _on_journal_failure(self, exc: BaseException) -> None:
+        """A failed commit never releases its callbacks: fail the waiting requests instead."""
+        for fut in list(self._waiting):
+            if not fut.done():
+                fut.set_exception(JournalFailed(f"journal failed: {exc}"))
+
+    async def _probe(self) -> None:
+        """Measure how long a commit takes right now; a failed or stopping journal is shown
+        by status (`journal.failed`), not refused."""
+        with contextlib.suppress(JournalFailed, SequencerStopped):
+            await self._committed()
 
     def _market(self, symbol: str) -> Any:
         mkt = self.sequencer.engine.markets.get(symbol)
@@ -297,7 +317,7 @@ class AdminOps:
         return {"units": units, "usd": money_text(units)}
 
     async def _status(self, _a: _NoArgs, _op: str) -> Any:
-        await self._committed()  # measures how long a commit takes right now
+        await self._probe()
         now = self._now_ns()
         sessions = self.sessions.session_status() if self.sessions is not None else []
         logged_on = [str(s["name"]) for s in sessions if s["state"] == "active"]
@@ -313,7 +333,7 @@ class AdminOps:
         }
 
     async def _top(self, _a: _NoArgs, _op: str) -> Any:
-        await self._committed()
+        await self._probe()
         return {
             "now_ns": self._now_ns(),
             "mono_ns": self._mono_ns(),
