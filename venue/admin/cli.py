@@ -69,7 +69,13 @@ __all__ = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="venue-admin", description="Operate a running venue.")
+    doc = __doc__ or ""
+    p = argparse.ArgumentParser(
+        prog="venue-admin",
+        description="Operate a running venue.",
+        epilog=doc[doc.index("Exit status:") : doc.index("Every state-changing")],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
         "--socket",
         help="the admin socket (default: from --config, "
