@@ -217,3 +217,22 @@ async def test_subscriptions_end_with_the_connection(
     venue.submit(order(1, Side.BUY, 980, 1))
     await venue.committed()
     assert venue.md.x_sent == 0
+
+
+async def test_a_large_batch_is_split_over_several_x(
+    md_venue: VenueFactory, clients: Clients
+) -> None:
+    venue = await md_venue(max_entries=2)
+    c = await logged_on(clients, venue, "MD1")
+    await c.request("big", ["BTC-PERP"], types=(b"0", b"1"))
+    await c.until(lambda: b"BTC-PERP" in c.books)
+    for n in range(5):  # five new levels in one commit batch
+        venue.submit(order(n, Side.BUY, 980 - n, 1))
+    await venue.committed()
+    sizes = []
+    while sum(sizes) < 5:
+        x = await c.receive(b"X")
+        c.apply(x)
+        sizes.append(int(x.get(268) or 0))
+    assert sizes == [2, 2, 1]
+    assert c.books[b"BTC-PERP"] == venue.engine_book("BTC-PERP")

@@ -17,12 +17,14 @@ Invariants:
   with its size at the end of the batch. Trades are never conflated: one entry each, in order.
 - After applying, in order, the W and every X of a subscription, a client keyed by
   (MDEntryType, MDEntryPx) holds exactly the venue's committed levels (the best `depth` per
-  side, or all) at the end of the last batch: `sent` is what the client holds, and every X is
-  the difference between it and the book.
+  side, or all) at the end of the last batch. `_views[(symbol, side, depth)]` is what every
+  such client holds after the last flush (a W is taken only when nothing is pending: a request
+  flushes first), and every X is the difference between it and the book.
 - Work is bounded: at most `max_subscriptions` per session (281=2 beyond), MDReqIDs of at most
-  64 bytes; a flush costs, per subscription, the changed levels (full book) or `depth` levels
-  per changed side. A reader that does not keep up is cut off by the gateway's slow-consumer
-  limit, and its subscriptions end with its session (on_logout).
+  64 bytes. A flush computes the entries of each (symbol, side, depth) view once (the changed
+  levels of a full book, `depth` levels per changed side otherwise) and the X bodies once per
+  subscription shape; per subscription only the MDReqID is added. A reader that does not keep
+  up is cut off by the gateway's slow-consumer limit; its subscriptions end with its session.
 - Entitlement: another role's V gets BusinessMessageReject 380=6; a trading session without
   `fix_marketdata` gets MarketDataRequestReject 281=3. Subscriptions end with the connection
   and with a sequence reset; a client subscribes again after its next Logon.
@@ -73,6 +75,8 @@ Send = Callable[[list[Outbound]], None]
 _NONE, _NOT_ENABLED, _ENTITLED = 0, 1, 2  # a session's access to market data
 _NOT_PERMITTED = "market data is not permitted on this session"
 Level = tuple[int, int]  # (qty, number of orders)
+ViewKey = tuple[str, Side, int]  # (symbol, side, depth: 0 = all levels)
+_ENTRY_TYPE = {Side.BUY: BID, Side.SELL: OFFER}
 
 
 class TradeLike(Protocol):
@@ -107,7 +111,7 @@ class LevelSource(Protocol):
 
 
 class _Subscription:
-    """What one MDReqID of one session watches, and the levels its client holds."""
+    """What one MDReqID of one session watches."""
 
     __slots__ = ("depth", "md_req_id", "session", "sides", "symbols", "trades")
 
@@ -116,15 +120,15 @@ class _Subscription:
         self.md_req_id = q.md_req_id
         self.depth = q.market_depth
         self.trades = q.trades
-        self.sides: list[tuple[Side, bytes]] = []
+        self.symbols = q.symbols
+        self.sides: list[Side] = []
         if q.bids:
-            self.sides.append((Side.BUY, BID))
+            self.sides.append(Side.BUY)
         if q.offers:
-            self.sides.append((Side.SELL, OFFER))
-        # symbol -> side -> price -> (qty, orders) as the client holds it
-        self.symbols: dict[str, dict[Side, dict[int, Level]]] = {
-            s: {side: {} for side, _ in self.sides} for s in q.symbols
-        }
+            self.sides.append(Side.SELL)
+
+    def views(self) -> list[ViewKey]:
+        return [(symbol, side, self.depth) for symbol in self.symbols for side in self.sides]
 
 
 class FixMarketData:
@@ -156,6 +160,11 @@ class FixMarketData:
             elif s.role == "trading":
                 self._access[s.name] = _NOT_ENABLED
         self._subs: dict[str, dict[bytes, _Subscription]] = {}
+        # What every client of a (symbol, side, depth) holds after the last flush (all hold the
+        # same: each took its W from the book as it was then, or got every X since), and how
+        # many subscriptions use it.
+        self._views: dict[ViewKey, dict[int, Level]] = {}
+        self._view_refs: dict[ViewKey, int] = {}
         self._specs: dict[str, InstrumentSpec] = {}
         self._max_subs = max_subscriptions
         self._max_entries = max_entries
@@ -170,13 +179,13 @@ class FixMarketData:
     # -- the Application seam -----------------------------------------------------------------
 
     def on_logon(self, session: str, logon: FixMessage | None = None) -> None:
-        self._subs.pop(session, None)
+        self._drop_session(session)
 
     def on_logout(self, session: str, clean: bool = False) -> None:
-        self._subs.pop(session, None)
+        self._drop_session(session)
 
     def on_session_reset(self, session: str) -> None:
-        self._subs.pop(session, None)
+        self._drop_session(session)
 
     def on_message(self, session: str, msg: FixMessage, ts_recv: int) -> list[Outbound]:
         try:
@@ -221,9 +230,11 @@ class FixMarketData:
         q = decoded
         subs = self._subs.get(session, {})
         if q.subscription_request_type == UNSUBSCRIBE:
-            if subs.pop(q.md_req_id, None) is None:
+            gone = subs.pop(q.md_req_id, None)
+            if gone is None:
                 body = reject_body(q.md_req_id, None, "no subscription with this MDReqID")
                 return [Outbound(session=session, msg_type=b"Y", body=body)]
+            self._release_views(gone)
             return []
         if q.md_req_id in subs:
             body = reject_body(q.md_req_id, DUPLICATE_MD_REQ_ID, "MDReqID already subscribed")
@@ -233,6 +244,7 @@ class FixMarketData:
                 q.md_req_id, INSUFFICIENT_BANDWIDTH, f"at most {self._max_subs} subscriptions"
             )
             return [Outbound(session=session, msg_type=b"Y", body=body)]
+        self.flush()  # views and the book agree from here on (normally nothing is pending)
         sub = _Subscription(session, q)
         out = [
             Outbound(session=session, msg_type=b"W", body=self._snapshot(sub, symbol))
@@ -240,7 +252,26 @@ class FixMarketData:
         ]
         if q.subscription_request_type == SUBSCRIBE:
             self._subs.setdefault(session, {})[q.md_req_id] = sub
+            for key in sub.views():
+                if key not in self._views:
+                    symbol, side, depth = key
+                    levels = self._levels.levels(symbol, side, depth)
+                    self._views[key] = {price: (qty, n) for price, qty, n in levels}
+                self._view_refs[key] = self._view_refs.get(key, 0) + 1
         return out
+
+    def _drop_session(self, session: str) -> None:
+        for sub in self._subs.pop(session, {}).values():
+            self._release_views(sub)
+
+    def _release_views(self, sub: _Subscription) -> None:
+        for key in sub.views():
+            left = self._view_refs.get(key, 0) - 1
+            if left > 0:
+                self._view_refs[key] = left
+            else:
+                self._view_refs.pop(key, None)
+                self._views.pop(key, None)
 
     def __contains__(self, symbol: object) -> bool:
         """A symbol the venue lists in its committed state (for `decode_market_data_request`)."""
@@ -253,13 +284,12 @@ class FixMarketData:
         return spec
 
     def _snapshot(self, sub: _Subscription, symbol: str) -> Body:
-        """W for `symbol`; records its levels as what the client now holds."""
+        """W for `symbol`: the book as it is now (no change is pending: see `_on_message`)."""
         spec = self._spec(symbol)
         entries: list[Body] = []
-        held = sub.symbols[symbol]
-        for side, entry_type in sub.sides:
+        for side in sub.sides:
             levels = self._levels.levels(symbol, side, sub.depth)
-            held[side] = {price: (qty, n) for price, qty, n in levels}
+            entry_type = _ENTRY_TYPE[side]
             entries += [level_entry(None, entry_type, spec, p, q, n) for p, q, n in levels]
         if sub.trades:
             t = self._levels.last_trade(symbol)
@@ -275,20 +305,56 @@ class FixMarketData:
             self.flush()
 
     def flush(self) -> None:
-        """Queue one X per subscription whose instruments changed since the last flush."""
+        """Queue one X per subscription whose instruments changed since the last flush. The
+        entries of each (symbol, side, depth) are computed once and shared by every
+        subscription that watches it."""
         changes = self._levels.take_changes()
         if not self._subs or not (changes.levels or changes.trades):
             return
         self.flushes += 1
-        trades: dict[str, list[TradeLike]] = {}
+        view_entries: dict[ViewKey, list[Body]] = {}
+        for key, held in self._views.items():
+            symbol, side, depth = key
+            touched = changes.levels.get(symbol)
+            if not touched:
+                continue
+            prices = [price for s, price in touched if s == side]
+            if not prices:
+                continue
+            entries: list[Body] = []
+            spec = self._spec(symbol)
+            if depth:
+                self._views[key] = self._diff_top(entries, spec, symbol, side, depth, held)
+            else:
+                prices.sort(reverse=side == Side.BUY)  # best first
+                self._diff_levels(entries, spec, symbol, side, prices, held)
+            if entries:
+                view_entries[key] = entries
+        trades: dict[str, list[Body]] = {}
         for t in changes.trades:
-            trades.setdefault(t.symbol, []).append(t)
+            e = trade_entry(True, self._spec(t.symbol), t.ts, t.trade_id, t.price, t.qty)
+            trades.setdefault(t.symbol, []).append(e)
         out: list[Outbound] = []
+        limit = self._max_entries
+        # subscriptions of the same shape get the same entries: group them once per flush
+        shaped: dict[tuple[tuple[str, ...], tuple[Side, ...], int, bool], list[Body]] = {}
         for session_subs in self._subs.values():
             for sub in session_subs.values():
-                entries = self._increments(sub, changes.levels, trades)
-                for i in range(0, len(entries), self._max_entries):
-                    body = incremental_refresh(sub.md_req_id, entries[i : i + self._max_entries])
+                shape = (sub.symbols, tuple(sub.sides), sub.depth, sub.trades)
+                bodies = shaped.get(shape)
+                if bodies is None:
+                    mine: list[Body] = []
+                    for symbol in sub.symbols:
+                        if sub.trades and symbol in trades:
+                            mine += trades[symbol]
+                        for side in sub.sides:
+                            mine += view_entries.get((symbol, side, sub.depth), ())
+                    bodies = shaped[shape] = [
+                        incremental_refresh(b"", mine[i : i + limit])[1:]
+                        for i in range(0, len(mine), limit)
+                    ]
+                for tail in bodies:
+                    body = [(262, sub.md_req_id), *tail]
                     out.append(Outbound(session=sub.session, msg_type=b"X", body=body))
         if not out:
             return
@@ -298,45 +364,17 @@ class FixMarketData:
             return
         self._send(out)
 
-    def _increments(
-        self,
-        sub: _Subscription,
-        changed: Mapping[str, Mapping[tuple[Side, int], None]],
-        trades: dict[str, list[TradeLike]],
-    ) -> list[Body]:
-        entries: list[Body] = []
-        for symbol, held in sub.symbols.items():
-            spec: InstrumentSpec | None = None
-            if sub.trades and symbol in trades:
-                spec = self._spec(symbol)
-                for t in trades[symbol]:
-                    entries.append(trade_entry(True, spec, t.ts, t.trade_id, t.price, t.qty))
-            touched = changed.get(symbol)
-            if not touched or not sub.sides:
-                continue
-            spec = spec or self._spec(symbol)
-            for side, entry_type in sub.sides:
-                keys = [price for s, price in touched if s == side]
-                if not keys:
-                    continue
-                if sub.depth:
-                    self._diff_top(entries, spec, symbol, side, entry_type, sub.depth, held)
-                else:
-                    keys.sort(reverse=side == Side.BUY)  # best first
-                    self._diff_levels(entries, spec, symbol, side, entry_type, keys, held[side])
-        return entries
-
     def _diff_levels(  # noqa: PLR0917
         self,
         entries: list[Body],
         spec: InstrumentSpec,
         symbol: str,
         side: Side,
-        entry_type: bytes,
         prices: list[int],
         held: dict[int, Level],
     ) -> None:
-        """Full book: compare the changed levels only."""
+        """Full book: compare the changed levels only; `held` follows."""
+        entry_type = _ENTRY_TYPE[side]
         for price in prices:
             now = self._levels.level(symbol, side, price)
             before = held.get(price)
@@ -355,13 +393,12 @@ class FixMarketData:
         spec: InstrumentSpec,
         symbol: str,
         side: Side,
-        entry_type: bytes,
         depth: int,
-        held_sides: dict[Side, dict[int, Level]],
-    ) -> None:
+        before: dict[int, Level],
+    ) -> dict[int, Level]:
         """Best `depth` levels: deletes of levels that left them first, then news and changes,
-        best first."""
-        before = held_sides[side]
+        best first. Returns the new view."""
+        entry_type = _ENTRY_TYPE[side]
         top = self._levels.levels(symbol, side, depth)
         now = {price: (qty, n) for price, qty, n in top}
         for price in before:
@@ -373,4 +410,4 @@ class FixMarketData:
                 entries.append(level_entry(NEW, entry_type, spec, price, qty, n))
             elif old != (qty, n):
                 entries.append(level_entry(CHANGE, entry_type, spec, price, qty, n))
-        held_sides[side] = now
+        return now
