@@ -236,3 +236,49 @@ async def test_a_large_batch_is_split_over_several_x(
         sizes.append(int(x.get(268) or 0))
     assert sizes == [2, 2, 1]
     assert c.books[b"BTC-PERP"] == venue.engine_book("BTC-PERP")
+
+
+async def test_shared_views_late_subscribers_and_leavers(
+    md_venue: VenueFactory, clients: Clients
+) -> None:
+    """Subscriptions of the same shape share their entries: one that joins mid-flow, one that
+    leaves mid-flow and one with a different depth all stay exact."""
+    venue = await md_venue()
+    rng = random.Random(7)
+    first = await logged_on(clients, venue, "MD1")
+    late = await logged_on(clients, venue, "T1")
+    other = await logged_on(clients, venue, "MD2")
+    await first.request("a", ["BTC-PERP"])
+    await first.request("b", ["BTC-PERP"], depth=3)
+    await other.request("c", ["BTC-PERP"], depth=3)
+    await first.until(lambda: b"BTC-PERP" in first.books)
+    await other.until(lambda: b"BTC-PERP" in other.books)
+    for n in range(300):
+        venue.submit(flow_command(rng, venue.engine, n))
+        if n % 20 == 19:
+            await venue.committed()
+        if n == 100:
+            await late.request("late", ["BTC-PERP"])  # joins the full-book view of "a"
+        if n == 200:
+            await first.request("b", ["BTC-PERP"], kind=b"2")  # leaves the depth-3 view
+    await venue.committed()
+    await late.until(lambda: late.books.get(b"BTC-PERP") == venue.engine_book("BTC-PERP"))
+    await other.until(lambda: other.books[b"BTC-PERP"] == venue.engine_book("BTC-PERP", 3))
+    assert venue.md.subscriptions("MD1") == [b"a"]
+
+
+async def test_trades_only(md_venue: VenueFactory, clients: Clients) -> None:
+    venue = await md_venue()
+    c = await logged_on(clients, venue, "MD1")
+    await c.request("t", ["BTC-PERP"], types=(b"2",))
+    w = await c.receive(b"W")
+    assert w.get(268) == b"0"
+    venue.submit(order(1, Side.BUY, 1000, 2))
+    venue.submit(order(2, Side.BUY, 1001, 1))  # a level change only: nothing for "t"
+    await venue.committed()
+    venue.submit(order(3, Side.SELL, 1000, 3, firm="BRAVO"))  # trades 1 @ 1001, 2 @ 1000
+    await venue.committed()
+    x = await c.receive(b"X")
+    c.apply(x)
+    assert [(t[270], t[271]) for t in c.trades] == [(b"500.5", b"0.001"), (b"500", b"0.002")]
+    assert x.get_all(269) == [b"2", b"2"]
