@@ -110,7 +110,7 @@ class DerivativesState(EngineState):
 
     def _unindex(self, o: Order) -> None:
         super()._unindex(o)
-        del self.accounts[o.account].orders[o.order_id]
+        self.accounts[o.account].orders.pop(o.order_id, None)  # R2 may have dropped it
 
     # ------------------------------------------------------------------ queries
 
