@@ -6,9 +6,11 @@ from __future__ import annotations
 import random
 
 from venue.core import (
+    AddAccount,
     AddInstrument,
     CancelOrder,
     Command,
+    Deposit,
     Instrument,
     InstrumentKind,
     NewOrder,
@@ -39,6 +41,13 @@ def command_for(seed: int, i: int) -> Command:
     """Command number `i` (1-based) of the stream `seed`."""
     if i <= len(SYMBOLS):
         return AddInstrument(instrument=instrument(SYMBOLS[i - 1]))
+    # Then one account per firm, with an ample balance (the core requires known accounts).
+    j = i - len(SYMBOLS) - 1
+    if j < 2 * len(FIRMS):
+        firm = FIRMS[j // 2]
+        if j % 2 == 0:
+            return AddAccount(firm=firm, account=f"{firm}-A", max_leverage=100)
+        return Deposit(account=f"{firm}-A", amount=10**15)
     rnd = random.Random(seed * 10_000_019 + i)
     firm = rnd.choice(FIRMS)
     symbol = rnd.choice(SYMBOLS)

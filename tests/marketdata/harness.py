@@ -12,8 +12,10 @@ from typing import Any
 from venue.clock import ManualClock
 from venue.config import MarketDataConfig
 from venue.core import (
+    AddAccount,
     AddInstrument,
     CancelOrder,
+    Deposit,
     Engine,
     ExpireOrders,
     Halt,
@@ -103,6 +105,16 @@ class Venue:
     def add_instruments(self) -> None:
         for i, sym in enumerate(SYMBOLS):
             self.submit(AddInstrument(instrument=instrument(sym, 1000 * (i + 1))))
+        for firm, account, _ in FIRMS:  # the core requires known accounts
+            self.submit(AddAccount(firm=firm, account=account, max_leverage=100))
+            self.submit(Deposit(account=account, amount=10**15))
+
+
+def add_accounts(engine: Engine) -> None:
+    """The FIRMS' accounts with an ample balance, applied straight to `engine`."""
+    for firm, account, _ in FIRMS:
+        engine.apply(AddAccount(firm=firm, account=account, max_leverage=100))
+        engine.apply(Deposit(account=account, amount=10**15))
 
 
 def engine_view(engine: Engine) -> dict[str, Any]:

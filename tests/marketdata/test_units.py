@@ -10,7 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.marketdata.harness import instrument
-from venue.core import AddInstrument, Engine, NewOrder, ReplaceOrder, Side, TimeInForce
+from venue.core import (
+    AddAccount,
+    AddInstrument,
+    Deposit,
+    Engine,
+    NewOrder,
+    ReplaceOrder,
+    Side,
+    TimeInForce,
+)
 from venue.marketdata.book import BookError, FeedBook
 from venue.marketdata.framing import (
     END_OF_SESSION,
@@ -177,6 +186,8 @@ def _kinds(msgs: list[bytes]) -> list[str]:
 
 def test_translator_rules_for_aggressors_and_replaces() -> None:
     engine = Engine()
+    engine.apply(AddAccount(firm="F", account="A", max_leverage=100))
+    engine.apply(Deposit(account="A", amount=10**15))
     tr = FeedTranslator()
     ts = 0
 
@@ -263,10 +274,11 @@ def test_translated_stream_rebuilds_the_engine_book(seed: int) -> None:
     checked every few commands."""
     import random
 
-    from tests.marketdata.harness import SYMBOLS, engine_view, random_command
+    from tests.marketdata.harness import SYMBOLS, add_accounts, engine_view, random_command
 
     rng = random.Random(seed)
     engine = Engine()
+    add_accounts(engine)
     tr = FeedTranslator()
     client = FeedBook()
     for i, sym in enumerate(SYMBOLS):
