@@ -3,9 +3,17 @@ refusals (destructive action without --yes, set-seq on a logged-on session)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import pty
+import sys
+
+import pytest
+
 from tests.admin.conftest import AdminVenue
 from tests.gateway.conftest import wait_until
 from tests.orderentry.conftest import Trader
+from tests.venue_process import REPO
 from venue.admin.cli import (
     EXIT_NOT_CONFIRMED,
     EXIT_NOT_FOUND,
@@ -161,3 +169,51 @@ async def test_reset_refused_while_logged_on(admin_venue: AdminVenue) -> None:
         assert r.code == EXIT_REFUSED
     finally:
         await t.close()
+
+
+def _read_until(fd: int, marker: bytes, timeout: float = 30.0) -> bytes:
+    """Read the terminal's output until `marker` (select with a deadline, no sleeps)."""
+    import select
+    import time
+
+    data = b""
+    deadline = time.monotonic() + timeout
+    while marker not in data:
+        left = deadline - time.monotonic()
+        assert left > 0, data
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            data += os.read(fd, 4096)
+    return data
+
+
+@pytest.mark.parametrize(("answer", "expected"), [(b"y\n", EXIT_OK), (b"n\n", EXIT_NOT_CONFIRMED)])
+async def test_a_terminal_is_asked_to_confirm(
+    admin_venue: AdminVenue, answer: bytes, expected: int
+) -> None:
+    master, slave = pty.openpty()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "venue.admin.cli",
+        "--socket",
+        admin_venue.socket,
+        "session",
+        "disable",
+        "BRAVO-MM",
+        stdin=slave,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=slave,
+        cwd=str(REPO),
+    )
+    os.close(slave)
+    try:
+        loop = asyncio.get_running_loop()
+        prompt = await loop.run_in_executor(None, _read_until, master, b"[y/N]")
+        assert b"disable session BRAVO-MM?" in prompt
+        os.write(master, answer)
+        await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        os.close(master)
+    assert proc.returncode == expected
+    assert _slot(admin_venue, "BRAVO-MM").config.enabled is (expected != EXIT_OK)
