@@ -49,7 +49,8 @@ def _show_status(s: dict[str, Any]) -> None:
             ("uptime", render.duration(s["uptime_ns"])),
             ("journal", j["path"]),
             ("last seq / committed", f"{j['last_seq']} / {j['committed_seq']}"),
-            ("commit latency (last)", render.duration(j["last_commit_wait_ns"])),
+            ("commit wait (now)", render.duration(j["commit_wait_ns"])),
+            ("last admin action commit", render.duration(j["last_action_commit_ns"])),
             ("journal failed", j["failed"] or "no"),
             (
                 "sessions logged on",

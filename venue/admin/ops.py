@@ -173,7 +173,8 @@ class AdminOps:
         self._mono_ns = mono_ns
         self._started_ns = now_ns()
         self._snapshot_now = snapshot_now
-        self.last_commit_wait_ns = 0
+        self.commit_wait_ns = 0  # the last status/top probe: wait until all is durable
+        self.action_commit_ns = 0  # the last admin action: submit to durable
         self._waiting: set[asyncio.Future[None]] = set()
         sequencer.on_failure(self._on_journal_failure)
         self._ops: dict[str, tuple[type[_Args], Handler]] = {
@@ -251,7 +252,8 @@ class AdminOps:
         return seq
 
     async def _committed(self) -> int:
-        """Wait until everything submitted or recorded so far is durable; returns the wait."""
+        """Wait until everything submitted or recorded so far is durable; returns the wait
+        (after an action, also kept as `action_commit_ns`)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def done() -> None:
@@ -265,8 +267,7 @@ class AdminOps:
             await fut
         finally:
             self._waiting.discard(fut)
-        self.last_commit_wait_ns = self._mono_ns() - start
-        return self.last_commit_wait_ns
+        return self._mono_ns() - start
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         """A failed commit never releases its callbacks: fail the waiting requests instead."""
@@ -278,7 +279,7 @@ class AdminOps:
         """Measure how long a commit takes right now; a failed or stopping journal is shown
         by status (`journal.failed`), not refused."""
         with contextlib.suppress(JournalFailed, SequencerStopped):
-            await self._committed()
+            self.commit_wait_ns = await self._committed()
 
     def _market(self, symbol: str) -> Any:
         mkt = self.sequencer.engine.markets.get(symbol)
@@ -309,7 +310,8 @@ class AdminOps:
             "commits": seq.commits,
             "backlogged": seq.backlogged,
             "failed": str(seq.failed) if seq.failed is not None else None,
-            "last_commit_wait_ns": self.last_commit_wait_ns,
+            "commit_wait_ns": self.commit_wait_ns,
+            "last_action_commit_ns": self.action_commit_ns,
         }
 
     def _fund(self) -> dict[str, Any]:
@@ -385,7 +387,7 @@ class AdminOps:
         await self.sequencer.wait_ready()
         result = self._session(name, fn)
         seq = self._record(operator, action, session=name, result=result)
-        await self._committed()
+        self.action_commit_ns = await self._committed()
         return {"session": name, "result": result, "audit_seq": seq}
 
     async def _session_logout(self, a: _Name, operator: str) -> Any:
@@ -452,7 +454,7 @@ class AdminOps:
             raise OpError(ErrorCode.NOT_FOUND, str(exc)) from None
         filters = {k: v for k, v in msgspec.structs.asdict(a).items() if v is not None}
         seq = self._record(operator, "cancel_all", canceled=canceled, **filters)
-        await self._committed()
+        self.action_commit_ns = await self._committed()
         return {"canceled": canceled, "filters": filters, "audit_seq": seq}
 
     async def _engine_action(self, operator: str, action: str, cmd: Any, **detail: Any) -> Any:
@@ -460,7 +462,7 @@ class AdminOps:
         seq, events = self.sequencer.submit(cmd)
         refusal = self._refusal(events)
         audit = self._record(operator, action, seq=seq, refused=refusal, **detail)
-        await self._committed()
+        self.action_commit_ns = await self._committed()
         if refusal is not None:
             raise OpError(ErrorCode.REFUSED, f"{action} refused: {refusal} (seq {seq})")
         return {"seq": seq, "audit_seq": audit, **detail}
@@ -515,5 +517,5 @@ class AdminOps:
         await self.sequencer.wait_ready()
         seq = take()
         audit = self._record(operator, "snapshot.now", snapshot_seq=seq)
-        await self._committed()
+        self.action_commit_ns = await self._committed()
         return {"snapshot_seq": seq, "audit_seq": audit}

@@ -54,7 +54,7 @@ def _renderable(f: dict[str, Any]) -> Any:
     j = f["journal"]
     head = (
         f"{render.ts_text(f['now_ns'])}  seq {j['last_seq']} (committed {j['committed_seq']}, "
-        f"queue {j['uncommitted']})  commit {render.duration(j['last_commit_wait_ns'])}  "
+        f"queue {j['uncommitted']})  commit wait {render.duration(j['commit_wait_ns'])}  "
         f"{j['commands_per_s'] if j['commands_per_s'] is not None else '-'} cmd/s"
         f"{'  BACKLOGGED' if j['backlogged'] else ''}"
     )
