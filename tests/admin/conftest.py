@@ -6,6 +6,7 @@ serving while the CLI runs)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import pwd
 import shutil
@@ -74,11 +75,13 @@ def make_ops(venue: Venue, journal_path: str) -> AdminOps:
     )
 
 
-@pytest.fixture
-async def admin_venue(tmp_path: Path) -> AsyncIterator[AdminVenue]:
+@contextlib.asynccontextmanager
+async def running_admin_venue(
+    tmp_path: Path, sessions_dir: Path | None = None
+) -> AsyncIterator[AdminVenue]:
     short = Path(tempfile.mkdtemp(prefix="va", dir="/tmp"))  # AF_UNIX paths: < 108 bytes
     sock = short / "admin.sock"
-    path = write_config(tmp_path)
+    path = write_config(tmp_path, sessions_dir=sessions_dir)
     text = path.read_text().replace(str(tmp_path / "admin.sock"), str(sock))
     path.write_text(text.replace("enabled = true", "enabled = false", 1))  # no feed needed
     cfg = load_config(path)
@@ -93,3 +96,9 @@ async def admin_venue(tmp_path: Path) -> AsyncIterator[AdminVenue]:
         await server.stop()
         await venue.stop()
         shutil.rmtree(short, ignore_errors=True)
+
+
+@pytest.fixture
+async def admin_venue(tmp_path: Path) -> AsyncIterator[AdminVenue]:
+    async with running_admin_venue(tmp_path) as av:
+        yield av

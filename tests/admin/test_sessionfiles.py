@@ -202,3 +202,34 @@ def test_rotate_key(setup: tuple[Path, Path], tmp_path: Path) -> None:
         str(tmp_path / "pw.pem"),
     )
     assert r.returncode == EXIT_REFUSED and "not 'ed25519'" in r.stderr
+
+
+async def test_rotate_key_then_reload_into_the_running_venue(tmp_path: Path) -> None:
+    from tests.admin.conftest import running_admin_venue
+
+    sessions = tmp_path / "sessions"
+    sessions.mkdir()
+    (sessions / "ROT.toml").write_text(
+        (REPO / "sessions" / "alpha-trading.toml").read_text().replace("ALPHA-TRD", "ROT-TRD")
+    )
+    async with running_admin_venue(tmp_path, sessions_dir=sessions) as av:
+        assert av.venue.gateway is not None
+        slot = av.venue.gateway.slots["ROT"]
+        before = slot.config.auth.public_key
+        key = tmp_path / "rot.pem"
+        r = await av.cli(
+            "--config", str(av.config), "-y", "session", "rotate-key", "ROT", "--key-out", str(key)
+        )
+        assert r.code == EXIT_OK, r.stderr
+        assert slot.config.auth.public_key == before  # files only, until reloaded
+        r = await av.cli("--json", "session", "reload", "ROT")
+        assert r.code == EXIT_OK, r.stderr
+        assert r.json()["result"] == ["auth"]
+        assert slot.config.auth.public_key == public_key_b64(load_private_key(key.read_bytes()))
+        path = sessions / "ROT.toml"
+        path.write_text(path.read_text().replace('firm = "ALPHA"', 'firm = "BRAVO"'))
+        r = await av.cli("session", "reload", "ROT")
+        assert r.code == EXIT_REFUSED
+        assert "restart" in r.stderr
+        r = await av.cli("session", "reload", "ALPHA-MM")  # from venue.toml, not a file
+        assert r.code == EXIT_REFUSED

@@ -23,7 +23,9 @@ Exit status:
 Every state-changing command is journaled by the venue with the operator: the OS user of this
 process, plus `--operator NAME` when given (`root/alice`). `session add`, `session rotate-key`
 and `journal verify`/`audit` work on files and need no running venue (`audit` and `verify` read
-the journal path from the venue when it runs, else from `--config` or `--db`).
+the journal path from the venue when it runs, else from `--config` or `--db`). An added session
+needs a restart; `session reload NAME` applies a rotated key or new addresses to the running
+venue.
 
 Invariants: nothing here changes venue state except through the socket; `--json` output is
 machine-readable and stable; failures end with one line on stderr and the exit status above.
@@ -103,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("logout", "session.logout", True),
         ("disconnect", "session.disconnect", True),
         ("enable", "session.enable", False),
+        ("reload", "session.reload", False),
         ("disable", "session.disable", True),
         ("reset", "session.reset", True),
     ):

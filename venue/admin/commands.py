@@ -207,7 +207,7 @@ def cmd_session_rotate_key(ctx: Ctx) -> int:
         written = rotate_key(directory, ctx.args.name, key_out=Path(ctx.args.key_out), venue=cfg)
     except SessionFileError as exc:
         raise Fail(EXIT_REFUSED, str(exc)) from None
-    written["note"] = "the venue accepts the new key after its next restart"
+    written["note"] = f"apply it with `venue-admin session reload {ctx.args.name}` (or a restart)"
     ctx.out(written, done)
     return EXIT_OK
 

@@ -27,12 +27,14 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
 
 from venue.admin.protocol import ErrorCode
 from venue.admin.views import account_row, instrument_rows, money_text, position_rows
+from venue.config import ConfigError, SessionConfig, load_session_file
 from venue.core.commands import (
     Deposit,
     Halt,
@@ -70,6 +72,7 @@ class SessionControl(Protocol):
         self, name: str, *, next_in: int | None, next_out: int | None, force: bool = ...
     ) -> tuple[int, int]: ...
     def reset_session(self, name: str) -> None: ...
+    def reload_session_config(self, cfg: SessionConfig) -> list[str]: ...
 
 
 class KillSwitch(Protocol):
@@ -189,6 +192,7 @@ class AdminOps:
             "session.disable": (_Name, self._session_disable),
             "session.reset": (_Name, self._session_reset),
             "session.set_seq": (_SetSeq, self._session_set_seq),
+            "session.reload": (_Name, self._session_reload),
             "cancel_all": (_CancelAll, self._cancel_all),
             "instrument.list": (_NoArgs, self._instrument_list),
             "instrument.halt": (_Symbol, self._instrument_halt),
@@ -437,6 +441,21 @@ class AdminOps:
         next_in, next_out = out["result"]
         out["result"] = {"next_in": next_in, "next_out": next_out, "forced": a.force}
         return out
+
+    async def _session_reload(self, a: _Name, operator: str) -> Any:
+        gw = self._gateway()
+        source = str(self._session(a.name, lambda: gw.session_detail(a.name))["source"])
+        if not source:
+            raise OpError(ErrorCode.REFUSED, f"session {a.name} is not from a session file")
+        try:
+            cfg = load_session_file(Path(source))
+        except ConfigError as exc:
+            raise OpError(ErrorCode.REFUSED, f"{exc}") from None
+        if cfg.name != a.name:
+            raise OpError(ErrorCode.REFUSED, f"{source} now names session {cfg.name!r}")
+        return await self._session_action(
+            a.name, operator, "session.reload", lambda: gw.reload_session_config(cfg)
+        )
 
     async def _cancel_all(self, a: _CancelAll, operator: str) -> Any:
         if self.kill_switch is None:

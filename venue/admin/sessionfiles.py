@@ -1,7 +1,8 @@
 """`venue-admin session add` and `session rotate-key`: session files and their credentials.
 
-These write files only; the running venue loads `sessions/*.toml` at start-up, so an added
-session or a rotated key takes effect at the next restart (there is no live reload).
+These write files only. The running venue loads `sessions/*.toml` at start-up: an added session
+takes effect at the next restart; a rotated key (or changed addresses) of an existing session
+with `venue-admin session reload NAME`, which re-reads its file into the running gateway.
 
 Invariants:
 - A private key is created with mode 0600 from the first instant (O_CREAT|O_EXCL, never

@@ -14,6 +14,7 @@ Invariants:
   name raises KeyError, an action the session's state forbids raises RuntimeError, and none of
   them writes to the journal except through the sequencer (`record_session_seqs`). Enabling or
   disabling a session lasts until the venue restarts (the session file is the durable setting).
+  A reloaded session file may change only what Logon checks (credentials, addresses).
 """
 
 from __future__ import annotations
@@ -330,6 +331,26 @@ class Gateway:
         before = slot.config.enabled
         slot.config = msgspec.structs.replace(slot.config, enabled=enabled)
         return before
+
+    def reload_session_config(self, cfg: SessionConfig) -> list[str]:
+        """Apply a re-read session file to a running session. Only what is checked at Logon may
+        change live (`auth`, `allowed_addresses`); the operator's enable/disable stays. Raises
+        KeyError for an unknown session, RuntimeError (naming the settings) when anything else
+        differs: that needs a restart. Returns the names of the settings that changed."""
+        slot = self.slots[cfg.name]
+        old = slot.config
+        live = ("auth", "allowed_addresses")
+        fixed = [
+            f
+            for f in old.__struct_fields__
+            if f not in (*live, "enabled", "source") and getattr(old, f) != getattr(cfg, f)
+        ]
+        if fixed:
+            raise RuntimeError(f"{', '.join(fixed)} changed: restart the venue to apply")
+        changed = [f for f in live if getattr(old, f) != getattr(cfg, f)]
+        slot.config = msgspec.structs.replace(cfg, enabled=old.enabled)
+        _log.info("session_config_reloaded", session=cfg.name, changed=changed)
+        return changed
 
     def set_session_seqs(
         self, name: str, *, next_in: int | None, next_out: int | None, force: bool = False
