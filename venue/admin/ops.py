@@ -167,6 +167,7 @@ class AdminOps:
         now_ns: Callable[[], int],
         mono_ns: Callable[[], int],
         snapshot_now: Callable[[], int] | None = None,
+        started_ns: int | None = None,
     ) -> None:
         self.sequencer = sequencer
         self.sessions = sessions
@@ -174,7 +175,7 @@ class AdminOps:
         self.journal_path = os.path.abspath(journal_path) if journal_path else ""
         self._now_ns = now_ns
         self._mono_ns = mono_ns
-        self._started_ns = now_ns()
+        self._started_ns = started_ns if started_ns is not None else now_ns()  # for uptime
         self._snapshot_now = snapshot_now
         self.commit_wait_ns = 0  # the last status/top probe: wait until all is durable
         self.action_commit_ns = 0  # the last admin action: submit to durable
