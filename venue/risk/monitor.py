@@ -21,7 +21,8 @@ Invariants:
   per open perpetual with a mark, with the rate of the premium samples since the previous
   funding time; the samples then start over. A funding time the venue was down for is skipped.
 - Liquidation: an account is checked when something that moves its equity or margin commits
-  (a mark of an instrument it holds, its fills, funding, settlement), not on every tick; at most
+  (an index or mark of an instrument it holds, its fills, balance changes, funding,
+  settlement), not on every tick; at most
   `liquidation_checks_per_tick` checks per `due`. `Liquidate` is submitted only when equity <
   maintenance margin, never while one for the account is in flight (submitted, not yet seen
   committed), and not again within `liquidation_retry_ms` of the last one committing.
@@ -171,7 +172,8 @@ class RiskMonitor:
         if st.stale:
             st.stale = False
             _log.info("index_fresh", symbol=ev.symbol)
-            self._candidates.update(self._holders.get(ev.symbol, {}))
+        # until a mark is set the core values positions at the index: recheck the holders
+        self._candidates.update(self._holders.get(ev.symbol, {}))
         mkt = self._engine.markets.get(ev.symbol)
         if mkt is not None and mkt.instrument.kind == _FUTURE and mkt.instrument.expiry_ts:
             start = mkt.instrument.expiry_ts - self._cfg.settlement_window_seconds * _SEC
