@@ -12,9 +12,10 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import random
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,14 @@ if TYPE_CHECKING:
     from venue.core import Engine, Event
     from venue.sequencer import Sequencer
 
-__all__ = ["IndexTick", "csv_ticks", "index_command", "random_walk", "submit_index"]
+__all__ = [
+    "IndexTick",
+    "csv_ticks",
+    "feed_in_process",
+    "index_command",
+    "random_walk",
+    "submit_index",
+]
 
 
 def index_command(engine: Engine, symbol: str, price: str, *, source: str) -> SetIndexPrice:
@@ -110,3 +118,26 @@ class _Scale:
         digits = str(value).rjust(self.exp + 1, "0")
         whole, frac = digits[: -self.exp], digits[-self.exp :].rstrip("0")
         return f"{whole}.{frac}" if frac else whole
+
+
+async def feed_in_process(
+    sequencer: Sequencer,
+    ticks: Iterable[IndexTick],
+    *,
+    source: str = "index_feed",
+    count: int | None = None,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> int:
+    """Submit `ticks` (at most `count`) through `submit_index`, waiting each tick's delay with
+    `sleep` (tests pass one that returns at once) and `Sequencer.wait_ready` (back-pressure).
+    Returns how many were submitted; stops at the first refused price (ValueError)."""
+    n = 0
+    for tick in ticks:
+        if count is not None and n >= count:
+            break
+        if tick.delay_ms:
+            await sleep(tick.delay_ms / 1000)
+        await sequencer.wait_ready()
+        submit_index(sequencer, tick.symbol, tick.price, source=source)
+        n += 1
+    return n
