@@ -83,7 +83,9 @@ async def running_admin_venue(
     sock = short / "admin.sock"
     path = write_config(tmp_path, sessions_dir=sessions_dir)
     text = path.read_text().replace(str(tmp_path / "admin.sock"), str(sock))
-    path.write_text(text.replace("enabled = true", "enabled = false", 1))  # no feed needed
+    feed_off = text.replace("[marketdata]\nenabled = true", "[marketdata]\nenabled = false")
+    assert feed_off != text  # the tests need no market data feed
+    path.write_text(feed_off)
     cfg = load_config(path)
     venue = Venue(cfg)
     await venue.start()

@@ -4,6 +4,8 @@ operator."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import msgspec
 import pytest
 
@@ -115,14 +117,26 @@ async def test_cancel_all_kill_switch(av: AdminVenue) -> None:
         await t.close()
 
 
+def balance(av: AdminVenue, account: str) -> Decimal:
+    """The account's balance in USD, read from the engine (whatever start-up gave it)."""
+    assert av.venue.sequencer is not None
+    view = av.venue.sequencer.engine.account_view(account)
+    assert view is not None
+    return Decimal(view.balance) / MONEY_SCALE
+
+
 async def test_accounts_deposit_withdraw(av: AdminVenue) -> None:
+    start, bravo = balance(av, "ALPHA-1"), balance(av, "BRAVO-1")
     r = await av.cli("--json", "account", "deposit", "ALPHA-1", "1000.5")
     assert r.code == EXIT_OK, r.stderr
     assert r.json()["units"] == 1_000_500_000
     r = await av.cli("--json", "account", "show", "ALPHA-1")
     assert r.code == EXIT_OK
-    assert r.json()["balance"] == "1000.5" and r.json()["units"]["balance"] == 1_000_500_000
-    r = await av.cli("-y", "account", "withdraw", "ALPHA-1", "2000")
+    shown = r.json()
+    assert Decimal(shown["balance"]) == start + Decimal("1000.5")
+    assert shown["units"]["balance"] == int((start + Decimal("1000.5")) * MONEY_SCALE)
+    too_much = str(Decimal(shown["available"]) + 1)
+    r = await av.cli("-y", "account", "withdraw", "ALPHA-1", too_much)
     assert r.code == EXIT_REFUSED and "WITHDRAWAL_EXCEEDS_AVAILABLE" in r.stderr
     r = await av.cli("account", "withdraw", "ALPHA-1", "500")
     assert r.code == EXIT_NOT_CONFIRMED
@@ -130,7 +144,8 @@ async def test_accounts_deposit_withdraw(av: AdminVenue) -> None:
     assert r.code == EXIT_OK, r.stderr
     r = await av.cli("--json", "account", "list")
     rows = {a["account"]: a for a in r.json()}
-    assert rows["ALPHA-1"]["balance"] == "500.5" and rows["BRAVO-1"]["balance"] == "0"
+    assert Decimal(rows["ALPHA-1"]["balance"]) == start + Decimal("500.5")
+    assert Decimal(rows["BRAVO-1"]["balance"]) == bravo
     r = await av.cli("account", "list")
     assert r.code == EXIT_OK and "ALPHA-2" in r.stdout
     r = await av.cli("account", "show", "NOPE")
@@ -188,11 +203,11 @@ async def test_withdrawal_under_margin_is_refused(av: AdminVenue) -> None:
         assert (await t.expect(b"8")).get(39) == b"0"
         r = await av.cli("--json", "account", "show", "ALPHA-1")
         shown = r.json()
-        assert shown["balance"] == "1000" and int(shown["initial_margin"]) >= 590
-        available = shown["available"]
-        r = await av.cli("-y", "account", "withdraw", "ALPHA-1", "500")  # balance covers it...
-        assert r.code == EXIT_REFUSED and "WITHDRAWAL_EXCEEDS_AVAILABLE" in r.stderr  # margin not
-        r = await av.cli("-y", "account", "withdraw", "ALPHA-1", available)
+        assert Decimal(shown["initial_margin"]) > 0
+        assert Decimal(shown["available"]) < Decimal(shown["balance"])
+        r = await av.cli("-y", "account", "withdraw", "ALPHA-1", shown["balance"])  # all of it
+        assert r.code == EXIT_REFUSED and "WITHDRAWAL_EXCEEDS_AVAILABLE" in r.stderr  # margin
+        r = await av.cli("-y", "account", "withdraw", "ALPHA-1", shown["available"])
         assert r.code == EXIT_OK, r.stderr
     finally:
         await t.close()
