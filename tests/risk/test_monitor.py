@@ -339,3 +339,47 @@ def test_commands_are_journal_types() -> None:
     # the monitor submits only these commands (DESIGN rule 4)
     assert {SetMarkPrice, ApplyFunding, Liquidate, ExpireInstrument, SettleInstrument}
     assert SetIndexPrice(symbol=PERP, price=1).source == ""
+
+
+async def test_after_a_restart_nothing_is_submitted_twice_and_holders_are_known(
+    tmp_path: Path,
+) -> None:
+    expiry = T0 + 3600 * SEC
+    clock = ManualClock(expiry - 600 * SEC)
+    db = tmp_path / "r.db"
+    engine, journal, _ = await recover(db, synchronous="NORMAL", clock=clock)
+    seq = Sequencer(engine, journal, clock)
+    await seq.start()
+    first = Harness(seq, clock)
+    await long_alpha(first, perp(), alpha_usd=7_000)
+    await first.submit(AddInstrument(instrument=future(expiry)))
+    submit_index(seq, FUT, "60000")
+    await first.flush()
+    first.start_monitor()
+    cmds = await first.step(expiry)
+    assert [type(c) for c in cmds if type(c) in (ExpireInstrument, SettleInstrument)] == [
+        ExpireInstrument,
+        SettleInstrument,
+    ]
+    await seq.stop()
+    await journal.close()
+
+    engine, journal, _ = await recover(db, synchronous="NORMAL", clock=clock)
+    seq = Sequencer(engine, journal, clock)
+    await seq.start()
+    try:
+        again = Harness(seq, clock)
+        m = again.start_monitor()
+        # the future is expired and settled in the recovered engine: nothing to do for it
+        assert [
+            c for c in m.due(expiry + SEC) if type(c) in (ExpireInstrument, SettleInstrument)
+        ] == []
+        # the perpetual's holders were seeded from the recovered positions: a new index that
+        # puts ALPHA-1 below maintenance is acted on without any fill after the restart
+        clock.set(expiry + 2 * SEC)
+        submit_index(seq, PERP, "55500")
+        await again.flush()
+        assert Liquidate(account="ALPHA-1") in m.due(expiry + 2 * SEC)
+    finally:
+        await seq.stop()
+        await journal.close()

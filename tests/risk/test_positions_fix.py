@@ -194,3 +194,35 @@ async def test_collateral_without_account_lists_every_account_of_the_firm(
     assert [first.get(912), second.get(912)] == [b"N", b"Y"]
     assert first.get(911) == second.get(911) == b"2"
     assert first.get(908) != second.get(908)
+
+
+def _msg(msg_type: bytes, body: list[tuple[int, bytes]]) -> FixMessage:
+    from venue.fix.codec import Framer, encode
+
+    raw = encode(
+        msg_type,
+        begin_string=b"FIX.4.4",
+        sender=b"X",
+        target=b"VENUE",
+        seq=7,
+        sending_time=now(),
+        body=body,
+    )
+    (m,) = Framer().feed(raw)
+    assert isinstance(m, FixMessage)
+    return m
+
+
+def test_only_trading_sessions_are_answered_and_subscriptions_are_refused() -> None:
+    from venue.core import Engine
+
+    app = PositionsApplication(engine=Engine(), sessions=demo_sessions())
+    bb = _msg(b"BB", [(909, b"C9")])
+    (out,) = app.on_message("ALPHA-DC", bb, 1)
+    assert out.msg_type == b"j"
+    assert (380, b"6") in out.body
+    sub = _msg(b"BB", [(909, b"C9"), (263, b"1")])
+    (out,) = app.on_message("ALPHA-MM", sub, 2)
+    assert out.msg_type == b"j"
+    assert (380, b"0") in out.body
+    assert (379, b"C9") in out.body
