@@ -1,0 +1,324 @@
+"""End-to-end benchmark of the venue through real FIX sessions; prints one JSON object.
+
+    python tools/bench/e2e.py [--sessions 4] [--window 16] [--seconds 5] [--rate 10000]
+                              [--mode both|closed|open] [--sync NORMAL,FULL] [--pin] [--peer]
+    python tools/bench/e2e.py --connect 127.0.0.1:9878 --key BENCH1=bench1.pem ...
+    python tools/bench/e2e.py --simulate            # a lively book against `make run`
+
+By default the benchmark starts the venue itself (`python -m venue run` on a generated
+venue.toml, sessions with fresh Ed25519 keys, accounts with an ample balance), once per
+(journal level, mode), and drives a market maker's flow (quotes near the touch, moves,
+cancels, IOCs that trade) from N signed sessions:
+
+- closed loop: a window of W orders in flight per session: the maximum sustained throughput;
+- open loop: a fixed rate, evenly spaced; latency from the *scheduled* send time to the first
+  ExecutionReport (or OrderCancelReject) for that ClOrdID, so stalls are not hidden.
+
+Figures: orders/s (answered, over the measured window after warm-up), ExecutionReports/s,
+latency p50/p90/p99/p99.9/max (µs), the venue process's CPU seconds per order (utime+stime
+from /proc/<pid>/stat over the window), and the venue's own per-stage timings (its
+`stage_timings` log line at shutdown, when the venue collects them). `--pin` puts the
+generator on CPU 0 and the venue on CPU 1. `--peer` also drives the QuickFIX C++ acceptor
+(tools/bench/peer_quickfix.py, `make bench-peer`) with the same flow and reports the ratio.
+
+Invariants: the generator is a separate process from the venue; everything it generates lives
+in a temporary directory removed at exit; it talks to 127.0.0.1 only unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from e2e_client import Counts, Driver, Flow, Instrument, Session, instrument  # noqa: E402
+from e2e_venue import VenueProcess, cpu_seconds, write_setup  # noqa: E402
+
+from venue.config import load_config  # noqa: E402
+from venue.gateway.auth import load_private_key  # noqa: E402
+
+
+def default_instruments() -> list[Instrument]:
+    return [
+        instrument(i.symbol, i.tick_size, i.lot_size, i.ref_price)
+        for i in load_config(None).instruments
+    ]
+
+
+def percentiles(samples: list[int]) -> dict[str, float]:
+    if not samples:
+        return {}
+    s = sorted(samples)
+    n = len(s)
+
+    def at(q: float) -> float:
+        return round(s[min(n - 1, int(q * n))] / 1000, 1)
+
+    return {
+        "p50": at(0.50),
+        "p90": at(0.90),
+        "p99": at(0.99),
+        "p99.9": at(0.999),
+        "max": round(s[-1] / 1000, 1),
+        "samples": n,
+    }
+
+
+def run_flow(
+    host: str,
+    port: int,
+    creds: list[tuple[str, Any]],
+    *,
+    mode: str,
+    args: argparse.Namespace,
+    pid: int | None,
+    target: str = "VENUE",
+) -> dict[str, Any]:
+    """Log on every session, run one mode, drain, mass-cancel, log out; the figures."""
+    flow = Flow(default_instruments(), args.seed)
+    sessions = [
+        Session(host, port, sender=comp, target=target, key=key, flow=flow, tag=f"{i:x}")
+        for i, (comp, key) in enumerate(creds)
+    ]
+    for s in sessions:
+        s.logon()
+    driver = Driver(sessions)
+    clock = time.perf_counter_ns
+    t0 = clock()
+    warm_ns = int(args.warmup * 1e9)
+    total = args.warmup + args.seconds
+    late = 0
+    # the measured window starts after warm-up: snapshot the counters and CPU then
+    if mode == "closed":
+        driver.closed_loop(args.window, args.warmup, t0 + warm_ns, max_orders=args.orders)
+    else:
+        late += driver.open_loop(args.rate, args.warmup, t0 + warm_ns)
+    before = Counts()
+    for s in sessions:
+        before.add(s.counts)
+    cpu0 = cpu_seconds(pid) if pid else None
+    t1 = clock()
+    if mode == "closed":
+        driver.closed_loop(args.window, args.seconds, t1, max_orders=args.orders)
+    else:
+        late += driver.open_loop(args.rate, args.seconds, t1)
+    t2 = clock()
+    after = Counts()
+    for s in sessions:
+        after.add(s.counts)
+    cpu1 = cpu_seconds(pid) if pid else None
+    driver.drain(10.0)
+    final = Counts()
+    for s in sessions:
+        final.add(s.counts)
+    unanswered = sum(len(s.pending) for s in sessions)
+    latencies = [x for s in sessions for x in s.latencies]
+    if args.mass_cancel:
+        driver.send_all(lambda s: s.mass_cancel())
+    driver.close()
+    window_s = (t2 - t1) / 1e9
+    answered = after.answered - before.answered
+    result: dict[str, Any] = {
+        "mode": mode,
+        "sessions": len(sessions),
+        "window": args.window if mode == "closed" else None,
+        "rate": args.rate if mode == "open" else None,
+        "seconds": round(window_s, 3),
+        "warmup_seconds": args.warmup,
+        "orders_per_s": round(answered / window_s) if window_s else 0,
+        "reports_per_s": round((after.reports - before.reports) / window_s) if window_s else 0,
+        "latency_us": percentiles(latencies),
+        "counts": vars(final),
+        "unanswered": unanswered,
+    }
+    if mode == "open":
+        result["late_sends_over_1ms"] = late
+    if cpu0 is not None and cpu1 is not None and answered:
+        result["venue_cpu_s"] = round(cpu1 - cpu0, 3)
+        result["venue_cpu_us_per_order"] = round((cpu1 - cpu0) / answered * 1e6, 1)
+    del total
+    return result
+
+
+def free_udp_socket() -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    return s
+
+
+def run_venue(args: argparse.Namespace, sync: str, mode: str, tmp: Path) -> dict[str, Any]:
+    directory = tmp / f"{sync}-{mode}"
+    directory.mkdir()
+    md = None if args.no_marketdata else free_udp_socket()
+    config, creds = write_setup(
+        directory,
+        sessions=args.sessions,
+        synchronous=sync,
+        marketdata_port=md.getsockname()[1] if md else None,
+    )
+    venue = VenueProcess(
+        config,
+        cpu=1 if args.pin else None,
+        env={"VENUE_STAGE_TIMINGS": str(args.stage_every)} if args.stage_every else None,
+    )
+    try:
+        ready = venue.wait_ready()
+        result = run_flow(
+            "127.0.0.1", int(ready["fix_port"]), creds, mode=mode, args=args, pid=venue.pid
+        )
+    finally:
+        code = venue.stop()
+        if md is not None:
+            md.close()
+    result = {"target": "venue", "sync": sync, **result, "venue_exit": code}
+    stages = venue.records("stage_timings")
+    if stages:
+        result["stages"] = {k: v for k, v in stages[-1].items() if k not in ("timestamp", "level")}
+    errors = [line for line in venue.lines if '"level": "error"' in line or "Traceback" in line]
+    if errors:
+        result["venue_errors"] = errors[:5]
+    return result
+
+
+def run_peer(args: argparse.Namespace, mode: str, tmp: Path) -> dict[str, Any]:
+    directory = tmp / f"peer-{mode}"
+    directory.mkdir()
+    comps = [f"BENCH{i + 1}" for i in range(args.sessions)]
+    cmd = [sys.executable, str(Path(__file__).with_name("peer_quickfix.py"))]
+    cmd += ["--dir", str(directory), "--sessions", ",".join(comps)]
+    if args.pin:
+        cmd = ["taskset", "-c", "1", *cmd]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(
+                "QuickFIX peer did not start: " + (proc.stderr.read() if proc.stderr else "")
+            )
+        port = int(json.loads(line)["port"])
+        creds = [(c, None) for c in comps]
+        result = run_flow("127.0.0.1", port, creds, mode=mode, args=args, pid=proc.pid)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return {"target": "quickfix", **result}
+
+
+def simulate(args: argparse.Namespace) -> int:
+    """A lively book for `make run`: the demo sessions at a gentle open-loop rate, forever."""
+    host, _, port = (args.connect or "127.0.0.1:9878").partition(":")
+    creds = [(c, None) for c in ("ALPHA-MM", "BRAVO-MM")]
+    flow = Flow(default_instruments(), args.seed)
+    sessions = [
+        Session(host, int(port), sender=c, flow=flow, tag=f"S{i}") for i, (c, _) in enumerate(creds)
+    ]
+    for s in sessions:
+        s.logon()
+    driver = Driver(sessions)
+    print(json.dumps({"simulating": [c for c, _ in creds], "rate": args.rate}), flush=True)
+    try:
+        while not any(s.closed for s in sessions):
+            driver.open_loop(args.rate, 10.0, 0)
+            for s in sessions:
+                s.latencies.clear()
+    except KeyboardInterrupt:
+        pass
+    driver.send_all(lambda s: s.mass_cancel())
+    driver.drain(2.0)
+    driver.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=4)
+    parser.add_argument("--window", type=int, default=16, help="closed loop: in flight/session")
+    parser.add_argument("--rate", type=float, default=10000.0, help="open loop: orders/s")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured time per run")
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--orders", type=int, default=0, help="closed loop: stop after N sent")
+    parser.add_argument("--mode", choices=("both", "closed", "open"), default="both")
+    parser.add_argument("--sync", default="NORMAL,FULL", help="journal levels to run")
+    parser.add_argument("--pin", action="store_true", help="generator on CPU 0, venue on CPU 1")
+    parser.add_argument("--peer", action="store_true", help="also drive the QuickFIX peer")
+    parser.add_argument("--no-marketdata", action="store_true", help="venue without its feed")
+    parser.add_argument("--no-mass-cancel", dest="mass_cancel", action="store_false")
+    parser.add_argument("--stage-every", type=int, default=64, help="venue stage sampling, 0=off")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--connect", help="HOST:PORT of a running venue (with --key)")
+    parser.add_argument("--key", action="append", default=[], help="COMPID=PEMFILE (repeat)")
+    parser.add_argument("--venue-pid", type=int, help="with --connect: venue pid for CPU figures")
+    parser.add_argument("--simulate", action="store_true", help="lively book against make run")
+    args = parser.parse_args(argv)
+    if args.simulate:
+        if args.rate == 10000.0:
+            args.rate = 50.0
+        return simulate(args)
+    if args.pin:
+        os.sched_setaffinity(0, {0})
+    modes = ("closed", "open") if args.mode == "both" else (args.mode,)
+    report: dict[str, Any] = {
+        "benchmark": "e2e",
+        "host": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "pinned": args.pin,
+        },
+        "runs": [],
+    }
+    if args.connect:
+        host, _, port = args.connect.partition(":")
+        creds = []
+        for item in args.key:
+            comp, _, path = item.partition("=")
+            creds.append((comp, load_private_key(Path(path).read_bytes())))
+        for mode in modes:
+            report["runs"].append(
+                {
+                    "target": args.connect,
+                    **run_flow(host, int(port), creds, mode=mode, args=args, pid=args.venue_pid),
+                }
+            )
+    else:
+        with tempfile.TemporaryDirectory(prefix="venue-e2e-") as tmp:
+            for sync in [s.strip().upper() for s in args.sync.split(",") if s.strip()]:
+                for mode in modes:
+                    report["runs"].append(run_venue(args, sync, mode, Path(tmp)))
+            if args.peer:
+                peer_runs = [run_peer(args, mode, Path(tmp)) for mode in modes]
+                report["peer"] = peer_runs
+                ratios = {}
+                for p in peer_runs:
+                    mine = [
+                        r
+                        for r in report["runs"]
+                        if r["mode"] == p["mode"] and r.get("sync") == "NORMAL"
+                    ]
+                    if mine and p["orders_per_s"]:
+                        ratios[p["mode"]] = round(mine[0]["orders_per_s"] / p["orders_per_s"], 2)
+                report["venue_over_quickfix_orders_per_s"] = ratios
+    report["host"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
