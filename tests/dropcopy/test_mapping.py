@@ -11,6 +11,7 @@ import pytest
 from tests.dropcopy.conftest import account_setup
 from venue.core import AddInstrument, CancelOrder, Engine, NewOrder, ReplaceOrder
 from venue.core.events import (
+    AdlExecuted,
     OrderAccepted,
     OrderCanceled,
     OrderFilled,
@@ -126,8 +127,65 @@ def test_copies_are_the_owner_reports_plus_origin() -> None:
     assert {OrderAccepted, OrderFilled, OrderReplaced, OrderCanceled, OrderRejected} <= seen
 
 
-def test_every_event_type_with_a_copier_is_an_order_event() -> None:
-    assert set(COPIERS) == {OrderAccepted, OrderFilled, OrderCanceled, OrderReplaced, OrderRejected}
+def test_the_copied_event_types() -> None:
+    order_events = {OrderAccepted, OrderFilled, OrderCanceled, OrderReplaced, OrderRejected}
+    assert set(COPIERS) == order_events | {AdlExecuted}
+
+
+ADL = AdlExecuted(
+    ts=T0 + 5_000_000,
+    trade_id=77,
+    symbol="BTC-PERP",
+    account="ALPHA-1",
+    counterparty="BRAVO-1",
+    side=Side.SELL,
+    price=119_000,
+    qty=250,
+    rank=1,
+)
+FIRMS = {"ALPHA-1": "ALPHA", "BRAVO-1": "BRAVO"}
+
+
+def test_auto_deleveraging_copies_one_per_side_for_each_firm() -> None:
+    ctx = CopyContext(specs=TABLE, comp_ids=COMP_IDS, account_firm=FIRMS)
+    liquidated, counter = copies(9, [ADL], ctx)
+    assert (liquidated.firm, liquidated.account, counter.firm, counter.account) == (
+        "ALPHA",
+        "ALPHA-1",
+        "BRAVO",
+        "BRAVO-1",
+    )
+    a, b = dict(liquidated.body), dict(counter.body)
+    assert (a[37], a[17], a[150], a[39], a[54], a[31], a[32], a[880]) == (
+        b"NONE",
+        b"A77-1",
+        b"F",
+        b"2",
+        b"2",
+        b"59500",
+        b"0.25",
+        b"77",
+    )
+    first_party = next(v for t, v in counter.body if t == 448)
+    assert (b[17], b[54], b[1], first_party) == (b"A77-2", b"1", b"BRAVO-1", b"BRAVO")
+    assert 5002 not in a and b"36" not in [v for t, v in liquidated.body if t == 452]
+    d = load_dictionary()
+    for c in (liquidated, counter):
+        assert validate(fix(c.msg_type, c.body), d) is None
+
+
+def test_auto_deleveraging_is_a_trade_record() -> None:
+    (rec,) = trade_records(9, [ADL], FIRMS)
+    assert (rec.trade_id, rec.last_px, rec.last_qty) == (77, 119_000, 250)
+    assert [(s.firm, s.account, s.side, s.order_id) for s in rec.sides] == [
+        ("ALPHA", "ALPHA-1", Side.SELL, 0),
+        ("BRAVO", "BRAVO-1", Side.BUY, 0),
+    ]
+    body = trade_capture_report(
+        rec, rec.sides, TABLE["BTC-PERP"], trade_request_id=b"r", total=1, last=True, comp_ids={}
+    )
+    assert validate(fix(b"AE", body), load_dictionary()) is None
+    assert [v for t, v in body if t == 37] == [b"NONE", b"NONE"] and 11 not in dict(body)
 
 
 def test_every_copy_and_report_validates_against_the_dictionary() -> None:

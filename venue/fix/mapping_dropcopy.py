@@ -17,7 +17,13 @@ Invariants:
 - Appended fields, in this order after the ExecutionReport fields: Parties (453) with the
   executing firm (PartyRole 1), the customer account (24) and the entering session (36), all
   with PartyIDSource D (proprietary); CopyMsgIndicator (797) = Y; OriginatingSession (5002) =
-  the SenderCompID of the session that entered the order.
+  the SenderCompID of the session that entered the order (the session name for sessions
+  without one, e.g. `LIQUIDATION`; absent with PartyRole 36 for auto-deleveraging, which has
+  no order).
+- Liquidation orders are ordinary order events (session `LIQUIDATION`, the account's firm);
+  auto-deleveraging (`AdlExecuted`) yields one Trade copy per side, for the firm of each
+  account (`CopyContext.account_firm`). Settlement at expiry is not copied: its events do not
+  carry the settled position size (see the module `venue.gateway.dropcopy`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 import msgspec
 
 from venue.core.events import (
+    AdlExecuted,
     Event,
     OrderAccepted,
     OrderCanceled,
@@ -34,6 +41,8 @@ from venue.core.events import (
     OrderRejected,
     OrderReplaced,
 )
+from venue.core.types import Side
+from venue.fix.codec import format_utc_timestamp
 from venue.fix.mapping_num import InstrumentSpec
 from venue.fix.mapping_out import Body, execution_report
 
@@ -79,12 +88,18 @@ def _b(s: str) -> bytes:
 
 
 def parties(firm: str, account: str, comp_id: str) -> Body:
-    """The Parties group (453) of a copy: firm, account (when known), entering session."""
-    entries: list[tuple[str, bytes]] = [(firm, PARTY_ROLE_FIRM)]
-    if account:
-        entries.append((account, PARTY_ROLE_ACCOUNT))
-    if comp_id:
-        entries.append((comp_id, PARTY_ROLE_ENTERING_SESSION))
+    """The Parties group (453) of a copy: firm, account, entering session (those known)."""
+    entries = [
+        (value, role)
+        for value, role in (
+            (firm, PARTY_ROLE_FIRM),
+            (account, PARTY_ROLE_ACCOUNT),
+            (comp_id, PARTY_ROLE_ENTERING_SESSION),
+        )
+        if value
+    ]
+    if not entries:
+        return []
     body: Body = [(453, b"%d" % len(entries))]
     for party_id, role in entries:
         body += [(448, _b(party_id)), (447, _PROPRIETARY), (452, role)]
@@ -137,12 +152,58 @@ def _rejected(seq: int, ev: Event, ctx: CopyContext) -> list[Copy]:
     return [Copy(firm=ev.firm, account=ev.account, msg_type=b"8", body=body)]
 
 
+_OTHER_SIDE = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
+_SIDE = {Side.BUY: b"1", Side.SELL: b"2"}
+
+
+def adl_report(ev: AdlExecuted, spec: InstrumentSpec | None, *, counterparty: bool) -> Body:
+    """The ExecutionReport (ExecType F) of one side of an auto-deleveraging trade: no order
+    (OrderID `NONE`), ExecID `A<trade_id>-1` for the liquidated account's side and
+    `A<trade_id>-2` for the counterparty's, at the bankruptcy price."""
+    side = _OTHER_SIDE[ev.side] if counterparty else ev.side
+    account = ev.counterparty if counterparty else ev.account
+    px = spec.price_text(ev.price) if spec is not None else b"%d" % ev.price
+    qty = spec.qty_text(ev.qty) if spec is not None else b"%d" % ev.qty
+    return [
+        (37, b"NONE"),
+        (17, b"A%d-%d" % (ev.trade_id, 2 if counterparty else 1)),
+        (150, b"F"),
+        (39, b"2"),
+        (1, _b(account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE[side]),
+        (38, qty),
+        (31, px),
+        (32, qty),
+        (880, b"%d" % ev.trade_id),
+        (151, b"0"),
+        (14, qty),
+        (6, px),
+        (60, format_utc_timestamp(ev.ts)),
+        (58, b"auto-deleveraging" if not counterparty else b"auto-deleveraged against"),
+    ]
+
+
+def _adl(seq: int, ev: Event, ctx: CopyContext) -> list[Copy]:
+    """Auto-deleveraging: one copy per side (the liquidated account, then its counterparty)."""
+    assert isinstance(ev, AdlExecuted)
+    spec = ctx.specs.get(ev.symbol)
+    out = []
+    for counterparty, account in ((False, ev.account), (True, ev.counterparty)):
+        firm = ctx.account_firm.get(account, "")
+        body = adl_report(ev, spec, counterparty=counterparty)
+        body = _decorate(body, firm, account, "", ctx.comp_ids)
+        out.append(Copy(firm=firm, account=account, msg_type=b"8", body=body))
+    return out
+
+
 COPIERS: dict[type, Copier] = {
     OrderAccepted: _order_event,
     OrderFilled: _order_event,
     OrderCanceled: _order_event,
     OrderReplaced: _order_event,
     OrderRejected: _rejected,
+    AdlExecuted: _adl,
 }
 """Event type → the function that builds its drop copies. Not listed: no copy."""
 

@@ -150,6 +150,7 @@ CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
     CancelReason.EXPIRED: b"expired",
     CancelReason.MASS_CANCEL: b"canceled by mass cancel",
     CancelReason.HALTED: b"canceled: instrument halted",
+    CancelReason.LIQUIDATION: b"canceled: account liquidated",
 }
 
 

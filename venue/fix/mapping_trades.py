@@ -4,8 +4,10 @@ trade records → TradeCaptureReport (35=AE) bodies.
 Invariants:
 - A `TradeRecord` is built from the `OrderFilled` events of one command alone: the two events
   of a trade (aggressor first, then resting, same `trade_id`) become one record with two
-  sides, in that order. Nothing else is read, so records rebuilt from the journal after a
-  restart equal the ones built live.
+  sides, in that order. An auto-deleveraging trade (`AdlExecuted`) is a record too: the
+  liquidated account's side first, then the counterparty's, without orders (OrderID `NONE`).
+  Nothing else is read (but an account's firm, which never changes), so records rebuilt from
+  the journal after a restart equal the ones built live.
 - Only standard FIX 4.4 fields are read and written (the dictionary's AD and AE). A trade-id
   range is written in TrdMatchID (880), a STRING: `N` one trade, `N-M` trades N to M inclusive,
   `N-` trades from N on. A time range is the TrdCapDtGrp (580), each entry a TradeDate (75)
@@ -24,7 +26,7 @@ from collections.abc import Iterable, Mapping
 
 import msgspec
 
-from venue.core.events import Event, OrderFilled
+from venue.core.events import AdlExecuted, Event, OrderFilled
 from venue.core.types import Side
 from venue.fix.codec import FixMessage, format_utc_timestamp, parse_utc_timestamp
 from venue.fix.mapping_dropcopy import parties
@@ -97,11 +99,24 @@ class TradeRefusal(msgspec.Struct, frozen=True, kw_only=True):
     text: str
 
 
-def trade_records(seq: int, events: Iterable[Event]) -> list[TradeRecord]:
-    """The trades among the events of the command journaled at `seq`, in trade order."""
+_OTHER_SIDE = {Side.BUY: Side.SELL, Side.SELL: Side.BUY}
+
+
+def trade_records(
+    seq: int, events: Iterable[Event], account_firm: Mapping[str, str] | None = None
+) -> list[TradeRecord]:
+    """The trades among the events of the command journaled at `seq`, in trade order.
+    Auto-deleveraging trades (no orders: OrderID 0) need `account_firm` for their firms."""
     out: list[TradeRecord] = []
     current: list[OrderFilled] = []
     for ev in events:
+        if type(ev) is AdlExecuted:
+            assert isinstance(ev, AdlExecuted)
+            if current:
+                out.append(_record(seq, current))
+                current = []
+            out.append(_adl_record(seq, ev, account_firm or {}))
+            continue
         if type(ev) is not OrderFilled:
             continue
         assert isinstance(ev, OrderFilled)
@@ -125,6 +140,14 @@ def _record(seq: int, fills: list[OrderFilled]) -> TradeRecord:
     return TradeRecord(
         first.trade_id, seq, first.ts, first.symbol, first.last_px, first.last_qty, sides
     )
+
+
+def _adl_record(seq: int, ev: AdlExecuted, account_firm: Mapping[str, str]) -> TradeRecord:
+    sides = tuple(
+        TradeSide(side, 0, 0, "", account_firm.get(account, ""), account, "", False)
+        for side, account in ((ev.side, ev.account), (_OTHER_SIDE[ev.side], ev.counterparty))
+    )
+    return TradeRecord(ev.trade_id, seq, ev.ts, ev.symbol, ev.price, ev.qty, sides)
 
 
 # -- TradeCaptureReportRequest (35=AD) ---------------------------------------------------------
@@ -250,7 +273,9 @@ def trade_capture_report(
     ]
     for s in named:
         comp_id = comp_ids.get(s.session, s.session)
-        body += [(54, _SIDE[s.side]), (37, b"%d" % s.order_id), (11, _b(s.cl_ord_id))]
+        body += [(54, _SIDE[s.side]), (37, b"%d" % s.order_id if s.order_id else b"NONE")]
+        if s.cl_ord_id:
+            body.append((11, _b(s.cl_ord_id)))
         body += parties(s.firm, s.account, comp_id)
         body.append((1, _b(s.account)))
     return body

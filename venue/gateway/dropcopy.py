@@ -18,6 +18,9 @@ Invariants:
 - The trade index holds at most `max_trades` trades (oldest dropped first); it is rebuilt from
   the journal at start-up (`load`). A request reaching before the oldest trade held is refused,
   never answered incompletely.
+- Copied: every order event (`mapping_dropcopy.COPIERS`), liquidation orders included, and
+  auto-deleveraging trades. Not copied: final settlement (its events do not carry the settled
+  position size; the core would have to add it).
 - A drop-copy session cannot enter orders or ask order-entry questions: BusinessMessageReject
   380=6 (not authorized); other message types 380=3 (unsupported).
 - Never raises into the sequencer or the gateway on bad input (DESIGN rule 6).
@@ -26,7 +29,7 @@ Invariants:
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -61,7 +64,30 @@ Send = Callable[[list[Outbound]], None]
 
 # Messages a trading session would send: a broker asking them is not authorized (380=6).
 _ORDER_ENTRY_TYPES = frozenset({b"D", b"F", b"G", b"q", b"H", b"AF", b"x"})
-_FILLED_TAG = b"OrderFilled"  # events without it have no trades (msgspec tags by class name)
+# events without these have no trades (msgspec tags structs by class name)
+_FILLED_TAG = b"OrderFilled"
+_ADL_TAG = b"AdlExecuted"
+
+
+class _AccountFirms(Mapping[str, str]):
+    """account → firm: the engine's accounts (an account's firm never changes), then the
+    configured ones. Only point lookups are used."""
+
+    def __init__(self, engine: Any, configured: dict[str, str]) -> None:
+        self._accounts: Mapping[str, Any] = getattr(engine, "accounts", {})
+        self._configured = configured
+
+    def __getitem__(self, account: str) -> str:
+        acct = self._accounts.get(account)
+        if acct is not None:
+            return str(acct.firm)
+        return self._configured[account]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._configured)
+
+    def __len__(self) -> int:
+        return len(self._configured)
 
 
 class DropCopy:
@@ -97,6 +123,7 @@ class DropCopy:
             if s.role == "trading":
                 for acct in s.accounts:
                     self._account_firm.setdefault(acct, s.firm)
+        self._firms = _AccountFirms(self._engine, self._account_firm)
         self._send = send
         self._table: InstrumentTable = {}
         self._max_trades = max(1, max_trades)
@@ -127,8 +154,8 @@ class DropCopy:
                 live = self._first_live_seq  # read each time: the hook may run meanwhile
                 if live and seq >= live:
                     return  # the hook has indexed this command and every later one
-                if _FILLED_TAG in raw:
-                    found.extend(trade_records(seq, decode(raw)))
+                if _FILLED_TAG in raw or _ADL_TAG in raw:
+                    found.extend(trade_records(seq, decode(raw), self._firms))
             if len(found) > 2 * self._max_trades:
                 del found[: len(found) - self._max_trades]
 
@@ -162,12 +189,12 @@ class DropCopy:
             self._first_live_seq = seq
         if not events:
             return
-        for rec in trade_records(seq, events):
+        for rec in trade_records(seq, events, self._firms):
             self._add_trade(rec)
         if not self._entitled:
             return
         ctx = CopyContext(
-            specs=self._instruments(), comp_ids=self._comp_ids, account_firm=self._account_firm
+            specs=self._instruments(), comp_ids=self._comp_ids, account_firm=self._firms
         )
         made = copies(seq, events, ctx)
         if not made:
