@@ -133,11 +133,17 @@ class DropCopy:
         self._dropped_upto = 0  # trades with trade_id <= this were dropped from the index
         self._first_live_seq = 0  # the first seq the hook saw (0: none yet)
         self.copies_sent = 0
+        self._early: list[Outbound] = []
         sequencer.subscribe_applied(self._on_applied)
 
     def attach(self, send: Send) -> None:
-        """Where copies go: the gateway's `send` (numbers, stores, sends after commit)."""
+        """Where copies go: the gateway's `send` (numbers, stores, sends after commit). Copies
+        made before (a wiring mistake) are sent now, in order, rather than lost."""
         self._send = send
+        if self._early:
+            early, self._early = self._early, []
+            _log.warning("dropcopy_copies_before_attach", count=len(early))
+            send(early)
 
     @property
     def sessions(self) -> list[str]:
@@ -206,8 +212,8 @@ class DropCopy:
                     outbound.append(Outbound(session=name, msg_type=c.msg_type, body=c.body))
         if not outbound:
             return
-        if self._send is None:
-            _log.error("dropcopy_not_attached", seq=seq, lost=len(outbound))
+        if self._send is None:  # not wired yet: keep them for `attach` (not in this batch)
+            self._early += outbound
             return
         self._send(outbound)
         self.copies_sent += len(outbound)

@@ -1,0 +1,161 @@
+"""`DropCopy` without sockets: entitlement by single account, copies made before `attach`,
+the trade index rebuilt by `load` without duplicating what the hook indexed, and requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tests.dropcopy.conftest import account_setup
+from venue.clock import ManualClock
+from venue.config import SessionConfig
+from venue.core import AddInstrument, NewOrder
+from venue.core.types import Instrument, InstrumentKind, Side
+from venue.fix.codec import FixMessage, encode, parse_frame
+from venue.gateway.application import Outbound
+from venue.gateway.dropcopy import DropCopy
+from venue.journal.recovery import recover
+from venue.sequencer import Sequencer
+
+BTC = Instrument(
+    symbol="BTC-PERP",
+    kind=InstrumentKind.PERPETUAL,
+    tick_size="0.5",
+    lot_size="0.001",
+    multiplier="1",
+    ref_price=120_000,
+    band_ppb=0,
+    max_order_qty=100_000,
+)
+
+
+def session(name: str, role: str, firm: str, **kw: Any) -> SessionConfig:
+    return SessionConfig(
+        name=name, role=role, venue_comp_id="VENUE", client_comp_id=name, firm=firm, **kw
+    )  # type: ignore[arg-type]
+
+
+SESSIONS = [
+    session("A", "trading", "ALPHA", accounts=["ALPHA-1"]),
+    session("B", "trading", "BRAVO", accounts=["BRAVO-1"]),
+    session("ACCT-DC", "dropcopy", "ALPHA", dropcopy_accounts=["BRAVO-1"]),
+]
+
+
+def order(s: str, firm: str, account: str, cl: str, side: Side) -> NewOrder:
+    return NewOrder(
+        session=s,
+        firm=firm,
+        account=account,
+        cl_ord_id=cl,
+        symbol="BTC-PERP",
+        side=side,
+        price=120_000,
+        qty=10,
+    )
+
+
+def msg(msg_type: bytes, body: list[tuple[int, bytes]]) -> FixMessage:
+    raw = encode(
+        msg_type,
+        begin_string=b"FIX.4.4",
+        sender=b"ACCT-DC",
+        target=b"VENUE",
+        seq=5,
+        sending_time=b"20261121-06:30:00.000",
+        body=body,
+    )
+    m = parse_frame(raw)
+    assert isinstance(m, FixMessage)
+    return m
+
+
+async def open_venue(db: Path) -> Sequencer:
+    clock = ManualClock()
+    engine, journal, _ = await recover(db, clock=clock)
+    seq = Sequencer(engine, journal, clock)
+    await seq.start()
+    return seq
+
+
+async def close(seq: Sequencer) -> None:
+    await seq.stop()
+    await seq.journal.close()
+
+
+async def test_single_account_entitlement_and_copies_before_attach(tmp_path: Path) -> None:
+    seq = await open_venue(tmp_path / "v.db")
+    dc = DropCopy(sequencer=seq, sessions=SESSIONS)
+    seq.submit(AddInstrument(instrument=BTC))
+    for cmd in account_setup():
+        seq.submit(cmd)
+    seq.submit(order("A", "ALPHA", "ALPHA-1", "a1", Side.SELL))  # not entitled: ALPHA's
+    seq.submit(order("B", "BRAVO", "BRAVO-1", "b1", Side.BUY))  # new + fill: BRAVO-1's
+    sent: list[Outbound] = []
+    dc.attach(sent.extend)  # late: the copies made so far are sent now, in order
+    seq.submit(order("B", "BRAVO", "BRAVO-1", "b2", Side.BUY))
+    assert [(o.session, dict(o.body)[150], dict(o.body)[1]) for o in sent] == [
+        ("ACCT-DC", b"0", b"BRAVO-1"),
+        ("ACCT-DC", b"F", b"BRAVO-1"),
+        ("ACCT-DC", b"0", b"BRAVO-1"),
+    ]
+    # trade capture: the broker sees only the BRAVO-1 side of the ALPHA/BRAVO trade
+    (ae,) = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
+    body = dict(ae.body)
+    assert (ae.msg_type, body[552], body[1], body[54]) == (b"AE", b"1", b"BRAVO-1", b"1")
+    await close(seq)
+
+
+async def test_load_rebuilds_the_index_without_duplicates(tmp_path: Path) -> None:
+    seq = await open_venue(tmp_path / "v.db")
+    seq.submit(AddInstrument(instrument=BTC))
+    for cmd in account_setup():
+        seq.submit(cmd)
+    for k in range(3):
+        seq.submit(order("A", "ALPHA", "ALPHA-1", f"a{k}", Side.SELL))
+        seq.submit(order("B", "BRAVO", "BRAVO-1", f"b{k}", Side.BUY))
+    await close(seq)
+
+    seq = await open_venue(tmp_path / "v.db")
+    dc = DropCopy(sequencer=seq, sessions=SESSIONS, send=lambda out: None)
+    seq.submit(order("A", "ALPHA", "ALPHA-1", "a3", Side.SELL))
+    seq.submit(order("B", "BRAVO", "BRAVO-1", "b3", Side.BUY))  # indexed by the hook
+    assert await dc.load(seq.journal) == 3  # the ones before the hook, not the live one
+    replies = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
+    ids = [dict(r.body)[880] for r in replies]
+    assert len(ids) == 4 and len(set(ids)) == 4 and ids == sorted(ids, key=int)
+    await close(seq)
+
+
+async def test_requests_outside_the_role(tmp_path: Path) -> None:
+    seq = await open_venue(tmp_path / "v.db")
+    dc = DropCopy(sequencer=seq, sessions=SESSIONS, send=lambda out: None)
+    new_order = msg(b"D", [(11, b"x")])
+    (rej,) = dc.on_message("ACCT-DC", new_order, 0)
+    assert (rej.msg_type, dict(rej.body)[380], dict(rej.body)[379]) == (b"j", b"6", b"x")
+    (rej,) = dc.on_message("ACCT-DC", msg(b"AN", []), 0)
+    assert dict(rej.body)[380] == b"3"
+    (rej,) = dc.on_message("A", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
+    assert dict(rej.body)[380] == b"6"  # not a drop-copy session
+    (rej,) = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
+    assert (dict(rej.body)[380], dict(rej.body)[58]) == (b"0", b"no trades match the request")
+    assert msgspec.json.encode(dc.sessions) == b'["ACCT-DC"]'
+    await close(seq)
+
+
+async def test_index_bound_refuses_what_it_no_longer_holds(tmp_path: Path) -> None:
+    seq = await open_venue(tmp_path / "v.db")
+    dc = DropCopy(sequencer=seq, sessions=SESSIONS, send=lambda out: None, max_trades=2)
+    seq.submit(AddInstrument(instrument=BTC))
+    for cmd in account_setup():
+        seq.submit(cmd)
+    for k in range(5):
+        seq.submit(order("A", "ALPHA", "ALPHA-1", f"a{k}", Side.SELL))
+        seq.submit(order("B", "BRAVO", "BRAVO-1", f"b{k}", Side.BUY))
+    (rej,) = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
+    assert rej.msg_type == b"j" and b"no longer held" in dict(rej.body)[58]
+    held = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0"), (880, b"4-")]), 0)
+    assert [dict(r.body)[880] for r in held] == [b"4", b"5"]
+    await close(seq)
