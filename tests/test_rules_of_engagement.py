@@ -12,7 +12,7 @@ import msgspec
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from venue.config import instrument_from_config, load_config
+from venue.config import account_commands, instrument_from_config, load_config
 from venue.core import AddInstrument, Engine
 from venue.core.types import RejectReason
 from venue.fix.codec import FixMessage, Framer, encode
@@ -28,6 +28,15 @@ ADMIN_ONLY = {
     RejectReason.DUPLICATE_INSTRUMENT,
     RejectReason.INVALID_INSTRUMENT,
     RejectReason.INVALID_STATE_CHANGE,
+    # account, price, funding, liquidation and settlement commands (never an order's answer)
+    RejectReason.DUPLICATE_ACCOUNT,
+    RejectReason.INVALID_ACCOUNT,
+    RejectReason.INVALID_AMOUNT,
+    RejectReason.WITHDRAWAL_EXCEEDS_AVAILABLE,
+    RejectReason.NOT_LIQUIDATABLE,
+    RejectReason.INSTRUMENT_NOT_EXPIRED,
+    RejectReason.NOT_A_PERPETUAL,
+    RejectReason.ALREADY_SETTLED,
 }
 
 
@@ -98,6 +107,8 @@ def test_the_order_example_is_what_the_venue_answers() -> None:
     engine = Engine()
     for inst in instruments:
         engine.apply(AddInstrument(ts=1, instrument=inst))
+    for cmd in account_commands(cfg):
+        engine.apply(cmd)
     session = next(s for s in cfg.sessions if s.name == "ALPHA-MM")
     ctx = SessionContext(session=session.name, firm=session.firm, accounts=tuple(session.accounts))
     table = instrument_table(instruments)

@@ -8,6 +8,9 @@ Invariants:
   exact positive decimals; integer conversion to ticks and lots happens once, in `venue.app`.
 - Session names, CompID pairs and instrument symbols are unique; every account a session may use
   belongs to its firm; a session without credentials is accepted from loopback only.
+- Derivatives settings are decimal fractions (margin rates, fees) and USD amounts (tier
+  notionals, initial balances); they convert exactly to parts per 10^9 and to money units of
+  10^-6 USD (`venue.core.MONEY_SCALE`) or are refused. Every firm's segment exists.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import re
+from collections.abc import Container
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -23,7 +27,17 @@ from typing import Literal, TypeVar
 
 import msgspec
 
-from venue.core.types import BAND_SCALE, Instrument, InstrumentKind
+from venue.core.commands import AddAccount, Deposit
+from venue.core.margin import value_factor
+from venue.core.types import (
+    BAND_SCALE,
+    MONEY_SCALE,
+    PPB,
+    FeeTier,
+    Instrument,
+    InstrumentKind,
+    MarginTier,
+)
 
 Role = Literal["trading", "dropcopy", "marketdata"]
 AuthMethod = Literal["none", "ed25519", "password"]
@@ -90,9 +104,28 @@ class MarketDataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     snapshot_port: int = 9902
 
 
+class SegmentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    max_leverage: int  # >= 1: initial margin rate at least 1 / max_leverage
+
+
 class FirmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str
     accounts: list[str]
+    segment: str = "market_maker"  # a `segments` name: the accounts' maximum leverage
+    fee_tier: str = ""  # selects the instruments' `fee_tiers` entry of that name
+    initial_balance: str = "0"  # USD deposited into each account when it is first created
+
+
+class MarginTierConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    notional: str  # USD: the tier applies from this position notional up
+    rate: str  # maintenance margin rate, e.g. "0.005"
+
+
+class FeeTierConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    tier: str
+    maker_fee: str  # fraction of notional; negative = rebate
+    taker_fee: str
 
 
 class InstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -105,6 +138,12 @@ class InstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     band: str = "0.05"  # half-width of the price band as a fraction of the reference price
     max_order_qty: str
     expiry: str | None = None  # ISO-8601 UTC, futures only
+    initial_margin: str = "0"  # rate; the account's 1/max_leverage applies when higher
+    maintenance_tiers: list[MarginTierConfig] = []  # first notional "0", rates not decreasing
+    maker_fee: str = "0"  # fraction of notional; negative = rebate
+    taker_fee: str = "0"
+    fee_tiers: list[FeeTierConfig] = []
+    index_stale_seconds: int = 0  # 0: no check; else risk-increasing orders need a fresh index
 
 
 class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -157,6 +196,12 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     gateway: GatewayConfig = GatewayConfig()
     admin: AdminConfig = AdminConfig()
     marketdata: MarketDataConfig = MarketDataConfig()
+    segments: list[SegmentConfig] = msgspec.field(
+        default_factory=lambda: [
+            SegmentConfig(name="retail", max_leverage=20),
+            SegmentConfig(name="market_maker", max_leverage=50),
+        ]
+    )
     firms: list[FirmConfig] = []
     instruments: list[InstrumentConfig] = []
     sessions: list[SessionConfig] = []
@@ -389,9 +434,19 @@ def validate(cfg: VenueConfig) -> None:
     _validate_marketdata(cfg.marketdata, f)
     accounts: dict[str, str] = {}
     firms: set[str] = set()
+    segments: dict[str, int] = {}
+    for idx, seg in enumerate(cfg.segments):
+        if not _NAME.fullmatch(seg.name) or seg.name in segments:
+            raise ConfigError(f, f"segments[{idx}].name", f"{seg.name!r} is invalid or duplicated")
+        if seg.max_leverage < 1:
+            raise ConfigError(f, f"segments[{idx}].max_leverage", "must be at least 1")
+        segments[seg.name] = seg.max_leverage
     for idx, firm in enumerate(cfg.firms):
         if not _NAME.fullmatch(firm.name) or firm.name in firms:
             raise ConfigError(f, f"firms[{idx}].name", f"{firm.name!r} is invalid or duplicated")
+        if firm.segment not in segments:
+            raise ConfigError(f, f"firms[{idx}].segment", f"unknown segment {firm.segment!r}")
+        _money(firm.initial_balance, f, f"firms[{idx}].initial_balance", allow_zero=True)
         firms.add(firm.name)
         for a_idx, acct in enumerate(firm.accounts):
             if not _NAME.fullmatch(acct) or acct in accounts:
@@ -451,7 +506,27 @@ def instrument_from_config(
     for name, value in (("ref_price", ref), ("max_order_qty", max_qty), ("band", band)):
         if value != value.to_integral_value():
             raise ConfigError(source, f"{key}.{name}", "not exact in ticks, lots or parts per 10^9")
-    return Instrument(
+    tiers: list[MarginTier] = []
+    for t_idx, t in enumerate(i.maintenance_tiers):
+        k = f"{key}.maintenance_tiers[{t_idx}]"
+        floor = _money(t.notional, source, f"{k}.notional", allow_zero=True)
+        rate = _ppb(t.rate, source, f"{k}.rate", lo=0)
+        if (t_idx == 0 and floor != 0) or (tiers and floor <= tiers[-1].notional_floor):
+            raise ConfigError(source, f"{k}.notional", "first tier starts at 0; tiers increase")
+        if tiers and rate < tiers[-1].mmr_ppb:
+            raise ConfigError(source, f"{k}.rate", "rates must not decrease with notional")
+        tiers.append(MarginTier(floor, rate))
+    fee_tiers = [
+        FeeTier(
+            ft.tier,
+            _ppb(ft.maker_fee, source, f"{key}.fee_tiers[{f_idx}].maker_fee", lo=-PPB),
+            _ppb(ft.taker_fee, source, f"{key}.fee_tiers[{f_idx}].taker_fee", lo=-PPB),
+        )
+        for f_idx, ft in enumerate(i.fee_tiers)
+    ]
+    if i.index_stale_seconds < 0:
+        raise ConfigError(source, f"{key}.index_stale_seconds", "must not be negative")
+    inst = Instrument(
         symbol=i.symbol,
         kind=InstrumentKind(i.kind),
         tick_size=i.tick_size,
@@ -461,4 +536,67 @@ def instrument_from_config(
         band_ppb=int(band),
         max_order_qty=int(max_qty),
         expiry_ts=parse_expiry_ns(i.expiry, source, f"{key}.expiry") if i.expiry else 0,
+        imr_ppb=_ppb(i.initial_margin, source, f"{key}.initial_margin", lo=0),
+        mm_tiers=tiers,
+        maker_fee_ppb=_ppb(i.maker_fee, source, f"{key}.maker_fee", lo=-PPB),
+        taker_fee_ppb=_ppb(i.taker_fee, source, f"{key}.taker_fee", lo=-PPB),
+        fee_tiers=fee_tiers,
+        index_stale_ns=i.index_stale_seconds * 1_000_000_000,
     )
+    if value_factor(inst) is None:
+        raise ConfigError(
+            source,
+            f"{key}.tick_size",
+            "tick_size x lot_size x multiplier must be a whole number of 10^-6 USD",
+        )
+    return inst
+
+
+def _ppb(value: str, source: str, key: str, lo: int) -> int:
+    """A decimal fraction in [lo/10^9, 1) as exact parts per 10^9."""
+    try:
+        d = Decimal(value) * PPB
+    except InvalidOperation:
+        raise ConfigError(source, key, f"{value!r} is not a decimal number") from None
+    if not d.is_finite() or d != d.to_integral_value():
+        raise ConfigError(source, key, f"{value!r} is not exact in parts per 10^9")
+    if not lo <= d < PPB:
+        raise ConfigError(source, key, f"{value!r} is outside the allowed range")
+    return int(d)
+
+
+def _money(value: str, source: str, key: str, allow_zero: bool = False) -> int:
+    """USD as exact money units (10^-6 USD)."""
+    try:
+        d = Decimal(value) * MONEY_SCALE
+    except InvalidOperation:
+        raise ConfigError(source, key, f"{value!r} is not a decimal number") from None
+    if not d.is_finite() or d != d.to_integral_value():
+        raise ConfigError(source, key, f"{value!r} is not exact in 10^-6 USD")
+    if d < 0 or (d == 0 and not allow_zero) or d > 10**18:
+        raise ConfigError(source, key, f"{value!r} is outside the allowed range")
+    return int(d)
+
+
+def account_commands(cfg: VenueConfig, existing: Container[str] = ()) -> list[AddAccount | Deposit]:
+    """The start-up commands creating every configured account that is not in `existing`
+    (the engine's accounts after recovery): AddAccount, then its initial Deposit if any."""
+    leverage = {seg.name: seg.max_leverage for seg in cfg.segments}
+    out: list[AddAccount | Deposit] = []
+    for firm in cfg.firms:
+        amount = _money(firm.initial_balance, cfg.source, "initial_balance", allow_zero=True)
+        for acct in firm.accounts:
+            if acct in existing:
+                continue
+            out.append(
+                AddAccount(
+                    firm=firm.name,
+                    account=acct,
+                    segment=firm.segment,
+                    max_leverage=leverage[firm.segment],
+                    fee_tier=firm.fee_tier,
+                )
+            )
+            if amount:
+                out.append(Deposit(account=acct, amount=amount, operator="config"))
+    return out

@@ -22,6 +22,7 @@ from tests.fix.test_mapping import (
     nos,
     refusal,
 )
+from venue.config import account_commands, load_config
 from venue.core import AddInstrument, CancelOrder, Engine, MassCancel, NewOrder, ReplaceOrder
 from venue.core.events import (
     CancelRejected,
@@ -50,6 +51,8 @@ from venue.fix.mapping import (
 def engine() -> Engine:
     e = Engine()
     e.apply(AddInstrument(ts=1, instrument=BTC))
+    for cmd in account_commands(load_config(None)):  # the core requires known accounts
+        e.apply(cmd)
     return e
 
 

@@ -20,6 +20,7 @@ from venue.config import (
     GatewayConfig,
     HeartbeatConfig,
     SessionConfig,
+    account_commands,
     instrument_from_config,
     load_config,
 )
@@ -79,6 +80,8 @@ async def venue_factory(tmp_path: Path) -> AsyncIterator[VenueFactory]:
         for i in DEFAULT.instruments:
             if i.symbol not in engine.markets:
                 sequencer.submit(AddInstrument(instrument=instrument_from_config(i)))
+        for cmd in account_commands(DEFAULT, engine.accounts):  # as venue.app does at start-up
+            sequencer.submit(cmd)
         sessions = sessions if sessions is not None else demo_sessions()
         order_entry = OrderEntry(sequencer=sequencer, sessions=sessions)
         gateway = Gateway(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import msgspec
+
 from venue.clock import ManualClock
-from venue.config import instrument_from_config, load_config
+from venue.config import account_commands, instrument_from_config, load_config
 from venue.core import (
     AddInstrument,
     CancelReason,
@@ -30,6 +32,8 @@ def _engine_with_instrument() -> tuple[Engine, str, int]:
     inst = instrument_from_config(load_config(None).instruments[0])
     engine = Engine()
     engine.apply(AddInstrument(ts=T0, instrument=inst))
+    for cmd in account_commands(load_config(None)):  # the core requires known accounts
+        engine.apply(msgspec.structs.replace(cmd, ts=T0))
     return engine, inst.symbol, inst.ref_price
 
 
@@ -92,6 +96,8 @@ async def test_expiry_runs_through_the_sequencer_and_survives_a_restart(tmp_path
     await seq.start()
     inst = instrument_from_config(load_config(None).instruments[0])
     seq.submit(AddInstrument(instrument=inst))
+    for cmd in account_commands(load_config(None)):
+        seq.submit(cmd)
     _, events = seq.submit(
         _order(inst.symbol, inst.ref_price, "G1", TimeInForce.GTD, expire_ts=T0 + 60 * SEC)
     )
