@@ -28,6 +28,7 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 
 import msgspec
@@ -110,14 +111,19 @@ CompIds = Mapping[str, str]
 """Session name → its client CompID (sessions not listed, e.g. `admin:…`, keep their name)."""
 
 
-def _decorate(body: Body, firm: str, account: str, session: str, comp_ids: CompIds) -> Body:
-    comp_id = comp_ids.get(session, session)
-    out = list(body)
-    out += parties(firm, account, comp_id)
+@functools.lru_cache(maxsize=4096)
+def _suffix(firm: str, account: str, comp_id: str) -> tuple[tuple[int, bytes], ...]:
+    """The fields appended to a copy (the same for every copy of one account and session)."""
+    out = parties(firm, account, comp_id)
     out.append((797, b"Y"))
     if comp_id:
         out.append((5002, _b(comp_id)))
-    return out
+    return tuple(out)
+
+
+def _decorate(body: Body, firm: str, account: str, session: str, comp_ids: CompIds) -> Body:
+    body.extend(_suffix(firm, account, comp_ids.get(session, session)))
+    return body
 
 
 # -- one function per copied event type ------------------------------------------------------

@@ -134,6 +134,7 @@ class DropCopy:
         self._first_live_seq = 0  # the first seq the hook saw (0: none yet)
         self.copies_sent = 0
         self._early: list[Outbound] = []
+        self._ctx: CopyContext | None = None
         sequencer.subscribe_applied(self._on_applied)
 
     def attach(self, send: Send) -> None:
@@ -199,10 +200,7 @@ class DropCopy:
             self._add_trade(rec)
         if not self._entitled:
             return
-        ctx = CopyContext(
-            specs=self._instruments(), comp_ids=self._comp_ids, account_firm=self._firms
-        )
-        made = copies(seq, events, ctx)
+        made = copies(seq, events, self._context())
         if not made:
             return
         outbound: list[Outbound] = []
@@ -217,6 +215,15 @@ class DropCopy:
             return
         self._send(outbound)
         self.copies_sent += len(outbound)
+
+    def _context(self) -> CopyContext:
+        table = self._instruments()
+        ctx = self._ctx
+        if ctx is None or ctx.specs is not table:
+            ctx = self._ctx = CopyContext(
+                specs=table, comp_ids=self._comp_ids, account_firm=self._firms
+            )
+        return ctx
 
     def _instruments(self) -> InstrumentTable:
         markets = self._engine.markets
