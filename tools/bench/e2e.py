@@ -160,7 +160,7 @@ def free_udp_socket() -> socket.socket:
 
 
 def run_venue(args: argparse.Namespace, sync: str, mode: str, tmp: Path) -> dict[str, Any]:
-    directory = tmp / f"{sync}-{mode}"
+    directory = tmp / f"{sync}-{mode}-{args.rate:g}"
     directory.mkdir()
     md = None if args.no_marketdata else free_udp_socket()
     config, creds = write_setup(
@@ -194,7 +194,7 @@ def run_venue(args: argparse.Namespace, sync: str, mode: str, tmp: Path) -> dict
 
 
 def run_peer(args: argparse.Namespace, mode: str, tmp: Path) -> dict[str, Any]:
-    directory = tmp / f"peer-{mode}"
+    directory = tmp / f"peer-{mode}-{args.rate:g}"
     directory.mkdir()
     comps = [f"BENCH{i + 1}" for i in range(args.sessions)]
     cmd = [sys.executable, str(Path(__file__).with_name("peer_quickfix.py"))]
@@ -250,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=4)
     parser.add_argument("--window", type=int, default=16, help="closed loop: in flight/session")
-    parser.add_argument("--rate", type=float, default=10000.0, help="open loop: orders/s")
+    parser.add_argument(
+        "--rate", default="10000", help="open loop: orders/s (a comma-separated list: one run each)"
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time per run")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--orders", type=int, default=0, help="closed loop: stop after N sent")
@@ -267,13 +269,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--venue-pid", type=int, help="with --connect: venue pid for CPU figures")
     parser.add_argument("--simulate", action="store_true", help="lively book against make run")
     args = parser.parse_args(argv)
+    rates = [float(r) for r in str(args.rate).split(",") if r.strip()]
+    args.rate = rates[0]
     if args.simulate:
-        if args.rate == 10000.0:
+        if argv is None and "--rate" not in sys.argv:
             args.rate = 50.0
         return simulate(args)
     if args.pin:
         os.sched_setaffinity(0, {0})
     modes = ("closed", "open") if args.mode == "both" else (args.mode,)
+    plan = [(m, r) for m in modes for r in (rates if m == "open" else rates[:1])]
     report: dict[str, Any] = {
         "benchmark": "e2e",
         "host": {
@@ -290,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         for item in args.key:
             comp, _, path = item.partition("=")
             creds.append((comp, load_private_key(Path(path).read_bytes())))
-        for mode in modes:
+        for mode, rate in plan:
+            args.rate = rate
             report["runs"].append(
                 {
                     "target": args.connect,
@@ -300,20 +306,26 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="venue-e2e-") as tmp:
             for sync in [s.strip().upper() for s in args.sync.split(",") if s.strip()]:
-                for mode in modes:
+                for mode, rate in plan:
+                    args.rate = rate
                     report["runs"].append(run_venue(args, sync, mode, Path(tmp)))
             if args.peer:
-                peer_runs = [run_peer(args, mode, Path(tmp)) for mode in modes]
+                peer_runs = []
+                for mode, rate in plan:
+                    args.rate = rate
+                    peer_runs.append(run_peer(args, mode, Path(tmp)))
                 report["peer"] = peer_runs
                 ratios = {}
                 for p in peer_runs:
+                    name = "closed" if p["mode"] == "closed" else f"open@{p['rate']:g}"
                     mine = [
                         r
                         for r in report["runs"]
-                        if r["mode"] == p["mode"] and r.get("sync") == "NORMAL"
+                        if (r["mode"], r["rate"]) == (p["mode"], p["rate"])
+                        and r["sync"] == "NORMAL"
                     ]
                     if mine and p["orders_per_s"]:
-                        ratios[p["mode"]] = round(mine[0]["orders_per_s"] / p["orders_per_s"], 2)
+                        ratios[name] = round(mine[0]["orders_per_s"] / p["orders_per_s"], 2)
                 report["venue_over_quickfix_orders_per_s"] = ratios
     report["host"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=2))

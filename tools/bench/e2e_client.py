@@ -233,7 +233,10 @@ class Session:
         cl = self._cl_ord_id()
         r = rng.random()
         st = self._now_text()
-        if r < 0.10:  # aggressive IOC through the mid: trades with quotes there
+        full = len(self.live) + len(self.intent) >= self.QUOTE_CAP
+        if r < 0.10 or (full and len(self.live) <= len(self.busy)):
+            # aggressive IOC through the mid: trades with quotes there (also what a session
+            # at its quote cap sends while none of its quotes is free to move)
             side = b"1" if rng.random() < 0.5 else b"2"
             ticks = book.mid + (6 if side == b"1" else -6)
             body = b"11=%s\x0155=%s\x0154=%s\x0160=%s\x0138=%s\x0140=2\x0144=%s\x0159=3\x01" % (
@@ -247,7 +250,6 @@ class Session:
             msg = self.frame(b"D", body, st)
         else:
             candidates = None
-            full = len(self.live) + len(self.intent) >= self.QUOTE_CAP
             if (r >= 0.45 or full) and len(self.live) > len(self.busy):
                 candidates = [k for k in self.live if k not in self.busy]
             if not candidates:
