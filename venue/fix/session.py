@@ -252,9 +252,9 @@ class Session:
     ) -> Send:
         """Session-level Reject (35=3); consumes the rejected message's number if it is next."""
         body: list[tuple[int, bytes]] = []
-        ref_seq = msg.get(34)
-        if ref_seq:
-            body.append((45, ref_seq))
+        ref_seq = msg.get_int(34)
+        if ref_seq is not None and ref_seq >= 0:  # RefSeqNum is a SeqNum: never echo garbage
+            body.append((45, b"%d" % ref_seq))
         if msg.msg_type:
             body.append((372, msg.msg_type))
         body.append((373, b"%d" % reason))
