@@ -133,7 +133,7 @@ async def md_venue(tmp_path: Path) -> AsyncIterator[VenueFactory]:
         add_accounts(sequencer)
         order_entry = OrderEntry(sequencer=sequencer, sessions=sessions)
         router = RoleRouter(sessions, default=order_entry)
-        router.register(md, roles=["marketdata", "trading"], msg_types=[b"V"])
+        router.register(md, roles=["marketdata", "trading", "dropcopy"], msg_types=[b"V"])
         gateway = Gateway(
             config=GatewayConfig(host="127.0.0.1", port=0),
             sessions=sessions,

@@ -179,7 +179,8 @@ async def test_entitlements(md_venue: VenueFactory, clients: Clients) -> None:
     await dc.request("d", ["BTC-PERP"])
     bmr = await dc.receive(b"j")
     check_valid(bmr)
-    assert (bmr.get(372), bmr.get(380)) == (b"V", b"6")
+    assert (bmr.get(372), bmr.get(379), bmr.get(380)) == (b"V", b"d", b"6")
+    assert venue.md.subscriptions("DC1") == []
     t2 = await logged_on(clients, venue, "T2")  # trading, fix_marketdata off
     await t2.request("t", ["BTC-PERP"])
     y = await t2.receive(b"Y")
