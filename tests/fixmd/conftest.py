@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
 
 from tests.gateway.conftest import DICTIONARY, FixClient, session_config
-from tests.marketdata.harness import FIRMS, SYMBOLS, instrument, random_command
+from tests.marketdata.harness import FIRMS, SYMBOLS, instrument
 from venue import core
 from venue.clock import LiveClock
 from venue.config import GatewayConfig, SessionConfig
-from venue.core import AddInstrument, Engine, ReplaceOrder, Side
+from venue.core import AddInstrument, Engine, Side
 from venue.fix.codec import FixMessage
 from venue.fix.mapping_num import InstrumentSpec
 from venue.fix.validate import group_instances, validate
@@ -258,29 +256,3 @@ async def clients() -> AsyncIterator[Callable[[int, str], MdClient]]:
     yield make
     for c in made:
         await c.close()
-
-
-def flow_command(rng: random.Random, engine: Engine, n: int) -> Any:
-    """The market-data harness's random command, except that a replace never crosses the book.
-
-    A replace that loses priority, crosses and is filled completely currently corrupts the
-    engine (`DerivativesState._unindex` raises KeyError after R2 already dropped the order from
-    its account; `Engine.apply` turns that into CommandRejected with the book half changed), so
-    until the core is fixed such replaces rest at the best opposite price's passive neighbour.
-    """
-    cmd = random_command(rng, engine, n)
-    if type(cmd) is not ReplaceOrder:
-        return cmd
-    o = engine.orders.get(cmd.order_id)
-    if o is None:
-        return cmd
-    mkt = engine.markets[o.symbol]
-    opp = mkt.asks if o.side == Side.BUY else mkt.bids
-    if not opp.keys:
-        return cmd
-    best = opp.sign * opp.keys[-1]
-    if o.side == Side.BUY and cmd.price >= best:
-        return msgspec.structs.replace(cmd, price=best - 1)
-    if o.side == Side.SELL and cmd.price <= best:
-        return msgspec.structs.replace(cmd, price=best + 1)
-    return cmd

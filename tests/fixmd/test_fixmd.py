@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.fixmd.conftest import MdClient, Running, VenueFactory, check_valid, flow_command
+from tests.fixmd.conftest import MdClient, Running, VenueFactory, check_valid
 from tests.gateway.conftest import wait_until
-from tests.marketdata.harness import SYMBOLS
+from tests.marketdata.harness import SYMBOLS, random_command
 from venue.core import NewOrder, OrdType, Side, TimeInForce
 from venue.fix.codec import format_utc_timestamp
 
@@ -79,7 +79,7 @@ async def test_increments_keep_client_books_equal_to_the_engine(
     for c in (full, top):
         await c.until(lambda c=c: len(c.books) == 2)
     for n in range(400):
-        venue.submit(flow_command(rng, venue.engine, n))
+        venue.submit(random_command(rng, venue.engine, n))
         if n % 17 == 16:
             await venue.committed()
             if n % 85 == 84:  # mid-flow, once everything so far is out, the books agree
@@ -255,7 +255,7 @@ async def test_shared_views_late_subscribers_and_leavers(
     await first.until(lambda: b"BTC-PERP" in first.books)
     await other.until(lambda: b"BTC-PERP" in other.books)
     for n in range(300):
-        venue.submit(flow_command(rng, venue.engine, n))
+        venue.submit(random_command(rng, venue.engine, n))
         if n % 20 == 19:
             await venue.committed()
         if n == 100:

@@ -8,8 +8,7 @@ import random
 import msgspec
 import pytest
 
-from tests.fixmd.conftest import flow_command
-from tests.marketdata.harness import FIRMS, SYMBOLS, instrument
+from tests.marketdata.harness import FIRMS, SYMBOLS, instrument, random_command
 from venue import core
 from venue.core import AddInstrument, Engine, Side
 from venue.marketdata.levels import LevelFeed
@@ -55,7 +54,7 @@ def test_levels_equal_the_engine_after_every_command(seed: int) -> None:
     traded = 0
     for n in range(600):
         ts += 1
-        cmd = msgspec.structs.replace(flow_command(rng, engine, n), ts=ts)
+        cmd = msgspec.structs.replace(random_command(rng, engine, n), ts=ts)
         events = engine.apply(cmd)
         feed.on_command(ts, events)
         changes = feed.take_changes()
