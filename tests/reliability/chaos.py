@@ -64,8 +64,10 @@ def lots(text: bytes | None) -> int:
 class Client:
     """A FIX counterparty that recovers with ordinary resend and records what it was told."""
 
-    def __init__(self, name: str, rng: random.Random) -> None:
+    def __init__(self, name: str, rng: random.Random, *, keep: bool = True) -> None:
         self.name = name
+        self.keep = keep  # keep every message (checks); the soak keeps counts only
+        self.received = 0
         self.rng = rng
         self.next_out = 1
         self.expected = 1
@@ -83,6 +85,7 @@ class Client:
         self.counter = 0
         self.logouts = 0
         self.trace: list[bytes] = []  # the last messages in and out, for failure reports
+        self.account = b"%s-1" % TRADERS.get(name, "ALPHA").encode()
 
     # -------------------------------------------------------------- connection
 
@@ -198,7 +201,7 @@ class Client:
         if seq < self.expected:
             if not poss_dup:
                 self.problems.append(f"seq {seq} seen twice without PossDup: {msg!r}")
-            elif t not in (b"0", b"1", b"2", b"4", b"5", b"A"):
+            elif self.keep and t not in (b"0", b"1", b"2", b"4", b"5", b"A"):
                 self.seen.append(msg)
                 first = self.by_seq.get(seq)
                 if first is not None and body_of(first) != body_of(msg):
@@ -247,10 +250,12 @@ class Client:
             return
         if t in (b"1", b"2", b"5", b"A"):
             return
-        self.accepted.append(msg)
-        self.seen.append(msg)
-        self.by_seq[seq] = msg
-        if t == b"8" and self.name in TRADERS:
+        self.received += 1
+        if self.keep:
+            self.accepted.append(msg)
+            self.seen.append(msg)
+            self.by_seq[seq] = msg
+        if t == b"8" and self.name not in COPIERS:
             order_id = msg.get(37) or b""
             leaves = lots(msg.get(151))
             if leaves > 0 and msg.get(39) not in (b"2", b"4", b"8", b"C"):
@@ -288,7 +293,7 @@ class Client:
         side = self.rng.choice((b"1", b"2"))
         price = Decimal(60000) + Decimal(self.rng.randint(-6, 6)) / 2
         qty = self.rng.choice((b"0.1", b"0.25", b"0.5", b"1", b"2"))
-        body = [(11, self.next_cl()), (1, b"%s-1" % TRADERS[self.name].encode())]
+        body = [(11, self.next_cl()), (1, self.account)]
         body += [(55, b"BTC-PERP"), (54, side), (60, now), (38, qty), (40, b"2")]
         body += [(44, str(price).encode())]
         self.send(b"D", body)

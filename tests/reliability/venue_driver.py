@@ -1,12 +1,18 @@
-"""Crash-test venue, run as a subprocess: `python -m tests.reliability.venue_driver --db PATH`.
+"""Venue for the reliability tools, run as a subprocess:
+`python -m tests.reliability.venue_driver --db PATH [--sessions N] [--rate R] [--lag]`.
 
 It starts the venue as the drop-copy tests wire it (journal with synchronous=NORMAL, sequencer,
 order entry, drop copy behind the role router, gateway on an ephemeral 127.0.0.1 port, the demo
 accounts funded on a new database), prints `PORT <n>` (flushed) and serves until it is killed.
-`venue run` does not wire drop copy and accounts yet, which is why the chaos harness uses this.
+`venue run` does not wire drop copy and accounts yet, which is why the tools use this.
+
+`--sessions N` adds N trading sessions `S000`..: no credentials (loopback only), firms ALPHA
+and BRAVO in turn, cancel on disconnect, throttle `--rate` messages per second. `--lag` prints
+`LAG <max_us> <mean_us>` once a second: how late a 10 ms timer fired on the venue's loop (the
+loop's stall, measured from inside).
 
 Invariants:
-- Nothing is written to stdout but the one `PORT` line; logs go to stderr at warning level.
+- Nothing is written to stdout but the `PORT` line and `LAG` lines; logs go to stderr.
 - The same database can be opened again after a SIGKILL (recovery replays the journal tail).
 """
 
@@ -15,24 +21,70 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from pathlib import Path
+
+import msgspec
 
 from tests.dropcopy.conftest import sessions, start_venue
 from venue import log
+from venue.config import HeartbeatConfig, SessionConfig, ThrottleConfig
 
 
-async def run(db: Path) -> None:
+def extra_sessions(n: int, rate: int) -> list[SessionConfig]:
+    (template,) = [s for s in sessions() if s.name == "ALPHA-MM"]
+    firms = [("ALPHA", ["ALPHA-1", "ALPHA-2"]), ("BRAVO", ["BRAVO-1"])]
+    out = []
+    for i in range(n):
+        firm, accounts = firms[i % 2]
+        out.append(
+            msgspec.structs.replace(
+                template,
+                name=f"S{i:03d}",
+                client_comp_id=f"S{i:03d}",
+                firm=firm,
+                accounts=accounts,
+                cancel_on_disconnect=True,
+                heartbeat=HeartbeatConfig(min_seconds=1, max_seconds=120),
+                throttle=ThrottleConfig(messages_per_second=rate, burst=2 * rate),
+            )
+        )
+    return out
+
+
+async def lag_probe(period: float = 0.01) -> None:
+    """Sleep `period` again and again; how late each wake-up is = the loop's stall."""
+    worst = total = count = 0
+    next_print = time.monotonic() + 1
+    while True:
+        t = time.monotonic()
+        await asyncio.sleep(period)
+        late = int((time.monotonic() - t - period) * 1e6)
+        worst, total, count = max(worst, late), total + late, count + 1
+        if time.monotonic() >= next_print:
+            print(f"LAG {worst} {total // max(count, 1)}", flush=True)
+            worst = total = count = 0
+            next_print += 1
+
+
+async def run(db: Path, n: int, rate: int, lag: bool) -> None:
     sys.setswitchinterval(0.0002)  # as `venue run` does: the journal thread gets the GIL often
     log.configure(level="warning", stream=sys.stderr)
-    venue = await start_venue(db, sessions())
+    venue = await start_venue(db, sessions() + extra_sessions(n, rate))
     print(f"PORT {venue.port}", flush=True)
+    if lag:
+        await lag_probe()
     await asyncio.Event().wait()
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--db", required=True)
-    asyncio.run(run(Path(p.parse_args().db)))
+    p.add_argument("--sessions", type=int, default=0)
+    p.add_argument("--rate", type=int, default=1000)
+    p.add_argument("--lag", action="store_true")
+    a = p.parse_args()
+    asyncio.run(run(Path(a.db), a.sessions, a.rate, a.lag))
 
 
 if __name__ == "__main__":
