@@ -106,7 +106,7 @@ class Sequencer:
         self._open = _Pending(self._last_seq)
         self._closed: deque[_Pending] = deque()
         self._subscribers: list[Subscriber] = []
-        self._applied: list[Subscriber] = []
+        self._applied_hooks: list[Subscriber] = []
         self._pause: list[Callable[[], None]] = []
         self._resume: list[Callable[[], None]] = []
         self._failure_listeners: list[Callable[[BaseException], None]] = []
@@ -191,7 +191,7 @@ class Sequencer:
         pending.batch.rows.append((seq, ts, self._encode(stamped), self._encode(events)))
         pending.release.append((seq, ts, stamped, events))
         pending.commands += 1
-        for fn in self._applied:
+        for fn in self._applied_hooks:
             try:
                 fn(seq, ts, stamped, events)
             except Exception:  # a hook's bug must not fail the submit of an applied command
@@ -241,7 +241,7 @@ class Sequencer:
     def subscribe_applied(self, fn: Subscriber) -> None:
         """`fn(seq, ts, cmd, events)` inside `submit`, right after the engine applied the command
         and before it commits; what `fn` records joins the command's transaction."""
-        self._applied.append(fn)
+        self._applied_hooks.append(fn)
 
     def add_pressure_listener(
         self, on_pause: Callable[[], None], on_resume: Callable[[], None]
@@ -269,6 +269,13 @@ class Sequencer:
             raise JournalFailed(f"journal failed, the venue accepts nothing: {self._failure}")
         if self._stopping:
             raise SequencerStopped("the sequencer is stopping")
+
+    def snapshot_now(self) -> int:
+        """Snapshot after the last applied command, written by the next commit; returns its seq."""
+        self._check_open()
+        self._take_snapshot()
+        self._wake.set()
+        return self._last_seq
 
     def _take_snapshot(self) -> None:
         data = self._engine.snapshot()
