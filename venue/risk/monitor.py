@@ -9,8 +9,9 @@ and submits.
 Invariants:
 - `due` never reads a clock and never mutates the engine; the time is its argument (the
   sequencer's clock in `run_monitor`, a `ManualClock` in tests). Integers only.
-- Index staleness: an instrument whose last committed `IndexPriceSet` is older than its
-  `index_stale_ns` (or `RiskConfig.index_stale_seconds` when the instrument sets none) is stale:
+- Index staleness mirrors the core's rule: an instrument with a staleness limit (its
+  `index_stale_ns`, else `RiskConfig.index_stale_seconds`; 0 = unchecked) is stale when no
+  index was ever set or the last committed `IndexPriceSet` is older than the limit:
   its mark stops moving, it gets no premium samples, and accounts holding it are not submitted
   for liquidation (the core pauses them too). Transitions are logged (`index_stale`,
   `index_fresh`) and `stale_symbols()` answers the current set.
@@ -229,17 +230,19 @@ class RiskMonitor:
 
     def _check_staleness(self, now_ns: int) -> None:
         for symbol, st in self._symbols.items():
-            if not st.index or st.stale:
-                continue
-            if now_ns - st.index_ts > self._stale_ns(symbol):
+            limit = self._stale_ns(symbol)
+            stale = limit > 0 and (not st.index or now_ns - st.index_ts > limit)
+            if stale and not st.stale:
                 st.stale = True
                 st.window.clear()
                 _log.warning(
                     "index_stale",
                     symbol=symbol,
-                    age_ms=(now_ns - st.index_ts) // _MS,
+                    age_ms=(now_ns - st.index_ts) // _MS if st.index else None,
                     effect="risk-increasing orders refused, liquidations paused",
                 )
+            elif st.stale and not stale:
+                st.stale = False
 
     def _best(self, symbol: str) -> tuple[int | None, int | None]:
         mkt = self._engine.markets[symbol]

@@ -31,9 +31,10 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     default) rate = P + clamp(`interest_rate_ppb` − P, ± `funding_clamp_ppb`), capped at
     ± `funding_cap_ppb`.
 
-    Index: no `SetIndexPrice` for an instrument for `index_stale_seconds` makes it stale (the
-    core refuses risk-increasing orders and pauses liquidations; the monitor stops moving the
-    mark and submits no liquidation for it).
+    Index: an instrument's own staleness limit (`index_stale_ns`, which the core enforces)
+    decides; `index_stale_seconds` only applies to instruments without one (0: not checked,
+    like the core). While stale the monitor stops moving the mark and submits no liquidation
+    for accounts holding the instrument.
 
     Liquidation: at most `liquidation_checks_per_tick` account checks per monitor tick; an
     account whose `Liquidate` committed but left it below maintenance is tried again after
@@ -53,7 +54,7 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     interest_rate_ppb: int = 100_000  # 0.01 % per funding interval
     funding_clamp_ppb: int = 500_000  # 0.05 %
     funding_cap_ppb: int = 7_500_000  # 0.75 %
-    index_stale_seconds: int = 30
+    index_stale_seconds: int = 0  # fallback for instruments without a limit; 0: none
     liquidation_checks_per_tick: int = 250  # ~16 us each: at most ~4 ms of the loop per tick
     liquidation_retry_ms: int = 1_000
     settlement_window_seconds: int = 1_800
@@ -67,7 +68,6 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             "mark_min_interval_ms",
             "premium_sample_seconds",
             "funding_interval_seconds",
-            "index_stale_seconds",
             "liquidation_checks_per_tick",
             "liquidation_retry_ms",
             "settlement_window_seconds",
@@ -75,6 +75,8 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
         for key in positive:
             if getattr(self, key) <= 0:
                 return f"{key}: must be positive"
+        if self.index_stale_seconds < 0:
+            return "index_stale_seconds: must not be negative"
         for key in ("mark_clamp_ppb", "funding_clamp_ppb", "funding_cap_ppb"):
             value = getattr(self, key)
             if not 0 <= value <= RATE_SCALE:
