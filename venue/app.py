@@ -22,6 +22,8 @@ from pathlib import Path
 import uvloop
 
 from venue import log
+from venue.admin.ops import AdminOps
+from venue.admin.server import AdminServer, AdminSocketInUse
 from venue.clock import Clock, LiveClock
 from venue.config import ConfigError, VenueConfig, instrument_from_config, load_config
 from venue.core import AddInstrument
@@ -29,6 +31,8 @@ from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
 from venue.gateway.order_entry import OrderEntry, gateway_sender
+from venue.gateway.positions import MSG_TYPES as POSITION_MSG_TYPES
+from venue.gateway.positions import PositionsApplication
 from venue.gateway.roles import RoleRouter
 from venue.gateway.tls import make_server_context
 from venue.journal import Journal, JournalError
@@ -36,6 +40,8 @@ from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
 from venue.marketdata import MarketDataPublisher
 from venue.risk.expiry import OrderExpiry, run_expiry
+from venue.risk.monitor import RiskMonitor, run_monitor
+from venue.risk.settings import RiskConfig
 from venue.sequencer import Sequencer
 
 EXIT_OK = 0
@@ -66,6 +72,8 @@ class Venue:
         self.router: RoleRouter | None = None
         self.marketdata: MarketDataPublisher | None = None
         self.expiry: OrderExpiry | None = None
+        self.admin: AdminServer | None = None
+        self.risk: RiskMonitor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -108,6 +116,8 @@ class Venue:
             self.marketdata = MarketDataPublisher(cfg.marketdata, seq, self.clock)
         self.expiry = OrderExpiry(engine, last_ts=journal.last_ts, now_ns=self.clock.now_ns())
         seq.subscribe(self.expiry.on_committed)
+        self.risk = RiskMonitor(engine, RiskConfig(), now_ns=self.clock.now_ns())
+        seq.subscribe(self.risk.on_committed)
         await seq.start()
         for inst in instruments:
             if engine.instrument(inst.symbol) is None:
@@ -115,6 +125,11 @@ class Venue:
         self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
         # Order entry is the default application; other roles register on the router.
         self.router = RoleRouter(cfg.sessions, default=self.order_entry)
+        self.router.register(
+            PositionsApplication(engine=engine, sessions=cfg.sessions),
+            roles=["trading"],
+            msg_types=POSITION_MSG_TYPES,
+        )
         self.gateway = Gateway(
             config=cfg.gateway,
             sessions=cfg.sessions,
@@ -140,6 +155,24 @@ class Venue:
         self._tasks.append(
             asyncio.create_task(run_expiry(self.expiry, seq, self.clock), name="order-expiry")
         )
+        self._tasks.append(
+            asyncio.create_task(run_monitor(self.risk, seq, self.clock), name="risk-monitor")
+        )
+        ops = AdminOps(
+            sequencer=seq,
+            sessions=self.gateway,
+            kill_switch=self.order_entry,
+            journal_path=str(db),
+            now_ns=self.clock.now_ns,
+            mono_ns=self.clock.monotonic_ns,
+            snapshot_now=seq.snapshot_now,
+        )
+        self.admin = AdminServer(ops, cfg.admin.socket)
+        try:
+            await self.admin.start()
+        except (OSError, AdminSocketInUse) as exc:
+            self.admin = None
+            raise StartupError(f"cannot open the admin socket {cfg.admin.socket}: {exc}") from exc
         self.log.info(
             "venue_ready",
             fix_port=self.fix_port,
@@ -153,6 +186,9 @@ class Venue:
 
     async def stop(self) -> None:
         """Stop in the reverse order of start; safe after a partial start."""
+        if self.admin is not None:
+            await self.admin.stop()
+            self.admin = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
