@@ -122,6 +122,12 @@ class Venue:
             assert long == short, symbol
         assert e.insurance_fund >= 0
         for acct in e.accounts.values():
+            want: dict[str, list[int]] = {}
             for order_id, o in acct.orders.items():
                 assert e.orders.get(order_id) is o
+                x = want.setdefault(o.symbol, [0, 0, 0, 0])
+                i = 0 if o.side == Side.BUY else 1
+                x[i] += o.qty - o.cum_qty
+                x[i + 2] += (o.qty - o.cum_qty) * o.price
+            assert acct.exposure == want, (acct.account, acct.exposure, want)
         assert sum(len(a.orders) for a in e.accounts.values()) == len(e.orders)

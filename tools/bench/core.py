@@ -28,11 +28,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from venue.core import (
+    AddAccount,
     AddInstrument,
     CancelOrder,
+    Deposit,
     Engine,
     Instrument,
     InstrumentKind,
+    MarginTier,
     NewOrder,
     OrderAccepted,
     OrderCanceled,
@@ -57,12 +60,21 @@ def _instrument() -> Instrument:
         ref_price=REF,
         band_ppb=50_000_000,
         max_order_qty=1_000_000,
+        # Derivatives: R1 (worst-case initial margin over the account's orders and position)
+        # and R2 (positions, fees) do real work on every order and fill.
+        imr_ppb=10_000_000,
+        mm_tiers=[MarginTier(0, 5_000_000), MarginTier(10**13, 10_000_000)],
+        maker_fee_ppb=-100_000,
+        taker_fee_ppb=500_000,
     )
 
 
 def _engine() -> Engine:
     engine = Engine()
     engine.apply(AddInstrument(ts=1, instrument=_instrument()))
+    for _, firm, account in SESSIONS:  # accounts must exist; ample balance (10^9 USD)
+        engine.apply(AddAccount(ts=1, firm=firm, account=account, max_leverage=50))
+        engine.apply(Deposit(ts=1, account=account, amount=10**15))
     return engine
 
 

@@ -29,6 +29,7 @@ from venue.core.margin import (
     tier_table,
     value_factor,
 )
+from venue.core.types import PPB
 
 __all__ = [
     "Account",
@@ -84,10 +85,12 @@ class Account:
     __slots__ = (
         "account",
         "balance",
+        "exposure",
         "fee_tier",
         "firm",
         "isolated",
         "max_leverage",
+        "min_imr_ppb",
         "orders",
         "positions",
         "segment",
@@ -100,11 +103,15 @@ class Account:
         self.account = account
         self.segment = segment
         self.max_leverage = max_leverage
+        self.min_imr_ppb = ceil_div(PPB, max_leverage)  # 1 / max_leverage, rounded up
         self.fee_tier = fee_tier
         self.balance = 0
         self.positions: dict[str, Position] = {}  # symbol -> open position (size != 0)
         self.orders: dict[int, Order] = {}  # order_id -> live resting order (point lookups)
         self.isolated: dict[str, bool] = {}  # symbol -> isolated mode (absent: cross)
+        # symbol -> [buy leaves, sell leaves, sum of buy leaves x price, same for sells] over
+        # the resting orders in `orders` (R1 reads these instead of iterating the orders)
+        self.exposure: dict[str, list[int]] = {}
 
 
 @dataclass(frozen=True, slots=True)

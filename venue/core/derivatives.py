@@ -106,11 +106,25 @@ class DerivativesState(EngineState):
 
     def _index(self, o: Order) -> None:
         super()._index(o)
-        self.accounts[o.account].orders[o.order_id] = o
+        self._hold(o)
 
     def _unindex(self, o: Order) -> None:
         super()._unindex(o)
-        self.accounts[o.account].orders.pop(o.order_id, None)  # R2 may have dropped it
+        self._drop(o)
+
+    def _hold(self, o: Order) -> None:
+        """`o` rests: it joins its account's order index and exposure."""
+        acct = self.accounts[o.account]
+        if o.order_id not in acct.orders:
+            acct.orders[o.order_id] = o
+            _expose(acct, o.symbol, o.side, o.qty - o.cum_qty, o.price)
+
+    def _drop(self, o: Order) -> None:
+        """`o` no longer rests (or is about to change): out of the index and exposure.
+        No-op if it is not there (R2 may have dropped it already)."""
+        acct = self.accounts[o.account]
+        if acct.orders.pop(o.order_id, None) is not None:
+            _expose(acct, o.symbol, o.side, o.cum_qty - o.qty, o.price)
 
     # ------------------------------------------------------------------ queries
 
@@ -203,7 +217,7 @@ class DerivativesState(EngineState):
     # ------------------------------------------------------------------ margin arithmetic
 
     def _imr(self, acct: Account, mkt: Market) -> int:
-        return max(mkt.imr_ppb, ceil_div(PPB, acct.max_leverage))
+        return max(mkt.imr_ppb, acct.min_imr_ppb)
 
     def _mm(self, pos: Position, mkt: Market) -> int:
         return maintenance_margin(abs(pos.size) * _mark(mkt) * mkt.factor, mkt.mm_table)
@@ -230,32 +244,24 @@ class DerivativesState(EngineState):
         pos = acct.positions.get(symbol)
         s = pos.size if pos is not None else 0
         mark = _mark(mkt)
-        buys = sells = loss_b = loss_s = 0
-        for o in acct.orders.values():
-            if o.symbol is symbol and o is not skip:
-                leaves = o.qty - o.cum_qty
-                if o.side == _BUY:
-                    buys += leaves
-                    if o.price > mark:
-                        loss_b += leaves * (o.price - mark)
-                else:
-                    sells += leaves
-                    if o.price < mark:
-                        loss_s += leaves * (mark - o.price)
+        buys, sells, buy_pq, sell_pq = acct.exposure.get(symbol, _NO_EXPOSURE)
+        if skip is not None and skip.order_id in acct.orders:
+            leaves = skip.qty - skip.cum_qty
+            if skip.side == _BUY:
+                buys -= leaves
+                buy_pq -= leaves * skip.price
+            else:
+                sells -= leaves
+                sell_pq -= leaves * skip.price
         if extra is not None:
             side, price, leaves = extra
             if side == _BUY:
                 buys += leaves
-                loss_b += leaves * max(0, price - mark)
+                buy_pq += leaves * price
             else:
                 sells += leaves
-                loss_s += leaves * max(0, mark - price)
-        f = mkt.factor
-        imr = self._imr(acct, mkt)
-        req = max(
-            initial_margin(abs(s + buys) * mark * f, imr) + loss_b * f,
-            initial_margin(abs(s - sells) * mark * f, imr) + loss_s * f,
-        )
+                sell_pq += leaves * price
+        req = _worst(s, buys, sells, buy_pq, sell_pq, mark, mkt.factor, self._imr(acct, mkt))
         if pos is not None and pos.isolated:
             req = max(0, req - pos.margin - min(0, _upnl(pos, mkt)))
         return req
@@ -266,8 +272,8 @@ class DerivativesState(EngineState):
         seen: dict[str, None] = {}
         for pos in acct.positions.values():
             seen[pos.symbol] = None
-        for o in acct.orders.values():
-            seen[o.symbol] = None
+        for symbol in acct.exposure:
+            seen[symbol] = None
         total = 0
         for symbol in seen:
             mkt = self.markets[symbol]
@@ -330,29 +336,53 @@ class DerivativesState(EngineState):
 
     # ------------------------------------------------------------------ R1 / R2
 
-    def _risk_check(
-        self, mkt: Market, o: Order, ts: int, skip: Order | None = None
+    def _risk_check(  # noqa: PLR0917 -- hot path, called positionally
+        self, mkt: Market, o: Order, ts: int, replace: bool = False, price: int = 0, qty: int = 0
     ) -> RejectReason | None:
-        """R1 for `o` (new, or `skip` replaced by `o`'s terms): refuse if the account's
-        worst-case initial margin grows beyond its cross equity (or the index is stale).
-        Reduce-only orders are resized down to the position (or refused). No mutation on
-        refusal (the resize only touches the not yet accepted order)."""
+        """R1 for the new order `o`, or (`replace`) for resting `o` at `price` and `qty`:
+        refuse if the account's worst-case initial margin grows beyond its cross equity (or
+        the index is stale). Reduce-only orders are resized down to the position (or
+        refused). No mutation on refusal (the resize touches only a not yet accepted order)."""
         acct = self.accounts.get(o.account)
         if acct is None:
             return RejectReason.UNKNOWN_ACCOUNT
-        if o.reduce_only and skip is None:
-            pos = acct.positions.get(mkt.instrument.symbol)
-            s = pos.size if pos is not None else 0
-            if s == 0 or (s > 0) == (o.side == _BUY):
-                return RejectReason.REDUCE_ONLY_WOULD_INCREASE
-            o.qty = min(o.qty, abs(s))
-        price = o.price
-        if o.ord_type == _MARKET:
-            price = mkt.hi if o.side == _BUY else mkt.lo
-        before = self._symbol_requirement(acct, mkt)
-        after = self._symbol_requirement(acct, mkt, skip, (o.side, price, o.qty - o.cum_qty))
+        symbol = mkt.instrument.symbol
+        pos = acct.positions.get(symbol)
+        s = pos.size if pos is not None else 0
+        is_buy = o.side == _BUY
+        if replace:
+            leaves = qty - o.cum_qty
+        else:
+            if o.reduce_only:
+                if s == 0 or (s > 0) == is_buy:
+                    return RejectReason.REDUCE_ONLY_WOULD_INCREASE
+                o.qty = min(o.qty, abs(s))
+            price = o.price
+            if o.ord_type == _MARKET:
+                price = mkt.hi if is_buy else mkt.lo
+            leaves = o.qty
+        # Fast path of `_symbol_requirement` before and after (same arithmetic).
+        mark = mkt.mark_price or mkt.index_price or mkt.ref_price
+        buys, sells, bpq, spq = acct.exposure.get(symbol, _NO_EXPOSURE)
+        f = mkt.factor
+        imr = mkt.imr_ppb if mkt.imr_ppb > acct.min_imr_ppb else acct.min_imr_ppb
+        before = _worst(s, buys, sells, bpq, spq, mark, f, imr)
+        if replace:  # the resting order's current terms leave the what-if
+            old = o.qty - o.cum_qty
+            if is_buy:
+                buys -= old
+                bpq -= old * o.price
+            else:
+                sells -= old
+                spq -= old * o.price
+        if is_buy:
+            after = _worst(s, buys + leaves, sells, bpq + leaves * price, spq, mark, f, imr)
+        else:
+            after = _worst(s, buys, sells + leaves, bpq, spq + leaves * price, mark, f, imr)
         if after <= before:
             return None
+        if pos is not None and pos.isolated:
+            after = max(0, after - pos.margin - min(0, _upnl(pos, mkt)))
         if _stale(mkt, ts):
             return RejectReason.INDEX_STALE
         if self._requirement(acct, mkt, after) > self._cross_equity(acct):
@@ -369,17 +399,21 @@ class DerivativesState(EngineState):
             e = events[i]
             if type(e) is OrderFilled:
                 acct = accounts[e.account]
-                if not e.leaves_qty:
-                    acct.orders.pop(e.order_id, None)
                 q = e.last_qty
+                if not e.aggressor and e.order_id in acct.orders:
+                    _expose(acct, e.symbol, e.side, -q, e.price)
+                    if not e.leaves_qty:
+                        del acct.orders[e.order_id]
                 px = e.last_px
                 fee = 0
                 if inst.maker_fee_ppb or inst.taker_fee_ppb or inst.fee_tiers:
                     rate = _fee_rate(inst, acct.fee_tier, e.aggressor)
                     fee = -(-(q * px * f * rate) // PPB)
                 self._trade(acct, mkt, q if e.side == _BUY else -q, px, fee)
-            elif type(e) is OrderCanceled:
-                accounts[e.account].orders.pop(e.order_id, None)
+            elif type(e) is OrderCanceled:  # self-trade prevention canceled a resting order
+                acct = accounts[e.account]
+                if acct.orders.pop(e.order_id, None) is not None:
+                    _expose(acct, e.symbol, e.side, e.cum_qty - e.qty, e.price)
 
     def _trade(self, acct: Account, mkt: Market, dq: int, px: int, fee: int) -> None:
         """Book one side of a trade on `acct`: position, realized PnL, fee, isolated margin."""
@@ -609,6 +643,36 @@ class DerivativesState(EngineState):
                 ts=cmd.ts, operator=cmd.operator, action=cmd.action, detail=cmd.detail
             )
         ]
+
+
+_NO_EXPOSURE = (0, 0, 0, 0)
+
+
+def _worst(  # noqa: PLR0917 -- hot-path arithmetic
+    s: int, buys: int, sells: int, buy_pq: int, sell_pq: int, mark: int, f: int, imr: int
+) -> int:
+    """Worst-case initial margin of position `s` with resting buys/sells (lots, and sums of
+    lots x price): all buys or all sells filling, IM at mark (rounded up), plus the loss of
+    filling at worse than mark, taken over each side's orders as a whole."""
+    mf = mark * f
+    b = -(-abs(s + buys) * mf * imr // PPB) + max(0, buy_pq - buys * mark) * f
+    a = -(-abs(s - sells) * mf * imr // PPB) + max(0, sells * mark - sell_pq) * f
+    return b if b > a else a
+
+
+def _expose(acct: Account, symbol: str, side: Side, leaves: int, price: int) -> None:
+    """Add `leaves` lots at `price` (negative: remove) to the account's exposure."""
+    e = acct.exposure.get(symbol)
+    if e is None:
+        e = acct.exposure[symbol] = [0, 0, 0, 0]
+    if side == _BUY:
+        e[0] += leaves
+        e[2] += leaves * price
+    else:
+        e[1] += leaves
+        e[3] += leaves * price
+    if not e[0] and not e[1]:
+        del acct.exposure[symbol]
 
 
 def _mark(mkt: Market) -> int:

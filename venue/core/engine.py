@@ -234,12 +234,7 @@ class Engine(Liquidation):
     ) -> RejectReason | None:
         """R1 for a replace: the order at the new `price` and `qty` instead of its current
         terms. Must not mutate state when it refuses."""
-        what_if = Order(
-            o.order_id, o.session, o.firm, o.account, o.cl_ord_id, o.symbol, o.side,
-            o.ord_type, o.tif, price, qty, o.cum_qty, o.cum_notional, o.expire_ts,
-            o.post_only, False, o.stp_id, o.stp_mode,
-        )  # fmt: skip
-        return self._risk_check(mkt, what_if, ts, skip=o)
+        return self._risk_check(mkt, o, ts, True, price, qty)
 
     def _settle(self, mkt: Market, fills: list[Event], start: int) -> None:
         """R2, settlement of the fills `fills[start:]`: positions, entry prices, realized
@@ -364,7 +359,7 @@ class Engine(Liquidation):
             if per is _NO_SESSION:
                 per = self.by_session[o.session] = {}
             per[o.cl_ord_id] = o
-            self.accounts[o.account].orders[o.order_id] = o
+            self._hold(o)
         return events
 
     def _execute(  # noqa: PLR0917 -- hot-path helper, called positionally
@@ -536,7 +531,7 @@ class Engine(Liquidation):
         (mkt.bids if o.side == _BUY else mkt.asks).remove(o)
         del self.orders[o.order_id]
         del self.by_session[o.session][o.cl_ord_id]
-        del self.accounts[o.account].orders[o.order_id]
+        self._drop(o)
         return [
             self._canceled(
                 o, cmd.ts, CancelReason.REQUESTED, cmd.cl_ord_id, o.cl_ord_id, cmd.session
@@ -588,6 +583,7 @@ class Engine(Liquidation):
         o.cl_ord_id = cmd.cl_ord_id
         per[o.cl_ord_id] = o
         kept = price == o.price and qty <= o.qty
+        self._drop(o)  # its margin exposure is re-held below if it still rests
         crosses = False
         if kept:
             own.levels[o.price].qty -= o.qty - qty
@@ -625,6 +621,9 @@ class Engine(Liquidation):
                 kept,
             )
         ]
-        if not kept and crosses and not self._execute(mkt, o, opp, opp.sign * price, ts, events):
-            self._unindex(o)
+        if not kept and crosses:
+            if not self._execute(mkt, o, opp, opp.sign * price, ts, events):
+                self._unindex(o)
+        else:
+            self._hold(o)
         return events
