@@ -1,6 +1,7 @@
 """`DerivativesState`: accounts, positions, margin (R1/R2), prices, funding and settlement.
 
 The matching engine (`venue.core.engine.Engine`) extends this class (through
+`venue.core.queries.Queries`, the read-only side and `check_accounts`, and
 `venue.core.liquidation.Liquidation`). Units: see `venue.core.accounts` (money = 10^-6 USD).
 
 Invariants kept here:
@@ -22,13 +23,9 @@ Invariants kept here:
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from venue.core.accounts import (
     Account,
-    AccountView,
     Position,
-    PositionView,
     ceil_div,
     initial_margin,
     maintenance_margin,
@@ -126,94 +123,6 @@ class DerivativesState(EngineState):
         if acct.orders.pop(o.order_id, None) is not None:
             _expose(acct, o.symbol, o.side, o.cum_qty - o.qty, o.price)
 
-    # ------------------------------------------------------------------ queries
-
-    def mark_price(self, symbol: str) -> int | None:
-        mkt = self.markets.get(symbol)
-        return None if mkt is None else _mark(mkt)
-
-    def index_price(self, symbol: str) -> int | None:
-        """The last index price (ticks), or None if unknown or never set."""
-        mkt = self.markets.get(symbol)
-        return None if mkt is None or mkt.index_ts < 0 else mkt.index_price
-
-    def index_stale(self, symbol: str, ts: int) -> bool:
-        mkt = self.markets.get(symbol)
-        return mkt is not None and _stale(mkt, ts)
-
-    def account_view(self, account: str) -> AccountView | None:
-        acct = self.accounts.get(account)
-        if acct is None:
-            return None
-        upnl = iso = mm = 0
-        for pos in acct.positions.values():
-            mkt = self.markets[pos.symbol]
-            upnl += _upnl(pos, mkt)
-            iso += pos.margin
-            mm += self._mm(pos, mkt)
-        req = self._requirement(acct)
-        cross = self._cross_equity(acct)
-        return AccountView(
-            firm=acct.firm,
-            account=acct.account,
-            segment=acct.segment,
-            max_leverage=acct.max_leverage,
-            balance=acct.balance,
-            unrealized_pnl=upnl,
-            isolated_margin=iso,
-            equity=acct.balance + iso + upnl,
-            initial_margin=req,
-            maintenance_margin=mm,
-            available=cross - req,
-        )
-
-    def position_view(self, account: str, symbol: str) -> PositionView | None:
-        """The position (flat positions too) of a known account in a known instrument."""
-        acct = self.accounts.get(account)
-        mkt = self.markets.get(symbol)
-        if acct is None or mkt is None:
-            return None
-        pos = acct.positions.get(symbol) or Position(symbol, acct.isolated.get(symbol, False))
-        mark = _mark(mkt)
-        s = pos.size
-        return PositionView(
-            account=account,
-            symbol=symbol,
-            size=s,
-            cost=pos.cost,
-            entry_price=Fraction(pos.cost, s) if s else None,
-            mark_price=mark,
-            realized_pnl=pos.realized_pnl,
-            unrealized_pnl=_upnl(pos, mkt),
-            isolated=pos.isolated,
-            margin=pos.margin,
-            initial_margin=initial_margin(abs(s) * mark * mkt.factor, self._imr(acct, mkt)),
-            maintenance_margin=self._mm(pos, mkt),
-            liquidation_price=self._price_where(acct, pos, mkt, maintenance=True),
-            bankruptcy_price=self._price_where(acct, pos, mkt, maintenance=False),
-        )
-
-    def open_interest(self, symbol: str) -> tuple[int, int]:
-        """(long lots, short lots) over all accounts; equal by invariant."""
-        long = short = 0
-        for acct in self.accounts.values():
-            pos = acct.positions.get(symbol)
-            if pos is not None:
-                if pos.size > 0:
-                    long += pos.size
-                else:
-                    short -= pos.size
-        return long, short
-
-    def total_money(self) -> int:
-        """Balances + isolated margins + unrealized PnL at mark + fund + fees (conserved)."""
-        total = self.insurance_fund + self.fees_collected
-        for acct in self.accounts.values():
-            total += acct.balance
-            for pos in acct.positions.values():
-                total += pos.margin + _upnl(pos, self.markets[pos.symbol])
-        return total
-
     # ------------------------------------------------------------------ margin arithmetic
 
     def _imr(self, acct: Account, mkt: Market) -> int:
@@ -291,48 +200,6 @@ class DerivativesState(EngineState):
             if not pos.isolated:
                 mm += self._mm(pos, self.markets[pos.symbol])
         return self._cross_equity(acct), mm
-
-    def _price_where(
-        self, acct: Account, pos: Position, mkt: Market, maintenance: bool
-    ) -> Fraction | None:
-        """The mark price (exact ticks) at which the position's backing equity equals its
-        maintenance margin (liquidation price) or zero (bankruptcy price), other positions
-        at their current marks. None if flat or no positive price does it."""
-        s = pos.size
-        if s == 0:
-            return None
-        f = mkt.factor
-        if pos.isolated:
-            base = pos.margin
-            other_mm = 0
-        else:
-            base = acct.balance
-            other_mm = 0
-            for p in acct.positions.values():
-                if p is not pos and not p.isolated:
-                    m2 = self.markets[p.symbol]
-                    base += _upnl(p, m2)
-                    other_mm += self._mm(p, m2) if maintenance else 0
-        # equity(p) = base + f*(s*p - cost); want equity(p) == other_mm + MM(|s|*p*f)
-        if not maintenance or not mkt.mm_table:
-            price = Fraction(f * pos.cost - base + other_mm, f * s)
-            return price if price > 0 else None
-        a = abs(s) * f  # notional = a * p
-        for floor, mmr, cumx in mkt.mm_table:
-            # base + f*s*p - f*cost = other_mm + (a*p*mmr - cumx)/PPB
-            den = f * s * PPB - a * mmr
-            if den == 0:
-                continue
-            price = Fraction((other_mm + f * pos.cost - base) * PPB - cumx, den)
-            if price <= 0:
-                continue
-            row = None
-            for t in mkt.mm_table:
-                if a * price >= t[0]:
-                    row = t
-            if row is not None and row[0] == floor:
-                return price
-        return None
 
     # ------------------------------------------------------------------ R1 / R2
 

@@ -220,6 +220,7 @@ class Engine(Liquidation):
     def validate_internal_state(self) -> None:
         """Raise AssertionError naming the first broken invariant."""
         check_state(self.markets, self.orders, self.by_session, self.next_order_id)
+        self.check_accounts()
 
     # ------------------------------------------------------------------ R1 / R2
 

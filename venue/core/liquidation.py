@@ -42,7 +42,7 @@ from fractions import Fraction
 from venue.core.accounts import Account, Position
 from venue.core.book import BookSide, Market, Order
 from venue.core.commands import Liquidate
-from venue.core.derivatives import DerivativesState, _mark, _reject, _stale, _upnl
+from venue.core.derivatives import _mark, _reject, _stale, _upnl
 from venue.core.events import (
     AdlExecuted,
     Event,
@@ -52,6 +52,7 @@ from venue.core.events import (
     PositionLiquidated,
 )
 from venue.core.margin import maintenance_margin
+from venue.core.queries import Queries
 from venue.core.types import (
     LIQUIDATION_SESSION,
     MAX_PRICE,
@@ -67,7 +68,7 @@ from venue.core.types import (
 __all__ = ["Liquidation"]
 
 
-class Liquidation(DerivativesState):
+class Liquidation(Queries):
     def _execute(  # noqa: PLR0917 -- implemented by the matching engine
         self, mkt: Market, o: Order, opp: BookSide, min_key: int, ts: int, events: list[Event]
     ) -> bool:
