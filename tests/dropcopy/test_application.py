@@ -159,3 +159,42 @@ async def test_index_bound_refuses_what_it_no_longer_holds(tmp_path: Path) -> No
     held = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0"), (880, b"4-")]), 0)
     assert [dict(r.body)[880] for r in held] == [b"4", b"5"]
     await close(seq)
+
+
+async def test_liquidation_and_auto_deleveraging_are_copied(tmp_path: Path) -> None:
+    from venue.core.commands import AddAccount, Deposit, Liquidate, SetMarkPrice
+    from venue.core.events import AdlExecuted
+
+    seq = await open_venue(tmp_path / "v.db")
+    sessions = [*SESSIONS, session("B-DC", "dropcopy", "BRAVO", dropcopy_firms=["BRAVO"])]
+    sessions.append(session("A-DC", "dropcopy", "ALPHA", dropcopy_firms=["ALPHA"]))
+    sent: list[Outbound] = []
+    dc = DropCopy(sequencer=seq, sessions=sessions, send=sent.extend)
+    seq.submit(AddInstrument(instrument=BTC))
+    seq.submit(AddAccount(firm="ALPHA", account="ALPHA-1", max_leverage=10))
+    seq.submit(Deposit(account="ALPHA-1", amount=7_000 * 10**6))  # 7 000 USD
+    seq.submit(AddAccount(firm="BRAVO", account="BRAVO-1", max_leverage=10))
+    seq.submit(Deposit(account="BRAVO-1", amount=10**12))
+    seq.submit(msgspec.structs.replace(order("B", "BRAVO", "BRAVO-1", "b1", Side.SELL), qty=1000))
+    buy = order("A", "ALPHA", "ALPHA-1", "a1", Side.BUY)
+    seq.submit(msgspec.structs.replace(buy, qty=1000))  # ALPHA-1 long 1 BTC at 10x
+    resting = order("A", "ALPHA", "ALPHA-1", "a2", Side.BUY)
+    seq.submit(msgspec.structs.replace(resting, price=100_000, qty=1))
+    seq.submit(SetMarkPrice(symbol="BTC-PERP", price=1))  # the long is deep under water
+    sent.clear()
+    _, events = seq.submit(Liquidate(account="ALPHA-1"))
+    adl = [ev for ev in events if type(ev) is AdlExecuted]
+    assert adl, events
+    to_alpha = [dict(o.body) for o in sent if o.session == "A-DC"]
+    to_bravo = [dict(o.body) for o in sent if o.session == "B-DC"]
+    assert any(b.get(58) == b"canceled: account liquidated" for b in to_alpha)
+    assert [b[17] for b in to_alpha if b[17].startswith(b"A")] == [
+        b"A%d-1" % ev.trade_id for ev in adl
+    ]
+    assert [b[17] for b in to_bravo if b[17].startswith(b"A")] == [
+        b"A%d-2" % ev.trade_id for ev in adl
+    ]
+    ad = msg(b"AD", [(568, b"q"), (569, b"0"), (880, b"%d" % adl[0].trade_id)])
+    (ae,) = dc.on_message("B-DC", ad, 0)
+    assert (dict(ae.body)[1], dict(ae.body)[37]) == (b"BRAVO-1", b"NONE")
+    await close(seq)
