@@ -11,8 +11,12 @@ Invariants:
   them. A crash keeps both or neither; a restart re-copies nothing (replay does not call the
   hook) and misses nothing. Copies leave the process only after that commit (DESIGN rule 3);
   a broker that is not logged on gets them by ordinary ResendRequest after its Logon.
-- Copies follow journal order: commands in sequence order, events in event order, and one
-  session's copies take consecutive outbound sequence numbers in that order.
+- Copies follow journal order: commands in sequence order, events in event order; one
+  session's copies take increasing outbound sequence numbers in that order (interleaved only
+  with its session-level messages and its own trade-capture answers).
+- Wiring: construct before the first order command and `attach` before the first order
+  command too; copies made before `attach` are kept and sent by it (then in a later batch than
+  their command, which loses the same-transaction guarantee for them only, and is logged).
 - A broker sees a copy only when the event's firm is one of its `dropcopy_firms` or the
   event's account one of its `dropcopy_accounts`; the same holds per side in trade reports.
 - The trade index holds at most `max_trades` trades (oldest dropped first); it is rebuilt from
