@@ -120,6 +120,8 @@ Decoded = (
     | Refusal
 )
 
+_MAX_TS = 2**63 - 1  # the journal (msgpack) holds signed 64-bit nanoseconds: until 2262
+
 # ---------------------------------------------------------------------------------------------
 # NewOrderSingle (D): the hot path
 
@@ -242,7 +244,7 @@ def decode_new_order_single(
                 msg, 5, "ExpireTime (126) is required for GTD", "expire_time_missing", cl_ord_id
             )
         parsed = parse_utc_timestamp(expire_b)
-        if parsed is None:
+        if parsed is None or parsed > _MAX_TS:  # ns after 2262 do not fit the journal's int64
             return _order_refusal(
                 msg, "bad_expire_time", UNSUPPORTED, "ExpireTime (126) is not a UTC timestamp"
             )

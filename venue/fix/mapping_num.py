@@ -5,7 +5,9 @@ Invariants:
   its `InstrumentSpec` is built, into (integer step, decimal exponent): step × 10^-exp.
 - Inbound conversion is exact or refused, never rounded (DESIGN rule 5): `to_units` returns
   None for anything that is not a plain decimal (`-?digits[.digits]`, at most `MAX_DECIMAL_LEN`
-  characters) and raises nothing; `OffGrid` for a value that is not a whole number of steps.
+  characters) or whose units do not fit a signed 64-bit integer (msgpack, hence the journal,
+  holds no more), and raises nothing; `OffGrid` for a value that is not a whole number of
+  steps.
 - Outbound formatting uses integers only (no Decimal on the hot path), memoised in a bounded
   cache per scale: `units_to_text(n)` is the shortest exact decimal of n × step (no exponent,
   no trailing zeros), so
@@ -34,6 +36,7 @@ __all__ = [
 MAX_DECIMAL_LEN = 32
 AVG_PX_EXTRA_DIGITS = 8
 _CACHE_SIZE = 8192
+_MAX_UNITS = 2**63 - 1
 
 
 class _OffGrid:
@@ -105,6 +108,8 @@ class Scale:
         units, rest = divmod(scaled, self.step)
         if rest:
             return OFF_GRID
+        if units > _MAX_UNITS:  # the journal stores 64-bit integers: refuse, never overflow
+            return None
         return -units if negative else units
 
     def units_to_text(self, units: int) -> bytes:
