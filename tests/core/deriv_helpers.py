@@ -52,6 +52,7 @@ class Venue:
 
     def __init__(self, *instruments: Instrument) -> None:
         self.engine = Engine()
+        self.shadow: Engine | None = None  # when set: a restored copy that must agree
         self.ts = 1
         self.n = 0
         for inst in instruments or (x_instrument(),):
@@ -61,7 +62,11 @@ class Venue:
         self.ts += 1
         import msgspec
 
-        return self.engine.apply(msgspec.structs.replace(cmd, ts=self.ts))
+        stamped = msgspec.structs.replace(cmd, ts=self.ts)
+        events = self.engine.apply(stamped)
+        if self.shadow is not None:
+            assert self.shadow.apply(stamped) == events, stamped
+        return events
 
     def account(self, name: str, usd: int, leverage: int = 20, **kw: Any) -> None:
         self.apply(AddAccount(firm="F", account=name, max_leverage=leverage, **kw))

@@ -103,7 +103,10 @@ class Liquidation(Queries):
         events: list[Event] = [
             LiquidationStarted(ts=ts, account=acct.account, equity=equity, maintenance_margin=mm)
         ]
-        for o in list(acct.orders.values()):
+        # Ascending order_id (the order index's order), not the account index's insertion
+        # order, which a snapshot does not keep: replay from a snapshot gives the same events.
+        name = acct.account
+        for o in [o for o in self.orders.values() if o.account == name]:
             self._cancel_resting(o, ts, CancelReason.LIQUIDATION, "", events)
         full = True
         if cross:
