@@ -30,6 +30,7 @@ from venue.core import AddInstrument
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
+from venue.gateway.dropcopy import DropCopy
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.positions import MSG_TYPES as POSITION_MSG_TYPES
 from venue.gateway.positions import PositionsApplication
@@ -74,6 +75,7 @@ class Venue:
         self.expiry: OrderExpiry | None = None
         self.admin: AdminServer | None = None
         self.risk: RiskMonitor | None = None
+        self.dropcopy: DropCopy | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -123,6 +125,13 @@ class Venue:
             if engine.instrument(inst.symbol) is None:
                 seq.submit(AddInstrument(instrument=inst))
         self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
+        # Drop copies are made at submit time and join their command's batch (RoE section 12).
+        self.dropcopy = DropCopy(
+            sequencer=seq,
+            sessions=cfg.sessions,
+            account_firms={a: f.name for f in cfg.firms for a in f.accounts},
+        )
+        await self.dropcopy.load(journal)
         # Order entry is the default application; other roles register on the router.
         self.router = RoleRouter(cfg.sessions, default=self.order_entry)
         self.router.register(
@@ -130,6 +139,7 @@ class Venue:
             roles=["trading"],
             msg_types=POSITION_MSG_TYPES,
         )
+        self.router.register(self.dropcopy, roles=["dropcopy"])
         self.gateway = Gateway(
             config=cfg.gateway,
             sessions=cfg.sessions,
@@ -141,6 +151,7 @@ class Venue:
             application=self.router,
         )
         self.order_entry.attach(gateway_sender(self.gateway))
+        self.dropcopy.attach(self.gateway.send)
         if self.marketdata is not None:
             try:
                 await self.marketdata.start()
