@@ -25,7 +25,13 @@ from venue import log
 from venue.admin.ops import AdminOps
 from venue.admin.server import AdminServer, AdminSocketInUse
 from venue.clock import Clock, LiveClock
-from venue.config import ConfigError, VenueConfig, instrument_from_config, load_config
+from venue.config import (
+    ConfigError,
+    VenueConfig,
+    account_commands,
+    instrument_from_config,
+    load_config,
+)
 from venue.core import AddInstrument
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
@@ -124,6 +130,8 @@ class Venue:
         for inst in instruments:
             if engine.instrument(inst.symbol) is None:
                 seq.submit(AddInstrument(instrument=inst))
+        for account_cmd in account_commands(cfg, engine.accounts):
+            seq.submit(account_cmd)
         self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
         # Drop copies are made at submit time and join their command's batch (RoE section 12).
         self.dropcopy = DropCopy(

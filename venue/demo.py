@@ -8,11 +8,12 @@ Invariants:
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 
 import msgspec
 
-from venue.config import VenueConfig, instrument_from_config
+from venue.config import VenueConfig, account_commands, instrument_from_config
 from venue.core import (
     AddInstrument,
     CancelOrder,
@@ -30,6 +31,7 @@ def demo_commands(cfg: VenueConfig) -> list[Command]:
     cmds: list[Command] = [
         AddInstrument(instrument=instrument_from_config(i)) for i in cfg.instruments
     ]
+    cmds += account_commands(cfg)
     btc = instrument_from_config(cfg.instruments[0])
     mid = btc.ref_price
     sym = btc.symbol
@@ -76,6 +78,15 @@ def demo_commands(cfg: VenueConfig) -> list[Command]:
     return cmds
 
 
+def _show(value: object) -> str:
+    """Nested structs (an instrument) are shown by their symbol; enums by their name."""
+    if isinstance(value, msgspec.Struct):
+        return str(getattr(value, "symbol", type(value).__name__))
+    if isinstance(value, enum.Enum):
+        return value.name
+    return repr(value)
+
+
 def run_demo(cfg: VenueConfig, out: Callable[[str], None] = print) -> int:
     engine = Engine()
     ts = 1_767_225_600_000_000_000
@@ -84,7 +95,7 @@ def run_demo(cfg: VenueConfig, out: Callable[[str], None] = print) -> int:
         out(f"#{n} {type(cmd).__name__}")
         for ev in engine.apply(cmd):
             fields = ", ".join(
-                f"{f}={getattr(ev, f)!r}"
+                f"{f}={_show(getattr(ev, f))}"
                 for f in ev.__struct_fields__
                 if f != "ts" and getattr(ev, f) not in ("", 0, None)
             )
