@@ -37,6 +37,7 @@ from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
 from venue.gateway.dropcopy import DropCopy
+from venue.gateway.marketdata_fix import FixMarketData
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.positions import MSG_TYPES as POSITION_MSG_TYPES
 from venue.gateway.positions import PositionsApplication
@@ -46,6 +47,7 @@ from venue.journal import Journal, JournalError
 from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
 from venue.marketdata import MarketDataPublisher
+from venue.marketdata.levels import LevelFeed
 from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.risk.monitor import RiskMonitor, run_monitor
 from venue.risk.settings import RiskConfig
@@ -82,6 +84,7 @@ class Venue:
         self.admin: AdminServer | None = None
         self.risk: RiskMonitor | None = None
         self.dropcopy: DropCopy | None = None
+        self.fix_marketdata: FixMarketData | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -122,6 +125,10 @@ class Venue:
         # The feed must see every command from the first one after recovery on.
         if cfg.marketdata.enabled:
             self.marketdata = MarketDataPublisher(cfg.marketdata, seq, self.clock)
+        # FIX market data (35=V/W/X/Y) reads the committed book too: before the first submit.
+        self.fix_marketdata = FixMarketData(
+            sequencer=seq, sessions=cfg.sessions, levels=LevelFeed(engine, self.clock.now_ns())
+        )
         self.expiry = OrderExpiry(engine, last_ts=journal.last_ts, now_ns=self.clock.now_ns())
         seq.subscribe(self.expiry.on_committed)
         self.risk = RiskMonitor(engine, RiskConfig(), now_ns=self.clock.now_ns())
@@ -147,6 +154,10 @@ class Venue:
             roles=["trading"],
             msg_types=POSITION_MSG_TYPES,
         )
+        # Before drop copy: a drop-copy session's V is refused by market data's entitlement check.
+        self.router.register(
+            self.fix_marketdata, roles=["marketdata", "trading", "dropcopy"], msg_types=[b"V"]
+        )
         self.router.register(self.dropcopy, roles=["dropcopy"])
         self.gateway = Gateway(
             config=cfg.gateway,
@@ -160,6 +171,7 @@ class Venue:
         )
         self.order_entry.attach(gateway_sender(self.gateway))
         self.dropcopy.attach(self.gateway.send)
+        self.fix_marketdata.attach(self.gateway.send)
         if self.marketdata is not None:
             try:
                 await self.marketdata.start()
