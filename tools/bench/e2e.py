@@ -243,6 +243,10 @@ def simulate(args: argparse.Namespace) -> int:
     driver.send_all(lambda s: s.mass_cancel())
     driver.drain(2.0)
     driver.close()
+    total = Counts()
+    for s in sessions:
+        total.add(s.counts)
+    print(json.dumps({"simulated": vars(total)}), flush=True)
     return 0
 
 

@@ -20,6 +20,9 @@ Invariants:
 - A session over its throttle gets one Reject / BusinessMessageReject naming the limit, then
   its connection is not read until the bucket has a token again; still over the limit for
   `abuse_seconds` in a row: Logout.
+- Writes are coalesced: frames released in one loop pass (a commit's replies, a resend page)
+  are queued in order and leave in one `transport.write` from a `call_soon` flush, and a
+  close flushes first; so the order on the wire is the order of `_write` calls.
 - A peer that keeps more than `outbound_buffer_limit` bytes unread for `slow_consumer_seconds`
   is cut off (abort, not a graceful close: it is not reading anyway).
 """
@@ -81,6 +84,7 @@ class Connection(asyncio.Protocol):
         self._can_write.set()
         self.closed = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._out: list[bytes] = []  # frames written since the last flush (one per loop pass)
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -337,11 +341,25 @@ class Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        transport.write(data)
+        out = self._out
+        out.append(data)
+        if len(out) == 1:  # first frame since the last flush: one write for all of them
+            asyncio.get_running_loop().call_soon(self._flush)
         if self.slot is not None:
             self.slot.ts_last_out = self._gw.clock.now_ns()
         if self._gw.log_messages:
             self._log_message("fix_out", data)
+
+    def _flush(self) -> None:
+        """Write what `_write` queued since the last flush in one `transport.write`."""
+        out = self._out
+        if not out:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
 
     def _log_message(self, event: str, raw: bytes) -> None:
         """The usual one-message-per-line FIX log (SOH shown as |), per session."""
@@ -438,6 +456,7 @@ class Connection(asyncio.Protocol):
         self._release(reason, clean=clean)
         if self.slot is None:
             _log.info("connection_closed", peer=self.peer, reason=reason)
+        self._flush()  # frames queued before the close leave before it
         if self._transport is not None and not self._transport.is_closing():
             self._transport.close()
 
