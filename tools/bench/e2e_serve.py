@@ -1,11 +1,9 @@
-"""The venue as the e2e benchmark runs it: `venue.app.Venue` exactly as `venue run` serves it, plus
-three things the benchmark needs that are not wired in `venue/app.py` yet:
+"""The venue as the e2e benchmark runs it: `venue.app.Venue` exactly as `venue run` serves it
+(accounts created at start-up by the app), plus two things for the benchmark:
 
-1. the configured accounts are created at start-up (`config.account_commands`: AddAccount +
-   the initial Deposit), submitted right after `Venue.start()` returns and before the loop
-   reads any socket, so the first order already finds its account;
-2. `gc.freeze()` after start-up (the recovered state and code objects leave the GC's view);
-3. with VENUE_STAGE_TIMINGS=N (N > 0), sampled per-stage timers: every Nth call of each hot-path
+1. `gc.freeze()` after start-up (the recovered state and code objects leave the GC's view;
+   proposed for `venue/app.py` too);
+2. with VENUE_STAGE_TIMINGS=N (N > 0), sampled per-stage timers: every Nth call of each hot-path
    function is timed with `perf_counter_ns` by a wrapper installed here (no venue module is
    changed); at shutdown one JSON line `{"event": "stage_timings", ...}` goes to stderr with,
    per stage, the number of calls, how many were timed and their mean in nanoseconds.
@@ -40,7 +38,7 @@ import uvloop  # noqa: E402
 
 from venue import log  # noqa: E402
 from venue.app import Venue  # noqa: E402
-from venue.config import account_commands, load_config  # noqa: E402
+from venue.config import load_config  # noqa: E402
 
 
 class Stage:
@@ -124,11 +122,6 @@ async def serve(config: Path) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, venue.stopped.set)
     await venue.start()
-    assert venue.sequencer is not None
-    engine = venue.sequencer.engine
-    existing = getattr(engine, "accounts", {})
-    for cmd in account_commands(cfg, existing):
-        venue.sequencer.submit(cmd)
     gc.freeze()
     await venue.stopped.wait()
     await venue.stop()

@@ -8,8 +8,8 @@ Invariants:
   (FIX port 0: the venue's `venue_ready` log line names the real one), market data sent to a
   UDP port the generator holds open (so packets go somewhere), one firm BENCH with an ample
   balance per account, and one trading session per generator session with a high throttle.
-- The venue runs as `tools/bench/e2e_serve.py` (`venue run` plus the configured accounts created
-  at start-up, which `venue/app.py` does not wire yet, gc.freeze(), optional stage timers).
+- The venue runs as `tools/bench/e2e_serve.py` (`venue run` plus gc.freeze() and optional
+  sampled stage timers).
 - The venue's stderr is drained by a thread (the pipe never fills); lines are kept for errors.
 """
 
@@ -96,7 +96,7 @@ class VenueProcess:
     def __init__(
         self, config: Path, *, cpu: int | None = None, env: dict[str, str] | None = None
     ) -> None:
-        # e2e_serve.py is `venue run` plus start-up accounts, gc.freeze() and stage timers
+        # e2e_serve.py is `venue run` plus gc.freeze() and sampled stage timers
         cmd = [
             sys.executable,
             str(Path(__file__).with_name("e2e_serve.py")),
