@@ -110,6 +110,7 @@ def run_flow(
     for s in sessions:
         before.add(s.counts)
     cpu0 = cpu_seconds(pid) if pid else None
+    gen0 = time.process_time()
     t1 = clock()
     if mode == "closed":
         driver.closed_loop(args.window, args.seconds, t1, max_orders=args.orders)
@@ -120,6 +121,7 @@ def run_flow(
     for s in sessions:
         after.add(s.counts)
     cpu1 = cpu_seconds(pid) if pid else None
+    gen1 = time.process_time()
     driver.drain(10.0)
     final = Counts()
     for s in sessions:
@@ -146,6 +148,9 @@ def run_flow(
     }
     if mode == "open":
         result["late_sends_over_1ms"] = late
+    if answered:  # the generator's own CPU: near 1 s per second means it is the limit
+        result["generator_cpu_us_per_order"] = round((gen1 - gen0) / answered * 1e6, 1)
+        result["generator_cpu_busy"] = round((gen1 - gen0) / window_s, 2)
     if cpu0 is not None and cpu1 is not None and answered:
         result["venue_cpu_s"] = round(cpu1 - cpu0, 3)
         result["venue_cpu_us_per_order"] = round((cpu1 - cpu0) / answered * 1e6, 1)
