@@ -1,6 +1,7 @@
 """Crash recovery with real clients, many seeds: `python tools/chaos.py --seeds 100`.
 
-Each seed runs `tests/reliability/chaos.py`'s harness: a subprocess venue SIGKILLed `--kills`
+Each seed runs `tests/reliability/chaos.py`'s harness: a subprocess venue (`venue run`, or
+the test driver with `--driver`) SIGKILLed `--kills`
 times under a live flow (two trading sessions, two drop-copy sessions, kills in the middle of
 group commits and of resends), then every check listed there. Prints one JSON line per seed and
 a JSON summary (stdout); the exit status is 1 when any seed failed, and the summary lists the
@@ -38,7 +39,9 @@ async def main_async(args: argparse.Namespace) -> int:
         async with gate:
             d = workdir / f"seed-{seed}"
             try:
-                out = await run_seed(seed, d, kills=args.kills, pause=args.pause)
+                out = await run_seed(
+                    seed, d, kills=args.kills, pause=args.pause, app=not args.driver
+                )
             except Exception as exc:  # the harness itself broke: still a failed seed
                 out = Outcome(seed=seed, ok=False, kills=args.kills, failures=[repr(exc)])
             results.append(out)
@@ -73,6 +76,9 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=4, help="seeds run at once")
     p.add_argument("--pause", type=float, default=0.004, help="max seconds between orders")
     p.add_argument("--workdir", help="where the seeds' databases go (default: a temp dir)")
+    p.add_argument(
+        "--driver", action="store_true", help="tests.reliability.venue_driver, not `venue run`"
+    )
     p.add_argument("--keep", action="store_true", help="keep passed seeds' directories")
     return asyncio.run(main_async(p.parse_args()))
 

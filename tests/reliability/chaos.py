@@ -1,15 +1,16 @@
 """Crash recovery with real clients: the harness behind tests/reliability/test_chaos.py and
 `tools/chaos.py`.
 
-One seed = a plan drawn from `random.Random(seed)`: the venue runs as a subprocess
-(`tests.reliability.venue_driver`), two trading sessions (ALPHA-MM, BRAVO-MM) keep a steady
-flow of crossing orders, cancels and replaces, two drop-copy sessions (ALPHA-DC, BRAVO-DC)
-watch, and the venue is SIGKILLed at random moments, either in the middle of the flow (group
-commits in flight) or just after the clients log on again (resends in flight; some clients
-stay away for a round so they have much to recover). Clients never reset sequence numbers:
-they recover with ResendRequest and answer the venue's ResendRequests with a gap fill (what
-the venue lost of theirs never happened). The wall-clock interleaving is not reproducible; the
-plan (which clients, which kill mode, how long) is.
+One seed = a plan drawn from `random.Random(seed)`: the venue runs as a subprocess (the real
+`venue run` on the embedded default configuration plus a BRAVO-DC session; or, with
+`app=False`, `tests.reliability.venue_driver`), two trading sessions (ALPHA-MM, BRAVO-MM)
+keep a steady flow of crossing orders, cancels and replaces, two drop-copy sessions
+(ALPHA-DC, BRAVO-DC) watch, and the venue is SIGKILLed at random moments, either in the
+middle of the flow (group commits in flight) or just after the clients log on again (resends
+in flight; some clients stay away for a round so they have much to recover). Clients never
+reset sequence numbers: they recover with ResendRequest and answer the venue's ResendRequests
+with a gap fill (what the venue lost of theirs never happened). The wall-clock interleaving
+is not reproducible; the plan (which clients, which kill mode, how long) is.
 
 Checks after the last restart (`check` returns the list of failures, empty when all hold):
 - every ExecutionReport a client received is in the outbound FIX store with the same body at
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import sqlite3
 import sys
@@ -307,41 +309,91 @@ class Client:
                 await asyncio.sleep(self.rng.uniform(0, pause))
 
 
-class Venue:
-    """The venue subprocess on one database."""
+BRAVO_DC = """
+[[sessions]]
+name = "BRAVO-DC"
+role = "dropcopy"
+venue_comp_id = "VENUE"
+client_comp_id = "BRAVO-DC"
+firm = "BRAVO"
+dropcopy_firms = ["BRAVO"]
+cancel_on_disconnect = false
+"""
 
-    def __init__(self, db: Path) -> None:
+
+class Venue:
+    """The venue subprocess on one database: the real `venue run` (`app=True`: the embedded
+    default configuration with the journal in the seed's directory, ephemeral ports and a
+    BRAVO-DC drop-copy session) or `tests.reliability.venue_driver`."""
+
+    def __init__(self, db: Path, *, app: bool = True) -> None:
         self.db = db
+        self.app = app
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
+        self._stderr: asyncio.Task[None] | None = None
+
+    def _config(self) -> Path:
+        from tests.venue_process import write_config
+
+        path = self.db.parent / "venue.toml"
+        if not path.exists():
+            write_config(self.db.parent, extra=BRAVO_DC)
+        return path
 
     async def start(self) -> int:
-        with (self.db.parent / f"venue-{self.starts}.log").open("wb") as log:
-            self.proc = await self._spawn(log)
-        assert self.proc.stdout is not None
-        line = await asyncio.wait_for(self.proc.stdout.readline(), 60)
-        if not line.startswith(b"PORT "):
-            raise RuntimeError(f"venue did not start (exit {await self.proc.wait()})")
+        log = self.db.parent / f"venue-{self.starts}.log"
+        if not self.app:
+            with log.open("wb") as f:
+                self.proc = await self._spawn(["tests.reliability.venue_driver", "--db"], f)
+            assert self.proc.stdout is not None
+            line = await asyncio.wait_for(self.proc.stdout.readline(), 60)
+            if not line.startswith(b"PORT "):
+                raise RuntimeError(f"venue did not start (exit {await self.proc.wait()})")
+            self.starts += 1
+            return int(line.split()[1])
+        args = ["venue", "run", "--config", str(self._config())]
+        self.proc = await self._spawn(args, asyncio.subprocess.PIPE)
+        ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._stderr = asyncio.create_task(self._read_stderr(self.proc, log, ready))
+        port = await asyncio.wait_for(ready, 60)
         self.starts += 1
-        return int(line.split()[1])
+        return port
 
-    async def _spawn(self, log: Any) -> asyncio.subprocess.Process:
+    @staticmethod
+    async def _read_stderr(
+        proc: asyncio.subprocess.Process, log: Path, ready: asyncio.Future[int]
+    ) -> None:
+        assert proc.stderr is not None
+        with log.open("wb") as f:
+            while line := await proc.stderr.readline():
+                f.write(line)
+                if b'"venue_ready"' in line and not ready.done():
+                    ready.set_result(int(json.loads(line)["fix_port"]))
+        if not ready.done():
+            ready.set_exception(RuntimeError(f"venue exited with {await proc.wait()}"))
+
+    async def _spawn(self, args: list[str], stderr: Any) -> asyncio.subprocess.Process:
+        if not self.app:
+            args = [*args, str(self.db)]
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "tests.reliability.venue_driver",
-            "--db",
-            str(self.db),
+            *args,
             cwd=ROOT,
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log,
+            stdout=asyncio.subprocess.PIPE if not self.app else asyncio.subprocess.DEVNULL,
+            stderr=stderr,
         )
 
     async def kill(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.kill()  # SIGKILL: nothing is flushed or closed
             await self.proc.wait()
+        if self._stderr is not None:
+            with contextlib.suppress(Exception):
+                await self._stderr
+            self._stderr = None
 
 
 @dataclass
@@ -375,7 +427,9 @@ class Outcome:
         }
 
 
-async def run_seed(seed: int, workdir: Path, *, kills: int = 3, pause: float = 0.004) -> Outcome:
+async def run_seed(
+    seed: int, workdir: Path, *, kills: int = 3, pause: float = 0.004, app: bool = True
+) -> Outcome:
     """One seed end to end; never raises for a venue misbehaviour (it becomes a failure)."""
     t0 = time.monotonic()
     rng = random.Random(seed)
@@ -383,7 +437,7 @@ async def run_seed(seed: int, workdir: Path, *, kills: int = 3, pause: float = 0
     db = workdir / "venue.db"
     for p in workdir.glob("venue.db*"):
         p.unlink()
-    venue = Venue(db)
+    venue = Venue(db, app=app)
     names = [*TRADERS, *COPIERS]
     clients = {n: Client(n, random.Random(rng.getrandbits(32))) for n in names}
     failures: list[str] = []
