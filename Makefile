@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest bench clean
+.PHONY: run test lint typecheck contracts pytest bench bench-e2e bench-peer clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench/core.py
+	$(BIN)/python tools/bench/journal.py
+	$(BIN)/python tools/bench/codec.py
+	$(BIN)/python tools/bench/marketdata.py
+
+# End to end through real FIX sessions (tools/bench/e2e.py); the QuickFIX C++ peer is an
+# optional extra, built from source by pip (several minutes), not part of `make test`.
+bench-e2e: $(STAMP)
+	$(BIN)/python tools/bench/e2e.py --pin --rate 1000,3000,10000
+
+bench-peer: $(STAMP)
+	$(BIN)/python -m pip install 'quickfix==1.16.0'
+	$(BIN)/python tools/bench/e2e.py --pin --peer --rate 1000,3000,10000
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

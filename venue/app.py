@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -276,6 +277,7 @@ async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
     except BaseException:
         await venue.stop()  # close the journal so its thread cannot keep the process alive
         raise
+    gc.freeze()  # start-up objects (recovered state, code) leave the collector's view
     if ready_file:
         tmp = f"{ready_file}.tmp"
         Path(tmp).write_text(json.dumps({"fix_port": venue.fix_port, "pid": os.getpid()}))

@@ -88,14 +88,12 @@ async def running_admin_venue(
     path.write_text(feed_off)
     cfg = load_config(path)
     venue = Venue(cfg)
-    await venue.start()
-    ops = make_ops(venue, cfg.journal.path)
-    server = AdminServer(ops, cfg.admin.socket)
-    await server.start()
+    await venue.start()  # the venue opens its own admin socket, as in production
+    server = venue.admin
+    assert server is not None
     try:
-        yield AdminVenue(venue, server, ops, str(sock), path)
+        yield AdminVenue(venue, server, server.ops, str(sock), path)
     finally:
-        await server.stop()
         await venue.stop()
         shutil.rmtree(short, ignore_errors=True)
 
