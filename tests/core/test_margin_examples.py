@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.core.deriv_helpers import SYM, USD, Venue, x_instrument
 from venue.core import (
     AccountCommandRejected,
     ApplyFunding,
+    Deposit,
     ExpireInstrument,
     FeeTier,
     FundingApplied,
@@ -275,3 +279,64 @@ def test_dated_future_settles_every_position_and_refuses_orders() -> None:
     assert isinstance(rej, OrderRejected)
     assert rej.reason == RejectReason.INSTRUMENT_EXPIRED
     v.check()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    resting=st.lists(st.tuples(st.booleans(), st.integers(-80, 80), st.integers(1, 6)), max_size=6),
+    position=st.integers(-8, 8),
+    new=st.tuples(st.booleans(), st.integers(-80, 80), st.integers(1, 12)),
+    usd=st.integers(500, 4_000),
+    mark=st.integers(900, 1100),
+)
+def test_r1_fast_path_agrees_with_the_slow_requirement(
+    resting: list[tuple[bool, int, int]],
+    position: int,
+    new: tuple[bool, int, int],
+    usd: int,
+    mark: int,
+) -> None:
+    """R1's inlined arithmetic decides exactly as `_symbol_requirement` + `_requirement`."""
+    from venue.core.book import Order
+    from venue.core.types import OrdType, StpMode
+
+    v = Venue()
+    v.account("A", usd)
+    v.account("Z", 1_000_000)
+    if position:
+        buyer, seller = ("A", "Z") if position > 0 else ("Z", "A")
+        v.apply(Deposit(account="A", amount=10**12))
+        v.trade(buyer, seller, 1000, abs(position))
+        v.apply(Withdraw(account="A", amount=10**12))
+    for is_buy, off, qty in resting:
+        v.order("A", BUY if is_buy else SELL, 1000 + off, qty)
+    v.mark(mark)
+    e = v.engine
+    mkt = e.markets[SYM]
+    acct = e.accounts["A"]
+    side = BUY if new[0] else SELL
+    price = mark + new[1]
+    o = Order(
+        10**6, "S", "F", "A", "x", SYM, side, OrdType.LIMIT, TimeInForce.GTC, price, new[2],
+        0, 0, 0, False, False, 0, StpMode.CANCEL_AGGRESSOR,
+    )  # fmt: skip
+    before = e._symbol_requirement(acct, mkt)
+    after = e._symbol_requirement(acct, mkt, None, (side, price, new[2]))
+    if after <= before:
+        want = None
+    elif e._requirement(acct, mkt, after) > e._cross_equity(acct):
+        want = RejectReason.INSUFFICIENT_MARGIN
+    else:
+        want = None
+    assert e._risk_check(mkt, o, v.ts) == want
+    # The same for replacing each resting order with the new terms.
+    for r in list(acct.orders.values()):
+        before = e._symbol_requirement(acct, mkt)
+        after = e._symbol_requirement(acct, mkt, r, (r.side, price, new[2] - r.cum_qty))
+        if after <= before:
+            want = None
+        elif e._requirement(acct, mkt, after) > e._cross_equity(acct):
+            want = RejectReason.INSUFFICIENT_MARGIN
+        else:
+            want = None
+        assert e._risk_check(mkt, r, v.ts, True, price, new[2]) == want

@@ -228,24 +228,35 @@ class DerivativesState(EngineState):
             if o.ord_type == _MARKET:
                 price = mkt.hi if is_buy else mkt.lo
             leaves = o.qty
-        # Fast path of `_symbol_requirement` before and after (same arithmetic).
+        # `_worst` before and after, inlined: only the order's side changes, so the other
+        # side's term is computed once (same arithmetic as `_symbol_requirement`).
         mark = mkt.mark_price or mkt.index_price or mkt.ref_price
         buys, sells, bpq, spq = acct.exposure.get(symbol, _NO_EXPOSURE)
         f = mkt.factor
-        imr = mkt.imr_ppb if mkt.imr_ppb > acct.min_imr_ppb else acct.min_imr_ppb
-        before = _worst(s, buys, sells, bpq, spq, mark, f, imr)
+        k = mark * f * (mkt.imr_ppb if mkt.imr_ppb > acct.min_imr_ppb else acct.min_imr_ppb)
+        if is_buy:
+            lots, pq, other = s + buys, bpq - buys * mark, s - sells
+            other_loss = sells * mark - spq
+        else:
+            lots, pq, other = s - sells, sells * mark - spq, s + buys
+            other_loss = bpq - buys * mark
+        other_term = -(-(other if other > 0 else -other) * k // PPB)
+        if other_loss > 0:
+            other_term += other_loss * f
+        mine = -(-(lots if lots > 0 else -lots) * k // PPB)
+        if pq > 0:
+            mine += pq * f
+        before = mine if mine > other_term else other_term
         if replace:  # the resting order's current terms leave the what-if
             old = o.qty - o.cum_qty
-            if is_buy:
-                buys -= old
-                bpq -= old * o.price
-            else:
-                sells -= old
-                spq -= old * o.price
-        if is_buy:
-            after = _worst(s, buys + leaves, sells, bpq + leaves * price, spq, mark, f, imr)
-        else:
-            after = _worst(s, buys, sells + leaves, bpq, spq + leaves * price, mark, f, imr)
+            lots -= old if is_buy else -old
+            pq -= old * (o.price - mark) if is_buy else old * (mark - o.price)
+        lots += leaves if is_buy else -leaves
+        pq += leaves * (price - mark) if is_buy else leaves * (mark - price)
+        mine = -(-(lots if lots > 0 else -lots) * k // PPB)
+        if pq > 0:
+            mine += pq * f
+        after = mine if mine > other_term else other_term
         if after <= before:
             return None
         if pos is not None and pos.isolated:
