@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import msgspec
@@ -29,6 +31,8 @@ import msgspec
 from tests.dropcopy.conftest import sessions, start_venue
 from venue import log
 from venue.config import HeartbeatConfig, SessionConfig, ThrottleConfig
+
+_tasks: list[asyncio.Task[None]] = []
 
 
 def extra_sessions(n: int, rate: int) -> list[SessionConfig]:
@@ -67,8 +71,22 @@ async def lag_probe(period: float = 0.01) -> None:
             next_print += 1
 
 
+async def memory_report(period: float = 10.0) -> None:
+    """With VENUE_TRACEMALLOC=1: every `period` seconds, the 12 source lines whose allocations
+    grew most since the first report, on stderr (what a soak's RSS growth is made of)."""
+    tracemalloc.start(1)
+    first = tracemalloc.take_snapshot()
+    while True:
+        await asyncio.sleep(period)
+        now = tracemalloc.take_snapshot()
+        top = now.compare_to(first, "lineno")[:12]
+        print("TRACEMALLOC", *(str(t) for t in top), sep="\n  ", file=sys.stderr, flush=True)
+
+
 async def run(db: Path, n: int, rate: int, lag: bool) -> None:
     sys.setswitchinterval(0.0002)  # as `venue run` does: the journal thread gets the GIL often
+    if os.environ.get("VENUE_TRACEMALLOC") == "1":
+        _tasks.append(asyncio.create_task(memory_report()))
     log.configure(level="warning", stream=sys.stderr)
     venue = await start_venue(db, sessions() + extra_sessions(n, rate))
     print(f"PORT {venue.port}", flush=True)
