@@ -482,3 +482,11 @@ def test_a_band_finer_than_one_ppb_is_refused(tmp_path: Path) -> None:
     assert "band" in err.key
     assert "BTC-PERP" in err.key or "instruments[0]" in err.key
     assert "not exact" in err.reason
+
+
+def test_the_risk_table_is_part_of_the_venue_configuration(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, "[risk]\nfunding_interval_seconds = 3600\n"))
+    assert cfg.risk.funding_interval_seconds == 3600
+    err = error_of(write(tmp_path, "[risk]\nmark_window_samples = 0\n"))
+    assert err.key == "risk.mark_window_samples"
+    assert "positive" in err.reason

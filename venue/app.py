@@ -51,7 +51,6 @@ from venue.marketdata import MarketDataPublisher
 from venue.marketdata.levels import LevelFeed
 from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.risk.monitor import RiskMonitor, run_monitor
-from venue.risk.settings import RiskConfig
 from venue.sequencer import Sequencer
 
 EXIT_OK = 0
@@ -132,7 +131,7 @@ class Venue:
         )
         self.expiry = OrderExpiry(engine, last_ts=journal.last_ts, now_ns=self.clock.now_ns())
         seq.subscribe(self.expiry.on_committed)
-        self.risk = RiskMonitor(engine, RiskConfig(), now_ns=self.clock.now_ns())
+        self.risk = RiskMonitor(engine, cfg.risk, now_ns=self.clock.now_ns())
         seq.subscribe(self.risk.on_committed)
         await seq.start()
         for inst in instruments:

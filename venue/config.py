@@ -27,6 +27,7 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+from venue.config_risk import RiskConfig
 from venue.core.commands import AddAccount, Deposit
 from venue.core.margin import value_factor
 from venue.core.types import (
@@ -196,6 +197,7 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     gateway: GatewayConfig = GatewayConfig()
     admin: AdminConfig = AdminConfig()
     marketdata: MarketDataConfig = MarketDataConfig()
+    risk: RiskConfig = RiskConfig()
     segments: list[SegmentConfig] = msgspec.field(
         default_factory=lambda: [
             SegmentConfig(name="retail", max_leverage=20),
@@ -432,6 +434,10 @@ def validate(cfg: VenueConfig) -> None:
         if getattr(g, name) < 1:
             raise ConfigError(f, f"gateway.{name}", "must be at least 1")
     _validate_marketdata(cfg.marketdata, f)
+    bad = cfg.risk.validate()
+    if bad is not None:
+        key, _, why = bad.partition(": ")
+        raise ConfigError(f, f"risk.{key}", why)
     accounts: dict[str, str] = {}
     firms: set[str] = set()
     segments: dict[str, int] = {}
