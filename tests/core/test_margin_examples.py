@@ -269,7 +269,9 @@ def test_dated_future_settles_every_position_and_refuses_orders() -> None:
     # A long 2 from 1000 to 1100: +200 USD; B short: -200 USD.
     assert [type(e).__name__ for e in out] == [
         "InstrumentSettled",
+        "PositionSettled",
         "BalanceChanged",
+        "PositionSettled",
         "BalanceChanged",
     ]
     assert v.balance("A") == 10_200 * USD

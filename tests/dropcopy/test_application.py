@@ -198,3 +198,70 @@ async def test_liquidation_and_auto_deleveraging_are_copied(tmp_path: Path) -> N
     (ae,) = dc.on_message("B-DC", ad, 0)
     assert (dict(ae.body)[1], dict(ae.body)[37]) == (b"BRAVO-1", b"NONE")
     await close(seq)
+
+
+async def test_final_settlement_is_copied_once_per_closed_position(tmp_path: Path) -> None:
+    from venue.core.commands import AddAccount, Deposit, ExpireInstrument, SettleInstrument
+    from venue.core.events import PositionSettled
+    from venue.fix.dictionary import load_dictionary
+    from venue.fix.validate import validate
+
+    future = msgspec.structs.replace(
+        BTC, symbol="BTC-27MAR27", kind=InstrumentKind.FUTURE, expiry_ts=2_000_000_000 * 10**9
+    )
+    seq = await open_venue(tmp_path / "v.db")
+    sessions = [*SESSIONS, session("B-DC", "dropcopy", "BRAVO", dropcopy_firms=["BRAVO"])]
+    sessions.append(session("A-DC", "dropcopy", "ALPHA", dropcopy_firms=["ALPHA"]))
+    sent: list[Outbound] = []
+    DropCopy(sequencer=seq, sessions=sessions, send=sent.extend)
+    seq.submit(AddInstrument(instrument=future))
+    for firm, account in (("ALPHA", "ALPHA-1"), ("BRAVO", "BRAVO-1")):
+        seq.submit(AddAccount(firm=firm, account=account, max_leverage=10))
+        seq.submit(Deposit(account=account, amount=10**12))
+    sell = msgspec.structs.replace(
+        order("B", "BRAVO", "BRAVO-1", "b1", Side.SELL), symbol=future.symbol
+    )
+    buy = msgspec.structs.replace(
+        order("A", "ALPHA", "ALPHA-1", "a1", Side.BUY), symbol=future.symbol
+    )
+    seq.submit(msgspec.structs.replace(sell, qty=1500))
+    seq.submit(msgspec.structs.replace(buy, qty=1500))  # ALPHA-1 long 1.5, BRAVO-1 short 1.5
+    seq.submit(ExpireInstrument(symbol=future.symbol))
+    sent.clear()
+    settle_seq, events = seq.submit(SettleInstrument(symbol=future.symbol, price=121_000))
+    settled = {ev.account: ev for ev in events if type(ev) is PositionSettled}
+    assert {a: (ev.side, ev.qty) for a, ev in settled.items()} == {
+        "ALPHA-1": (Side.SELL, 1500),
+        "BRAVO-1": (Side.BUY, 1500),
+    }
+    by_session = {o.session: dict(o.body) for o in sent}
+    # each broker sees only its entitled accounts (ACCT-DC is entitled to BRAVO-1 alone)
+    assert sorted((name, body[1]) for name, body in by_session.items()) == [
+        ("A-DC", b"ALPHA-1"),
+        ("ACCT-DC", b"BRAVO-1"),
+        ("B-DC", b"BRAVO-1"),
+    ]
+    alpha, bravo = by_session["A-DC"], by_session["B-DC"]
+    assert (alpha[1], alpha[54], alpha[32], alpha[31]) == (b"ALPHA-1", b"2", b"1.5", b"60500")
+    assert (bravo[1], bravo[54], bravo[17]) == (b"BRAVO-1", b"1", b"S%d-BRAVO-1" % settle_seq)
+    assert (alpha[150], alpha[39], alpha[37], alpha[58]) == (
+        b"F",
+        b"2",
+        b"NONE",
+        b"final settlement",
+    )
+    d = load_dictionary()
+    for out in sent:
+        raw = encode(
+            out.msg_type,
+            begin_string=b"FIX.4.4",
+            sender=b"VENUE",
+            target=b"DC",
+            seq=2,
+            sending_time=b"20261121-06:30:00.000",
+            body=out.body,
+        )
+        parsed = parse_frame(raw)
+        assert isinstance(parsed, FixMessage)
+        assert validate(parsed, d) is None
+    await close(seq)

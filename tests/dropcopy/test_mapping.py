@@ -17,6 +17,7 @@ from venue.core.events import (
     OrderFilled,
     OrderRejected,
     OrderReplaced,
+    PositionSettled,
 )
 from venue.core.types import Instrument, InstrumentKind, Side
 from venue.fix.codec import FixMessage, encode, parse_frame, parse_utc_timestamp
@@ -129,7 +130,7 @@ def test_copies_are_the_owner_reports_plus_origin() -> None:
 
 def test_the_copied_event_types() -> None:
     order_events = {OrderAccepted, OrderFilled, OrderCanceled, OrderReplaced, OrderRejected}
-    assert set(COPIERS) == order_events | {AdlExecuted}
+    assert set(COPIERS) == order_events | {AdlExecuted, PositionSettled}
 
 
 ADL = AdlExecuted(

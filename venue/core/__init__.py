@@ -61,6 +61,7 @@ from venue.core.events import (
     OrderRejected,
     OrderReplaced,
     PositionLiquidated,
+    PositionSettled,
     ReferencePriceChanged,
 )
 from venue.core.types import (
@@ -141,6 +142,7 @@ __all__ = [
     "OrderRejected",
     "OrderReplaced",
     "PositionLiquidated",
+    "PositionSettled",
     "PositionView",
     "RecordAdminAction",
     "ReferencePriceChanged",

@@ -59,6 +59,7 @@ from venue.core.events import (
     MarkPriceSet,
     OrderCanceled,
     OrderFilled,
+    PositionSettled,
 )
 from venue.core.state import EngineState
 from venue.core.types import (
@@ -506,6 +507,17 @@ class DerivativesState(EngineState):
                 continue
             n += 1
             before = acct.balance
+            if pos.size:
+                events.append(
+                    PositionSettled(
+                        ts=cmd.ts,
+                        account=acct.account,
+                        symbol=symbol,
+                        side=Side.SELL if pos.size > 0 else Side.BUY,
+                        qty=abs(pos.size),
+                        price=cmd.price,
+                    )
+                )
             self._trade(acct, mkt, -pos.size, cmd.price, 0)
             events.append(
                 self._balance_event(

@@ -67,6 +67,7 @@ __all__ = [
     "OrderRejected",
     "OrderReplaced",
     "PositionLiquidated",
+    "PositionSettled",
     "ReferencePriceChanged",
 ]
 
@@ -424,6 +425,20 @@ class InstrumentSettled(
     positions: int
 
 
+class PositionSettled(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Final settlement closed `account`'s position in `symbol`: `qty` lots on `side` (the
+    closing side: SELL closes a long) at the settlement `price`. Its BalanceChanged follows."""
+
+    ts: int
+    account: str
+    symbol: str
+    side: Side
+    qty: int
+    price: int
+
+
 class AdminActionRecorded(
     msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
 ):
@@ -459,5 +474,6 @@ Event = (
     | InsuranceFundChanged
     | LiquidationCompleted
     | InstrumentSettled
+    | PositionSettled
     | AdminActionRecorded
 )

@@ -41,6 +41,7 @@ from venue.core.events import (
     OrderFilled,
     OrderRejected,
     OrderReplaced,
+    PositionSettled,
 )
 from venue.core.types import Side
 from venue.fix.codec import format_utc_timestamp
@@ -203,6 +204,40 @@ def _adl(seq: int, ev: Event, ctx: CopyContext) -> list[Copy]:
     return out
 
 
+def settlement_report(ev: PositionSettled, spec: InstrumentSpec | None, *, seq: int) -> Body:
+    """The ExecutionReport (ExecType F) of a position closed by final settlement at expiry:
+    no order (OrderID `NONE`), ExecID `S<seq>-<account>` (one position per account and
+    instrument in a settlement command), on the closing side at the settlement price."""
+    px = spec.price_text(ev.price) if spec is not None else b"%d" % ev.price
+    qty = spec.qty_text(ev.qty) if spec is not None else b"%d" % ev.qty
+    return [
+        (37, b"NONE"),
+        (17, b"S%d-%s" % (seq, _b(ev.account))),
+        (150, b"F"),
+        (39, b"2"),
+        (1, _b(ev.account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE[ev.side]),
+        (38, qty),
+        (31, px),
+        (32, qty),
+        (151, b"0"),
+        (14, qty),
+        (6, px),
+        (60, format_utc_timestamp(ev.ts)),
+        (58, b"final settlement"),
+    ]
+
+
+def _settled(seq: int, ev: Event, ctx: CopyContext) -> list[Copy]:
+    """Final settlement at expiry: one copy per closed position, to the account's firm."""
+    assert isinstance(ev, PositionSettled)
+    firm = ctx.account_firm.get(ev.account, "")
+    body = settlement_report(ev, ctx.specs.get(ev.symbol), seq=seq)
+    body = _decorate(body, firm, ev.account, "", ctx.comp_ids)
+    return [Copy(firm=firm, account=ev.account, msg_type=b"8", body=body)]
+
+
 COPIERS: dict[type, Copier] = {
     OrderAccepted: _order_event,
     OrderFilled: _order_event,
@@ -210,6 +245,7 @@ COPIERS: dict[type, Copier] = {
     OrderReplaced: _order_event,
     OrderRejected: _rejected,
     AdlExecuted: _adl,
+    PositionSettled: _settled,
 }
 """Event type → the function that builds its drop copies. Not listed: no copy."""
 
