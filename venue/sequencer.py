@@ -180,6 +180,12 @@ class Sequencer:
         ts = now if now > self._last_ts else self._last_ts
         seq = self._last_seq + 1
         stamped = msgspec.structs.replace(cmd, ts=ts)
+        # Encoded before it is applied: a command the journal cannot hold (an integer beyond
+        # 64 bits) is refused here, before it changes state or takes a sequence number.
+        try:
+            cmd_bytes = self._encode(stamped)
+        except (msgspec.EncodeError, OverflowError, TypeError) as exc:
+            raise ValueError(f"command cannot be journaled: {exc}") from exc
         if self._open.commands >= self._max_batch:
             # closed here, not after the previous submit, so that the records that follow a
             # command (its replies, session seqs) always share its transaction
@@ -187,8 +193,14 @@ class Sequencer:
         events = self._engine.apply(stamped)
         self._last_seq = seq
         self._last_ts = ts
+        try:
+            events_bytes = self._encode(events)
+        except (msgspec.EncodeError, OverflowError, TypeError) as exc:
+            # The state already changed and cannot be made durable: stop like a failed commit.
+            self._fail(exc)
+            raise JournalFailed(f"events of seq {seq} cannot be journaled: {exc}") from exc
         pending = self._open
-        pending.batch.rows.append((seq, ts, self._encode(stamped), self._encode(events)))
+        pending.batch.rows.append((seq, ts, cmd_bytes, events_bytes))
         pending.release.append((seq, ts, stamped, events))
         pending.commands += 1
         for fn in self._applied_hooks:

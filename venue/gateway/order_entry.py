@@ -244,7 +244,9 @@ class OrderEntry:
     def _submit(self, cmd: Command) -> tuple[int, list[Event]] | None:
         try:
             seq, events = self._sequencer.submit(cmd)
-        except (JournalFailed, SequencerStopped) as exc:
+        except (JournalFailed, SequencerStopped, ValueError) as exc:
+            # ValueError: a command the journal cannot hold; the FIX edge's range checks should
+            # have refused it, so this is a last line of defence (answered as unavailable).
             _log.warning("submit_refused", error=str(exc))
             return None
         self._pending.add(seq)

@@ -1,9 +1,12 @@
-"""`Sequencer.snapshot_now`: an operator's snapshot is written by the next commit and restores."""
+"""Sequencer operations beyond the commit loop: an operator snapshot, and refusing a command the
+journal cannot hold before it changes anything."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+
+import pytest
 
 from tests.journal.standin import Add, StandInEngine
 from venue.clock import ManualClock
@@ -25,5 +28,24 @@ async def test_snapshot_now_is_committed_at_the_last_applied_seq(db_path: Path) 
     snap = await journal.latest_snapshot()
     assert snap is not None
     assert snap.seq == taken
+    await seqr.stop(snapshot=False)
+    await journal.close()
+
+
+async def test_a_command_the_journal_cannot_hold_is_refused_before_it_is_applied(
+    db_path: Path,
+) -> None:
+    journal = await Journal.open(db_path)
+    engine = StandInEngine()
+    seqr = Sequencer(engine, journal, ManualClock())  # type: ignore[arg-type]
+    await seqr.start()
+    seqr.submit(Add(amount=1))  # type: ignore[arg-type]
+    before = engine.state_hash()
+    with pytest.raises(ValueError, match="cannot be journaled"):
+        seqr.submit(Add(amount=2**70))  # type: ignore[arg-type]
+    assert engine.state_hash() == before
+    assert seqr.last_seq == 1
+    seqr.submit(Add(amount=2))  # type: ignore[arg-type]
+    assert seqr.last_seq == 2
     await seqr.stop(snapshot=False)
     await journal.close()
