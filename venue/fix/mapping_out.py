@@ -241,26 +241,38 @@ def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
     return body
 
 
-def _accepted(ev: OrderAccepted, spec: InstrumentSpec | None) -> Body:
+def _order_fields(
+    o: OrderAccepted | LiveOrder,
+    spec: InstrumentSpec | None,
+    exec_id: bytes,
+    exec_type: bytes,
+    ord_status: bytes,
+) -> Body:
+    """37 through 18: the order as entered, shared by the new-order and status reports."""
     body = [
-        (37, b"%d" % ev.order_id),
-        (11, _b(ev.cl_ord_id)),
-        (17, b"%d" % ev.exec_id),
-        (150, b"0"),
-        (39, b"0"),
-        (1, _b(ev.account)),
-        (55, _b(ev.symbol)),
-        (54, _SIDE[ev.side]),
-        (38, _qty(spec, ev.qty)),
-        (40, _ORD_TYPE[ev.ord_type]),
+        (37, b"%d" % o.order_id),
+        (11, _b(o.cl_ord_id)),
+        (17, exec_id),
+        (150, exec_type),
+        (39, ord_status),
+        (1, _b(o.account)),
+        (55, _b(o.symbol)),
+        (54, _SIDE[o.side]),
+        (38, _qty(spec, o.qty)),
+        (40, _ORD_TYPE[o.ord_type]),
     ]
-    if ev.ord_type == OrdType.LIMIT:
-        body.append((44, _price(spec, ev.price)))
-    body.append((59, _TIF[ev.tif]))
-    if ev.expire_ts:
-        body.append((126, format_utc_timestamp(ev.expire_ts)))
-    if ev.post_only or ev.reduce_only:
-        body.append((18, _exec_inst(ev.post_only, ev.reduce_only)))
+    if o.ord_type == OrdType.LIMIT:
+        body.append((44, _price(spec, o.price)))
+    body.append((59, _TIF[o.tif]))
+    if o.expire_ts:
+        body.append((126, format_utc_timestamp(o.expire_ts)))
+    if o.post_only or o.reduce_only:
+        body.append((18, _exec_inst(o.post_only, o.reduce_only)))
+    return body
+
+
+def _accepted(ev: OrderAccepted, spec: InstrumentSpec | None) -> Body:
+    body = _order_fields(ev, spec, b"%d" % ev.exec_id, b"0", b"0")
     body += [
         (151, _qty(spec, ev.qty)),
         (14, _ZERO),
@@ -401,25 +413,7 @@ def order_status_report(
         ]
     else:
         leaves = order.qty - order.cum_qty
-        body = [
-            (37, b"%d" % order.order_id),
-            (11, _b(order.cl_ord_id)),
-            (17, exec_id),
-            (150, b"I"),
-            (39, _ord_status(order.cum_qty, leaves)),
-            (1, _b(order.account)),
-            (55, _b(order.symbol)),
-            (54, _SIDE[order.side]),
-            (38, _qty(spec, order.qty)),
-            (40, _ORD_TYPE[order.ord_type]),
-        ]
-        if order.ord_type == OrdType.LIMIT:
-            body.append((44, _price(spec, order.price)))
-        body.append((59, _TIF[order.tif]))
-        if order.expire_ts:
-            body.append((126, format_utc_timestamp(order.expire_ts)))
-        if order.post_only or order.reduce_only:
-            body.append((18, _exec_inst(order.post_only, order.reduce_only)))
+        body = _order_fields(order, spec, exec_id, b"I", _ord_status(order.cum_qty, leaves))
         body += [
             (151, _qty(spec, leaves)),
             (14, _qty(spec, order.cum_qty)),
