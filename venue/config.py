@@ -27,6 +27,7 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+from venue.config_marketdata import MarketDataConfig
 from venue.config_risk import RiskConfig
 from venue.core.commands import AddAccount, Deposit
 from venue.core.margin import value_factor
@@ -85,24 +86,6 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 class AdminConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     socket: str = "var/venue-admin.sock"
-
-
-class MarketDataConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The MoldUDP64 feed, its re-request server and the SoupBinTCP snapshot server."""
-
-    enabled: bool = True
-    session: str = ""  # MoldUDP64 session (10 ASCII chars); default: derived at start-up
-    destination: str = "127.0.0.1"  # multicast group in production; unicast loopback by default
-    port: int = 9900
-    interface: str = "127.0.0.1"  # address of the interface multicast leaves by
-    ttl: int = 0
-    heartbeat_ms: int = 1000
-    rerequest_host: str = "127.0.0.1"
-    rerequest_port: int = 9901
-    history_messages: int = 1_000_000  # how far back re-requests are answered
-    max_rerequest_messages: int = 10_000  # cap per re-request
-    snapshot_host: str = "127.0.0.1"
-    snapshot_port: int = 9902
 
 
 class SegmentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -388,25 +371,6 @@ def _validate_session(s: SessionConfig, file: str, key: str) -> None:
         raise ConfigError(file, f"{k}role", "dropcopy_firms/dropcopy_accounts need role 'dropcopy'")
 
 
-def _validate_marketdata(m: MarketDataConfig, f: str) -> None:
-    if m.session and not re.fullmatch(r"[\x20-\x7e]{1,10}", m.session):
-        raise ConfigError(f, "marketdata.session", "at most 10 printable ASCII characters")
-    for key in ("destination", "interface", "rerequest_host", "snapshot_host"):
-        try:
-            ipaddress.ip_address(getattr(m, key))
-        except ValueError:
-            raise ConfigError(
-                f, f"marketdata.{key}", f"{getattr(m, key)!r} is not an IP address"
-            ) from None
-    for key in ("port", "rerequest_port", "snapshot_port"):
-        if not 0 <= getattr(m, key) <= 65535:
-            raise ConfigError(f, f"marketdata.{key}", f"{getattr(m, key)} is not a port")
-    if not 0 <= m.ttl <= 255:
-        raise ConfigError(f, "marketdata.ttl", "must be 0..255")
-    if m.heartbeat_ms < 10 or m.history_messages < 1 or m.max_rerequest_messages < 1:
-        raise ConfigError(f, "marketdata", "heartbeat_ms >= 10, history and re-request caps >= 1")
-
-
 def validate(cfg: VenueConfig) -> None:
     """Cross-field checks; raises ConfigError naming the first problem."""
     f = cfg.source
@@ -433,7 +397,10 @@ def validate(cfg: VenueConfig) -> None:
     ):
         if getattr(g, name) < 1:
             raise ConfigError(f, f"gateway.{name}", "must be at least 1")
-    _validate_marketdata(cfg.marketdata, f)
+    md_bad = cfg.marketdata.validate()
+    if md_bad is not None:
+        key, why = md_bad
+        raise ConfigError(f, f"marketdata.{key}" if key else "marketdata", why)
     bad = cfg.risk.validate()
     if bad is not None:
         key, _, why = bad.partition(": ")

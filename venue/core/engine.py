@@ -41,12 +41,9 @@ Rules chosen where the issue leaves a choice:
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Callable
 from typing import Any
-
-import msgspec
 
 from venue.core.book import BookSide, Level, Market, Order, fok_fillable
 from venue.core.checks import check_state
@@ -83,11 +80,9 @@ from venue.core.events import (
 )
 from venue.core.liquidation import Liquidation
 from venue.core.rejects import cancel_rejected, order_rejected
-from venue.core.snapshot import decode_accounts, decode_state, encode_state
 from venue.core.types import (
     MAX_PRICE,
     CancelReason,
-    Instrument,
     InstrumentState,
     OrdType,
     RejectReason,
@@ -174,48 +169,6 @@ class Engine(Liquidation):
                 reason=RejectReason.MALFORMED_COMMAND,
             )
         ]
-
-    def instrument(self, symbol: str) -> Instrument | None:
-        """The instrument with its current reference price and state, or None if unknown."""
-        mkt = self.markets.get(symbol)
-        if mkt is None:
-            return None
-        inst = mkt.instrument
-        if inst.ref_price != mkt.ref_price or inst.state != mkt.state:
-            inst = msgspec.structs.replace(inst, ref_price=mkt.ref_price, state=mkt.state)
-        return inst
-
-    def snapshot(self) -> bytes:
-        """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
-        return encode_state(
-            self.next_order_id,
-            self.next_exec_id,
-            self.next_trade_id,
-            self.markets,
-            self.accounts,
-            (self.insurance_fund, self.fees_collected, self.net_deposits),
-        )
-
-    def state_hash(self) -> str:
-        """Hex sha256 of the canonical snapshot encoding."""
-        return hashlib.sha256(self.snapshot()).hexdigest()
-
-    @classmethod
-    def restore(cls, data: bytes) -> Engine:
-        """Rebuild an engine from `snapshot()` bytes (same `state_hash()`)."""
-        rec, markets, orders = decode_state(data)
-        engine = cls()
-        engine.next_order_id = rec.next_order_id
-        engine.next_exec_id = rec.next_exec_id
-        engine.next_trade_id = rec.next_trade_id
-        engine.markets = markets
-        engine.accounts = decode_accounts(rec)
-        engine.insurance_fund = rec.insurance_fund
-        engine.fees_collected = rec.fees_collected
-        engine.net_deposits = rec.net_deposits
-        for o in orders:  # ascending order_id
-            engine._index(o)
-        return engine
 
     def validate_internal_state(self) -> None:
         """Raise AssertionError naming the first broken invariant."""

@@ -2,12 +2,19 @@
 
 Everything here only reads: `mark_price`, `index_price`, `index_stale`, `account_view`,
 `position_view` (with exact liquidation and bankruptcy prices), `open_interest`,
-`total_money`, and `check_accounts` (the invariants of `venue.core.derivatives`, from scratch).
+`total_money`, `check_accounts` (the invariants of `venue.core.derivatives`, from scratch),
+`instrument` (current reference price and state), `snapshot` and `state_hash` (the canonical
+encoding of `venue.core.snapshot`). `restore` is the one constructor: it rebuilds a fresh
+engine from `snapshot()` bytes, and the restored engine has the same `state_hash()`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from fractions import Fraction
+from typing import Self
+
+import msgspec
 
 from venue.core.accounts import (
     Account,
@@ -18,7 +25,8 @@ from venue.core.accounts import (
 )
 from venue.core.book import Market
 from venue.core.derivatives import _BUY, DerivativesState, _mark, _stale, _upnl
-from venue.core.types import PPB
+from venue.core.snapshot import decode_accounts, decode_state, encode_state
+from venue.core.types import PPB, Instrument
 
 __all__ = ["Queries"]
 
@@ -184,3 +192,47 @@ class Queries(DerivativesState):
             if row is not None and row[0] == floor:
                 return price
         return None
+
+    # ------------------------------------------------------------------ instrument, snapshot
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        """The instrument with its current reference price and state, or None if unknown."""
+        mkt = self.markets.get(symbol)
+        if mkt is None:
+            return None
+        inst = mkt.instrument
+        if inst.ref_price != mkt.ref_price or inst.state != mkt.state:
+            inst = msgspec.structs.replace(inst, ref_price=mkt.ref_price, state=mkt.state)
+        return inst
+
+    def snapshot(self) -> bytes:
+        """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
+        return encode_state(
+            self.next_order_id,
+            self.next_exec_id,
+            self.next_trade_id,
+            self.markets,
+            self.accounts,
+            (self.insurance_fund, self.fees_collected, self.net_deposits),
+        )
+
+    def state_hash(self) -> str:
+        """Hex sha256 of the canonical snapshot encoding."""
+        return hashlib.sha256(self.snapshot()).hexdigest()
+
+    @classmethod
+    def restore(cls, data: bytes) -> Self:
+        """Rebuild an engine from `snapshot()` bytes (same `state_hash()`)."""
+        rec, markets, orders = decode_state(data)
+        engine = cls()
+        engine.next_order_id = rec.next_order_id
+        engine.next_exec_id = rec.next_exec_id
+        engine.next_trade_id = rec.next_trade_id
+        engine.markets = markets
+        engine.accounts = decode_accounts(rec)
+        engine.insurance_fund = rec.insurance_fund
+        engine.fees_collected = rec.fees_collected
+        engine.net_deposits = rec.net_deposits
+        for o in orders:  # ascending order_id
+            engine._index(o)
+        return engine

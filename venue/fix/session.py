@@ -29,11 +29,7 @@ Invariants:
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Sequence
-from typing import Protocol
-
-import msgspec
+from collections.abc import Sequence
 
 from venue.fix.actions import (
     Action,
@@ -47,6 +43,13 @@ from venue.fix.actions import (
 )
 from venue.fix.codec import FixMessage, encode, format_utc_timestamp, parse_frame
 from venue.fix.codec import parse_utc_timestamp as parse_ts
+from venue.fix.session_types import (
+    RejectInfo,
+    SessionSettings,
+    State,
+    Validator,
+    daily_reset_due,
+)
 from venue.fix.store import ResendPlan
 
 __all__ = [
@@ -61,7 +64,6 @@ __all__ = [
 
 ADMIN_MSG_TYPES = frozenset({b"0", b"1", b"2", b"3", b"4", b"5", b"A"})
 _NS = 1_000_000_000
-_DAY_NS = 86_400 * _NS
 # Routing header fields and their counterparts in a reply (QuickFIX `reverseRoute`).
 _REVERSE_ROUTE = ((115, 128), (128, 115), (116, 129), (129, 116), (144, 145), (145, 144))
 # Header fields the encoder writes itself; everything else of a stored frame is re-sent as is.
@@ -76,56 +78,6 @@ SENDING_TIME_ACCURACY = 10
 OTHER = 99
 # BusinessRejectReason (380)
 BUSINESS_OTHER = 0
-
-
-class RejectInfo(Protocol):
-    """What a validator reports about a bad message (`venue.fix.validate.SessionRejectInfo`)."""
-
-    @property
-    def reason(self) -> int: ...
-
-    @property
-    def ref_tag(self) -> int | None: ...
-
-    @property
-    def text(self) -> str: ...
-
-
-Validator = Callable[[FixMessage], RejectInfo | None]
-
-
-class State(enum.Enum):
-    DISCONNECTED = "disconnected"
-    AWAITING_LOGON = "awaiting_logon"
-    ACTIVE = "active"
-    AWAITING_LOGOUT = "awaiting_logout"
-
-
-class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """The parts of a session's configuration the state machine needs (built by the gateway)."""
-
-    name: str
-    venue_comp_id: str
-    client_comp_id: str
-    begin_string: str = "FIX.4.4"
-    heartbeat_min_seconds: int = 1
-    heartbeat_max_seconds: int = 300
-    sending_time_tolerance_seconds: int = 120
-    reset_on_logon: bool = False
-    daily_reset_at: str | None = None  # "HH:MM" UTC
-    logout_timeout_seconds: int = 2
-    max_queue: int = 10_000
-
-
-def daily_reset_due(daily_at: str | None, ts_prev: int, now_ns: int) -> bool:
-    """True when a daily reset time `HH:MM` (UTC) lies in (ts_prev, now_ns]."""
-    if daily_at is None or now_ns <= ts_prev:
-        return False
-    hh, mm = daily_at.split(":")
-    offset = (int(hh) * 3600 + int(mm) * 60) * _NS
-    # The last reset instant at or before now.
-    last = (now_ns - offset) // _DAY_NS * _DAY_NS + offset
-    return last > ts_prev
 
 
 def _reverse_route(msg: FixMessage) -> list[tuple[int, bytes]]:

@@ -61,7 +61,7 @@ from venue.marketdata.translate import FeedTranslator
 
 if TYPE_CHECKING:
     from venue.clock import Clock
-    from venue.config import MarketDataConfig
+    from venue.config_marketdata import MarketDataConfig
     from venue.core import Command, Event
     from venue.sequencer import Sequencer
 
