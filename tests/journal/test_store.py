@@ -231,3 +231,15 @@ async def test_a_second_writer_is_refused_until_the_first_closes(db_path: Path) 
         await first.close()
     again = await Journal.open(db_path, create=False)
     await again.close()
+
+
+async def test_read_rows_returns_the_asked_rows_in_order(db_path: Path) -> None:
+    journal = await Journal.open(db_path)
+    try:
+        await journal.commit(_batch(1, 1200))
+        rows = await journal.read_rows([1100, 3, 3, 700, 5000])
+        assert [r[0] for r in rows] == [3, 700, 1100]  # sorted, deduplicated, 5000 absent
+        assert rows[1] == (700, 800, b"cmd700", b"ev700")
+        assert await journal.read_rows([]) == []
+    finally:
+        await journal.close()

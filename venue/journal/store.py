@@ -120,6 +120,7 @@ class Batch:
 
 _OUT_TABLE = "fix_outbound (session, seq, admin, data)"
 _ROWS_PER_STATEMENT = 2048  # x 4 columns: well under SQLite's 32766 bound variables
+_READ_CHUNK = 500  # seqs per `read_rows` statement
 _RESET_OUT = "DELETE FROM fix_outbound WHERE session = ?"
 _UPSERT_SESSION = (
     "INSERT INTO fix_session (session, next_in, next_out) VALUES (?, ?, ?) "
@@ -392,6 +393,25 @@ class Journal:
                 await cur.close()
         except sqlite3.DatabaseError as exc:
             raise _classify(self._path, exc) from exc
+
+    async def read_rows(self, seqs: Sequence[int]) -> list[JournalRow]:
+        """The committed journal rows with these sequence numbers, ascending by seq (a seq not
+        in the journal is simply absent). For point lookups such as trade capture requests."""
+        wanted = sorted(set(seqs))
+        out: list[JournalRow] = []
+        try:
+            for start in range(0, len(wanted), _READ_CHUNK):
+                part = wanted[start : start + _READ_CHUNK]
+                marks = ",".join("?" * len(part))
+                async with self._reader.execute(
+                    f"SELECT seq, ts, cmd, events FROM journal WHERE seq IN ({marks}) ORDER BY seq",
+                    part,
+                ) as cur:
+                    rows = await cur.fetchall()
+                out.extend((int(r[0]), int(r[1]), bytes(r[2]), bytes(r[3])) for r in rows)
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
+        return out
 
     async def quick_check(self) -> str | None:
         """SQLite's `PRAGMA quick_check`: None when the file is sound, else the first problem."""
