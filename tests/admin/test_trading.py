@@ -148,6 +148,7 @@ async def test_accounts_deposit_withdraw(av: AdminVenue) -> None:
     assert Decimal(rows["BRAVO-1"]["balance"]) == bravo
     r = await av.cli("account", "list")
     assert r.code == EXIT_OK and "ALPHA-2" in r.stdout
+    assert "units" not in r.stdout and "{" not in r.stdout, r.stdout  # raw units: --json only
     r = await av.cli("account", "show", "NOPE")
     assert r.code == EXIT_NOT_FOUND
     r = await av.cli("account", "deposit", "ALPHA-1", "0.0000001")

@@ -262,7 +262,8 @@ def _show_rows(title: str) -> Callable[[Any], None]:
         if not all(isinstance(r, dict) for r in rows):
             render.emit(f"{title}: {rows}")
             return
-        cols = list(rows[0])
+        # nested values (an account's raw integer `units`) belong to --json, not to a table cell
+        cols = [c for c, v in rows[0].items() if not isinstance(v, dict | list)]
         render.print_table(title, cols, [[r.get(c) for c in cols] for r in rows])
 
     return show
