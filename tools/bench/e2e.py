@@ -2,6 +2,7 @@
 
     python tools/bench/e2e.py [--sessions 4] [--window 16] [--seconds 5] [--rate 10000]
                               [--mode both|closed|open] [--sync NORMAL,FULL] [--pin] [--peer]
+                              [--stage-every 64] [--closed-stages off|on|both]
     python tools/bench/e2e.py --connect 127.0.0.1:9878 --key BENCH1=bench1.pem ...
     python tools/bench/e2e.py --simulate            # a lively book against `make run`
 
@@ -17,7 +18,11 @@ cancels, IOCs that trade) from N signed sessions:
 Figures: orders/s (answered, over the measured window after warm-up), ExecutionReports/s,
 latency p50/p90/p99/p99.9/max (µs), the venue process's CPU seconds per order (utime+stime
 from /proc/<pid>/stat over the window), and the venue's own per-stage timings (its
-`stage_timings` log line at shutdown, when the venue collects them). `--pin` puts the
+`stage_timings` log line at shutdown, when the venue collects them: `--stage-every N` times
+one stage at a time for 1/N of the run, see tools/bench/e2e_serve.py). Closed-loop runs, the
+throughput figure, run with the stage timers off by default (`--closed-stages off`; `on` times
+them, `both` runs twice: untimed for the figures, timed for the stages); the report's
+`headline` is the untimed closed-loop run (NORMAL if it ran). `--pin` puts the
 generator on CPU 0 and the venue on CPU 1. `--peer` also drives the QuickFIX C++ acceptor
 (tools/bench/peer_quickfix.py, `make bench-peer`) with the same flow and reports the ratio.
 
@@ -164,8 +169,10 @@ def free_udp_socket() -> socket.socket:
     return s
 
 
-def run_venue(args: argparse.Namespace, sync: str, mode: str, tmp: Path) -> dict[str, Any]:
-    directory = tmp / f"{sync}-{mode}-{args.rate:g}"
+def run_venue(
+    args: argparse.Namespace, sync: str, mode: str, tmp: Path, stage_every: int
+) -> dict[str, Any]:
+    directory = tmp / f"{sync}-{mode}-{args.rate:g}-{stage_every}"
     directory.mkdir()
     md = None if args.no_marketdata else free_udp_socket()
     config, creds = write_setup(
@@ -177,7 +184,7 @@ def run_venue(args: argparse.Namespace, sync: str, mode: str, tmp: Path) -> dict
     venue = VenueProcess(
         config,
         cpu=1 if args.pin else None,
-        env={"VENUE_STAGE_TIMINGS": str(args.stage_every)} if args.stage_every else None,
+        env={"VENUE_STAGE_TIMINGS": str(stage_every)} if stage_every else None,
     )
     try:
         ready = venue.wait_ready()
@@ -188,7 +195,8 @@ def run_venue(args: argparse.Namespace, sync: str, mode: str, tmp: Path) -> dict
         code = venue.stop()
         if md is not None:
             md.close()
-    result = {"target": "venue", "sync": sync, **result, "venue_exit": code}
+    result = {"target": "venue", "sync": sync, "stage_every": stage_every, **result}
+    result["venue_exit"] = code
     stages = venue.records("stage_timings")
     if stages:
         result["stages"] = {k: v for k, v in stages[-1].items() if k not in ("timestamp", "level")}
@@ -255,6 +263,24 @@ def simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def stage_settings(args: argparse.Namespace, mode: str) -> list[int]:
+    """The stage-timer settings to run a mode with (closed loop: untimed unless asked)."""
+    if mode != "closed" or not args.stage_every:
+        return [args.stage_every]
+    return {"off": [0], "on": [args.stage_every], "both": [0, args.stage_every]}[args.closed_stages]
+
+
+def _headline(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The closed-loop throughput figures of the untimed run (NORMAL preferred)."""
+    closed = [r for r in runs if r.get("mode") == "closed" and not r.get("stage_every")]
+    closed.sort(key=lambda r: r.get("sync") != "NORMAL")
+    if not closed:
+        return None
+    r = closed[0]
+    keys = ("sync", "orders_per_s", "venue_cpu_us_per_order", "latency_us", "stage_every")
+    return {k: r.get(k) for k in keys}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sessions", type=int, default=4)
@@ -271,7 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer", action="store_true", help="also drive the QuickFIX peer")
     parser.add_argument("--no-marketdata", action="store_true", help="venue without its feed")
     parser.add_argument("--no-mass-cancel", dest="mass_cancel", action="store_false")
-    parser.add_argument("--stage-every", type=int, default=64, help="venue stage sampling, 0=off")
+    parser.add_argument(
+        "--stage-every", type=int, default=64, help="venue stage timers: 1/N of the run, 0=off"
+    )
+    parser.add_argument(
+        "--closed-stages",
+        choices=("off", "on", "both"),
+        default="off",
+        help="closed loop: stage timers off (the throughput figure), on, or both (two runs)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--connect", help="HOST:PORT of a running venue (with --key)")
     parser.add_argument("--key", action="append", default=[], help="COMPID=PEMFILE (repeat)")
@@ -317,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             for sync in [s.strip().upper() for s in args.sync.split(",") if s.strip()]:
                 for mode, rate in plan:
                     args.rate = rate
-                    report["runs"].append(run_venue(args, sync, mode, Path(tmp)))
+                    for every in stage_settings(args, mode):
+                        report["runs"].append(run_venue(args, sync, mode, Path(tmp), every))
             if args.peer:
                 peer_runs = []
                 for mode, rate in plan:
@@ -336,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
                     if mine and p["orders_per_s"]:
                         ratios[name] = round(mine[0]["orders_per_s"] / p["orders_per_s"], 2)
                 report["venue_over_quickfix_orders_per_s"] = ratios
+    headline = _headline(report["runs"])
+    if headline:
+        report["headline"] = headline
     report["host"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=2))
     return 0
