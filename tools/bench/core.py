@@ -8,6 +8,14 @@ a clock read around every `apply` for per-type latency percentiles. Memory: byte
 with `--resting` orders (tracemalloc delta, orders and their indexes and client id strings).
 
     python tools/bench/core.py [--commands 1000000] [--resting 1000000] [--seed 1]
+    python tools/bench/core.py --replay var/venue.db [--repeat 5]
+
+`--replay DB` replays a venue journal's commands (e.g. the database of a short e2e run) through
+fresh engines instead: a deterministic benchmark of the real order-entry flow. The first pass
+checks that every command's events encode byte for byte as the journal stored them (as
+`venue journal verify` does) and reports the final state hash; then `--repeat` timed passes
+(best reported, wall and CPU time per command) and one pass with a clock read around every
+`apply` (per-type percentiles). The database is opened read-only.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import json
 import os
 import platform
 import random
+import sqlite3
 import sys
 import time
 import tracemalloc
@@ -27,10 +36,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import msgspec
+
 from venue.core import (
     AddAccount,
     AddInstrument,
     CancelOrder,
+    Command,
     Deposit,
     Engine,
     Instrument,
@@ -218,8 +230,11 @@ def throughput(prefill: list[Any], cmds: list[Any]) -> tuple[float, int]:
     return len(cmds) / dt, n_events
 
 
-def latencies(prefill: list[Any], cmds: list[Any]) -> dict[str, dict[str, float]]:
-    engine = _engine()
+def latencies(
+    prefill: list[Any], cmds: list[Any], engine: Engine | None = None
+) -> dict[str, dict[str, float]]:
+    if engine is None:
+        engine = _engine()
     apply = engine.apply
     for c in prefill:
         apply(c)
@@ -284,6 +299,78 @@ def bytes_per_resting_order(resting: int) -> dict[str, float]:
     return {"resting_orders": resting, "bytes_per_resting_order": (after - before) / resting}
 
 
+def read_journal(path: str) -> tuple[list[Any], list[bytes]]:
+    """(commands, stored events bytes) of every journal row of the database at `path`."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT seq, cmd, events FROM journal ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    decode = msgspec.msgpack.Decoder(Command).decode
+    for i, (seq, _, _) in enumerate(rows, 1):
+        if seq != i:
+            raise SystemExit(f"{path}: journal gap at seq {i} (found {seq})")
+    return [decode(r[1]) for r in rows], [r[2] for r in rows]
+
+
+def replay(args: argparse.Namespace) -> dict[str, Any]:
+    """The `--replay DB` figures (see the module docstring)."""
+    cmds, stored = read_journal(args.replay)
+    mix: dict[str, int] = {}
+    for c in cmds:
+        label = type(c).__name__
+        if label == "NewOrder":
+            label = f"NewOrder_{c.tif.name}"
+        mix[label] = mix.get(label, 0) + 1
+    encode = msgspec.msgpack.Encoder().encode
+    engine = Engine()
+    first_diff = None
+    n_events = 0
+    event_mix: dict[str, int] = {}
+    for i, (c, raw) in enumerate(zip(cmds, stored, strict=True)):
+        events = engine.apply(c)
+        n_events += len(events)
+        for e in events:
+            name = type(e).__name__
+            event_mix[name] = event_mix.get(name, 0) + 1
+        if first_diff is None and encode(events) != raw:
+            first_diff = i + 1
+    state_hash = engine.state_hash()
+    wall: list[float] = []
+    cpu: list[float] = []
+    for _ in range(args.repeat):
+        engine = Engine()
+        apply = engine.apply
+        gc.collect()
+        gc.freeze()
+        c0 = time.thread_time()
+        t0 = time.perf_counter()
+        for c in cmds:
+            apply(c)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+        gc.unfreeze()
+    n = max(1, len(cmds))
+    return {
+        "bench": "core-replay",
+        "python": platform.python_version(),
+        "journal": str(args.replay),
+        "commands": len(cmds),
+        "mix": mix,
+        "events": event_mix,
+        "events_per_command": round(n_events / n, 3),
+        "events_identical": first_diff is None,
+        "first_different_seq": first_diff,
+        "state_hash": state_hash,
+        "us_per_command": round(min(wall) / n * 1e6, 3),  # best of --repeat (wall clock)
+        "us_per_command_runs": [round(w / n * 1e6, 3) for w in sorted(wall)],
+        "cpu_us_per_command": round(min(cpu) / n * 1e6, 3),  # thread CPU: robust to load
+        "commands_per_s": round(n / min(wall)),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "latency": latencies([], cmds, Engine()),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=1_000_000)
@@ -291,7 +378,11 @@ def main() -> None:
     parser.add_argument("--resting", type=int, default=1_000_000, help="orders for the memory run")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs (best reported)")
+    parser.add_argument("--replay", metavar="DB", help="replay this journal's commands instead")
     args = parser.parse_args()
+    if args.replay:
+        print(json.dumps(replay(args)))
+        return
 
     t0 = time.perf_counter()
     prefill, cmds = generate(args.commands, args.book, args.seed)
