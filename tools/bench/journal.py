@@ -4,9 +4,15 @@
 
 Measures, for synchronous = NORMAL and FULL:
 - throughput: commands/s through Sequencer.submit -> Engine.apply -> group commit -> release
-  (producer yields to the loop every 256 commands, as a gateway reading sockets would);
+  (producer yields to the loop every 256 commands, as a gateway reading sockets would); as the
+  gateway does, every command also stores `--outbound` FIX messages per command on average
+  (~300-byte frames, 4 sessions, default 1.45) and upserts its session's sequence numbers in the
+  same transaction (`--outbound 0` measures the journal rows alone);
 - batch commit time p50/p99 and mean batch size during that run;
-- single-command latency p50/p99: submit one command, wait until its output is released.
+- single-command latency p50/p99: submit one command, wait until its output is released;
+- batch commit alone (`--batch`, default 30 commands as in the e2e flow, with their outbound
+  messages and session seqs): `Journal.commit` awaited back to back, wall time p50/p99 per
+  batch and the process CPU (all threads) per command: the cost of journaling one order.
 Then, on the NORMAL database of N commands (snapshots every N/10 + 1 commands, so the tail after
 the newest snapshot is close to its worst case):
 - replay speed: journal read + decode only, and read + decode + Engine.apply (commands/s);
@@ -126,8 +132,39 @@ def pct(values: list[int], q: float) -> float:
     return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
 
 
+FRAME = b"8=FIX.4.4\x019=250\x0135=8\x01" + b"x" * 260 + b"\x0110=123\x01"
+
+
+class OutboundLoad:
+    """What the gateway records per applied command: `per_command` outbound messages on average
+    (Bresenham spread, so 1.45 gives 1 or 2) on the command's session, then its session seqs."""
+
+    def __init__(self, seqr: Sequencer, per_command: float) -> None:
+        self._seqr = seqr
+        self._milli = round(per_command * 1000)
+        self._acc = 0
+        self._next_out: dict[str, int] = {}
+
+    def __call__(self, seq: int, ts: int, cmd: Command, events: list[Any]) -> None:
+        session = f"S{seq & 3}"
+        self._acc += self._milli
+        n, self._acc = divmod(self._acc, 1000)
+        out = self._next_out.get(session, 1)
+        for _ in range(n):
+            self._seqr.record_outbound(session, out, FRAME, admin=False)
+            out += 1
+        self._next_out[session] = out
+        self._seqr.record_session_seqs(session, next_in=seq, next_out=out)
+
+
 async def throughput(
-    db: Path, cmds: list[Command], synchronous: str, snap_every: int, samples: int
+    db: Path,
+    cmds: list[Command],
+    synchronous: str,
+    snap_every: int,
+    samples: int,
+    *,
+    outbound: float,
 ) -> dict[str, Any]:
     journal = await TimedJournal.open(db, synchronous="FULL" if synchronous == "FULL" else "NORMAL")
     assert isinstance(journal, TimedJournal)
@@ -135,6 +172,8 @@ async def throughput(
     seqr = Sequencer(
         Engine(), journal, LiveClock(), snapshot_every_commands=snap_every, snapshot_every_ns=10**15
     )
+    if outbound > 0:
+        seqr.subscribe_applied(OutboundLoad(seqr, outbound))
     done = asyncio.Event()
     n = len(cmds)
     seqr.subscribe(lambda seq, ts, cmd, events: done.set() if seq == n else None)
@@ -176,6 +215,57 @@ async def throughput(
         "single_command_latency_us_p50": round(pct(lat, 0.50) / 1e3, 1),
         "single_command_latency_us_p99": round(pct(lat, 0.99) / 1e3, 1),
         "latency_samples": len(lat),
+    }
+
+
+def make_batches(cmds: list[Command], size: int, outbound: float) -> list[Batch]:
+    """The batches the sequencer would commit for `cmds` (applied to a fresh engine), `size`
+    commands each, with the gateway's outbound messages and session seqs (OutboundLoad's)."""
+    engine = Engine()
+    encode = msgspec.msgpack.Encoder().encode
+    milli, acc = round(outbound * 1000), 0
+    next_out: dict[str, int] = {}
+    batches: list[Batch] = []
+    ts = 1
+    for seq, cmd in enumerate(cmds, start=1):
+        if (seq - 1) % size == 0:
+            batches.append(Batch())
+        batch = batches[-1]
+        events = engine.apply(cmd)
+        ts += 1000
+        batch.rows.append((seq, ts, encode(cmd), encode(events)))
+        session = f"S{seq & 3}"
+        acc += milli
+        n, acc = divmod(acc, 1000)
+        out = next_out.get(session, 1)
+        for _ in range(n):
+            batch.store_ops.append((session, out, 0, FRAME))
+            out += 1
+        next_out[session] = out
+        batch.session_seqs[session] = (seq, out)
+    return batches
+
+
+async def batch_commit(
+    db: Path, cmds: list[Command], synchronous: str, *, size: int, outbound: float
+) -> dict[str, Any]:
+    batches = make_batches(cmds, size, outbound)
+    journal = await Journal.open(db, synchronous="FULL" if synchronous == "FULL" else "NORMAL")
+    wall: list[int] = []
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    for batch in batches:
+        start = time.perf_counter_ns()
+        await journal.commit(batch)
+        wall.append(time.perf_counter_ns() - start)
+    cpu, elapsed = time.process_time() - cpu0, time.perf_counter() - t0
+    await journal.close()
+    return {
+        "batch_commands": size,
+        "batches": len(batches),
+        "commit_ms_p50": round(pct(wall, 0.50) / 1e6, 3),
+        "commit_ms_p99": round(pct(wall, 0.99) / 1e6, 3),
+        "cpu_us_per_command": round(cpu / len(cmds) * 1e6, 2),
+        "wall_us_per_command": round(elapsed / len(cmds) * 1e6, 2),
     }
 
 
@@ -228,13 +318,40 @@ async def restart(db: Path, *, use_snapshots: bool, check: bool = True) -> dict[
     }
 
 
-async def main_async(n: int, base: Path, samples: int) -> dict[str, Any]:
+async def main_async(
+    n: int,
+    base: Path,
+    samples: int,
+    *,
+    outbound: float,
+    modes: list[str],
+    rest: bool,
+    batch: int,
+    batch_commands: int,
+    batch_only: bool,
+) -> dict[str, Any]:
     cmds = workload(n)
     snap_every = n // 10 + 1
-    out: dict[str, Any] = {"bench": "journal", "commands": n, "snapshot_every_commands": snap_every}
-    for mode in ("NORMAL", "FULL"):
+    out: dict[str, Any] = {
+        "bench": "journal",
+        "commands": n,
+        "snapshot_every_commands": snap_every,
+        "outbound_per_command": outbound,
+    }
+    for mode in modes:
+        db = base / f"batch-{mode.lower()}.db"
+        out[f"batch_commit_{mode.lower()}"] = await batch_commit(
+            db, cmds[: min(n, batch_commands)], mode, size=batch, outbound=outbound
+        )
+    if batch_only:
+        return out
+    for mode in modes:
         db = base / f"bench-{mode.lower()}.db"
-        out[f"sequencer_{mode.lower()}"] = await throughput(db, cmds, mode, snap_every, samples)
+        out[f"sequencer_{mode.lower()}"] = await throughput(
+            db, cmds, mode, snap_every, samples, outbound=outbound
+        )
+    if not rest:
+        return out
     db = base / "bench-normal.db"
     out["db_bytes"] = db.stat().st_size
     out["replay"] = await replay_speed(db)
@@ -267,12 +384,43 @@ def main() -> None:
         help="sys.setswitchinterval for the run (default: Python's 5000 us); smaller values let "
         "the database thread take the GIL sooner while the loop thread is busy",
     )
+    parser.add_argument(
+        "--outbound",
+        type=float,
+        default=1.45,
+        help="outbound FIX messages stored per command (the e2e flow's mean is about 1.45)",
+    )
+    parser.add_argument(
+        "--modes", default="NORMAL,FULL", help="synchronous settings to run, comma-separated"
+    )
+    parser.add_argument(
+        "--throughput-only",
+        action="store_true",
+        help="skip the replay, restart and snapshot figures",
+    )
+    parser.add_argument("--batch", type=int, default=30, help="commands per batch (batch commit)")
+    parser.add_argument(
+        "--batch-commands", type=int, default=60_000, help="commands in the batch commit run"
+    )
+    parser.add_argument("--batch-only", action="store_true", help="only the batch commit figures")
     args = parser.parse_args()
     if args.switch_interval_us is not None:
         sys.setswitchinterval(args.switch_interval_us / 1e6)
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="venue-bench-", dir="/tmp"))
     try:
-        result = asyncio.run(main_async(args.commands, base, args.latency_samples))
+        result = asyncio.run(
+            main_async(
+                args.commands,
+                base,
+                args.latency_samples,
+                outbound=args.outbound,
+                modes=[m.strip().upper() for m in args.modes.split(",")],
+                rest=not args.throughput_only,
+                batch=args.batch,
+                batch_commands=args.batch_commands,
+                batch_only=args.batch_only,
+            )
+        )
         result["switch_interval_us"] = round(sys.getswitchinterval() * 1e6)
     finally:
         if not args.dir:
