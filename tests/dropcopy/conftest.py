@@ -80,6 +80,7 @@ class Running:
         return self.gateway.port
 
     async def stop(self) -> None:
+        await self.dropcopy.close()
         await self.gateway.stop()
         await self.sequencer.stop()
         await self.journal.close()

@@ -102,7 +102,9 @@ async def test_single_account_entitlement_and_copies_before_attach(tmp_path: Pat
         ("ACCT-DC", b"0", b"BRAVO-1"),
     ]
     # trade capture: the broker sees only the BRAVO-1 side of the ALPHA/BRAVO trade
-    (ae,) = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
+    assert dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]), 0) == []
+    await dc.wait_idle()  # answered through `send`, from the journal, after the commit
+    (ae,) = sent[3:]
     body = dict(ae.body)
     assert (ae.msg_type, body[552], body[1], body[54]) == (b"AE", b"1", b"BRAVO-1", b"1")
     await close(seq)
@@ -123,7 +125,7 @@ async def test_load_rebuilds_the_index_without_duplicates(tmp_path: Path) -> Non
     seq.submit(order("A", "ALPHA", "ALPHA-1", "a3", Side.SELL))
     seq.submit(order("B", "BRAVO", "BRAVO-1", "b3", Side.BUY))  # indexed by the hook
     assert await dc.load(seq.journal) == 3  # the ones before the hook, not the live one
-    replies = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
+    replies = await dc.trade_capture("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]))
     ids = [dict(r.body)[880] for r in replies]
     assert len(ids) == 4 and len(set(ids)) == 4 and ids == sorted(ids, key=int)
     await close(seq)
@@ -139,7 +141,7 @@ async def test_requests_outside_the_role(tmp_path: Path) -> None:
     assert dict(rej.body)[380] == b"3"
     (rej,) = dc.on_message("A", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
     assert dict(rej.body)[380] == b"6"  # not a drop-copy session
-    (rej,) = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
+    (rej,) = await dc.trade_capture("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]))
     assert (dict(rej.body)[380], dict(rej.body)[58]) == (b"0", b"no trades match the request")
     assert msgspec.json.encode(dc.sessions) == b'["ACCT-DC"]'
     await close(seq)
@@ -154,9 +156,9 @@ async def test_index_bound_refuses_what_it_no_longer_holds(tmp_path: Path) -> No
     for k in range(5):
         seq.submit(order("A", "ALPHA", "ALPHA-1", f"a{k}", Side.SELL))
         seq.submit(order("B", "BRAVO", "BRAVO-1", f"b{k}", Side.BUY))
-    (rej,) = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]), 0)
+    (rej,) = await dc.trade_capture("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0")]))
     assert rej.msg_type == b"j" and b"no longer held" in dict(rej.body)[58]
-    held = dc.on_message("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0"), (880, b"4-")]), 0)
+    held = await dc.trade_capture("ACCT-DC", msg(b"AD", [(568, b"q"), (569, b"0"), (880, b"4-")]))
     assert [dict(r.body)[880] for r in held] == [b"4", b"5"]
     await close(seq)
 
@@ -195,7 +197,7 @@ async def test_liquidation_and_auto_deleveraging_are_copied(tmp_path: Path) -> N
         b"A%d-2" % ev.trade_id for ev in adl
     ]
     ad = msg(b"AD", [(568, b"q"), (569, b"0"), (880, b"%d" % adl[0].trade_id)])
-    (ae,) = dc.on_message("B-DC", ad, 0)
+    (ae,) = await dc.trade_capture("B-DC", ad)
     assert (dict(ae.body)[1], dict(ae.body)[37]) == (b"BRAVO-1", b"NONE")
     await close(seq)
 

@@ -20,6 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import gc
+import json
 import os
 import sys
 import time
@@ -71,22 +76,70 @@ async def lag_probe(period: float = 0.01) -> None:
             next_print += 1
 
 
-async def memory_report(period: float = 10.0) -> None:
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def native_memory() -> dict[str, int]:
+    """Where the process's memory is, in KiB: SQLite's own allocations (page caches,
+    statements), glibc malloc (in use, free but kept by the arenas, mmapped blocks), and the
+    Python objects the garbage collector tracks. Empty values when a library is missing."""
+    out: dict[str, int] = {"gc_objects": len(gc.get_objects())}
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        sqlite = ctypes.CDLL(ctypes.util.find_library("sqlite3"))
+        sqlite.sqlite3_memory_used.restype = ctypes.c_int64
+        sqlite.sqlite3_memory_highwater.restype = ctypes.c_int64
+        out["sqlite_kb"] = sqlite.sqlite3_memory_used() // 1024
+        out["sqlite_high_kb"] = sqlite.sqlite3_memory_highwater(0) // 1024
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        mi = libc.mallinfo2()
+        out["malloc_in_use_kb"] = (mi.uordblks + mi.hblkhd) // 1024
+        out["malloc_free_kept_kb"] = mi.fordblks // 1024
+        out["malloc_mmapped_kb"] = mi.hblkhd // 1024
+    if tracemalloc.is_tracing():
+        out["python_traced_kb"] = tracemalloc.get_traced_memory()[0] // 1024
+    return out
+
+
+async def memory_report(period: float = 10.0, *, trace: bool = True) -> None:
     """With VENUE_TRACEMALLOC=1: every `period` seconds, the 12 source lines whose allocations
-    grew most since the first report, on stderr (what a soak's RSS growth is made of)."""
-    tracemalloc.start(1)
-    first = tracemalloc.take_snapshot()
+    grew most since the first report, on stderr (what a soak's RSS growth is made of).
+    With VENUE_MEMSTATS=1 (or with tracing): a `MEMSTATS {json}` line on stderr every
+    `period` seconds (`native_memory`: SQLite, malloc, Python objects)."""
+    if trace:
+        tracemalloc.start(1)
+    first = tracemalloc.take_snapshot() if trace else None
     while True:
         await asyncio.sleep(period)
-        now = tracemalloc.take_snapshot()
-        top = now.compare_to(first, "lineno")[:12]
-        print("TRACEMALLOC", *(str(t) for t in top), sep="\n  ", file=sys.stderr, flush=True)
+        stats = native_memory()
+        print("MEMSTATS", json.dumps(stats), file=sys.stderr, flush=True)
+        if first is not None:
+            top = tracemalloc.take_snapshot().compare_to(first, "lineno")[:12]
+            print("TRACEMALLOC", *(str(t) for t in top), sep="\n  ", file=sys.stderr, flush=True)
 
 
 async def run(db: Path, n: int, rate: int, lag: bool) -> None:
     sys.setswitchinterval(0.0002)  # as `venue run` does: the journal thread gets the GIL often
     if os.environ.get("VENUE_TRACEMALLOC") == "1":
         _tasks.append(asyncio.create_task(memory_report()))
+    elif os.environ.get("VENUE_MEMSTATS") == "1":
+        _tasks.append(asyncio.create_task(memory_report(5.0, trace=False)))
     log.configure(level="warning", stream=sys.stderr)
     venue = await start_venue(db, sessions() + extra_sessions(n, rate))
     print(f"PORT {venue.port}", flush=True)

@@ -19,9 +19,16 @@ Invariants:
   their command, which loses the same-transaction guarantee for them only, and is logged).
 - A broker sees a copy only when the event's firm is one of its `dropcopy_firms` or the
   event's account one of its `dropcopy_accounts`; the same holds per side in trade reports.
-- The trade index holds at most `max_trades` trades (oldest dropped first); it is rebuilt from
-  the journal at start-up (`load`). A request reaching before the oldest trade held is refused,
-  never answered incompletely.
+- Trade capture is served from the journal: memory holds only a compact index of the journal
+  rows that hold trades (four `array('q')`: seq, ts, first and last trade id; 32 bytes a row,
+  whatever the trades' size), for at most `max_trades` trades (oldest rows dropped first). It is
+  rebuilt from the journal at start-up (`load`). A request reaching before the oldest trade held
+  is refused, never answered incompletely.
+- A TradeCaptureReportRequest is answered asynchronously through `send` (in request order per
+  DropCopy): once every row the index held when it arrived has committed, the rows in range are
+  read with `Journal.read_rows` in chunks and decoded as `load` does, so the answer is the one
+  the in-memory records gave and never names a trade a restart could take back. Refusals that
+  need no journal (bad request, not entitled) are answered synchronously.
 - Copied: every order event (`mapping_dropcopy.COPIERS`), liquidation orders included, and
   auto-deleveraging trades. Not copied: final settlement (its events do not carry the settled
   position size; the core would have to add it).
@@ -32,14 +39,17 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import contextlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from venue.config import SessionConfig
-from venue.core.events import Event
+from venue.core.events import AdlExecuted, Event, OrderFilled
 from venue.fix.codec import FixMessage
 from venue.fix.mapping_dropcopy import CopyContext, Entitlement, copies
 from venue.fix.mapping_num import InstrumentSpec, InstrumentTable
@@ -48,6 +58,7 @@ from venue.fix.mapping_trades import (
     TradeQuery,
     TradeRecord,
     TradeRefusal,
+    TradeSide,
     decode_trade_request,
     trade_capture_report,
     trade_records,
@@ -71,6 +82,73 @@ _ORDER_ENTRY_TYPES = frozenset({b"D", b"F", b"G", b"q", b"H", b"AF", b"x"})
 # events without these have no trades (msgspec tags structs by class name)
 _FILLED_TAG = b"OrderFilled"
 _ADL_TAG = b"AdlExecuted"
+_READ_ROWS = 512  # journal rows read per query while answering a trade capture request
+
+
+def _trade_span(events: Iterable[Event]) -> tuple[int, int]:
+    """(first, last) trade id among the events of one command; (0, 0) when it has no trade.
+    A command's trade ids are consecutive (the core's counter)."""
+    first = last = 0
+    for ev in events:
+        tp = type(ev)
+        if tp is OrderFilled or tp is AdlExecuted:
+            tid: int = ev.trade_id  # type: ignore[union-attr]
+            if not first:
+                first = tid
+            last = tid
+    return first, last
+
+
+class _TradeIndex:
+    """The journal rows that hold trades, ascending (seq, ts and trade ids all increase with
+    the row): parallel `array('q')` columns, so bisect works on each."""
+
+    def __init__(self) -> None:
+        self.seqs = array("q")
+        self.ts = array("q")
+        self.first = array("q")
+        self.last = array("q")
+        self.trades = 0  # trades the rows hold
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def append(self, seq: int, ts: int, first: int, last: int) -> None:
+        self.seqs.append(seq)
+        self.ts.append(ts)
+        self.first.append(first)
+        self.last.append(last)
+        self.trades += last - first + 1
+
+    def prepend(self, older: _TradeIndex) -> None:
+        self.seqs[:0] = older.seqs
+        self.ts[:0] = older.ts
+        self.first[:0] = older.first
+        self.last[:0] = older.last
+        self.trades += older.trades
+
+    def drop_oldest(self, keep_trades: int) -> int:
+        """Drop the oldest rows until at most `keep_trades` trades remain (at least one row is
+        kept). Returns the last trade id dropped (0: none)."""
+        rows = 0
+        trades = self.trades
+        while trades > keep_trades and rows < len(self.seqs) - 1:
+            trades -= self.last[rows] - self.first[rows] + 1
+            rows += 1
+        if rows == 0:
+            return 0
+        dropped = self.last[rows - 1]
+        for column in (self.seqs, self.ts, self.first, self.last):
+            del column[:rows]
+        self.trades = trades
+        return dropped
+
+    def rows_for(self, lo_id: int, hi_id: int, from_ts: int, to_ts: int) -> array[int]:
+        """The seqs of the rows that may hold trades with ids in [lo_id, hi_id] and times in
+        [from_ts, to_ts] (a row's events carry its ts)."""
+        start = max(bisect.bisect_left(self.last, lo_id), bisect.bisect_left(self.ts, from_ts))
+        stop = min(bisect.bisect_right(self.first, hi_id), bisect.bisect_right(self.ts, to_ts))
+        return self.seqs[start:stop] if start < stop else array("q")
 
 
 class _AccountFirms(Mapping[str, str]):
@@ -132,9 +210,12 @@ class DropCopy:
         self._table: InstrumentTable = {}
         self._max_trades = max(1, max_trades)
         self._max_reports = max_reports
-        self._trades: list[TradeRecord] = []  # ascending trade_id (= journal order)
-        self._trade_ids: list[int] = []  # parallel to _trades, for bisect
+        self._sequencer = sequencer
+        self._index = _TradeIndex()
         self._dropped_upto = 0  # trades with trade_id <= this were dropped from the index
+        self._decode_events = msgspec.msgpack.Decoder(list[Event]).decode
+        self._serving: asyncio.Task[None] | None = None  # the last trade capture answer
+        self._tasks: set[asyncio.Task[None]] = set()
         self._first_live_seq = 0  # the first seq the hook saw (0: none yet)
         self.copies_sent = 0
         self._early: list[Outbound] = []
@@ -157,23 +238,39 @@ class DropCopy:
     async def load(self, journal: Journal) -> int:
         """Rebuild the trade index from the journal (trades the hook has not seen). Returns the
         number of trades loaded."""
-        decode = msgspec.msgpack.Decoder(list[Event]).decode
-        found: list[TradeRecord] = []
+        decode = self._decode_events
+        found = _TradeIndex()
 
         def on_chunk(rows: list[Any]) -> None:
-            for seq, _ts, _cmd, raw in rows:
+            for seq, ts, _cmd, raw in rows:
                 live = self._first_live_seq  # read each time: the hook may run meanwhile
                 if live and seq >= live:
                     return  # the hook has indexed this command and every later one
                 if _FILLED_TAG in raw or _ADL_TAG in raw:
-                    found.extend(trade_records(seq, decode(raw), self._firms))
-            if len(found) > 2 * self._max_trades:
-                del found[: len(found) - self._max_trades]
+                    first, last = _trade_span(decode(raw))
+                    if first:
+                        found.append(seq, ts, first, last)
+            if found.trades > 2 * self._max_trades:
+                self._dropped_upto = max(self._dropped_upto, found.drop_oldest(self._max_trades))
 
         await journal.scan(0, on_chunk, with_events=True)
+        loaded = found.trades
         self._insert_history(found)
-        _log.info("dropcopy_trades_loaded", trades=len(found), held=len(self._trades))
-        return len(found)
+        _log.info("dropcopy_trades_loaded", trades=loaded, held=self._index.trades)
+        return loaded
+
+    async def wait_idle(self) -> None:
+        """Until every trade capture request received so far is answered (tests, shutdown)."""
+        while self._serving is not None and not self._serving.done():
+            await asyncio.wait([self._serving])
+
+    async def close(self) -> None:
+        """Cancel the trade capture answers in progress."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     # -- the Application seam -----------------------------------------------------------------
 
@@ -200,8 +297,9 @@ class DropCopy:
             self._first_live_seq = seq
         if not events:
             return
-        for rec in trade_records(seq, events, self._firms):
-            self._add_trade(rec)
+        first, last = _trade_span(events)
+        if first:
+            self._add_trade(seq, ts, first, last)
         if not self._entitled:
             return
         made = copies(seq, events, self._context())
@@ -237,63 +335,121 @@ class DropCopy:
 
     # -- the trade index ----------------------------------------------------------------------
 
-    def _add_trade(self, rec: TradeRecord) -> None:
-        self._trades.append(rec)
-        self._trade_ids.append(rec.trade_id)
-        if len(self._trades) > self._max_trades + self._max_trades // 4:
+    def _add_trade(self, seq: int, ts: int, first: int, last: int) -> None:
+        index = self._index
+        index.append(seq, ts, first, last)
+        if index.trades > self._max_trades + self._max_trades // 4:
             self._trim()
 
-    def _insert_history(self, older: list[TradeRecord]) -> None:
-        """Put trades read from the journal before the ones the hook has seen."""
-        if not older:
+    def _insert_history(self, older: _TradeIndex) -> None:
+        """Put the rows read from the journal before the ones the hook has seen."""
+        if not len(older):
             return
-        self._trades[:0] = older
-        self._trade_ids[:0] = [r.trade_id for r in older]
-        if len(self._trades) > self._max_trades:
+        self._index.prepend(older)
+        if self._index.trades > self._max_trades:
             self._trim()
 
     def _trim(self) -> None:
-        drop = len(self._trades) - self._max_trades
-        if drop > 0:
-            self._dropped_upto = self._trades[drop - 1].trade_id
-            del self._trades[:drop]
-            del self._trade_ids[:drop]
+        dropped = self._index.drop_oldest(self._max_trades)
+        if dropped:
+            self._dropped_upto = max(self._dropped_upto, dropped)
 
     # -- requests -----------------------------------------------------------------------------
 
     def _answer(self, session: str, msg: FixMessage) -> list[Outbound]:
-        ent = self._entitled.get(session)
-        if ent is None:
-            return [self._reject(session, msg, 6, "not a drop-copy session")]
+        refused = self._refusal(session, msg)
+        if refused is not None:
+            return [refused]
+        prev = self._serving
+        task = asyncio.get_running_loop().create_task(self._serve(session, msg, prev))
+        self._serving = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return []
+
+    def _refusal(self, session: str, msg: FixMessage) -> Outbound | None:
+        """The answer to a message that needs no journal read; None for a request to serve."""
+        if session not in self._entitled:
+            return self._reject(session, msg, 6, "not a drop-copy session")
         if msg.msg_type in _ORDER_ENTRY_TYPES:
-            return [self._reject(session, msg, 6, "a drop-copy session cannot enter orders")]
+            return self._reject(session, msg, 6, "a drop-copy session cannot enter orders")
         if msg.msg_type != b"AD":
-            return [self._reject(session, msg, 3, "Unsupported Message Type")]
+            return self._reject(session, msg, 3, "Unsupported Message Type")
         decoded = decode_trade_request(msg)
         if isinstance(decoded, TradeRefusal):
-            return [self._reject(session, msg, decoded.reason, decoded.text)]
-        return self._trade_reports(session, msg, ent, decoded)
+            return self._reject(session, msg, decoded.reason, decoded.text)
+        return None
 
-    def _trade_reports(
+    async def _serve(self, session: str, msg: FixMessage, prev: asyncio.Task[None] | None) -> None:
+        """Answer one request through `send`, after the previous one (request order)."""
+        if prev is not None and not prev.done():
+            await asyncio.wait([prev])
+        try:
+            answer = await self.trade_capture(session, msg)
+        except Exception:  # DESIGN rule 6: a bug here costs one answer, not the gateway
+            _log.exception("dropcopy_request_failed", session=session)
+            answer = [self._reject(session, msg, 0, "request failed")]
+        if self._send is None:
+            _log.warning("dropcopy_answer_not_sent", session=session, reason="no sender")
+            return
+        try:
+            self._send(answer)
+        except Exception:  # the gateway or the sequencer stopped meanwhile
+            _log.exception("dropcopy_answer_not_sent", session=session)
+
+    async def trade_capture(self, session: str, msg: FixMessage) -> list[Outbound]:
+        """The whole answer to a message of `session`: TradeCaptureReports read from the journal
+        for a TradeCaptureReportRequest, else the BusinessMessageReject `on_message` gives."""
+        refused = self._refusal(session, msg)
+        if refused is not None:
+            return [refused]
+        decoded = decode_trade_request(msg)
+        assert isinstance(decoded, TradeQuery)
+        return await self._trade_reports(session, msg, self._entitled[session], decoded)
+
+    async def _committed(self) -> None:
+        """Until everything applied so far is committed (at once if the sequencer stopped:
+        then only committed rows are read)."""
+        seq = self._sequencer
+        if seq.committed_seq >= seq.last_seq:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def committed() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        try:
+            seq.after_commit(committed)
+        except Exception:  # stopped or failed: what is committed is all there will be
+            return
+        await done
+
+    async def _trade_reports(
         self, session: str, msg: FixMessage, ent: Entitlement, q: TradeQuery
     ) -> list[Outbound]:
-        if self._dropped_upto and q.from_trade_id <= self._dropped_upto:
-            oldest = self._trades[0] if self._trades else None
-            if oldest is None or q.from_ts < oldest.ts:
-                text = f"trades up to {self._dropped_upto} are no longer held; ask from a later one"
-                return [self._reject(session, msg, 0, text)]
-        start = bisect.bisect_left(self._trade_ids, q.from_trade_id)
-        stop = bisect.bisect_right(self._trade_ids, q.to_trade_id)
-        found = []
-        for rec in self._trades[start:stop]:
-            if not q.matches(rec):
-                continue
-            sides = [s for s in rec.sides if ent.sees(s.firm, s.account)]
-            if sides:
-                found.append((rec, sides))
-                if len(found) > self._max_reports:
-                    text = f"more than {self._max_reports} trades match; narrow the range"
-                    return [self._reject(session, msg, 0, text)]
+        index = self._index
+        reaches_back = self._dropped_upto and q.from_trade_id <= self._dropped_upto
+        if reaches_back and (not len(index) or q.from_ts < index.ts[0]):
+            text = f"trades up to {self._dropped_upto} are no longer held; ask from a later one"
+            return [self._reject(session, msg, 0, text)]
+        seqs = index.rows_for(q.from_trade_id, q.to_trade_id, q.from_ts, q.to_ts)
+        if seqs:
+            await self._committed()
+        journal = self._sequencer.journal
+        decode = self._decode_events
+        found: list[tuple[TradeRecord, list[TradeSide]]] = []
+        for start in range(0, len(seqs), _READ_ROWS):
+            for seq, _ts, _cmd, raw in await journal.read_rows(seqs[start : start + _READ_ROWS]):
+                for rec in trade_records(seq, decode(raw), self._firms):
+                    if not q.matches(rec):
+                        continue
+                    sides = [s for s in rec.sides if ent.sees(s.firm, s.account)]
+                    if sides:
+                        found.append((rec, sides))
+                        if len(found) > self._max_reports:
+                            text = f"more than {self._max_reports} trades match; narrow the range"
+                            return [self._reject(session, msg, 0, text)]
         if not found:
             return [self._reject(session, msg, 0, "no trades match the request")]
         table = self._instruments()
