@@ -182,8 +182,10 @@ class Market:
         "asks",
         "bids",
         "buy_key",
+        "default_fee_rates",
         "expiry_ts",
         "factor",
+        "fee_rates",
         "hi",
         "imr_ppb",
         "index_price",
@@ -205,6 +207,15 @@ class Market:
         self.factor = value_factor(instrument) or 0
         self.imr_ppb = instrument.imr_ppb
         self.mm_table = tier_table(instrument.mm_tiers) or []
+        # Fee rates as (taker, maker) ppb: per fee tier (the first entry of a tier counts),
+        # and the instrument's own; None when the instrument charges no fees at all.
+        self.fee_rates = {
+            t.tier: (t.taker_fee_ppb, t.maker_fee_ppb) for t in reversed(instrument.fee_tiers)
+        }
+        charges = instrument.maker_fee_ppb or instrument.taker_fee_ppb or instrument.fee_tiers
+        self.default_fee_rates = (
+            (instrument.taker_fee_ppb, instrument.maker_fee_ppb) if charges else None
+        )
         self.mark_price = 0  # 0: not set yet (margin then uses ref_price)
         self.index_price = 0
         self.index_ts = -1  # -1: never set

@@ -66,7 +66,6 @@ from venue.core.types import (
     MAX_PRICE,
     PPB,
     BalanceReason,
-    Instrument,
     InstrumentKind,
     InstrumentState,
     OrdType,
@@ -116,6 +115,22 @@ class DerivativesState(EngineState):
         if o.order_id not in acct.orders:
             acct.orders[o.order_id] = o
             _expose(acct, o.symbol, o.side, o.qty - o.cum_qty, o.price)
+
+    def _reexpose(self, o: Order, price: int, qty: int) -> None:
+        """`o` keeps resting but changes to `price` and `qty` (a replace that does not trade):
+        its exposure moves from its current terms to the new ones in place (`_drop` then
+        `_hold`, without leaving and re-entering the account's order index). Call before
+        changing `o`."""
+        e = self.accounts[o.account].exposure[o.symbol]
+        cum = o.cum_qty
+        old = o.qty - cum
+        new = qty - cum
+        if o.side == _BUY:
+            e[0] += new - old
+            e[2] += new * price - old * o.price
+        else:
+            e[1] += new - old
+            e[3] += new * price - old * o.price
 
     def _drop(self, o: Order) -> None:
         """`o` no longer rests (or is about to change): out of the index and exposure.
@@ -230,63 +245,122 @@ class DerivativesState(EngineState):
                 price = mkt.hi if is_buy else mkt.lo
             leaves = o.qty
         # `_worst` before and after, inlined: only the order's side changes, so the other
-        # side's term is computed once (same arithmetic as `_symbol_requirement`).
+        # side's term is computed once (same arithmetic as `_symbol_requirement`). The
+        # requirement does not grow (accepted) when after = max(mine1, other) <= before =
+        # max(mine0, other), i.e. when mine1 <= other or mine1 <= mine0: each is tested as
+        # soon as its terms are known.
         mark = mkt.mark_price or mkt.index_price or mkt.ref_price
         buys, sells, bpq, spq = acct.exposure.get(symbol, _NO_EXPOSURE)
         f = mkt.factor
         k = mark * f * (mkt.imr_ppb if mkt.imr_ppb > acct.min_imr_ppb else acct.min_imr_ppb)
         if is_buy:
-            lots, pq, other = s + buys, bpq - buys * mark, s - sells
+            lots0, pq0, other = s + buys, bpq - buys * mark, s - sells
             other_loss = sells * mark - spq
+            lots1 = lots0 + leaves
+            pq1 = pq0 + leaves * (price - mark)
+            if replace:  # the resting order's current terms leave the what-if
+                old = o.qty - o.cum_qty
+                lots1 -= old
+                pq1 -= old * (o.price - mark)
         else:
-            lots, pq, other = s - sells, sells * mark - spq, s + buys
+            lots0, pq0, other = s - sells, sells * mark - spq, s + buys
             other_loss = bpq - buys * mark
+            lots1 = lots0 - leaves
+            pq1 = pq0 + leaves * (mark - price)
+            if replace:
+                old = o.qty - o.cum_qty
+                lots1 += old
+                pq1 -= old * (mark - o.price)
         other_term = -(-(other if other > 0 else -other) * k // PPB)
         if other_loss > 0:
             other_term += other_loss * f
-        mine = -(-(lots if lots > 0 else -lots) * k // PPB)
-        if pq > 0:
-            mine += pq * f
-        before = mine if mine > other_term else other_term
-        if replace:  # the resting order's current terms leave the what-if
-            old = o.qty - o.cum_qty
-            lots -= old if is_buy else -old
-            pq -= old * (o.price - mark) if is_buy else old * (mark - o.price)
-        lots += leaves if is_buy else -leaves
-        pq += leaves * (price - mark) if is_buy else leaves * (mark - price)
-        mine = -(-(lots if lots > 0 else -lots) * k // PPB)
-        if pq > 0:
-            mine += pq * f
-        after = mine if mine > other_term else other_term
-        if after <= before:
+        after = -(-(lots1 if lots1 > 0 else -lots1) * k // PPB)
+        if pq1 > 0:
+            after += pq1 * f
+        if after <= other_term:
+            return None
+        mine0 = -(-(lots0 if lots0 > 0 else -lots0) * k // PPB)
+        if pq0 > 0:
+            mine0 += pq0 * f
+        if after <= mine0:
             return None
         if pos is not None and pos.isolated:
             after = max(0, after - pos.margin - min(0, _upnl(pos, mkt)))
         if _stale(mkt, ts):
             return RejectReason.INDEX_STALE
-        if self._requirement(acct, mkt, after) > self._cross_equity(acct):
+        if not self._covers(acct, mkt, after):
             return RejectReason.INSUFFICIENT_MARGIN
         return None
+
+    def _covers(self, acct: Account, mkt: Market, value: int) -> bool:
+        """`_requirement(acct, mkt, value) <= _cross_equity(acct)`, in one pass over the
+        account's positions and exposures (R1's slow step; same arithmetic, integer sums)."""
+        markets = self.markets
+        positions = acct.positions
+        exposure = acct.exposure
+        min_imr = acct.min_imr_ppb
+        equity = acct.balance
+        req = value
+        for symbol, pos in positions.items():
+            m = markets[symbol]
+            mark = m.mark_price or m.index_price or m.ref_price
+            f = m.factor
+            s = pos.size
+            upnl = f * (s * mark - pos.cost)
+            if not pos.isolated:
+                equity += upnl
+            if m is mkt:
+                continue
+            buys, sells, bpq, spq = exposure.get(symbol, _NO_EXPOSURE)
+            k = mark * f * (m.imr_ppb if m.imr_ppb > min_imr else min_imr)
+            # _worst(s, buys, sells, bpq, spq, mark, f, imr), inlined
+            lots = s + buys
+            r = -(-(lots if lots > 0 else -lots) * k // PPB)
+            loss = bpq - buys * mark
+            if loss > 0:
+                r += loss * f
+            lots = s - sells
+            a = -(-(lots if lots > 0 else -lots) * k // PPB)
+            loss = sells * mark - spq
+            if loss > 0:
+                a += loss * f
+            if a > r:  # noqa: PLR1730 -- cheaper than a max() call
+                r = a
+            if pos.isolated:
+                r = max(0, r - pos.margin - min(0, upnl))
+            req += r
+        for symbol, e in exposure.items():
+            if symbol in positions:
+                continue
+            m = markets[symbol]
+            if m is mkt:
+                continue
+            mark = m.mark_price or m.index_price or m.ref_price
+            imr = m.imr_ppb if m.imr_ppb > min_imr else min_imr
+            req += _worst(0, e[0], e[1], e[2], e[3], mark, m.factor, imr)
+        return req <= equity
 
     def _settle_fills(self, mkt: Market, events: list[Event], start: int) -> None:
         """R2: positions, realized PnL, fees and isolated margin of `events[start:]`'s fills;
         resting orders that left the book leave their account's order index."""
-        inst = mkt.instrument
         f = mkt.factor
+        fees = mkt.fee_rates
+        default_rates = mkt.default_fee_rates
         accounts = self.accounts
         for i in range(start, len(events)):
             e = events[i]
             if type(e) is OrderFilled:
                 acct = accounts[e.account]
                 q = e.last_qty
-                if not e.aggressor and e.order_id in acct.orders:
+                aggressor = e.aggressor
+                if not aggressor and e.order_id in acct.orders:
                     _expose(acct, e.symbol, e.side, -q, e.price)
                     if not e.leaves_qty:
                         del acct.orders[e.order_id]
                 px = e.last_px
                 fee = 0
-                if inst.maker_fee_ppb or inst.taker_fee_ppb or inst.fee_tiers:
-                    rate = _fee_rate(inst, acct.fee_tier, e.aggressor)
+                if default_rates is not None:  # the account's tier's rates, else the instrument's
+                    rate = fees.get(acct.fee_tier, default_rates)[0 if aggressor else 1]
                     fee = -(-(q * px * f * rate) // PPB)
                 self._trade(acct, mkt, q if e.side == _BUY else -q, px, fee)
             elif type(e) is OrderCanceled:  # self-trade prevention canceled a resting order
@@ -300,7 +374,15 @@ class DerivativesState(EngineState):
         pos = acct.positions.get(symbol)
         if pos is None:
             pos = acct.positions[symbol] = Position(symbol, acct.isolated.get(symbol, False))
-        before = abs(pos.size)
+        s = pos.size
+        if dq and (s == 0 or (s > 0) == (dq > 0)) and not pos.isolated:
+            # a cross position opens or grows (`Position.trade` without a close), dq != 0
+            pos.size = s + dq
+            pos.cost += dq * px
+            acct.balance -= fee
+            self.fees_collected += fee
+            return
+        before = abs(s)
         realized, closed, opened = pos.trade(dq, px, mkt.factor)
         acct.balance += realized - fee
         self.fees_collected += fee
@@ -576,13 +658,6 @@ def _upnl(pos: Position, mkt: Market) -> int:
 def _stale(mkt: Market, ts: int) -> bool:
     limit = mkt.instrument.index_stale_ns
     return bool(limit) and (mkt.index_ts < 0 or ts - mkt.index_ts > limit)
-
-
-def _fee_rate(inst: Instrument, tier: str, aggressor: bool) -> int:
-    for t in inst.fee_tiers:
-        if t.tier == tier:
-            return t.taker_fee_ppb if aggressor else t.maker_fee_ppb
-    return inst.taker_fee_ppb if aggressor else inst.maker_fee_ppb
 
 
 def _cmd_rejected(

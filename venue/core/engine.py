@@ -1,7 +1,7 @@
 """The engine: `apply(cmd) -> events`, a pure, deterministic state machine.
 
 Each order command runs three named steps (exchange-core style): pre-trade risk (R1,
-`_risk_pre_hold`, `_risk_replace` for replaces) → matching (`_match`) → settlement of fills
+`_risk_pre_hold`, for replaces too) → matching (`_match`) → settlement of fills
 (R2, `_settle`). Until the derivatives issue R1 passes everything and R2 does nothing.
 
 Invariants kept here (checked by `validate_internal_state`):
@@ -177,23 +177,17 @@ class Engine(Liquidation):
 
     # ------------------------------------------------------------------ R1 / R2
 
-    def _risk_pre_hold(self, mkt: Market, o: Order, ts: int) -> RejectReason | None:
-        """R1, pre-trade risk (`DerivativesState._risk_check`): the account must exist and
-        cover the order's worst-case initial margin; reduce-only orders are resized down to
-        the position. Must not mutate state when it refuses."""
-        return self._risk_check(mkt, o, ts)
-
-    def _risk_replace(
-        self, mkt: Market, o: Order, price: int, qty: int, ts: int
-    ) -> RejectReason | None:
-        """R1 for a replace: the order at the new `price` and `qty` instead of its current
-        terms. Must not mutate state when it refuses."""
-        return self._risk_check(mkt, o, ts, True, price, qty)
-
-    def _settle(self, mkt: Market, fills: list[Event], start: int) -> None:
-        """R2, settlement of the fills `fills[start:]`: positions, entry prices, realized
-        PnL, fees, isolated margin (`DerivativesState._settle_fills`)."""
-        self._settle_fills(mkt, fills, start)
+    # The three steps' names (exchange-core style) are bound straight to their implementations
+    # in `venue.core.derivatives`, so the hot path pays no extra call for them:
+    # R1, pre-trade risk (`_risk_check`): the account must exist and cover the order's
+    # worst-case initial margin; reduce-only orders are resized down to the position. Called
+    # as `_risk_pre_hold(mkt, o, ts)` for a new order and `_risk_pre_hold(mkt, o, ts, True,
+    # price, qty)` for a replace (the resting order at its new terms). Never mutates state
+    # when it refuses.
+    _risk_pre_hold = Liquidation._risk_check
+    # R2, settlement of the fills `events[start:]` (`_settle_fills`): positions, entry
+    # prices, realized PnL, fees, isolated margin: `_settle(mkt, events, start)`.
+    _settle = Liquidation._settle_fills
 
     # ------------------------------------------------------------------ orders
 
@@ -527,7 +521,7 @@ class Engine(Liquidation):
         elif o.post_only and opp.keys and opp.keys[-1] >= opp.sign * price:
             reason = RejectReason.POST_ONLY_WOULD_TAKE
         else:
-            reason = self._risk_replace(mkt, o, price, qty, ts)  # R1
+            reason = self._risk_pre_hold(mkt, o, ts, True, price, qty)  # R1
         if reason is not None:
             return [cancel_rejected(cmd, reason, True, o)]
 
@@ -537,18 +531,20 @@ class Engine(Liquidation):
         o.cl_ord_id = cmd.cl_ord_id
         per[o.cl_ord_id] = o
         kept = price == o.price and qty <= o.qty
-        self._drop(o)  # its margin exposure is re-held below if it still rests
         crosses = False
         if kept:
+            self._reexpose(o, price, qty)
             own.levels[o.price].qty -= o.qty - qty
             o.qty = qty
         else:  # o stays in the order index: its place there is by order_id
             crosses = bool(opp.keys) and opp.keys[-1] >= opp.sign * price
             if crosses:
+                self._drop(o)  # its margin exposure is re-held if it still rests after trading
                 own.remove(o)
                 o.price = price
                 o.qty = qty
             else:  # no cross: straight to the tail of its new level
+                self._reexpose(o, price, qty)
                 own.move(o, price, qty)
         exec_id = self.next_exec_id
         self.next_exec_id = exec_id + 1
@@ -575,9 +571,6 @@ class Engine(Liquidation):
                 kept,
             )
         ]
-        if not kept and crosses:
-            if not self._execute(mkt, o, opp, opp.sign * price, ts, events):
-                self._unindex(o)
-        else:
-            self._hold(o)
+        if crosses and not self._execute(mkt, o, opp, opp.sign * price, ts, events):
+            self._unindex(o)
         return events
