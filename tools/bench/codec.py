@@ -7,6 +7,12 @@ and a body field list, for the venue ``encode``, and ``FixMessage.append_pair``.
 simplefix. Validation (dictionary checks) of the venue's parsed NewOrderSingle is reported apart.
 Each figure is the best of ``--repeat`` runs of ``--number`` calls (least disturbed by other load).
 
+The hot-path stages as the venue runs them are reported too (``stages``): ``Framer.feed`` of a
+NewOrderSingle as the e2e client frames it, ``validate`` of it, ``Session.on_message`` with and
+without the validator (the session's own checks: SendingTime, CompIDs, sequence numbers), and
+``Session.send_application`` of an ExecutionReport (header, SendingTime, BodyLength, CheckSum)
+with the clock advancing 2 us per call (so most calls share the millisecond, as in a batch).
+
 Usage: python tools/bench/codec.py [--number N] [--repeat R]
 """
 
@@ -24,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import simplefix
 
-from venue.fix.codec import FixMessage, Framer, encode
-from venue.fix.dictionary import load_dictionary
+from venue.fix.codec import FixMessage, Framer, encode, parse_utc_timestamp
+from venue.fix.dictionary import Dictionary, load_dictionary
+from venue.fix.session import Session, SessionSettings
 from venue.fix.validate import validate
 
 SENDING_TIME = b"20261121-06:11:04.123"
@@ -113,6 +120,76 @@ def simplefix_parser(raw: bytes) -> Callable[[], object]:
     return run
 
 
+# A NewOrderSingle as tools/bench/e2e_client.py frames it.
+E2E_NOS_BODY = (
+    b"11=MM1-000000123\x0155=BTC-PERP\x0154=1\x0160=%s\x0138=0.003\x0140=2\x0144=65432.5\x0159=1\x01"
+    % SENDING_TIME
+)
+
+
+def client_frame(msg_type: bytes, seq: int, body: bytes) -> bytes:
+    inner = b"35=%s\x0149=MM1\x0156=VENUE\x0134=%d\x0152=%s\x01%s" % (
+        msg_type,
+        seq,
+        SENDING_TIME,
+        body,
+    )
+    msg = b"8=FIX.4.4\x019=%d\x01%s" % (len(inner), inner)
+    return msg + b"10=%03d\x01" % (sum(msg) & 255)
+
+
+def session_stages(d: Dictionary, n: int, r: int) -> dict[str, object]:
+    """Per-message cost of each FIX hot-path stage, as the gateway drives them."""
+    now0 = parse_utc_timestamp(SENDING_TIME)
+    assert now0 is not None
+    raw = client_frame(b"D", 2, E2E_NOS_BODY)
+    (nos,) = Framer().feed(raw)
+    assert isinstance(nos, FixMessage)
+    assert validate(nos, d) is None
+    settings = SessionSettings(name="MM1", venue_comp_id="VENUE", client_comp_id="MM1")
+
+    def logged_on(validator: Callable[[FixMessage], object]) -> Session:
+        s = Session(settings, validator, next_in=1, next_out=1)  # type: ignore[arg-type]
+        s.on_connected(now0)
+        (logon,) = Framer().feed(client_frame(b"A", 1, b"98=0\x01108=30\x01"))
+        assert isinstance(logon, FixMessage)
+        s.on_message(logon, now0)
+        assert s.logged_on and s.next_in == 2
+        return s
+
+    def on_message(s: Session) -> Callable[[], object]:
+        def run() -> object:
+            s.next_in = 2
+            return s.on_message(nos, now0 + 5_000_000)
+
+        return run
+
+    def send_application(s: Session) -> Callable[[], object]:
+        clock = [now0]
+
+        def run() -> object:
+            clock[0] += 2_000
+            return s.send_application(b"8", ER_BODY, clock[0])
+
+        return run
+
+    full = logged_on(lambda m: validate(m, d))
+    bare = logged_on(lambda m: None)
+    assert len(full.on_message(nos, now0)) == 2
+    feed = best_us(venue_parser(raw), n, r)
+    val = best_us(lambda: validate(nos, d), n, r)
+    sess = best_us(on_message(full), n, r)
+    sess_bare = best_us(on_message(bare), n, r)
+    send = best_us(send_application(full), n, r)
+    return {
+        "parse NewOrderSingle (Framer.feed)": figure(feed),
+        "validate NewOrderSingle": figure(val),
+        "Session.on_message NewOrderSingle": figure(sess),
+        "Session.on_message without validate": figure(sess_bare),
+        "Session.send_application ExecutionReport": figure(send),
+    }
+
+
 def best_us(fn: Callable[[], object], number: int, repeat: int) -> float:
     fn()
     return min(timeit.repeat(fn, number=number, repeat=repeat)) / number * 1e6
@@ -162,6 +239,7 @@ def main() -> None:
             },
         }
     result["validate_NewOrderSingle"] = figure(best_us(lambda: validate(parsed_nos, d), n, r))
+    result["stages"] = session_stages(d, n, r)
     print(json.dumps(result, indent=2))
 
 

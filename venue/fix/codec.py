@@ -39,6 +39,7 @@ __all__ = [
     "FixMessage",
     "Framer",
     "Garbled",
+    "Shape",
     "checksum",
     "encode",
     "format_utc_timestamp",
@@ -76,6 +77,18 @@ _MAX_INT_DIGITS = 18
 _MAX_CHECKSUM = 16  # longest CheckSum value still read as one (bad) field
 _RESYNC = b"8=FIX"
 _ADLER_CHUNK = 256  # 256 * 255 + 1 < 65521: Adler-32's A is the exact byte sum + 1
+_ADLER_ASCII_CHUNK = 515  # 515 * 127 + 1 < 65521: the same for ASCII bytes
+# CheckSum text and trailer field for each byte sum mod 256.
+_CHECKSUM_TEXT = tuple(b"%03d" % i for i in range(256))
+_TRAILER = tuple(b"10=%03d\x01" % i for i in range(256))
+# Everything but "=" and SOH: deleting it leaves a frame's separators, "=\x01" per plain field.
+_NOT_SEPARATORS = bytes(b for b in range(256) if b not in (0x01, 0x3D))
+_PLAIN_FIELD = b"=\x01"
+_MAX_SHAPE_FIELDS = 64  # longer messages are parsed field by field (and not remembered)
+_MAX_SHAPES = 4096  # shapes remembered per data-field table; when full, new ones are not
+_HEAD_RE = re.compile(
+    rb"8=[^\x01]{0,%d}\x019=([0-9]{1,%d})\x01" % (_MAX_BEGIN_STRING, _MAX_LENGTH_DIGITS)
+)
 
 # Tag bytes -> int for the common tags; anything else goes through _slow_tag. Never grows.
 _TAGS: dict[bytes, int] = {b"%d" % t: t for t in range(1, 10000)}
@@ -86,10 +99,14 @@ _INT_RE = re.compile(rb"-?[0-9]{1,%d}" % _MAX_INT_DIGITS)
 def checksum(data: bytes | bytearray | memoryview) -> int:
     """FIX CheckSum of ``data`` (every byte before ``10=``): byte sum mod 256.
 
-    Adler-32's low half is 1 + (byte sum mod 65521); for at most 256 bytes the sum is below
-    65521, so it is exact. zlib does the loop in C (~6x faster than ``sum(data)``).
+    Adler-32's low half is 1 + (byte sum mod 65521); while the sum stays below 65521 it is
+    exact: always for at most 256 bytes, and for at most 515 ASCII bytes (each below 128).
+    zlib does the loop in C (~6x faster than ``sum(data)``).
     """
-    if len(data) <= _ADLER_CHUNK:
+    n = len(data)
+    if n <= _ADLER_CHUNK or (
+        n <= _ADLER_ASCII_CHUNK and not isinstance(data, memoryview) and data.isascii()
+    ):
         return ((zlib.adler32(data) & 0xFFFF) - 1) & 0xFF
     view = memoryview(data)
     total = 0
@@ -98,31 +115,81 @@ def checksum(data: bytes | bytearray | memoryview) -> int:
     return total & 0xFF
 
 
-class FixMessage:
-    """One parsed inbound message. ``fields`` holds every field in wire order, 8 through 10."""
+class Shape:
+    """The tag sequence (and MsgType) shared by every message framed alike, made once.
 
-    __slots__ = ("_index", "fields", "msg_type", "raw")
+    ``tags`` is the wire order of tags, 8 through 10; ``unique`` says no tag repeats. ``memo``
+    holds what consumers derive from a shape once (``validate`` keys its checks by dictionary)
+    and is never iterated. Shapes are only made for frames whose fields are all plain
+    ``tag=value`` (no data field, no ``=`` in a value), so values are the text between
+    separators.
+    """
 
-    def __init__(self, raw: bytes, fields: list[tuple[int, bytes]], msg_type: bytes) -> None:
-        self.raw = raw
-        self.fields = fields
+    __slots__ = ("memo", "msg_type", "tags", "unique")
+
+    def __init__(self, tags: tuple[int, ...], msg_type: bytes) -> None:
+        self.tags = tags
         self.msg_type = msg_type
+        self.unique = len(set(tags)) == len(tags)
+        self.memo: dict[object, object] = {}
+
+
+class FixMessage:
+    """One parsed inbound message. ``fields`` holds every field in wire order, 8 through 10.
+
+    A message from the fast parse carries its ``shape`` and its values in wire order; its
+    ``fields`` list is then made on first use. ``shape`` is None for any other message.
+    """
+
+    __slots__ = ("_fields", "_index", "_values", "msg_type", "raw", "shape")
+
+    def __init__(
+        self,
+        raw: bytes,
+        fields: list[tuple[int, bytes]] | None,
+        msg_type: bytes,
+        shape: Shape | None = None,
+        values: list[bytes] | None = None,
+    ) -> None:
+        self.raw = raw
+        self._fields = fields
+        self.msg_type = msg_type
+        self.shape = shape
+        self._values = values
         self._index: dict[int, bytes] | None = None
+
+    @property
+    def fields(self) -> list[tuple[int, bytes]]:
+        fields = self._fields
+        if fields is None:
+            assert self.shape is not None and self._values is not None
+            fields = self._fields = list(zip(self.shape.tags, self._values, strict=True))
+        return fields
 
     def _lookup(self) -> dict[int, bytes]:
         index = self._index
         if index is None:
-            # Later duplicates are overwritten by earlier ones: first occurrence wins.
-            index = self._index = dict(reversed(self.fields))
+            shape = self.shape
+            if shape is not None and shape.unique:
+                index = self._index = dict(zip(shape.tags, self._values or (), strict=True))
+            else:
+                # Later duplicates are overwritten by earlier ones: first occurrence wins.
+                index = self._index = dict(reversed(self.fields))
         return index
 
     def get(self, tag: int, default: bytes | None = None) -> bytes | None:
         """Value of the first occurrence of ``tag``, else ``default``."""
-        return self._lookup().get(tag, default)
+        index = self._index
+        if index is None:
+            index = self._lookup()
+        return index.get(tag, default)
 
     def get_int(self, tag: int) -> int | None:
         """Integer value of ``tag``; None if absent or not a plain (optionally negative) integer."""
-        value = self._lookup().get(tag)
+        index = self._index
+        if index is None:
+            index = self._lookup()
+        value = index.get(tag)
         if value is None:
             return None
         if value.isdigit() and len(value) <= _MAX_INT_DIGITS:
@@ -173,10 +240,31 @@ def _slow_tag(text: bytes) -> int | None:
     return int(text)
 
 
+class _Tables:
+    """Per data-field table: tag text -> int for plain tags, and the shapes seen so far."""
+
+    __slots__ = ("fast_tags", "shapes")
+
+    def __init__(self, fast_tags: dict[bytes, int]) -> None:
+        self.fast_tags = fast_tags
+        self.shapes: dict[bytes, Shape | None] = {}
+
+    def learn(self, key: bytes, texts: list[bytes]) -> Shape | None:
+        """The shape of tag texts ``texts[:-1]`` and MsgType ``texts[-1]`` (None: not plain)."""
+        get = self.fast_tags.get
+        tags = [get(text) for text in texts[:-1]]
+        shape: Shape | None = None
+        if None not in tags and tags[:3] == [8, 9, 35] and tags[-1] == 10:
+            shape = Shape(tuple(tags), texts[-1])  # type: ignore[arg-type]
+        if len(self.shapes) < _MAX_SHAPES:
+            self.shapes[key] = shape
+        return shape
+
+
 @functools.lru_cache(maxsize=8)
-def _fast_tags(length_tags: frozenset[int]) -> dict[bytes, int]:
+def _tables(length_tags: frozenset[int]) -> _Tables:
     """Tag text -> int for tags 1..9999 except the data-length tags (they need the slow path)."""
-    return {text: tag for text, tag in _TAGS.items() if tag not in length_tags}
+    return _Tables({text: tag for text, tag in _TAGS.items() if tag not in length_tags})
 
 
 def parse_frame(
@@ -187,17 +275,33 @@ def parse_frame(
     Returns ``Garbled`` if a field cannot be read or MsgType is not the third field.
     """
     if data_fields is DEFAULT_DATA_FIELDS:
-        return _parse(raw, _DEFAULT_FAST_TAGS, data_fields)
-    return _parse(raw, _fast_tags(frozenset(data_fields.values())), data_fields)
+        return _parse(raw, _DEFAULT_TABLES, data_fields)
+    return _parse(raw, _tables(frozenset(data_fields.values())), data_fields)
 
 
-def _parse(
-    raw: bytes, fast_tags: dict[bytes, int], data_fields: Mapping[int, int]
-) -> FixMessage | Garbled:
+_UNSEEN = Shape((), b"")
+
+
+def _parse(raw: bytes, tables: _Tables, data_fields: Mapping[int, int]) -> FixMessage | Garbled:
+    # Fast path: every field is plain tag=value (the separators alternate "=", SOH) and the
+    # shape is known, so the values are what lies between separators and the tags come
+    # from the shape.
+    seps = raw.translate(None, _NOT_SEPARATORS)
+    count = seps.count(_PLAIN_FIELD)
+    if 3 < count <= _MAX_SHAPE_FIELDS and len(seps) == 2 * count and raw[-1] == _SOH_INT:
+        flat = raw.replace(b"=", SOH).split(SOH)  # tag, value, ..., tag, value, b""
+        texts = flat[0::2]
+        texts[-1] = flat[5]
+        key = SOH.join(texts)
+        shape = tables.shapes.get(key, _UNSEEN)
+        if shape is _UNSEEN:
+            shape = tables.learn(key, texts)
+        if shape is not None:
+            return FixMessage(raw, None, shape.msg_type, shape, flat[1::2])
     parts = raw.split(SOH)
     if parts.pop() != b"":
         return Garbled(raw, "frame does not end with SOH")
-    get = fast_tags.get
+    get = tables.fast_tags.get
     fields: list[tuple[int, bytes]] = []
     append = fields.append
     for part in parts:
@@ -218,7 +322,7 @@ def _parse(
     return FixMessage(raw, fields, fields[2][1])
 
 
-_DEFAULT_FAST_TAGS = _fast_tags(frozenset(DEFAULT_DATA_FIELDS.values()))
+_DEFAULT_TABLES = _tables(frozenset(DEFAULT_DATA_FIELDS.values()))
 
 
 def _parse_careful(
@@ -265,9 +369,9 @@ class Framer:
     __slots__ = (
         "_buf",
         "_data_fields",
-        "_fast_tags",
         "_need",
         "_search_from",
+        "_tables",
         "max_message_size",
         "overflowed",
     )
@@ -280,7 +384,7 @@ class Framer:
         self.max_message_size = max_message_size
         self.overflowed = False
         self._data_fields = data_fields
-        self._fast_tags = _fast_tags(frozenset(data_fields.values()))
+        self._tables = _tables(frozenset(data_fields.values()))
         self._buf = bytearray()
         # Bytes the pending buffer must hold before a new scan can make progress.
         self._need = 0
@@ -331,47 +435,54 @@ class Framer:
         pos = 0
         max_size = self.max_message_size
         self._need = 0
+        head_match = _HEAD_RE.match
         while pos < n:
-            if not buf.startswith(b"8=", pos):
-                start = buf.find(_RESYNC, pos)
-                if start < 0:
-                    # Keep a tail that could still become "8=FIX" once more bytes arrive.
-                    start = _resync_point(buf, pos)
-                    if start > pos:
-                        out.append(Garbled(bytes(buf[pos:start]), "no BeginString (8=FIX)"))
-                    return start
-                out.append(Garbled(bytes(buf[pos:start]), "bytes before BeginString (8=FIX)"))
-                pos = start
-                continue
-            # BeginString
-            end8 = buf.find(SOH, pos + 2, pos + 2 + _MAX_BEGIN_STRING + 1)
-            if end8 < 0:
-                if n - pos > 2 + _MAX_BEGIN_STRING:
-                    pos = self._resync(buf, pos, out, "BeginString too long or unterminated")
+            head = head_match(buf, pos)
+            if head is not None:  # the usual case: 8=...|9=<digits>| in one regex step
+                body_start = head.end()
+                end9 = body_start - 1
+                body_end = body_start + int(head[1])
+            else:
+                if not buf.startswith(b"8=", pos):
+                    start = buf.find(_RESYNC, pos)
+                    if start < 0:
+                        # Keep a tail that could still become "8=FIX" once more bytes arrive.
+                        start = _resync_point(buf, pos)
+                        if start > pos:
+                            out.append(Garbled(bytes(buf[pos:start]), "no BeginString (8=FIX)"))
+                        return start
+                    out.append(Garbled(bytes(buf[pos:start]), "bytes before BeginString (8=FIX)"))
+                    pos = start
                     continue
-                self._need = n - pos + 1
-                return pos
-            # BodyLength must be the second field.
-            p9 = end8 + 1
-            if n < p9 + 2:
-                self._need = p9 + 2 - pos
-                return pos
-            if buf[p9 : p9 + 2] != b"9=":
-                pos = self._resync(buf, pos, out, "BodyLength (9) is not the second field")
-                continue
-            end9 = buf.find(SOH, p9 + 2, p9 + 2 + _MAX_LENGTH_DIGITS + 1)
-            if end9 < 0:
-                if n - (p9 + 2) > _MAX_LENGTH_DIGITS:
+                # BeginString
+                end8 = buf.find(SOH, pos + 2, pos + 2 + _MAX_BEGIN_STRING + 1)
+                if end8 < 0:
+                    if n - pos > 2 + _MAX_BEGIN_STRING:
+                        pos = self._resync(buf, pos, out, "BeginString too long or unterminated")
+                        continue
+                    self._need = n - pos + 1
+                    return pos
+                # BodyLength must be the second field.
+                p9 = end8 + 1
+                if n < p9 + 2:
+                    self._need = p9 + 2 - pos
+                    return pos
+                if buf[p9 : p9 + 2] != b"9=":
+                    pos = self._resync(buf, pos, out, "BodyLength (9) is not the second field")
+                    continue
+                end9 = buf.find(SOH, p9 + 2, p9 + 2 + _MAX_LENGTH_DIGITS + 1)
+                if end9 < 0:
+                    if n - (p9 + 2) > _MAX_LENGTH_DIGITS:
+                        pos = self._resync(buf, pos, out, "BodyLength is not a number")
+                        continue
+                    self._need = n - pos + 1
+                    return pos
+                length_text = buf[p9 + 2 : end9]
+                if not length_text.isdigit():
                     pos = self._resync(buf, pos, out, "BodyLength is not a number")
                     continue
-                self._need = n - pos + 1
-                return pos
-            length_text = buf[p9 + 2 : end9]
-            if not length_text.isdigit():
-                pos = self._resync(buf, pos, out, "BodyLength is not a number")
-                continue
-            body_start = end9 + 1
-            body_end = body_start + int(length_text)
+                body_start = end9 + 1
+                body_end = body_start + int(length_text)
             if body_end + 7 - pos > max_size:
                 self._overflow(out, bytes(buf[pos:body_start]), "BodyLength exceeds max size")
                 pos = body_start
@@ -379,7 +490,7 @@ class Framer:
             if n < body_end + 4:  # not even "10=X" yet: nothing to decide
                 self._need = body_end + 4 - pos
                 return pos
-            if buf[body_end : body_end + 3] == b"10=" and buf[body_end - 1] == _SOH_INT:
+            if buf.startswith(b"10=", body_end) and buf[body_end - 1] == _SOH_INT:
                 if n >= body_end + 7 and buf[body_end + 6] == _SOH_INT:
                     end = body_end + 6
                 else:  # a CheckSum that is not three digits: the frame still ends at SOH
@@ -398,10 +509,10 @@ class Framer:
                 cs = raw[body_end + 3 - pos : end - pos]
                 summed = raw[: body_end - pos]
                 pos = end + 1
-                if len(cs) != 3 or not cs.isdigit() or int(cs) != checksum(summed):
+                if cs != _CHECKSUM_TEXT[checksum(summed)]:
                     out.append(Garbled(raw, "CheckSum incorrect"))
                     continue
-                out.append(_parse(raw, self._fast_tags, self._data_fields))
+                out.append(_parse(raw, self._tables, self._data_fields))
                 continue
             # BodyLength does not end on "10=": the bad frame runs through the next CheckSum.
             search_from = max(body_end - 1, end9, pos + self._search_from)

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from venue.fix.codec import FixMessage, parse_utc_timestamp
+from venue.fix.codec import FixMessage, Shape, parse_utc_timestamp
 from venue.fix.dictionary import Dictionary, GroupDef, MessageDef
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "group_instances",
     "split_message",
     "validate",
+    "validate_fields",
 ]
 
 # SessionRejectReason (373), FIX 4.4.
@@ -362,6 +363,7 @@ class _Plan:
     rules: dict[int, _Rule]
     layouts: dict[bytes, _Layout]
     undefined: _Layout  # standard message types the dictionary does not define
+    compiled: dict[bytes, FastCheck]  # fast-path patterns by their text (shared by shapes)
 
 
 @functools.lru_cache(maxsize=16)
@@ -371,7 +373,110 @@ def _plan(d: Dictionary) -> _Plan:
         rules=rules,
         layouts={mt: _layout(d, rules, mdef) for mt, mdef in d.messages.items()},
         undefined=_layout(d, rules, None),
+        compiled={},
     )
+
+
+# --- fast path ----------------------------------------------------------------------------
+
+# Value patterns per FIX type: each accepts only values the type's check above accepts (never
+# the empty value), so a message they match would pass the field-by-field checks. A value they
+# do not match (a negative quantity, the 29th of February) just takes the slow path.
+_DIGITS = rb"[0-9]+"
+_FLOAT = rb"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+_FRACTION = rb"(?:\.[0-9]{3}|\.[0-9]{6}|\.[0-9]{9})?"
+_MONTH_DAY = (
+    rb"(?:(?:0[1-9]|1[0-2])(?:0[1-9]|1[0-9]|2[0-8])"
+    rb"|(?:0[13-9]|1[0-2])(?:29|30)|(?:0[13578]|1[02])31)"
+)
+_DATE = rb"[0-9]{4}" + _MONTH_DAY
+_TIME = rb"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)" + _FRACTION
+_PATTERNS: dict[str, bytes] = {
+    "INT": rb"-?[0-9]+",
+    "LENGTH": _DIGITS,
+    "NUMINGROUP": _DIGITS,
+    "SEQNUM": _DIGITS,
+    "DAYOFMONTH": rb"0*(?:[1-9]|[12][0-9]|3[01])",
+    "FLOAT": _FLOAT,
+    "PRICE": _FLOAT,
+    "QTY": _FLOAT,
+    "AMT": _FLOAT,
+    "PRICEOFFSET": _FLOAT,
+    "PERCENTAGE": _FLOAT,
+    "CHAR": rb"[^\x01]",
+    "BOOLEAN": rb"[YN]",
+    "UTCTIMESTAMP": _DATE + rb"-" + _TIME,
+    "TIME": _DATE + rb"-" + _TIME,
+    "UTCTIMEONLY": _TIME,
+    "UTCDATEONLY": _DATE,
+    "UTCDATE": _DATE,
+    "DATE": _DATE,
+    "LOCALMKTDATE": _DATE,
+    "MONTHYEAR": rb"[0-9]{4}(?:0[1-9]|1[0-2])",
+}
+_ANY_VALUE = rb"[^\x01]*"  # 8, 9, 35 and 10: the codec has checked them
+_SOME_VALUE = rb"[^\x01]+"  # types without a format check: only not empty
+_LEARN_AFTER = 3  # a shape gets its pattern at its third message (one-offs never do)
+_MAX_PATTERNS = 1024  # compiled patterns per dictionary; then new shapes take the slow path
+
+FastCheck = Callable[[bytes], object]
+
+
+def _value_pattern(d: Dictionary, tag: int) -> bytes | None:
+    field = d.fields[tag]
+    check = _FORMATS.get(field.type)
+    if field.values is not None:
+        good = sorted(v for v in field.values if v and (check is None or check(v)))
+        return b"(?:%s)" % b"|".join(re.escape(v) for v in good) if good else None
+    pattern = _PATTERNS.get(field.type)
+    if pattern is not None:
+        return pattern
+    return _SOME_VALUE if check is None else None
+
+
+def _fast_pattern(shape: Shape, d: Dictionary, plan: _Plan) -> bytes | None:
+    """One regular expression over the raw frame that matches exactly the messages of
+    ``shape`` that ``validate`` accepts field by field, or None when the shape itself has a
+    problem or a repeating group (those messages always take the field-by-field checks)."""
+    msg_type = shape.msg_type
+    layout = plan.layouts.get(msg_type)
+    tags = shape.tags
+    if layout is None or not shape.unique:
+        return None
+    present = frozenset(tags)
+    if any(t not in present for t in layout.header_required + layout.body_required):
+        return None
+    pieces = [b"8=%s\x019=%s\x0135=%s\x01" % (_ANY_VALUE, _ANY_VALUE, re.escape(msg_type))]
+    section = _HEADER
+    for tag in tags[3:-1]:
+        entry = layout.entries.get(tag)
+        if entry is None or entry[0] < section or entry[0] == _TRAILER or tag in layout.groups:
+            return None
+        section = entry[0]
+        value = _value_pattern(d, tag)
+        if value is None:
+            return None
+        pieces.append(b"%d=%s\x01" % (tag, value))
+    pieces.append(b"10=%s\x01" % _ANY_VALUE)
+    return b"".join(pieces)
+
+
+def _learn(shape: Shape, d: Dictionary) -> FastCheck | None:
+    """The fast check of ``shape`` once it has been seen often enough, else None."""
+    memo = shape.memo
+    seen = memo.get(d, 0)
+    if seen.__class__ is int and seen + 1 < _LEARN_AFTER:
+        memo[d] = seen + 1
+        return None
+    plan = _plan(d)
+    pattern = _fast_pattern(shape, d, plan) if len(plan.compiled) < _MAX_PATTERNS else None
+    check: FastCheck | None = None
+    if pattern is not None:
+        check = plan.compiled.get(pattern)
+        if check is None:
+            check = plan.compiled[pattern] = re.compile(pattern).fullmatch
+    memo[d] = check if check is not None else False
+    return check
 
 
 def validate(msg: FixMessage, d: Dictionary) -> SessionRejectInfo | None:
@@ -382,6 +487,19 @@ def validate(msg: FixMessage, d: Dictionary) -> SessionRejectInfo | None:
     once), remembers the first field-level problem, and the required tags are checked after
     it, so the answer is the one QuickFIX gives: 11, then 14, then 1, then the first field.
     """
+    shape = msg.shape
+    if shape is not None:
+        # Fast path: the shape's one pattern (None/False: not learnt yet or not eligible).
+        fast = shape.memo.get(d)
+        if fast is None or fast.__class__ is int:
+            fast = _learn(shape, d)
+        if fast and fast(msg.raw) is not None:  # type: ignore[operator]
+            return None
+    return validate_fields(msg, d)
+
+
+def validate_fields(msg: FixMessage, d: Dictionary) -> SessionRejectInfo | None:
+    """``validate`` without its fast path: every check, field by field (the reference)."""
     msg_type = msg.msg_type
     if msg_type not in d.msg_types:
         return _reject(INVALID_MSG_TYPE, None)
