@@ -59,6 +59,11 @@ class SoakResult:
             return {"samples": 0}
         third = max(1, len(s) // 3)
         steady = s[third:]
+        half = s[len(s) // 2]
+        per_kcycle = None
+        if s[-1].cycles_done > steady[0].cycles_done:
+            grown = s[-1].rss_kb - steady[0].rss_kb
+            per_kcycle = round(1000 * grown / (s[-1].cycles_done - steady[0].cycles_done), 1)
         rtts = [x.probe_rtt_ms for x in s if x.probe_rtt_ms is not None]
         return {
             "samples": len(s),
@@ -74,6 +79,8 @@ class SoakResult:
                 "end": s[-1].rss_kb,
             },
             "rss_growth_after_warmup_kb": s[-1].rss_kb - steady[0].rss_kb,
+            "rss_growth_last_half_kb": s[-1].rss_kb - half.rss_kb,
+            "rss_kb_per_1000_cycles_after_warmup": per_kcycle,
             "fds": {"start": s[0].fds, "max": max(x.fds for x in s), "end": s[-1].fds},
             "journal_bytes": {"start": s[0].journal_bytes, "end": s[-1].journal_bytes},
             "max_loop_lag_ms": self.max_loop_lag_ms,

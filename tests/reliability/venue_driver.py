@@ -105,6 +105,11 @@ def native_memory() -> dict[str, int]:
         sqlite.sqlite3_memory_highwater.restype = ctypes.c_int64
         out["sqlite_kb"] = sqlite.sqlite3_memory_used() // 1024
         out["sqlite_high_kb"] = sqlite.sqlite3_memory_highwater(0) // 1024
+        cur, high = ctypes.c_int64(), ctypes.c_int64()
+        sqlite.sqlite3_status64(2, ctypes.byref(cur), ctypes.byref(high), 0)  # PAGECACHE_OVERFLOW
+        out["sqlite_page_cache_kb"] = cur.value // 1024
+        sqlite.sqlite3_status64(9, ctypes.byref(cur), ctypes.byref(high), 0)  # MALLOC_COUNT
+        out["sqlite_allocations"] = cur.value
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6")
         libc.mallinfo2.restype = _MallInfo2

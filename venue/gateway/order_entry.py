@@ -19,13 +19,14 @@ Invariants:
   orders are canceled by one sequenced `MassCancel(session_only=True)`.
 - ExecIDs: from the core's exec_id, `R<seq>` for journaled rejects, and `E<ts>-<n>` /
   `I<ts>-<n>` for edge refusals and status reports (`ts` = ts_recv, strictly increasing here).
+- Memory for PossResend is bounded (`RecentClOrdIds`: the last `max_cl_ord_ids` ClOrdIDs per
+  session, `max_cl_ord_ids_total` in all, sessions logged out longest forgotten first).
 - Never raises into the gateway on bad input (DESIGN rule 6); a stopped or failed journal is
   answered with BusinessMessageReject 380=4.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,7 @@ from venue.fix.mapping import (
     replies,
     security_list,
 )
-from venue.gateway.application import Outbound
+from venue.gateway.application import Outbound, RecentClOrdIds
 from venue.journal import JournalFailed
 from venue.log import get_logger
 from venue.sequencer import SequencerStopped
@@ -77,7 +78,8 @@ class OrderEntry:
         sequencer: Sequencer,
         sessions: Iterable[SessionConfig],
         send: Send | None = None,
-        max_cl_ord_ids: int = 100_000,
+        max_cl_ord_ids: int = 1_000,
+        max_cl_ord_ids_total: int = 50_000,
     ) -> None:
         self._sequencer = sequencer
         self._engine = sequencer.engine
@@ -93,8 +95,7 @@ class OrderEntry:
         self._send = send
         self._table: InstrumentTable = {}
         self._pending: set[int] = set()  # seqs answered synchronously, not yet seen committed
-        self._seen: dict[str, OrderedDict[bytes, None]] = {}
-        self._max_cl_ord_ids = max_cl_ord_ids
+        self._seen = RecentClOrdIds(per_session=max_cl_ord_ids, total=max_cl_ord_ids_total)
         self._last_token = 0
         self._token_n = 0
         sequencer.subscribe(self._on_committed)
@@ -111,7 +112,7 @@ class OrderEntry:
         cfg = self._configs.get(session)
         if cfg is None or session not in self._contexts:
             return
-        self._seen.setdefault(session, OrderedDict())
+        self._seen.logged_on(session)
         flag = logon.get(5001) if logon is not None else None
         if flag == b"Y":
             self._cancel_on_disconnect[session] = True
@@ -122,6 +123,7 @@ class OrderEntry:
 
     def on_logout(self, session: str, clean: bool = False) -> None:
         """The session's connection is gone. `clean`: it ended with a Logout exchange."""
+        self._seen.logged_out(session)
         cfg = self._configs.get(session)
         ctx = self._contexts.get(session)
         if cfg is None or ctx is None or not self._cancel_on_disconnect.get(session, False):
@@ -139,7 +141,7 @@ class OrderEntry:
         self._push(self._route(seq, events))
 
     def on_session_reset(self, session: str) -> None:
-        self._seen.pop(session, None)
+        self._seen.forget(session)
 
     def on_message(self, session: str, msg: FixMessage, ts_recv: int) -> list[Outbound]:
         ctx = self._contexts.get(session)
@@ -301,18 +303,15 @@ class OrderEntry:
     def _possible_duplicate(self, session: str, msg: FixMessage) -> bool:
         """A NewOrderSingle with PossResend (97=Y) whose ClOrdID this FIX session already sent, or
         that names a live order of the session, is ignored (it was answered the first time).
-        Remembers at most `max_cl_ord_ids` per session."""
+        Remembers the last `max_cl_ord_ids` per session, `max_cl_ord_ids_total` in all
+        (`RecentClOrdIds`: sessions logged out longest ago are forgotten first)."""
         cl_ord_id = msg.get(11) or b""
-        seen = self._seen.setdefault(session, OrderedDict())
         if msg.get(97) == b"Y" and (
-            cl_ord_id in seen
+            (session, cl_ord_id) in self._seen
             or cl_ord_id.decode("latin-1") in self._engine.by_session.get(session, {})
         ):
             return True
-        seen[cl_ord_id] = None
-        seen.move_to_end(cl_ord_id)
-        while len(seen) > self._max_cl_ord_ids:
-            seen.popitem(last=False)
+        self._seen.remember(session, cl_ord_id)
         return False
 
     def _find(self, ctx: SessionContext, order_id: int, cl_ord_id: str) -> Order | None:
