@@ -232,8 +232,10 @@ class Market:
         band_ppb = self.instrument.band_ppb
         if band_ppb:
             half = ref_price * band_ppb // BAND_SCALE
-            self.lo = max(1, ref_price - half)
-            self.hi = min(MAX_PRICE, ref_price + half)
+            lo = ref_price - half
+            hi = ref_price + half
+            self.lo = lo if lo > 1 else 1
+            self.hi = hi if hi < MAX_PRICE else MAX_PRICE
             self.buy_key = -(ref_price + half)  # asks side: key = -price
             self.sell_key = ref_price - half  # bids side: key = price
         else:

@@ -247,12 +247,12 @@ class DerivativesState(EngineState):
         # `_worst` before and after, inlined: only the order's side changes, so the other
         # side's term is computed once (same arithmetic as `_symbol_requirement`). The
         # requirement does not grow (accepted) when after = max(mine1, other) <= before =
-        # max(mine0, other), i.e. when mine1 <= other or mine1 <= mine0: each is tested as
-        # soon as its terms are known.
+        # max(mine0, other), i.e. when mine1 <= other or mine1 <= mine0. A side's term is
+        # ceil(lots * k / PPB) + pq * f over its |lots| and max(pq, 0), non-decreasing in both
+        # (k > 0, f >= 0): when mine1's pair is no larger than another term's, so is mine1
+        # itself, and the big-integer arithmetic is skipped.
         mark = mkt.mark_price or mkt.index_price or mkt.ref_price
         buys, sells, bpq, spq = acct.exposure.get(symbol, _NO_EXPOSURE)
-        f = mkt.factor
-        k = mark * f * (mkt.imr_ppb if mkt.imr_ppb > acct.min_imr_ppb else acct.min_imr_ppb)
         if is_buy:
             lots0, pq0, other = s + buys, bpq - buys * mark, s - sells
             other_loss = sells * mark - spq
@@ -271,18 +271,22 @@ class DerivativesState(EngineState):
                 old = o.qty - o.cum_qty
                 lots1 += old
                 pq1 -= old * (mark - o.price)
-        other_term = -(-(other if other > 0 else -other) * k // PPB)
-        if other_loss > 0:
-            other_term += other_loss * f
-        after = -(-(lots1 if lots1 > 0 else -lots1) * k // PPB)
-        if pq1 > 0:
-            after += pq1 * f
-        if after <= other_term:
+        a1 = lots1 if lots1 > 0 else -lots1
+        p1 = pq1 if pq1 > 0 else 0
+        a_other = other if other > 0 else -other
+        p_other = other_loss if other_loss > 0 else 0
+        if a1 <= a_other and p1 <= p_other:
             return None
-        mine0 = -(-(lots0 if lots0 > 0 else -lots0) * k // PPB)
-        if pq0 > 0:
-            mine0 += pq0 * f
-        if after <= mine0:
+        a0 = lots0 if lots0 > 0 else -lots0
+        p0 = pq0 if pq0 > 0 else 0
+        if a1 <= a0 and p1 <= p0:
+            return None
+        f = mkt.factor
+        k = mark * f * (mkt.imr_ppb if mkt.imr_ppb > acct.min_imr_ppb else acct.min_imr_ppb)
+        after = -(-a1 * k // PPB) + p1 * f
+        if after <= -(-a_other * k // PPB) + p_other * f:
+            return None
+        if after <= -(-a0 * k // PPB) + p0 * f:
             return None
         if pos is not None and pos.isolated:
             after = max(0, after - pos.margin - min(0, _upnl(pos, mkt)))
@@ -329,6 +333,8 @@ class DerivativesState(EngineState):
             if pos.isolated:
                 r = max(0, r - pos.margin - min(0, upnl))
             req += r
+        if exposure.keys() <= positions.keys():  # no exposure without a position
+            return req <= equity
         for symbol, e in exposure.items():
             if symbol in positions:
                 continue
@@ -362,7 +368,16 @@ class DerivativesState(EngineState):
                 if default_rates is not None:  # the account's tier's rates, else the instrument's
                     rate = fees.get(acct.fee_tier, default_rates)[0 if aggressor else 1]
                     fee = -(-(q * px * f * rate) // PPB)
-                self._trade(acct, mkt, q if e.side == _BUY else -q, px, fee)
+                dq = q if e.side == _BUY else -q
+                pos = acct.positions.get(e.symbol)
+                if pos is not None and not pos.isolated and (pos.size > 0) == (dq > 0):
+                    # `_trade`, inlined for a cross position that grows (size != 0, q > 0)
+                    pos.size += dq
+                    pos.cost += dq * px
+                    acct.balance -= fee
+                    self.fees_collected += fee
+                else:
+                    self._trade(acct, mkt, dq, px, fee)
             elif type(e) is OrderCanceled:  # self-trade prevention canceled a resting order
                 acct = accounts[e.account]
                 if acct.orders.pop(e.order_id, None) is not None:

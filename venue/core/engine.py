@@ -71,6 +71,7 @@ from venue.core.commands import (
     SettleInstrument,
     Withdraw,
 )
+from venue.core.derivatives import _expose
 from venue.core.events import (
     CommandRejected,
     Event,
@@ -307,7 +308,10 @@ class Engine(Liquidation):
             if per is _NO_SESSION:
                 per = self.by_session[o.session] = {}
             per[o.cl_ord_id] = o
-            self._hold(o)
+            # `_hold(o)`, inlined: a new order joins its account's index and exposure
+            acct = self.accounts[o.account]
+            acct.orders[o.order_id] = o
+            _expose(acct, o.symbol, side, o.qty, price)
         return events
 
     def _execute(  # noqa: PLR0917 -- hot-path helper, called positionally
@@ -465,7 +469,7 @@ class Engine(Liquidation):
                 break
         o.cum_qty = o_cum
         o.cum_notional = o_notional
-        if last_px:
+        if last_px and last_px != mkt.ref_price:
             mkt.set_ref_price(last_px)
         return stopped
 
