@@ -395,3 +395,28 @@ def test_one_frame_per_read_frames_as_the_general_scan(seed: int, damage: int) -
     for i in range(len(raw)):
         again += one_byte_reads.feed(raw[i : i + 1])
     assert good == [r for r in again if isinstance(r, FixMessage)]
+
+
+def test_frame_encoder_beyond_its_remembered_layouts() -> None:
+    enc = FrameEncoder(begin_string=b"FIX.4.4", sender=b"V", target=b"M")
+    for i in range(300):
+        body = [(11, b"c"), (5000 + i, b"v%d" % i)] if i % 2 else [(5000 + i, b"w")]
+        want = encode(
+            b"8",
+            begin_string=b"FIX.4.4",
+            sender=b"V",
+            target=b"M",
+            seq=i + 1,
+            sending_time=format_utc_timestamp(NS + i),
+            body=body,
+        )
+        assert enc.frame(b"8", i + 1, NS + i, body) == want
+    assert enc.frame(b"0", 7, NS, []) == encode(
+        b"0",
+        begin_string=b"FIX.4.4",
+        sender=b"V",
+        target=b"M",
+        seq=7,
+        sending_time=format_utc_timestamp(NS),
+        body=[],
+    )

@@ -28,7 +28,6 @@ Invariants:
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import time
 import zlib
@@ -619,17 +618,17 @@ def encode(
     return b"".join((prefix, head, body_bytes, b"10=%03d\x01" % (total & 0xFF)))
 
 
-# "%d=%s\x01" once per body field, by field count (bodies up to this long take one format).
-_MAX_FORMAT_FIELDS = 64
-_BODY_FORMATS = tuple(b"%d=%s\x01" * k for k in range(_MAX_FORMAT_FIELDS + 1))
+_MAX_BODY_FORMATS = 256  # body layouts (tag sequences) remembered per encoder
 
 
 class FrameEncoder:
     """``encode`` for one session's ordinary frames, with its constant header parts made once.
 
     ``frame`` writes the same bytes as ``encode`` without PossDupFlag, OrigSendingTime and
-    extra header fields: the whole frame but the BodyLength comes from one format string, and
-    SendingTime is formatted once per millisecond.
+    extra header fields. The header and the body's tags are one format string per body layout
+    (its tag sequence; at most ``_MAX_BODY_FORMATS`` are kept, others are formatted field by
+    field), so a frame is one format of the values; SendingTime is formatted once per
+    millisecond.
     """
 
     __slots__ = ("_formats", "_head", "_ms", "_prefix", "_stamp")
@@ -643,8 +642,7 @@ class FrameEncoder:
             literal(sender),
             literal(target),
         )
-        # Header format + body format by body field count, made on first use.
-        self._formats: list[bytes | None] = [None] * (_MAX_FORMAT_FIELDS + 1)
+        self._formats: dict[tuple[int, ...], bytes] = {}
         self._ms = -1
         self._stamp = b""
 
@@ -664,16 +662,20 @@ class FrameEncoder:
         if ms != self._ms:
             self._stamp = format_utc_timestamp(now_ns)
             self._ms = ms
-        k = len(body)
-        if k <= _MAX_FORMAT_FIELDS:
-            fmt = self._formats[k]
-            if fmt is None:
-                fmt = self._formats[k] = self._head + _BODY_FORMATS[k]
-            inner = fmt % (msg_type, seq, self._stamp, *itertools.chain.from_iterable(body))
+        if body:
+            tags, values = zip(*body, strict=True)
+            fmt = self._formats.get(tags)
+            if fmt is None and len(self._formats) < _MAX_BODY_FORMATS:
+                fmt = self._head + b"".join([b"%d=%%s\x01" % tag for tag in tags])
+                self._formats[tags] = fmt
+            if fmt is not None:
+                inner = fmt % (msg_type, seq, self._stamp, *values)
+            else:
+                inner = self._head % (msg_type, seq, self._stamp) + b"".join(
+                    [b"%d=%s\x01" % field for field in body]
+                )
         else:
-            inner = self._head % (msg_type, seq, self._stamp) + b"".join(
-                [b"%d=%s\x01" % field for field in body]
-            )
+            inner = self._head % (msg_type, seq, self._stamp)
         data = self._prefix % len(inner) + inner
         return data + _TRAILER[checksum(data)]
 
