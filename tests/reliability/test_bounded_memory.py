@@ -66,8 +66,8 @@ async def test_trade_index_is_compact_and_answers_in_request_order(tmp_path: Pat
         seq.submit(order("A", "ALPHA", "ALPHA-1", f"a{k}", Side.SELL))
         seq.submit(order("B", "BRAVO", "BRAVO-1", f"b{k}", Side.BUY))
     index = dc._index
-    assert (len(index), index.trades) == (20, 20)  # one row per trade here, four integers each
-    assert all(type(column[0]) is int for column in (index.seqs, index.ts, index.first))
+    assert (len(index), index.trades) == (20, 20)  # one row per trade here
+    assert (index.every, len(index.pos)) == (64, 1)  # one seq a row, one sample per 64 rows
     sent.clear()
     # three requests before anything committed: answered in order, after the commit
     for req, ids in ((b"r1", b"5-6"), (b"r2", b"1"), (b"r3", b"19-")):

@@ -20,9 +20,10 @@ Invariants:
 - A broker sees a copy only when the event's firm is one of its `dropcopy_firms` or the
   event's account one of its `dropcopy_accounts`; the same holds per side in trade reports.
 - Trade capture is served from the journal: memory holds only a compact index of the journal
-  rows that hold trades (four `array('q')`: seq, ts, first and last trade id; 32 bytes a row,
-  whatever the trades' size), for at most `max_trades` trades (oldest rows dropped first). It is
-  rebuilt from the journal at start-up (`load`). A request reaching before the oldest trade held
+  rows that hold trades (their seqs in an `array('q')`, plus a (position, ts, first trade id)
+  sample every 64 rows: under 9 bytes a row, whatever the trades' size), for at most
+  `max_trades` trades (oldest rows dropped first). It is rebuilt from the journal at start-up
+  (`load`). A request reaching before the oldest trade held
   is refused, never answered incompletely.
 - A TradeCaptureReportRequest is answered asynchronously through `send` (in request order per
   DropCopy): once every row the index held when it arrived has committed, the rows in range are
@@ -100,55 +101,82 @@ def _trade_span(events: Iterable[Event]) -> tuple[int, int]:
 
 
 class _TradeIndex:
-    """The journal rows that hold trades, ascending (seq, ts and trade ids all increase with
-    the row): parallel `array('q')` columns, so bisect works on each."""
+    """The journal rows that hold trades, ascending: their seqs (`array('q')`, 8 bytes a row)
+    and, every `every` rows, a sample of the row's position, ts and first trade id (24 bytes).
+    A row's ts and trade ids never decrease from one row to the next, and the trade ids of the
+    rows held are contiguous (each one the core assigns is a trade of exactly one row), so the
+    samples bound any trade-id or time range to whole sample blocks; the rows at the two ends
+    are read and filtered exactly. The first row held is always a sample."""
 
-    def __init__(self) -> None:
+    def __init__(self, every: int = 64) -> None:
+        self.every = max(1, every)
         self.seqs = array("q")
-        self.ts = array("q")
-        self.first = array("q")
-        self.last = array("q")
-        self.trades = 0  # trades the rows hold
+        self.pos = array("q")  # the sample rows' positions in `seqs`
+        self.ts = array("q")  # their ts
+        self.first = array("q")  # their first trade id
+        self.last_trade_id = 0  # of the newest row
 
     def __len__(self) -> int:
         return len(self.seqs)
 
+    @property
+    def trades(self) -> int:
+        return self.last_trade_id - self.first[0] + 1 if self.seqs else 0
+
+    @property
+    def oldest_ts(self) -> int:
+        return self.ts[0]
+
     def append(self, seq: int, ts: int, first: int, last: int) -> None:
+        n = len(self.seqs)
+        if not n or n - self.pos[-1] >= self.every:
+            self.pos.append(n)
+            self.ts.append(ts)
+            self.first.append(first)
         self.seqs.append(seq)
-        self.ts.append(ts)
-        self.first.append(first)
-        self.last.append(last)
-        self.trades += last - first + 1
+        self.last_trade_id = last
 
     def prepend(self, older: _TradeIndex) -> None:
+        if not older.seqs:
+            return
+        if self.seqs:
+            shift = len(older.seqs)
+            self.pos = older.pos + array("q", (p + shift for p in self.pos))
+        else:
+            self.pos = array("q", older.pos)
+            self.last_trade_id = older.last_trade_id
         self.seqs[:0] = older.seqs
         self.ts[:0] = older.ts
         self.first[:0] = older.first
-        self.last[:0] = older.last
-        self.trades += older.trades
 
     def drop_oldest(self, keep_trades: int) -> int:
-        """Drop the oldest rows until at most `keep_trades` trades remain (at least one row is
-        kept). Returns the last trade id dropped (0: none)."""
-        rows = 0
-        trades = self.trades
-        while trades > keep_trades and rows < len(self.seqs) - 1:
-            trades -= self.last[rows] - self.first[rows] + 1
-            rows += 1
-        if rows == 0:
+        """Drop the oldest sample blocks until at most `keep_trades` trades remain (the newest
+        block is always kept). Returns the last trade id dropped (0: none)."""
+        k = bisect.bisect_left(self.first, self.last_trade_id + 1 - keep_trades)
+        k = min(k, len(self.first) - 1)
+        if k <= 0:
             return 0
-        dropped = self.last[rows - 1]
-        for column in (self.seqs, self.ts, self.first, self.last):
-            del column[:rows]
-        self.trades = trades
-        return dropped
+        rows = self.pos[k]
+        del self.seqs[:rows]
+        del self.ts[:k]
+        del self.first[:k]
+        self.pos = array("q", (p - rows for p in self.pos[k:]))
+        return self.first[0] - 1
 
     def rows_for(self, lo_id: int, hi_id: int, from_ts: int, to_ts: int) -> array[int]:
         """The seqs of the rows that may hold trades with ids in [lo_id, hi_id] and times in
-        [from_ts, to_ts] (a row's events carry its ts)."""
-        start = max(bisect.bisect_left(self.last, lo_id), bisect.bisect_left(self.ts, from_ts))
-        stop = min(bisect.bisect_right(self.first, hi_id), bisect.bisect_right(self.ts, to_ts))
-        return self.seqs[start:stop] if start < stop else array("q")
+        [from_ts, to_ts] (a row's events carry its ts): whole sample blocks."""
+        first, ts = self.first, self.ts
+        start = max(
+            bisect.bisect_right(first, lo_id) - 1,  # blocks before end below lo_id
+            bisect.bisect_left(ts, from_ts) - 1,  # blocks before end before from_ts
+            0,
+        )
+        stop = min(bisect.bisect_right(first, hi_id), bisect.bisect_right(ts, to_ts))
+        if stop <= start:
+            return array("q")
+        end = self.pos[stop] if stop < len(self.pos) else len(self.seqs)
+        return self.seqs[self.pos[start] : end]
 
 
 class _AccountFirms(Mapping[str, str]):
@@ -211,7 +239,7 @@ class DropCopy:
         self._max_trades = max(1, max_trades)
         self._max_reports = max_reports
         self._sequencer = sequencer
-        self._index = _TradeIndex()
+        self._index = _TradeIndex(self._sample_every())
         self._dropped_upto = 0  # trades with trade_id <= this were dropped from the index
         self._decode_events = msgspec.msgpack.Decoder(list[Event]).decode
         self._serving: asyncio.Task[None] | None = None  # the last trade capture answer
@@ -239,7 +267,7 @@ class DropCopy:
         """Rebuild the trade index from the journal (trades the hook has not seen). Returns the
         number of trades loaded."""
         decode = self._decode_events
-        found = _TradeIndex()
+        found = _TradeIndex(self._sample_every())
 
         def on_chunk(rows: list[Any]) -> None:
             for seq, ts, _cmd, raw in rows:
@@ -334,6 +362,11 @@ class DropCopy:
         return self._table
 
     # -- the trade index ----------------------------------------------------------------------
+
+    def _sample_every(self) -> int:
+        """Rows per index sample: 64, fewer for a small `max_trades` (so that trimming, which
+        drops whole sample blocks, stays close to the bound)."""
+        return max(1, min(64, self._max_trades // 64))
 
     def _add_trade(self, seq: int, ts: int, first: int, last: int) -> None:
         index = self._index
@@ -430,7 +463,7 @@ class DropCopy:
     ) -> list[Outbound]:
         index = self._index
         reaches_back = self._dropped_upto and q.from_trade_id <= self._dropped_upto
-        if reaches_back and (not len(index) or q.from_ts < index.ts[0]):
+        if reaches_back and (not len(index) or q.from_ts < index.oldest_ts):
             text = f"trades up to {self._dropped_upto} are no longer held; ask from a later one"
             return [self._reject(session, msg, 0, text)]
         seqs = index.rows_for(q.from_trade_id, q.to_trade_id, q.from_ts, q.to_ts)
