@@ -184,8 +184,9 @@ def execution_report(
     *,
     seq: int = 0,
 ) -> Body:
-    """The ExecutionReport body for one order event. `seq` (the journal sequence of the command)
-    is needed only for `OrderRejected`, whose ExecID is `R<seq>`."""
+    """The ExecutionReport body for one order event (a new list: callers may extend it). `seq`
+    (the journal sequence of the command) is needed only for `OrderRejected`, whose ExecID is
+    `R<seq>`."""
     tp = type(ev)
     if tp is OrderFilled:
         return _fill(ev, spec)  # type: ignore[arg-type]
@@ -196,6 +197,22 @@ def execution_report(
     if tp is OrderReplaced:
         return _replaced(ev, spec)  # type: ignore[arg-type]
     return _rejected(ev, spec, b"R%d" % seq)  # type: ignore[arg-type]
+
+
+# The hot reports (new, fill, cancel, replace) are built as one list display each: constant
+# pairs are compiled constants, the instrument's scales are read once, and the TransactTime of
+# the events of one command (all share its ts) is formatted once (`_transact_time`).
+
+_last_ts: list[tuple[int, bytes]] = [(-1, b"")]
+
+
+def _transact_time(ts: int) -> bytes:
+    last = _last_ts[0]
+    if last[0] == ts:
+        return last[1]
+    text = format_utc_timestamp(ts)
+    _last_ts[0] = (ts, text)
+    return text
 
 
 def _price(spec: InstrumentSpec | None, ticks: int) -> bytes:
@@ -213,6 +230,59 @@ def _avg(spec: InstrumentSpec | None, cum_notional: int, cum_qty: int) -> bytes:
 
 
 def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
+    if spec is None:
+        return _fill_unscaled(ev)
+    qty = spec.lot.units_to_text
+    px = spec.tick.units_to_text
+    cum_qty = ev.cum_qty
+    if ev.ord_type == OrdType.LIMIT:
+        return [
+            (37, b"%d" % ev.order_id),
+            (11, ev.cl_ord_id.encode("latin-1")),
+            (17, b"%d" % ev.exec_id),
+            (150, b"F"),
+            (39, b"1" if ev.leaves_qty else b"2"),
+            (1, ev.account.encode("latin-1")),
+            (55, spec.symbol_bytes),
+            (54, _SIDE[ev.side]),
+            (38, qty(ev.qty)),
+            (40, b"2"),
+            (44, px(ev.price)),
+            (59, _TIF[ev.tif]),
+            (31, px(ev.last_px)),
+            (32, qty(ev.last_qty)),
+            (880, b"%d" % ev.trade_id),
+            (1057, b"Y" if ev.aggressor else b"N"),
+            (151, qty(ev.leaves_qty)),
+            (14, qty(cum_qty)),
+            (6, spec.avg_px_text(ev.cum_notional, cum_qty) if cum_qty else _ZERO),
+            (60, _transact_time(ev.ts)),
+        ]
+    return [
+        (37, b"%d" % ev.order_id),
+        (11, ev.cl_ord_id.encode("latin-1")),
+        (17, b"%d" % ev.exec_id),
+        (150, b"F"),
+        (39, b"1" if ev.leaves_qty else b"2"),
+        (1, ev.account.encode("latin-1")),
+        (55, spec.symbol_bytes),
+        (54, _SIDE[ev.side]),
+        (38, qty(ev.qty)),
+        (40, _ORD_TYPE[ev.ord_type]),
+        (59, _TIF[ev.tif]),
+        (31, px(ev.last_px)),
+        (32, qty(ev.last_qty)),
+        (880, b"%d" % ev.trade_id),
+        (1057, b"Y" if ev.aggressor else b"N"),
+        (151, qty(ev.leaves_qty)),
+        (14, qty(cum_qty)),
+        (6, spec.avg_px_text(ev.cum_notional, cum_qty) if cum_qty else _ZERO),
+        (60, _transact_time(ev.ts)),
+    ]
+
+
+def _fill_unscaled(ev: OrderFilled) -> Body:
+    """A fill of an instrument without a spec (integers as they are)."""
     body = [
         (37, b"%d" % ev.order_id),
         (11, _b(ev.cl_ord_id)),
@@ -222,21 +292,21 @@ def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
         (1, _b(ev.account)),
         (55, _b(ev.symbol)),
         (54, _SIDE[ev.side]),
-        (38, _qty(spec, ev.qty)),
+        (38, _qty(None, ev.qty)),
         (40, _ORD_TYPE[ev.ord_type]),
     ]
     if ev.ord_type == OrdType.LIMIT:
-        body.append((44, _price(spec, ev.price)))
+        body.append((44, _price(None, ev.price)))
     body += [
         (59, _TIF[ev.tif]),
-        (31, _price(spec, ev.last_px)),
-        (32, _qty(spec, ev.last_qty)),
+        (31, _price(None, ev.last_px)),
+        (32, _qty(None, ev.last_qty)),
         (880, b"%d" % ev.trade_id),
         (1057, b"Y" if ev.aggressor else b"N"),
-        (151, _qty(spec, ev.leaves_qty)),
-        (14, _qty(spec, ev.cum_qty)),
-        (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
-        (60, format_utc_timestamp(ev.ts)),
+        (151, _qty(None, ev.leaves_qty)),
+        (14, _qty(None, ev.cum_qty)),
+        (6, _ZERO),
+        (60, _transact_time(ev.ts)),
     ]
     return body
 
@@ -272,19 +342,66 @@ def _order_fields(
 
 
 def _accepted(ev: OrderAccepted, spec: InstrumentSpec | None) -> Body:
+    if (
+        spec is not None
+        and ev.ord_type == OrdType.LIMIT
+        and not (ev.expire_ts or ev.post_only or ev.reduce_only)
+    ):  # the common new order: one list display
+        qty = spec.lot.units_to_text(ev.qty)
+        return [
+            (37, b"%d" % ev.order_id),
+            (11, ev.cl_ord_id.encode("latin-1")),
+            (17, b"%d" % ev.exec_id),
+            (150, b"0"),
+            (39, b"0"),
+            (1, ev.account.encode("latin-1")),
+            (55, spec.symbol_bytes),
+            (54, _SIDE[ev.side]),
+            (38, qty),
+            (40, b"2"),
+            (44, spec.tick.units_to_text(ev.price)),
+            (59, _TIF[ev.tif]),
+            (151, qty),
+            (14, _ZERO),
+            (6, _ZERO),
+            (60, _transact_time(ev.ts)),
+        ]
     body = _order_fields(ev, spec, b"%d" % ev.exec_id, b"0", b"0")
     body += [
         (151, _qty(spec, ev.qty)),
         (14, _ZERO),
         (6, _ZERO),
-        (60, format_utc_timestamp(ev.ts)),
+        (60, _transact_time(ev.ts)),
     ]
     return body
 
 
 def _canceled(ev: OrderCanceled, spec: InstrumentSpec | None) -> Body:
-    expired = ev.reason == CancelReason.EXPIRED
-    status = b"C" if expired else b"4"
+    status = b"C" if ev.reason == CancelReason.EXPIRED else b"4"
+    if spec is not None and ev.ord_type == OrdType.LIMIT:
+        cum_qty = ev.cum_qty
+        body = [  # the common cancel: of a limit order
+            (37, b"%d" % ev.order_id),
+            (11, ev.cl_ord_id.encode("latin-1")),
+            (17, b"%d" % ev.exec_id),
+            (150, status),
+            (39, status),
+            (1, ev.account.encode("latin-1")),
+            (55, spec.symbol_bytes),
+            (54, _SIDE[ev.side]),
+            (38, spec.lot.units_to_text(ev.qty)),
+            (40, b"2"),
+            (44, spec.tick.units_to_text(ev.price)),
+            (59, _TIF[ev.tif]),
+            (151, _ZERO),
+            (14, spec.lot.units_to_text(cum_qty)),
+            (6, spec.avg_px_text(ev.cum_notional, cum_qty) if cum_qty else _ZERO),
+            (60, _transact_time(ev.ts)),
+            (58, CANCEL_REASON_TEXT.get(ev.reason, b"canceled")),
+        ]
+        if ev.orig_cl_ord_id:
+            body.insert(2, (41, ev.orig_cl_ord_id.encode("latin-1")))
+        return body
     body = [(37, b"%d" % ev.order_id), (11, _b(ev.cl_ord_id))]
     if ev.orig_cl_ord_id:
         body.append((41, _b(ev.orig_cl_ord_id)))
@@ -305,31 +422,37 @@ def _canceled(ev: OrderCanceled, spec: InstrumentSpec | None) -> Body:
         (151, _ZERO),
         (14, _qty(spec, ev.cum_qty)),
         (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
-        (60, format_utc_timestamp(ev.ts)),
+        (60, _transact_time(ev.ts)),
         (58, CANCEL_REASON_TEXT.get(ev.reason, b"canceled")),
     ]
     return body
 
 
 def _replaced(ev: OrderReplaced, spec: InstrumentSpec | None) -> Body:
+    if spec is None:
+        qty_text, px_text = b"%d".__mod__, b"%d".__mod__
+        symbol = _b(ev.symbol)
+    else:
+        qty_text, px_text = spec.lot.units_to_text, spec.tick.units_to_text
+        symbol = spec.symbol_bytes
     return [
         (37, b"%d" % ev.order_id),
-        (11, _b(ev.cl_ord_id)),
-        (41, _b(ev.orig_cl_ord_id)),
+        (11, ev.cl_ord_id.encode("latin-1")),
+        (41, ev.orig_cl_ord_id.encode("latin-1")),
         (17, b"%d" % ev.exec_id),
         (150, b"5"),
         (39, _ord_status(ev.cum_qty, ev.leaves_qty)),
-        (1, _b(ev.account)),
-        (55, _b(ev.symbol)),
+        (1, ev.account.encode("latin-1")),
+        (55, symbol),
         (54, _SIDE[ev.side]),
-        (38, _qty(spec, ev.qty)),
+        (38, qty_text(ev.qty)),
         (40, _ORD_TYPE[ev.ord_type]),
-        (44, _price(spec, ev.price)),
+        (44, px_text(ev.price)),
         (59, _TIF[ev.tif]),
-        (151, _qty(spec, ev.leaves_qty)),
-        (14, _qty(spec, ev.cum_qty)),
+        (151, qty_text(ev.leaves_qty)),
+        (14, qty_text(ev.cum_qty)),
         (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
-        (60, format_utc_timestamp(ev.ts)),
+        (60, _transact_time(ev.ts)),
     ]
 
 
@@ -354,7 +477,7 @@ def _rejected(ev: OrderRejected, spec: InstrumentSpec | None, exec_id: bytes) ->
         (151, _ZERO),
         (14, _ZERO),
         (6, _ZERO),
-        (60, format_utc_timestamp(ev.ts)),
+        (60, _transact_time(ev.ts)),
         (58, _text(REJECT_TEXT.get(ev.reason, ev.reason.name.lower()))),
     ]
     return body
