@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.gateway.conftest import DICTIONARY, FixClient, session_config
-from tests.marketdata.harness import FIRMS, SYMBOLS, instrument
+from tests.marketdata.harness import FIRMS, SYMBOLS, instrument, md_config
 from venue import core
 from venue.clock import LiveClock
 from venue.config import GatewayConfig, SessionConfig
@@ -27,6 +27,7 @@ from venue.gateway.marketdata_fix import FixMarketData
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.roles import RoleRouter
 from venue.journal.recovery import recover
+from venue.marketdata import MarketDataPublisher
 from venue.marketdata.levels import LevelFeed
 from venue.sequencer import Sequencer
 
@@ -109,9 +110,13 @@ def add_accounts(sequencer: Sequencer) -> None:
         sequencer.submit(deposit(account=account, amount=10**15))
 
 
-@pytest.fixture
-async def md_venue(tmp_path: Path) -> AsyncIterator[VenueFactory]:
+@pytest.fixture(params=["own", "shared"])
+async def md_venue(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[VenueFactory]:
+    """`own`: the level feed translates by itself; `shared`: it shares the translation of a
+    feed publisher (built first, as `venue.app` wires them when the feed is enabled; never
+    started here: its packets stay in its outbox)."""
     running: list[Running] = []
+    shared = request.param == "shared"
 
     async def start(sessions: list[SessionConfig] | None = None, **md_kw: Any) -> Running:
         clock = LiveClock()
@@ -119,10 +124,15 @@ async def md_venue(tmp_path: Path) -> AsyncIterator[VenueFactory]:
         sequencer = Sequencer(engine, journal, clock)
         sessions = sessions if sessions is not None else md_sessions()
         # as venue.app should wire it: right after the sequencer, before the first submit
+        publisher = MarketDataPublisher(md_config(9), sequencer, clock) if shared else None
         md = FixMarketData(
             sequencer=sequencer,
             sessions=sessions,
-            levels=LevelFeed(engine, clock.now_ns()),
+            levels=LevelFeed(
+                engine,
+                clock.now_ns(),
+                shared=publisher.committed_translator if publisher is not None else None,
+            ),
             **md_kw,
         )
         await sequencer.start()

@@ -12,6 +12,7 @@ from tests.marketdata.harness import FIRMS, SYMBOLS, instrument, random_command
 from venue import core
 from venue.core import AddInstrument, Engine, Side
 from venue.marketdata.levels import LevelFeed
+from venue.marketdata.translate import FeedTranslator
 
 Levels = dict[tuple[Side, int], tuple[int, int]]
 
@@ -99,3 +100,39 @@ def test_levels_depth_and_last_trade() -> None:
     assert feed.last_trade("ETH-PERP") is None
     assert feed.levels("NOPE", Side.BUY) == [] and not feed.has("NOPE")
     assert feed.symbols() == list(SYMBOLS)
+
+
+def test_shared_translation_and_tracking_off() -> None:
+    """A feed sharing another translator's book (as the publisher's) shows what a feed of its
+    own shows, translating nothing itself; with tracking off it notes nothing, and turning it
+    back on starts from no change."""
+    engine, ts = setup_engine()
+    own = LevelFeed(engine, ts)
+    source = FeedTranslator()
+    source.preamble(engine, ts)
+    shared = LevelFeed(engine, ts, shared=source)
+    assert source.book is shared._book  # the noting book took the source's place
+    rng = random.Random(7)
+    for n in range(300):
+        ts += 1
+        cmd = msgspec.structs.replace(random_command(rng, engine, n), ts=ts)
+        events = engine.apply(cmd)
+        own.on_command(ts, events)
+        shared.on_command(ts, events)  # nothing: the source translates
+        source.on_command(ts, events)
+        if n == 100:
+            shared.track(False)
+        if n == 200:
+            shared.track(True)
+        a, b = own.take_changes(), shared.take_changes()
+        if 100 < n <= 200:  # tracking was off while this command was translated
+            assert not b.levels and not b.trades
+        else:
+            assert (a.levels, a.trades) == (b.levels, b.trades), n
+        for symbol in SYMBOLS:
+            assert (
+                feed_levels(shared, symbol)
+                == feed_levels(own, symbol)
+                == engine_levels(engine, symbol)
+            )
+    assert shared.inconsistencies == own.inconsistencies == 0

@@ -20,6 +20,10 @@ Invariants:
   side, or all) at the end of the last batch. `_views[(symbol, side, depth)]` is what every
   such client holds after the last flush (a W is taken only when nothing is pending: a request
   flushes first), and every X is the difference between it and the book.
+- Changes are noted only while a subscription exists (`LevelSource.track`); the book itself
+  is always kept. With the feed publisher's translator shared (`LevelFeed(shared=...)`), the
+  level source translates nothing itself: construct this after the publisher, so that its
+  subscriber runs after the publisher's for every command.
 - Work is bounded: at most `max_subscriptions` per session (281=2 beyond), MDReqIDs of at most
   64 bytes. A flush computes the entries of each (symbol, side, depth) view once (the changed
   levels of a full book, `depth` levels per changed side otherwise) and the X bodies once per
@@ -104,6 +108,7 @@ class LevelSource(Protocol):
 
     def on_command(self, ts: int, events: Sequence[Event]) -> None: ...
     def take_changes(self) -> ChangesLike: ...
+    def track(self, on: bool) -> None: ...
     def has(self, symbol: str) -> bool: ...
     def levels(self, symbol: str, side: Side, depth: int = 0) -> list[tuple[int, int, int]]: ...
     def level(self, symbol: str, side: Side, price: int) -> tuple[int, int] | None: ...
@@ -170,6 +175,7 @@ class FixMarketData:
         self._max_entries = max_entries
         self.x_sent = 0  # X messages queued (tests, benchmarks)
         self.flushes = 0
+        levels.track(False)  # nobody subscribed yet: changes are not worth noting
         sequencer.subscribe(self._on_committed)
 
     def attach(self, send: Send) -> None:
@@ -235,6 +241,7 @@ class FixMarketData:
                 body = reject_body(q.md_req_id, None, "no subscription with this MDReqID")
                 return [Outbound(session=session, msg_type=b"Y", body=body)]
             self._release_views(gone)
+            self._track_if_subscribed()
             return []
         if q.md_req_id in subs:
             body = reject_body(q.md_req_id, DUPLICATE_MD_REQ_ID, "MDReqID already subscribed")
@@ -252,6 +259,7 @@ class FixMarketData:
         ]
         if q.subscription_request_type == SUBSCRIBE:
             self._subs.setdefault(session, {})[q.md_req_id] = sub
+            self._levels.track(True)
             for key in sub.views():
                 if key not in self._views:
                     symbol, side, depth = key
@@ -263,6 +271,11 @@ class FixMarketData:
     def _drop_session(self, session: str) -> None:
         for sub in self._subs.pop(session, {}).values():
             self._release_views(sub)
+        self._track_if_subscribed()
+
+    def _track_if_subscribed(self) -> None:
+        """Changes are noted only while some subscription will read them."""
+        self._levels.track(any(self._subs.values()))
 
     def _release_views(self, sub: _Subscription) -> None:
         for key in sub.views():
@@ -300,7 +313,8 @@ class FixMarketData:
     # -- committed commands → X -----------------------------------------------------------------
 
     def _on_committed(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
-        self._levels.on_command(ts, events)
+        if events:
+            self._levels.on_command(ts, events)
         if seq >= self._sequencer.committed_seq:  # the last command of its commit batch
             self.flush()
 

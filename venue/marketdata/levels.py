@@ -14,6 +14,11 @@ Invariants:
   executed at it; a modify that moves an order notes both prices. Changes are kept per symbol
   in first-touched order (dicts, never sets) until `take_changes`.
 - Trades are noted once each (the resting order's execution), in the order they happened.
+- While `track(False)`, nothing is noted (the book itself is kept all the same); a reader turns
+  it on before it needs changes (`FixMarketData`: while it has subscriptions).
+- With a `shared` translator (the feed publisher's), there is one translation and one book for
+  both: the publisher feeds it, committed commands only, in sequence order, and this feed
+  never translates.
 - Nothing here knows FIX; prices are ticks, quantities lots, sides `Side.BUY` / `Side.SELL`.
 """
 
@@ -57,12 +62,14 @@ def _side(feed_side: int) -> Side:
 
 
 class _NotingBook(FeedBook):
-    """A `FeedBook` that notes the levels each operation touched and the trades."""
+    """A `FeedBook` that notes the levels each operation touched and the trades (while
+    `noting`; otherwise it is a plain `FeedBook`)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.changed: dict[str, Changed] = {}
         self.trades: list[Trade] = []
+        self.noting = True
 
     def _note(self, book: InstrumentBook, feed_side: int, price: int) -> None:
         changed = self.changed.get(book.symbol)
@@ -71,29 +78,39 @@ class _NotingBook(FeedBook):
         changed[(_side(feed_side), price)] = None
 
     def add(self, locate: int, order_id: int, side: int, price: int, qty: int) -> None:
-        super().add(locate, order_id, side, price, qty)
-        self._note(self.instruments[locate], side, price)
+        FeedBook.add(self, locate, order_id, side, price, qty)
+        if self.noting:
+            self._note(self.instruments[locate], side, price)
 
     def modify(self, locate: int, order_id: int, price: int, qty: int, priority_kept: bool) -> None:
+        if not self.noting:
+            FeedBook.modify(self, locate, order_id, price, qty, priority_kept)
+            return
         book = self.get(locate)
         o = book.orders.get(order_id)
         old = o.price if o is not None else price
-        super().modify(locate, order_id, price, qty, priority_kept)
-        assert o is not None  # super() raised otherwise
+        FeedBook.modify(self, locate, order_id, price, qty, priority_kept)
+        assert o is not None  # FeedBook.modify raised otherwise
         self._note(book, o.side, old)
         self._note(book, o.side, price)
 
     def delete(self, locate: int, order_id: int) -> None:
+        if not self.noting:
+            FeedBook.delete(self, locate, order_id)
+            return
         book = self.get(locate)
         o = book.orders.get(order_id)
-        super().delete(locate, order_id)
+        FeedBook.delete(self, locate, order_id)
         assert o is not None
         self._note(book, o.side, o.price)
 
     def execute(self, msg: ExecutedMsg) -> None:
+        if not self.noting:
+            FeedBook.execute(self, msg)
+            return
         book = self.get(msg.locate)
         o = book.orders.get(msg.order_id)
-        super().execute(msg)
+        FeedBook.execute(self, msg)
         assert o is not None
         self._note(book, o.side, o.price)
         self.trades.append(
@@ -104,18 +121,33 @@ class _NotingBook(FeedBook):
 class LevelFeed:
     """Committed book of every instrument as price levels, and what changed since last taken."""
 
-    def __init__(self, engine: Engine, ts: int) -> None:
-        """`engine` must hold committed commands only (the caller checks)."""
-        self._translator = FeedTranslator()
-        self._book = _NotingBook()
-        self._translator.book = self._book
-        self._translator.preamble(engine, ts)
+    def __init__(self, engine: Engine, ts: int, *, shared: FeedTranslator | None = None) -> None:
+        """`engine` must hold committed commands only (the caller checks).
+
+        `shared`: the translator of a feed publisher that translates every committed command
+        in sequence order, and nothing before its commit (`MarketDataPublisher.committed_
+        translator`). Its book becomes this feed's (a noting book with the same contents, put
+        in its place) and `on_command` does nothing: the publisher's translation is the only
+        one, instead of two of the same commands. Without it, this feed translates itself."""
+        book = _NotingBook()
+        if shared is not None:
+            book.__dict__.update(shared.book.__dict__)  # same contents, noting from now on
+            book.changed, book.trades, book.noting = {}, [], True
+            shared.book = book
+            self._translator = shared
+        else:
+            self._translator = FeedTranslator()
+            self._translator.book = book
+            self._translator.preamble(engine, ts)
+        self._book = book
+        self._shared = shared is not None
         self.take_changes()  # the preamble is the starting state, not a change
 
     # -- input: committed commands ------------------------------------------------------------
 
     def on_command(self, ts: int, events: Sequence[Event]) -> None:
-        self._translator.on_command(ts, events)
+        if not self._shared:
+            self._translator.on_command(ts, events)
 
     def take_changes(self) -> LevelChanges:
         """The levels changed and the trades since the last call."""
@@ -124,6 +156,14 @@ class LevelFeed:
         book.changed = {}
         book.trades = []
         return out
+
+    def track(self, on: bool) -> None:
+        """Note changes (on: the default) or not (nobody reads them: `take_changes` is then
+        empty). Turning it on starts from no change."""
+        book = self._book
+        if on and not book.noting:
+            book.changed, book.trades = {}, []
+        book.noting = on
 
     # -- reads ----------------------------------------------------------------------------------
 

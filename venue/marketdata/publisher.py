@@ -5,11 +5,12 @@ Wiring (by `venue.app`): construct it right after the `Sequencer`, before the fi
 `await start()` once the other ports may open; `await stop()` after `Sequencer.stop()` (which
 releases the last commits) and before the journal closes.
 
-Two stages: `on_applied` translates a command's events and numbers its messages; `on_commit`
-(the `Sequencer.subscribe` callback, after commit) releases them: frames, sends, keeps them for
-re-requests. By default `on_commit` runs both stages. With `pre_commit=True` the translation
-runs at submit time through `Sequencer.subscribe_applied` (a hook the sequencer does not have
-yet, see the report), so after commit only framing and sendto remain on the release path.
+Two stages: translation (events → numbered feed messages) and release (frames, sends, keeps
+them for re-requests). By default both run after commit, once per commit batch: `on_commit`
+(the `Sequencer.subscribe` callback) only notes a command's events until the last command of
+its batch, which translates the batch in one pass and releases it. With `pre_commit=True` the
+translation runs at submit time (`on_applied`, through `Sequencer.subscribe_applied`), so after
+commit only framing and sendto remain on the release path.
 
 Invariants:
 - Output only after durable: a message leaves (live, re-request, snapshot) only once the
@@ -25,6 +26,8 @@ Invariants:
 - Packets are at most 1,400 bytes. A full packet leaves at once; the partial packet leaves
   after the last command of each commit batch, so a batch costs few sendto calls and no
   message ever waits for a later batch (with `flush="command"`: after every command).
+- Commands are translated in sequence order, each exactly once; the translator's book (the
+  snapshot source) moves only with `next_seq`, so a snapshot between two batches is consistent.
   Nothing here awaits on the hot path; sends go through the loop's non-blocking datagram
   transport.
 - History for re-requests is bounded by `history_messages`; a re-request is capped at
@@ -154,6 +157,7 @@ class MarketDataPublisher:
         self.released_next = 1  # next feed seq not yet released (committed, framed, in history)
         self._unreleased: deque[bytes] = deque()  # bodies released_next .. next_seq - 1
         self._marks: deque[tuple[int, int]] = deque()  # (command seq, next_seq after it)
+        self._batch: list[tuple[int, list[Event]]] = []  # committed, not yet translated
         self._released = asyncio.Event()
         self._release_waiters = 0
         self.release_waits = 0  # snapshots that waited for their messages to commit
@@ -244,6 +248,8 @@ class MarketDataPublisher:
 
     async def stop(self) -> None:
         """Send what is pending, then the end-of-session packet; close the servers."""
+        if self._batch and not self._ended:
+            self._release_batch()
         self._flush()
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
@@ -264,6 +270,14 @@ class MarketDataPublisher:
         _log.info("marketdata_stopped", session=self.session, next_seq=self.next_seq)
 
     @property
+    def committed_translator(self) -> FeedTranslator | None:
+        """The translator, for a reader of the committed book (`LevelFeed(shared=...)`), when
+        it translates committed commands only (not with pre_commit: None). A reader that
+        subscribes to the sequencer after this publisher sees the batch translated when its
+        own callback runs for the batch's last command."""
+        return None if self._pre_commit else self.translator
+
+    @property
     def rerequest_port(self) -> int:
         return _bound_port(self._rerequest)
 
@@ -279,7 +293,7 @@ class MarketDataPublisher:
 
     def on_applied(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
         """Translate and number one command's messages; nothing leaves until `on_commit`.
-        Called before commit (pre_commit=True, from `subscribe_applied`) or by `on_commit`."""
+        Called before commit (pre_commit=True, from `subscribe_applied`)."""
         if self._ended:
             return
         msgs = self.translator.on_command(ts, events)
@@ -290,15 +304,28 @@ class MarketDataPublisher:
             self._marks.append((seq, self.next_seq))
 
     def on_commit(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
-        """Sequencer subscriber (after commit): release the messages of commands up to `seq`.
-        Full packets leave at once; the partial one after the last command of the commit
-        batch (the sequencer sets `committed_seq` to that command's seq before releasing the
-        batch), or after every command with `flush="command"`."""
+        """Sequencer subscriber (after commit). Without pre_commit, a command's events wait
+        until the last command of its commit batch (the sequencer sets `committed_seq` to that
+        command's seq before releasing the batch), which translates the whole batch in one pass
+        and releases it: full packets leave at once, the partial one at the end (with
+        `flush="command"`: every command is its own batch). With pre_commit, the messages of
+        commands up to `seq` are released."""
         if self._ended:  # after stop(): this session is over, the next one's preamble has it
             return
-        t0 = time.perf_counter_ns()
         if not self._pre_commit:
-            self.on_applied(seq, ts, cmd, events)
+            if events:
+                self._batch.append((ts, events))
+                if self.timing is not None:
+                    self._timing_pending.append((seq, time.perf_counter_ns()))
+            if not self._flush_per_command and seq < self._sequencer.committed_seq:
+                return  # not the last command of its batch
+            if self._batch:
+                t0 = time.perf_counter_ns()
+                self._release_batch()
+                self._flush_now()
+                self.busy_ns += time.perf_counter_ns() - t0
+            return
+        t0 = time.perf_counter_ns()
         marks = self._marks
         if marks and marks[0][0] <= seq:
             upto = 0
@@ -310,6 +337,23 @@ class MarketDataPublisher:
         if self._flush_per_command or seq >= self._sequencer.committed_seq:
             self._flush_now()
         self.busy_ns += time.perf_counter_ns() - t0
+
+    def _release_batch(self) -> None:
+        """Translate the committed commands waiting in `_batch` (one pass, in order), number
+        their messages and release them."""
+        batch, self._batch = self._batch, []
+        on_command = self.translator.on_command
+        unreleased = self._unreleased
+        n = 0
+        for ts, events in batch:
+            msgs = on_command(ts, events)
+            if msgs:
+                self.last_ts = ts
+                unreleased.extend(msgs)
+                n += len(msgs)
+        if n:
+            self.next_seq += n
+            self._release(self.next_seq)
 
     def _flush_now(self) -> None:
         self._flush()
