@@ -200,7 +200,7 @@ async def test_failed_commit_releases_nothing_and_stops_everything(db_path: Path
 
 async def test_disk_full_on_a_real_database(db_path: Path) -> None:
     journal = await Journal.open(db_path)
-    await journal._write_sql("PRAGMA max_page_count = 30")
+    await journal._writer.execute("PRAGMA max_page_count = 30")
     seqr = _seq(ManualClock(), journal, snapshot_every_commands=10**9)
     failures: list[BaseException] = []
     released: list[int] = []

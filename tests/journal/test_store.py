@@ -195,7 +195,7 @@ async def test_snapshots_keep_the_newest(db_path: Path) -> None:
 async def test_disk_full_fails_the_commit(db_path: Path) -> None:
     journal = await Journal.open(db_path)
     try:
-        await journal._write_sql("PRAGMA max_page_count = 40")
+        await journal._writer.execute("PRAGMA max_page_count = 40")
         big = b"x" * 4000
         seq = 1
         with pytest.raises(JournalWriteFailed, match="full"):

@@ -1,7 +1,4 @@
-"""The journal database: one SQLite file in WAL mode.
-
-Written by one plain sqlite3 connection on a dedicated writer thread (`venue.journal.writer`:
-measured cheaper per commit than aiosqlite's hand-over), read through aiosqlite.
+"""The journal database: one SQLite file in WAL mode, written through aiosqlite.
 
 Tables: `journal` (seq, ts, command, events; msgspec msgpack bytes), `snapshots` (seq, ts,
 state hash, engine snapshot bytes), `fix_session` (next inbound / outbound FIX sequence numbers
@@ -19,12 +16,16 @@ Invariants:
   never re-initialised.
 - Reads for the gateway (`load_session_seqs`, `read_outbound`) use a second connection, so they
   see committed data only and never wait behind a commit (WAL readers do not block the writer).
+- WAL checkpoints run on that second connection's thread, off the commit path: one passive
+  checkpoint after every `CHECKPOINT_EVERY` journal rows and stored messages committed, never
+  two at once; the writer's own automatic checkpoint is only a bound (`WAL_AUTOCHECKPOINT_PAGES`)
+  should those fall behind. A checkpoint that fails (busy) is simply caught up by the next
+  one: committed data never depends on it.
+- `fix_outbound` is a rowid table in new files (its ~300-byte messages cost about half as much
+  to insert as in the WITHOUT ROWID layout of older files). Both layouts have the same columns
+  and key and are read and written by the same statements, so both are schema version 1.
 - One writer: `Journal.open` (exclusive by default) locks `<path>.lock`, so two venue processes
-  never write one journal. Commits run on the writer thread, never on the event loop thread;
-  WAL checkpoints run on a checkpointer thread off the commit path (`writer.Checkpointer`).
-- `fix_outbound` is a rowid table (new files): its ~300-byte messages cost about half as much
-  to insert as in the WITHOUT ROWID layout of older files, which are read and written by the
-  same statements (same columns and key), so both layouts open as schema version 1.
+  never write one journal.
 - Time enters as arguments (`ts`), this module reads no clock.
 
 Durability (`synchronous`):
@@ -43,9 +44,9 @@ import fcntl
 import itertools
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
 import aiosqlite
 
@@ -56,14 +57,13 @@ from venue.journal.errors import (
     JournalUnreadable,
     JournalWriteFailed,
 )
-from venue.journal.writer import Checkpointer, WriterThread
 
 Synchronous = Literal["FULL", "NORMAL"]
 APPLICATION_ID = 0x56454E55  # "VENU": marks a venue journal among SQLite files
 SCHEMA_VERSION = 1
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes of WAL kept after a checkpoint
-CHECKPOINT_INTERVAL_S = 0.1  # background WAL checkpoints at most this often
-WAL_AUTOCHECKPOINT_PAGES = 16384  # the writer's own checkpoint, only if the checkpointer lags
+CHECKPOINT_EVERY = 16384  # journal rows + stored messages committed between two checkpoints
+WAL_AUTOCHECKPOINT_PAGES = 16384  # the writer's own checkpoint, only if those fall behind
 STATEMENT_CACHE = 512  # one multi-row INSERT per row count: keep them all prepared
 
 _SCHEMA = """
@@ -140,11 +140,8 @@ _UPSERT_SESSION = (
 _INSERT_SNAPSHOT = "INSERT INTO snapshots (seq, ts, state_hash, data) VALUES (?, ?, ?, ?)"
 
 
-def _write_batch(
-    db: sqlite3.Connection, batch: Batch, keep_snapshots: int, committed: Callable[[], None]
-) -> None:
-    """Runs on the writer thread: the whole batch as one transaction, rolled back on error;
-    `committed()` after the COMMIT."""
+def _write_batch(db: sqlite3.Connection, batch: Batch, keep_snapshots: int) -> None:
+    """Runs on the database thread: the whole batch as one transaction, rolled back on error."""
     try:
         db.execute("BEGIN IMMEDIATE")
         if batch.rows:
@@ -178,7 +175,6 @@ def _write_batch(
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
         raise
-    committed()
 
 
 def _insert_many(
@@ -198,6 +194,16 @@ def _insert_many(
         db.execute(sql, list(itertools.chain.from_iterable(part)))
 
 
+async def _run_on_db_thread(
+    conn: aiosqlite.Connection, fn: Callable[..., None], *args: Any
+) -> None:
+    """Run `fn(sqlite3_connection, *args)` on aiosqlite's database thread, in its queue order.
+    Uses aiosqlite's internal `_execute` / `_conn` (no public API runs a function there);
+    every commit in tests/journal goes through here, so an aiosqlite change shows at once."""
+    execute = cast(Callable[..., Awaitable[None]], conn._execute)
+    await execute(fn, conn._conn, *args)
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -208,8 +214,7 @@ class Journal:
     def __init__(
         self,
         path: Path,
-        writer: WriterThread,
-        conn: sqlite3.Connection,
+        writer: aiosqlite.Connection,
         reader: aiosqlite.Connection,
         *,
         synchronous: Synchronous,
@@ -217,13 +222,14 @@ class Journal:
     ) -> None:
         self._path = path
         self._writer = writer
-        self._conn = conn  # the writing connection: used on the writer thread only
         self._reader = reader
         self._synchronous: Synchronous = synchronous
         self._keep_snapshots = keep_snapshots
-        self._checkpointer = Checkpointer(path, interval_s=CHECKPOINT_INTERVAL_S)
         self._closed = False
         self._lock_fd: int | None = None
+        self._since_checkpoint = 0  # rows + messages committed since the last checkpoint began
+        self._checkpoint: asyncio.Task[None] | None = None  # the one in flight
+        self.checkpoints = 0  # background checkpoints run (tests, tools/bench)
         self.last_seq = 0  # highest committed sequence number (0: empty journal)
         self.last_ts = 0  # its ts (0: empty journal)
         self.recovery: RecoveryReport | None = None
@@ -248,31 +254,32 @@ class Journal:
         path = Path(path)
         is_new = _check_file(path, create=create)
         lock_fd = _lock(path) if exclusive else None
-        writer = WriterThread("journal-writer")
         try:
-            conn = await writer.run(_connect_writer, path)
+            writer = await _connect(path)
         except BaseException:
-            writer.stop()
             _unlock(lock_fd)
             raise
         reader: aiosqlite.Connection | None = None
         try:
-            await writer.run(_configure, conn, path, synchronous, is_new)
+            await _configure(writer, path, synchronous=synchronous, is_new=is_new)
             reader = await _connect(path)
             await reader.execute("PRAGMA query_only = ON")
-            last = await writer.run(_last_row, conn)
             journal = cls(
-                path, writer, conn, reader, synchronous=synchronous, keep_snapshots=keep_snapshots
+                path, writer, reader, synchronous=synchronous, keep_snapshots=keep_snapshots
             )
             journal._lock_fd = lock_fd
+            async with writer.execute(
+                "SELECT seq, ts FROM journal ORDER BY seq DESC LIMIT 1"
+            ) as cur:
+                last = await cur.fetchone()
             if last is not None:
-                journal.last_seq, journal.last_ts = last
+                journal.last_seq, journal.last_ts = int(last[0]), int(last[1])
         except sqlite3.DatabaseError as exc:
-            await _close_quietly(writer, conn, reader)
+            await _close_quietly(writer, reader)
             _unlock(lock_fd)
             raise _classify(path, exc) from exc
         except BaseException:
-            await _close_quietly(writer, conn, reader)
+            await _close_quietly(writer, reader)
             _unlock(lock_fd)
             raise
         return journal
@@ -281,10 +288,10 @@ class Journal:
         if self._closed:
             return
         self._closed = True
-        self._checkpointer.stop()
-        with contextlib.suppress(Exception):
-            await self._writer.run(self._checkpointer.join)
-        await _close_quietly(self._writer, self._conn, self._reader)
+        if self._checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpoint
+        await _close_quietly(self._writer, self._reader)
         _unlock(self._lock_fd)
         self._lock_fd = None
 
@@ -301,15 +308,13 @@ class Journal:
     async def commit(self, batch: Batch) -> None:
         """Write `batch` in one transaction. Raises `JournalWriteFailed`; then nothing is saved.
 
-        The whole transaction runs as one call on the writer thread (one hand-over instead of
-        one per statement): every hand-over waits for the event loop thread to let go of the
+        The whole transaction runs as one call on the database thread (one hand-over instead
+        of one per statement): every hand-over waits for the event loop thread to let go of the
         GIL, which is what bounds commit latency while the loop is busy applying commands."""
         if not batch.has_writes():
             return
         try:
-            await self._writer.run(
-                _write_batch, self._conn, batch, self._keep_snapshots, self._checkpointer.poke
-            )
+            await _run_on_db_thread(self._writer, _write_batch, batch, self._keep_snapshots)
         except (sqlite3.Error, ValueError, OSError) as exc:
             first = batch.rows[0][0] if batch.rows else None
             last = batch.rows[-1][0] if batch.rows else None
@@ -319,10 +324,23 @@ class Journal:
             ) from exc
         if batch.rows:
             self.last_seq, self.last_ts = batch.rows[-1][0], batch.rows[-1][1]
+        self._since_checkpoint += len(batch.rows) + len(batch.store_ops)
+        if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
+            self._since_checkpoint = 0
+            self._checkpoint = asyncio.get_running_loop().create_task(
+                self._run_checkpoint(), name="journal-checkpoint"
+            )
 
-    async def _write_sql(self, sql: str) -> None:
-        """Run one statement on the writing connection (tests set limits with it)."""
-        await self._writer.run(self._conn.execute, sql)
+    async def _run_checkpoint(self) -> None:
+        """A passive WAL checkpoint on the reading connection's thread (never the writer's)."""
+        try:
+            async with self._reader.execute("PRAGMA wal_checkpoint(PASSIVE)") as cur:
+                await cur.fetchall()
+            self.checkpoints += 1
+        except (sqlite3.Error, ValueError):
+            pass  # busy or closing: the next one (or the writer's autocheckpoint) catches up
+        finally:
+            self._checkpoint = None
 
     # -- reads for the gateway (second connection) -----------------------------------------
 
@@ -507,21 +525,8 @@ def _unlock(fd: int | None) -> None:
 
 async def _connect(path: Path) -> aiosqlite.Connection:
     try:
-        return await aiosqlite.connect(path, isolation_level=None)
-    except sqlite3.DatabaseError as exc:
-        raise _classify(path, exc) from exc
-    except (sqlite3.Error, OSError) as exc:
-        raise JournalUnreadable(f"journal {path} cannot be opened: {_describe(exc)}") from exc
-
-
-def _connect_writer(path: Path) -> sqlite3.Connection:
-    """Runs on the writer thread."""
-    try:
-        return sqlite3.connect(
-            path,
-            isolation_level=None,
-            check_same_thread=False,  # created here, used on the writer thread only
-            cached_statements=STATEMENT_CACHE,
+        return await aiosqlite.connect(
+            path, isolation_level=None, cached_statements=STATEMENT_CACHE
         )
     except sqlite3.DatabaseError as exc:
         raise _classify(path, exc) from exc
@@ -529,19 +534,14 @@ def _connect_writer(path: Path) -> sqlite3.Connection:
         raise JournalUnreadable(f"journal {path} cannot be opened: {_describe(exc)}") from exc
 
 
-def _last_row(conn: sqlite3.Connection) -> tuple[int, int] | None:
-    row = conn.execute("SELECT seq, ts FROM journal ORDER BY seq DESC LIMIT 1").fetchone()
-    return None if row is None else (int(row[0]), int(row[1]))
-
-
-def _configure(
-    conn: sqlite3.Connection, path: Path, synchronous: Synchronous, is_new: bool
+async def _configure(
+    conn: aiosqlite.Connection, path: Path, *, synchronous: Synchronous, is_new: bool
 ) -> None:
-    """Runs on the writer thread: check an existing file's identity, set the pragmas and, for
-    a new file, create the schema."""
     if not is_new:
-        app_row = conn.execute("PRAGMA application_id").fetchone()
-        version_row = conn.execute("PRAGMA user_version").fetchone()
+        async with conn.execute("PRAGMA application_id") as cur:
+            app_row = await cur.fetchone()
+        async with conn.execute("PRAGMA user_version") as cur:
+            version_row = await cur.fetchone()
         app_id = 0 if app_row is None else int(app_row[0])
         version = 0 if version_row is None else int(version_row[0])
         if app_id != APPLICATION_ID:
@@ -550,34 +550,28 @@ def _configure(
             raise JournalCorrupt(
                 f"journal {path} has schema version {version}, this venue reads {SCHEMA_VERSION}"
             )
-    mode_row = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+    async with conn.execute("PRAGMA journal_mode = WAL") as cur:
+        mode_row = await cur.fetchone()
     if mode_row is None or str(mode_row[0]).lower() != "wal":
         raise JournalUnreadable(f"journal {path}: cannot switch to WAL mode ({mode_row})")
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
-    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
-    conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
+    await conn.execute(f"PRAGMA synchronous = {synchronous}")
+    await conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+    await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+    await conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
     if is_new:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
+        await conn.execute("BEGIN IMMEDIATE")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                await conn.execute(statement)
+        await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        await conn.execute("COMMIT")
     else:
-        rows = conn.execute(
+        async with conn.execute(
             "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"
-        ).fetchall()
-        missing = {"journal", "snapshots", "fix_session", "fix_outbound"} - {
-            str(r[0]) for r in rows
-        }
+        ) as cur:
+            names = [str(r[0]) for r in await cur.fetchall()]
+        missing = {"journal", "snapshots", "fix_session", "fix_outbound"} - set(names)
         if missing:
             raise JournalCorrupt(f"journal {path} lacks tables {sorted(missing)}")
 
@@ -589,15 +583,10 @@ def _classify(path: Path, exc: sqlite3.DatabaseError) -> JournalError:
     return JournalUnreadable(f"journal {path} cannot be read: {_describe(exc)}")
 
 
-async def _close_quietly(
-    writer: WriterThread, conn: sqlite3.Connection | None, reader: aiosqlite.Connection | None
-) -> None:
-    """Close both connections and end the writer thread; closing after a failure, the first
-    error is the one reported."""
-    if conn is not None:
+async def _close_quietly(*conns: aiosqlite.Connection | None) -> None:
+    for conn in conns:
+        if conn is None:
+            continue
+        # closing after a failure: the first error is the one reported
         with contextlib.suppress(sqlite3.Error, ValueError):
-            await writer.run(conn.close)
-    writer.stop()
-    if reader is not None:
-        with contextlib.suppress(sqlite3.Error, ValueError):
-            await reader.close()
+            await conn.close()
