@@ -175,7 +175,8 @@ class Sequencer:
     def submit(self, cmd: Command) -> tuple[int, list[Event]]:
         """Stamp `cmd` with (seq, ts), apply it now and queue it for the next commit.
         Returns (seq, events); queue replies with `record_outbound` + `after_commit`."""
-        self._check_open()
+        if self._failure is not None or self._stopping:
+            self._check_open()
         now = self._clock.now_ns()
         ts = now if now > self._last_ts else self._last_ts
         seq = self._last_seq + 1
@@ -222,13 +223,15 @@ class Sequencer:
 
     def record_outbound(self, session: str, seq: int, data: bytes, *, admin: bool) -> None:
         """Store an outbound FIX message that took sequence number `seq` (same transaction)."""
-        self._check_open()
+        if self._failure is not None or self._stopping:
+            self._check_open()
         self._open.batch.store_ops.append((session, seq, 1 if admin else 0, data))
         self._wake.set()
 
     def record_session_seqs(self, session: str, *, next_in: int, next_out: int) -> None:
         """Save the session's next inbound/outbound sequence numbers (last write wins)."""
-        self._check_open()
+        if self._failure is not None or self._stopping:
+            self._check_open()
         self._open.batch.session_seqs[session] = (next_in, next_out)
         self._wake.set()
 
@@ -240,7 +243,8 @@ class Sequencer:
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """Run `fn` once everything submitted or recorded so far is committed."""
-        self._check_open()
+        if self._failure is not None or self._stopping:
+            self._check_open()
         self._open.release.append(fn)
         self._wake.set()
 
@@ -277,6 +281,7 @@ class Sequencer:
     # -- internals -------------------------------------------------------------------------
 
     def _check_open(self) -> None:
+        """Raises unless submits are accepted (callers test the two fields inline first)."""
         if self._failure is not None:
             raise JournalFailed(f"journal failed, the venue accepts nothing: {self._failure}")
         if self._stopping:
