@@ -22,6 +22,15 @@ Invariants:
 - ``encode`` writes the header in the standard order 8, 9, 35, 49, 56, 34, [43], 52, [122],
   extra header, body, 10, with exact BodyLength and a three-digit CheckSum. Values are bytes,
   written as given (the caller never passes SOH except inside data fields).
+- ``FrameEncoder.frame`` writes exactly the bytes ``encode`` writes for the same frame (no
+  PossDupFlag, OrigSendingTime or extra header).
+- The fast ways give exactly what the general ones give: one whole frame per read skips the
+  scan loop's partial-frame cases; a frame whose fields are all plain ``tag=value`` (its
+  separators alternate ``=`` and SOH, so no value holds ``=`` and there is no data field) is
+  read by its ``Shape`` (tag texts + MsgType -> tags, made once by the general rules). Shapes
+  are kept only for frames of at most ``_MAX_SHAPE_FIELDS`` fields and at most
+  ``_MAX_SHAPES`` per data-field table, never evicted: memory stays bounded whatever is sent,
+  and a frame with a new shape beyond the bound is simply read field by field.
 - Timestamps are integer nanoseconds since the epoch (UTC); no floats.
 """
 
@@ -458,9 +467,31 @@ class Framer:
         max_size = self.max_message_size
         self._need = 0
         head_match = _HEAD_RE.match
+        adler32 = zlib.adler32
+        tables = self._tables
+        data_fields = self._data_fields
         while pos < n:
             head = head_match(buf, pos)
-            if head is not None:  # the usual case: 8=...|9=<digits>| in one regex step
+            if head is not None:
+                # The usual frame: complete, three-digit CheckSum, right length and sum. Any
+                # other case goes the long way below, which decides it from scratch.
+                body_end = head.end() + int(head[1])
+                end = body_end + 6
+                if (
+                    end < n
+                    and buf[end] == _SOH_INT
+                    and buf[body_end - 1] == _SOH_INT
+                    and end + 1 - pos <= max_size
+                    and body_end - pos <= _ADLER_CHUNK
+                    and buf.startswith(
+                        _TRAILER[((adler32(buf[pos:body_end]) & 0xFFFF) - 1) & 0xFF], body_end
+                    )
+                ):
+                    self._search_from = 0
+                    out.append(_parse(bytes(buf[pos : end + 1]), tables, data_fields))
+                    pos = end + 1
+                    continue
+            if head is not None:  # 8=...|9=<digits>| in one regex step
                 body_start = head.end()
                 end9 = body_start - 1
                 body_end = body_start + int(head[1])

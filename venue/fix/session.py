@@ -25,6 +25,10 @@ Invariants:
   after the previous Logon (or after the session object was made, i.e. venue start): the time
   of the last Logon is kept in memory only, so a reset time that passes while the venue is
   down is not applied at the next start.
+- Frames without PossDupFlag, OrigSendingTime or extra header come from the session's
+  `FrameEncoder` (its constant header parts made once), byte for byte what `encode` writes.
+  An in-sequence application message that passes every check takes a shorter path to the
+  same actions; any other message takes the full one.
 """
 
 from __future__ import annotations

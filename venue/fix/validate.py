@@ -17,9 +17,17 @@ Invariants:
 - A standard MsgType (an enum value of tag 35) that the dictionary does not define is checked
   for its header and trailer only and then passes: the application answers it with
   BusinessMessageReject 380=3 (Unsupported Message Type), not with a session Reject.
-- One pass over the fields; per field one dict lookup of a precomputed (section, format
-  check, enum set) entry for the message type, built once per dictionary, so the
-  NewOrderSingle hot path stays a few microseconds.
+- ``validate_fields`` is the reference: one pass over the fields; per field one dict lookup
+  of a precomputed (section, format check, enum set) entry for the message type, built once
+  per dictionary.
+- ``validate`` first tries the fast path and otherwise returns what ``validate_fields``
+  returns. A message parsed by its ``Shape`` (codec) is checked by one regular expression
+  over the raw frame made for that shape (from its third message on): the shape has passed
+  every structural check (known tags, sections in order, no repeats, no groups, required
+  tags present) and the pattern accepts, per field, only values the field's check accepts.
+  A match is therefore a message ``validate_fields`` accepts; anything else (no match, no
+  shape, a shape with a problem or a group) goes field by field, so every Reject reason and
+  RefTagID is the reference's. Patterns are bounded (``_MAX_PATTERNS`` per dictionary).
 """
 
 from __future__ import annotations
