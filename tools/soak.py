@@ -5,10 +5,14 @@ Runs `tests/reliability/soak.py`: a subprocess venue with `--sessions` extra tra
 on (recovering with ordinary resend), trades `--orders` random orders/cancels/replaces,
 disconnects, and does it again `--cycles` times (a bounded run). Every `--interval` seconds
 it samples the venue's RSS, open file descriptors, journal size (database + WAL), its event-loop
-lag (the venue measures a 10 ms timer's lateness) and a probe session's TestRequest → Heartbeat
-round trip. Prints one JSON line per sample, then a JSON summary with the memory curve (start,
-steady state, end), the growth after warm-up and the longest loop stall. Exit 1 if the venue
-died or a session saw a problem.
+lag (the venue measures a 10 ms timer's lateness, and the CPU time its loop thread used in the
+worst interval: a stall with little CPU is the process waiting for a core on a loaded machine)
+and a probe session's TestRequest → Heartbeat round trip. Prints one JSON line per sample, then
+a JSON summary with the memory curve (start, steady state, end), the growth after warm-up, over
+the last half and per 1000 cycles, and the longest loop stall. Exit 1 if the venue died or a
+session saw a problem. `VENUE_MEMSTATS=1` in the environment makes the venue print where its
+memory is (SQLite, malloc, Python objects) to `<workdir>/venue.log` every 5 s;
+`VENUE_TRACEMALLOC=1` (slow) the source lines whose allocations grew most.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ accounts funded on a new database), prints `PORT <n>` (flushed) and serves until
 
 `--sessions N` adds N trading sessions `S000`..: no credentials (loopback only), firms ALPHA
 and BRAVO in turn, cancel on disconnect, throttle `--rate` messages per second. `--lag` prints
-`LAG <max_us> <mean_us>` once a second: how late a 10 ms timer fired on the venue's loop (the
-loop's stall, measured from inside).
+`LAG <max_us> <mean_us> <busy_us>` once a second: how late a 10 ms timer fired on the venue's
+loop (the loop's stall, measured from inside) and the loop thread's CPU time in that worst
+interval (a stall the loop caused itself, rather than waiting for a CPU).
 
 Invariants:
 - Nothing is written to stdout but the `PORT` line and `LAG` lines; logs go to stderr.
@@ -62,17 +63,23 @@ def extra_sessions(n: int, rate: int) -> list[SessionConfig]:
 
 
 async def lag_probe(period: float = 0.01) -> None:
-    """Sleep `period` again and again; how late each wake-up is = the loop's stall."""
-    worst = total = count = 0
+    """Sleep `period` again and again; how late each wake-up is = the loop's stall. Also the
+    CPU time the loop's thread used during the latest wake-up (`busy`): a late wake-up with
+    little busy time is the process waiting for a CPU (a loaded machine), not the loop
+    blocked by its own work. Prints `LAG <max_us> <mean_us> <busy_us of that max>`."""
+    worst = worst_busy = total = count = 0
     next_print = time.monotonic() + 1
     while True:
         t = time.monotonic()
+        cpu = time.thread_time()
         await asyncio.sleep(period)
         late = int((time.monotonic() - t - period) * 1e6)
-        worst, total, count = max(worst, late), total + late, count + 1
+        if late > worst:
+            worst, worst_busy = late, int((time.thread_time() - cpu) * 1e6)
+        total, count = total + late, count + 1
         if time.monotonic() >= next_print:
-            print(f"LAG {worst} {total // max(count, 1)}", flush=True)
-            worst = total = count = 0
+            print(f"LAG {worst} {total // max(count, 1)} {worst_busy}", flush=True)
+            worst = worst_busy = total = count = 0
             next_print += 1
 
 
@@ -129,6 +136,8 @@ async def memory_report(period: float = 10.0, *, trace: bool = True) -> None:
     `period` seconds (`native_memory`: SQLite, malloc, Python objects)."""
     if trace:
         tracemalloc.start(1)
+        # VENUE_TRACEMALLOC_WARMUP=S: compare with the allocations S seconds in (after warm-up)
+        await asyncio.sleep(float(os.environ.get("VENUE_TRACEMALLOC_WARMUP", "0")))
     first = tracemalloc.take_snapshot() if trace else None
     while True:
         await asyncio.sleep(period)
