@@ -25,6 +25,7 @@ from venue.fix.codec import (
     encode,
     format_utc_timestamp,
     parse_frame,
+    parse_utc_timestamp,
 )
 from venue.fix.dictionary import Dictionary, load_dictionary
 from venue.fix.validate import validate, validate_fields
@@ -420,3 +421,12 @@ def test_frame_encoder_beyond_its_remembered_layouts() -> None:
         sending_time=format_utc_timestamp(NS),
         body=[],
     )
+
+
+def test_timestamp_cache_path_rejects_what_the_full_parse_rejects() -> None:
+    assert parse_utc_timestamp(b"19700101-00:00:00.123") == 123_000_000
+    for bad in (b"20261121-06:11:04.12a", b"20261121-06:11:04,123", b"20261121-06:11:04.+12"):
+        assert parse_utc_timestamp(TS) == NS
+        assert parse_utc_timestamp(bad) is None
+    assert parse_utc_timestamp(b"20261121-06:11:04.999") == NS + 876_000_000
+    assert parse_utc_timestamp(b"20261121-06:11:05.000") == NS + 877_000_000

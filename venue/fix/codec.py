@@ -751,7 +751,7 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
 
 # (b"YYYYMMDD-HH:MM:SS", its nanoseconds since epoch) of the last parse: inbound timestamps
 # mostly share the second, so the common case is one comparison and the fraction.
-_last_parsed: list[tuple[bytes, int]] = [(b"", 0)]
+_last_parsed: list[tuple[bytes, int]] = [(b"19700101-00:00:00", 0)]
 _FRACTION_SCALE = {0: 0, 3: 1_000_000, 6: 1_000, 9: 1}
 
 
@@ -762,6 +762,11 @@ def parse_utc_timestamp(value: bytes) -> int | None:
     be 60 (a leap second, counted as the first second of the next minute).
     """
     n = len(value)
+    if n == 21:  # the usual case: milliseconds within the second parsed last time
+        cached_text, cached_ns = _last_parsed[0]
+        if value.startswith(cached_text) and value[17] == 0x2E:  # "."
+            digits = value[18:]
+            return cached_ns + int(digits) * 1_000_000 if digits.isdigit() else None
     scale = _FRACTION_SCALE.get(n - 18 if n > 17 else 0)
     if scale is None or (n > 17 and value[17] != 0x2E):  # "."
         return None
