@@ -708,6 +708,8 @@ class FrameEncoder:
         else:
             inner = self._head % (msg_type, seq, self._stamp)
         data = self._prefix % len(inner) + inner
+        if len(data) <= _ADLER_ASCII_CHUNK and data.isascii():  # checksum() inlined
+            return data + _TRAILER[((zlib.adler32(data) & 0xFFFF) - 1) & 0xFF]
         return data + _TRAILER[checksum(data)]
 
 
