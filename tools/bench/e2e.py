@@ -17,14 +17,16 @@ cancels, IOCs that trade) from N signed sessions:
 
 Figures: orders/s (answered, over the measured window after warm-up), ExecutionReports/s,
 latency p50/p90/p99/p99.9/max (µs), the venue process's CPU seconds per order (utime+stime
-from /proc/<pid>/stat over the window), and the venue's own per-stage timings (its
-`stage_timings` log line at shutdown, when the venue collects them: `--stage-every N` times
-one stage at a time for 1/N of the run, see tools/bench/e2e_serve.py). Closed-loop runs, the
-throughput figure, run with the stage timers off by default (`--closed-stages off`; `on` times
-them, `both` runs twice: untimed for the figures, timed for the stages); the report's
-`headline` is the untimed closed-loop run (NORMAL if it ran). `--pin` puts the
-generator on CPU 0 and the venue on CPU 1. `--peer` also drives the QuickFIX C++ acceptor
-(tools/bench/peer_quickfix.py, `make bench-peer`) with the same flow and reports the ratio.
+from /proc/<pid>/stat over the window) and those of its event-loop thread alone
+(`venue_loop_cpu_us_per_order`: all but the journal's database thread), and the venue's own
+per-stage timings (its `stage_timings` log line at shutdown, when the venue collects them:
+`--stage-every N` times one stage at a time for 1/N of the run, see e2e_serve.py).
+Closed-loop runs, the throughput figure, run with the stage timers off by default
+(`--closed-stages off`; `on` times them, `both` runs twice: untimed for the figures, timed for
+the stages); the report's `headline` is the untimed closed-loop run (NORMAL if it ran).
+`--pin` puts the generator on CPU 0 and the venue on CPU 1. `--peer` also drives the QuickFIX
+C++ acceptor (tools/bench/peer_quickfix.py, `make bench-peer`) with the same flow and reports
+the ratio.
 
 Invariants: the generator is a separate process from the venue; everything it generates lives
 in a temporary directory removed at exit; it talks to 127.0.0.1 only unless told otherwise.
@@ -61,6 +63,15 @@ def default_instruments() -> list[Instrument]:
         instrument(i.symbol, i.tick_size, i.lot_size, i.ref_price)
         for i in load_config(None).instruments
     ]
+
+
+def loop_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the venue's main thread (the event loop: everything but
+    the journal's database thread), from /proc/<pid>/task/<pid>/stat."""
+    with open(f"/proc/{pid}/task/{pid}/stat", "rb") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(samples: list[int]) -> dict[str, float]:
@@ -115,6 +126,7 @@ def run_flow(
     for s in sessions:
         before.add(s.counts)
     cpu0 = cpu_seconds(pid) if pid else None
+    loop0 = loop_cpu_seconds(pid) if pid else None
     gen0 = time.process_time()
     t1 = clock()
     if mode == "closed":
@@ -126,6 +138,7 @@ def run_flow(
     for s in sessions:
         after.add(s.counts)
     cpu1 = cpu_seconds(pid) if pid else None
+    loop1 = loop_cpu_seconds(pid) if pid else None
     gen1 = time.process_time()
     driver.drain(10.0)
     final = Counts()
@@ -159,6 +172,8 @@ def run_flow(
     if cpu0 is not None and cpu1 is not None and answered:
         result["venue_cpu_s"] = round(cpu1 - cpu0, 3)
         result["venue_cpu_us_per_order"] = round((cpu1 - cpu0) / answered * 1e6, 1)
+    if loop0 is not None and loop1 is not None and answered:
+        result["venue_loop_cpu_us_per_order"] = round((loop1 - loop0) / answered * 1e6, 1)
     del total
     return result
 
@@ -277,7 +292,14 @@ def _headline(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not closed:
         return None
     r = closed[0]
-    keys = ("sync", "orders_per_s", "venue_cpu_us_per_order", "latency_us", "stage_every")
+    keys = (
+        "sync",
+        "orders_per_s",
+        "venue_cpu_us_per_order",
+        "venue_loop_cpu_us_per_order",
+        "latency_us",
+        "stage_every",
+    )
     return {k: r.get(k) for k in keys}
 
 

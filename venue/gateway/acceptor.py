@@ -187,28 +187,42 @@ class Gateway:
 
     def deliver(self, session: str, msg: FixMessage, ts_recv: int) -> None:
         """Hand an application message to the application and send what it answers."""
-        self.send(self.application.on_message(session, msg, ts_recv))
+        outbound = self.application.on_message(session, msg, ts_recv)
+        if outbound:
+            self.send(outbound)
 
     def send(self, outbound: Iterable[Outbound]) -> None:
         """Number, store and (for a logged-on session, after commit) write application
         messages. A session that is not logged on gets them by resend after its next Logon.
-        Raises JournalFailed when the journal has failed."""
+        Each session's numbers are saved once per call, after its last message (all of it
+        joins the same batch: nothing here submits). Raises JournalFailed when the journal
+        has failed."""
         now = self.clock.now_ns()
+        slots = self.slots
+        touched: list[SessionSlot] = []
         for out in outbound:
-            slot = self.slots.get(out.session)
+            slot = slots.get(out.session)
             if slot is None:
                 _log.warning("outbound_dropped", session=out.session, reason="unknown session")
                 continue
-            actions = slot.session.send_application(out.msg_type, out.body, now)
+            session = slot.session
+            actions = session.send_application(out.msg_type, out.body, now)
             conn = slot.connection
-            if conn is not None and slot.session.logged_on:
-                conn._execute(actions)
+            if conn is not None and session.logged_on:
+                if conn.send_frames(actions):
+                    if slot not in touched:
+                        touched.append(slot)
+                else:
+                    conn._execute(actions)
                 continue
             for action in actions:  # stored for resend only
                 if isinstance(action, Send):
                     self.sequencer.record_outbound(
                         slot.name, action.seq, action.data, admin=action.admin
                     )
+            if slot not in touched:
+                touched.append(slot)
+        for slot in touched:
             session = slot.session
             self.sequencer.record_session_seqs(
                 slot.name, next_in=session.next_in, next_out=session.next_out

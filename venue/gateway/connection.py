@@ -149,31 +149,41 @@ class Connection(asyncio.Protocol):
         `PUMP_BATCH` messages per call: then reading pauses and the rest waits for the next
         loop iteration, so one busy connection cannot hold up everyone else's commits."""
         done = 0
+        gw = self._gw
+        inbox = self._inbox
+        now_ns = gw.clock.now_ns
         try:
             while not self._closing and not self._busy:
-                if done >= PUMP_BATCH and self._inbox:
+                if done >= PUMP_BATCH and inbox:
                     self._yielding = True
                     self.pause_reading()
                     asyncio.get_running_loop().call_soon(self._resume_pump)
                     return
                 done += 1
                 slot = self.slot
-                if slot is not None:
-                    queued = slot.session.process_queued(self._gw.clock.now_ns())
-                    if queued is not None:
-                        self._execute(queued)
-                        continue
-                if not self._inbox:
+                if slot is None:
+                    if not inbox:
+                        return
+                    item = inbox.popleft()
+                    if isinstance(item, Garbled):
+                        self._on_garbled(item)
+                    else:
+                        self._on_first_message(item)
+                    continue
+                now = now_ns()  # one reading per message: the queue check and the message
+                queued = slot.session.process_queued(now)
+                if queued is not None:
+                    self._execute(queued)
+                    continue
+                if not inbox:
                     return
-                item = self._inbox.popleft()
+                item = inbox.popleft()
                 if isinstance(item, Garbled):
                     self._on_garbled(item)
-                elif slot is None:
-                    self._on_first_message(item)
-                else:
-                    if self._gw.log_messages:
-                        self._log_message("fix_in", item.raw)
-                    self._on_message(slot, item)
+                    continue
+                if gw.log_messages:
+                    self._log_message("fix_in", item.raw)
+                self._on_message(slot, item, now)
         except JournalFailed as exc:
             self._abort(f"journal failed: {exc}")
         except Exception:
@@ -260,8 +270,7 @@ class Connection(asyncio.Protocol):
             _log.info("logon", session=slot.name, peer=self.peer)
             gw.application.on_logon(slot.name, msg)
 
-    def _on_message(self, slot: SessionSlot, msg: FixMessage) -> None:
-        now = self._gw.clock.now_ns()
+    def _on_message(self, slot: SessionSlot, msg: FixMessage, now: int) -> None:
         session = slot.session
         throttled: str | None = None
         if session.logged_on and msg.msg_type not in _UNTHROTTLED:
@@ -314,16 +323,19 @@ class Connection(asyncio.Protocol):
         seq = self._gw.sequencer
         name = slot.name
         for action in actions:
-            if isinstance(action, Send):
-                seq.record_outbound(name, action.seq, action.data, admin=action.admin)
-                seq.after_commit(partial(self._write, action.data))
-            elif isinstance(action, SaveSeqs):
+            tp = type(action)  # the frequent ones by identity, in order of frequency
+            if tp is Deliver:
+                assert isinstance(action, Deliver)
+                self._gw.deliver(name, action.msg, action.ts_recv)
+            elif tp is SaveSeqs:
                 # The session's numbers now, never older than the action's: an application
                 # reply carried out in between (Deliver) may have taken an outbound number.
                 session = slot.session
                 seq.record_session_seqs(name, next_in=session.next_in, next_out=session.next_out)
-            elif isinstance(action, Deliver):
-                self._gw.deliver(name, action.msg, action.ts_recv)
+            elif tp is Send:
+                assert isinstance(action, Send)
+                seq.record_outbound(name, action.seq, action.data, admin=action.admin)
+                seq.after_commit(partial(self._write, action.data))
             elif isinstance(action, ResetStore):
                 seq.record_session_reset(name)
                 self._gw.application.on_session_reset(name)
@@ -337,6 +349,24 @@ class Connection(asyncio.Protocol):
                 self._closing = True
                 seq.after_commit(partial(self._close, action.reason, clean=action.clean))
 
+    def send_frames(self, actions: list[Action]) -> bool:
+        """`Gateway.send`'s path for one application message of this (logged-on) connection's
+        session: store and (after commit) write its `Send`s; the session's numbers are saved
+        by the caller, once per call. False (nothing done) when `actions` hold anything else."""
+        for action in actions:
+            if type(action) is not Send and type(action) is not SaveSeqs:
+                return False
+        slot = self.slot
+        assert slot is not None
+        seq = self._gw.sequencer
+        name = slot.name
+        for action in actions:
+            if type(action) is Send:
+                assert isinstance(action, Send)
+                seq.record_outbound(name, action.seq, action.data, admin=action.admin)
+                seq.after_commit(partial(self._write, action.data))
+        return True
+
     def _write(self, data: bytes) -> None:
         transport = self._transport
         if transport is None or transport.is_closing():
@@ -345,8 +375,6 @@ class Connection(asyncio.Protocol):
         out.append(data)
         if len(out) == 1:  # first frame since the last flush: one write for all of them
             asyncio.get_running_loop().call_soon(self._flush)
-        if self.slot is not None:
-            self.slot.ts_last_out = self._gw.clock.now_ns()
         if self._gw.log_messages:
             self._log_message("fix_out", data)
 
@@ -360,6 +388,8 @@ class Connection(asyncio.Protocol):
         transport = self._transport
         if transport is not None and not transport.is_closing():
             transport.write(data)
+            if self.slot is not None:
+                self.slot.ts_last_out = self._gw.clock.now_ns()
 
     def _log_message(self, event: str, raw: bytes) -> None:
         """The usual one-message-per-line FIX log (SOH shown as |), per session."""

@@ -9,7 +9,9 @@ Invariants:
   default application (order entry, which refuses what a session's role may not do).
 - Session events (logon, logout, reset) go once to every application that serves the session's
   role, and to the default, in registration order; so each keeps its own per-session state.
-- The routing table is fixed after start-up; routing costs one dict lookup per message.
+- The routing table is fixed after start-up; routing costs one dict lookup per message (the
+  answer per (session, message type) is remembered, at most `_MAX_ROUTES` of them, and
+  forgotten by `register`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from venue.gateway.application import Application, Outbound
 
 __all__ = ["RoleRouter"]
 
+_MAX_ROUTES = 4096  # remembered (session, message type) routes; cleared when full
+
 
 class RoleRouter:
     """An `Application` that dispatches to other applications by session role."""
@@ -31,6 +35,7 @@ class RoleRouter:
         self._default = default
         self._routes: list[tuple[frozenset[str], frozenset[bytes] | None, Application]] = []
         self._by_session: dict[str, list[Application]] = {}
+        self._by_type: dict[tuple[str, bytes], Application] = {}  # route() answers, bounded
 
     def register(
         self,
@@ -43,6 +48,7 @@ class RoleRouter:
         types = frozenset(msg_types) if msg_types is not None else None
         self._routes.append((frozenset(roles), types, app))
         self._by_session.clear()
+        self._by_type.clear()
 
     def _apps(self, session: str) -> list[Application]:
         apps = self._by_session.get(session)
@@ -56,6 +62,16 @@ class RoleRouter:
         return apps
 
     def route(self, session: str, msg_type: bytes) -> Application:
+        key = (session, msg_type)
+        app = self._by_type.get(key)
+        if app is None:
+            app = self._route(session, msg_type)
+            if len(self._by_type) >= _MAX_ROUTES:  # message types come from the wire
+                self._by_type.clear()
+            self._by_type[key] = app
+        return app
+
+    def _route(self, session: str, msg_type: bytes) -> Application:
         role = self._role.get(session, "")
         for roles, types, app in self._routes:
             if role in roles and (types is None or msg_type in types):
