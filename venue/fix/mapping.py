@@ -175,7 +175,7 @@ def decode_new_order_single(
         )
     tif_b = get(59)
     if tif_b is None:
-        tif = TimeInForce.DAY
+        tif: TimeInForce = TimeInForce.DAY
     else:
         tif_or_none = TIFS.get(tif_b)
         if tif_or_none is None:
@@ -183,14 +183,13 @@ def decode_new_order_single(
                 msg, "unsupported_tif", UNSUPPORTED, "TimeInForce (59) must be 0, 1, 3, 4 or 6"
             )
         tif = tif_or_none
-    symbol = text_of(symbol_b)
-    spec = instruments.get(symbol)
+    spec = instruments.get(symbol_b.decode("latin-1"))
     if spec is None:
         return _order_refusal(msg, "unknown_symbol", UNKNOWN_SYMBOL, "unknown symbol")
     account_b = get(1)
     accounts = ctx.accounts
     if account_b:
-        account = text_of(account_b)
+        account = account_b.decode("latin-1")
         if account not in accounts:
             return _order_refusal(
                 msg, "unknown_account", UNKNOWN_ACCOUNT, "account not entitled on this session"
@@ -237,8 +236,8 @@ def decode_new_order_single(
             msg, 5, "Price (44) is required for a limit order", "price_missing", cl_ord_id
         )
     expire_ts = 0
+    expire_b = get(126)
     if tif is TimeInForce.GTD:
-        expire_b = get(126)
         if not expire_b:
             return business_refusal(
                 msg, 5, "ExpireTime (126) is required for GTD", "expire_time_missing", cl_ord_id
@@ -249,7 +248,7 @@ def decode_new_order_single(
                 msg, "bad_expire_time", UNSUPPORTED, "ExpireTime (126) is not a UTC timestamp"
             )
         expire_ts = parsed
-    elif get(126) is not None:
+    elif expire_b is not None:
         return _order_refusal(
             msg, "expire_time_not_gtd", UNSUPPORTED, "ExpireTime (126) is only for GTD orders"
         )
@@ -295,7 +294,7 @@ def decode_new_order_single(
         session=ctx.session,
         firm=ctx.firm,
         account=account,
-        cl_ord_id=text_of(cl_ord_id),
+        cl_ord_id=cl_ord_id.decode("latin-1"),
         symbol=spec.symbol,
         side=side,
         ord_type=ord_type,

@@ -127,7 +127,8 @@ class FeedTranslator:
 
     def on_command(self, ts: int, events: Sequence[Event]) -> list[bytes]:
         out: list[bytes] = []
-        if len(events) == 1:  # fast paths: an order that rests untouched, a plain cancel
+        if len(events) == 1:  # fast paths: an order that rests untouched, a plain cancel or
+            # replace
             ev = events[0]
             t = type(ev)
             if t is OrderAccepted:
@@ -145,6 +146,19 @@ class FeedTranslator:
             if t is OrderCanceled:
                 can: OrderCanceled = ev  # type: ignore[assignment]
                 self._emit_delete(out, self.locates.get(can.symbol, 0), ts, can.order_id)
+                return out
+            if t is OrderReplaced:  # alone: it did not trade, one U (priority kept or lost)
+                rep: OrderReplaced = ev  # type: ignore[assignment]
+                if rep.priority_kept or rep.leaves_qty > 0:
+                    self._emit_modify(
+                        out,
+                        self.locates.get(rep.symbol, 0),
+                        ts,
+                        rep.order_id,
+                        rep.price,
+                        rep.leaves_qty,
+                        rep.priority_kept,
+                    )
                 return out
             if t in _SILENT:
                 return out
