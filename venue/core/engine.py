@@ -2,7 +2,7 @@
 
 Each order command runs three named steps (exchange-core style): pre-trade risk (R1,
 `_risk_pre_hold`, for replaces too) → matching (`_match`) → settlement of fills
-(R2, `_settle`). Until the derivatives issue R1 passes everything and R2 does nothing.
+(R2, `_settle`). R1 and R2 are implemented in `venue.core.derivatives`.
 
 Invariants kept here (checked by `validate_internal_state`):
 - Only `cmd.ts` is time; ids come from counters in the state (`next_order_id`, `next_exec_id`,
