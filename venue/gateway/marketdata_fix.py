@@ -176,6 +176,8 @@ class FixMarketData:
         self.x_sent = 0  # X messages queued (tests, benchmarks)
         self.flushes = 0
         levels.track(False)  # nobody subscribed yet: changes are not worth noting
+        # a level source that shares the feed publisher's translation needs no feeding
+        self._translates = not getattr(levels, "shared", False)
         sequencer.subscribe(self._on_committed)
 
     def attach(self, send: Send) -> None:
@@ -313,7 +315,7 @@ class FixMarketData:
     # -- committed commands → X -----------------------------------------------------------------
 
     def _on_committed(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
-        if events:
+        if events and self._translates:
             self._levels.on_command(ts, events)
         if seq >= self._sequencer.committed_seq:  # the last command of its commit batch
             self.flush()

@@ -140,13 +140,13 @@ class LevelFeed:
             self._translator.book = book
             self._translator.preamble(engine, ts)
         self._book = book
-        self._shared = shared is not None
+        self.shared = shared is not None  # fed by its owner: `on_command` does nothing
         self.take_changes()  # the preamble is the starting state, not a change
 
     # -- input: committed commands ------------------------------------------------------------
 
     def on_command(self, ts: int, events: Sequence[Event]) -> None:
-        if not self._shared:
+        if not self.shared:
             self._translator.on_command(ts, events)
 
     def take_changes(self) -> LevelChanges:

@@ -340,20 +340,18 @@ class MarketDataPublisher:
 
     def _release_batch(self) -> None:
         """Translate the committed commands waiting in `_batch` (one pass, in order), number
-        their messages and release them."""
+        their messages and release them (nothing is unreleased before: no pre_commit)."""
         batch, self._batch = self._batch, []
         on_command = self.translator.on_command
-        unreleased = self._unreleased
-        n = 0
+        out: list[bytes] = []
         for ts, events in batch:
             msgs = on_command(ts, events)
             if msgs:
                 self.last_ts = ts
-                unreleased.extend(msgs)
-                n += len(msgs)
-        if n:
-            self.next_seq += n
-            self._release(self.next_seq)
+                out += msgs
+        if out:
+            self.next_seq += len(out)
+            self._frame(out)
 
     def _flush_now(self) -> None:
         self._flush()
@@ -363,10 +361,13 @@ class MarketDataPublisher:
             self._timing_pending.clear()
 
     def _release(self, upto: int) -> None:
-        """Frame messages released_next .. upto - 1 into packets (sending full ones) and keep
-        them for re-requests."""
+        """Release the unreleased messages released_next .. upto - 1."""
         unreleased = self._unreleased
-        msgs = [unreleased.popleft() for _ in range(upto - self.released_next)]
+        self._frame([unreleased.popleft() for _ in range(upto - self.released_next)])
+
+    def _frame(self, msgs: list[bytes]) -> None:
+        """Frame `msgs` (numbered from released_next on) into packets (sending full ones) and
+        keep them for re-requests."""
         packet = self._packet
         pending = packet.messages
         size = packet.size
