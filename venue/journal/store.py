@@ -2,7 +2,12 @@
 
 Tables: `journal` (seq, ts, command, events; msgspec msgpack bytes), `snapshots` (seq, ts,
 state hash, engine snapshot bytes), `fix_session` (next inbound / outbound FIX sequence numbers
-per session) and `fix_outbound` (session, seq, admin flag, raw message; for ResendRequest).
+per session) and `fix_outbound_runs`, the outbound FIX message store for ResendRequest: one row
+per run of consecutive sequence numbers of one session written by one batch (first/last seq,
+one '0'/'1' admin flag per message, each message's end offset as 10 decimal digits, the
+messages concatenated), so a batch writes a handful of rows instead of one per message. The
+view `fix_outbound (session, seq, admin, data)` shows it one message per row (for tools and
+tests; `read_outbound` splits the runs itself).
 
 Invariants:
 - One `Batch` is one transaction: its journal rows, FIX store changes (in the order they were
@@ -21,9 +26,12 @@ Invariants:
   two at once; the writer's own automatic checkpoint is only a bound (`WAL_AUTOCHECKPOINT_PAGES`)
   should those fall behind. A checkpoint that fails (busy) is simply caught up by the next
   one: committed data never depends on it.
-- `fix_outbound` is a rowid table in new files (its ~300-byte messages cost about half as much
-  to insert as in the WITHOUT ROWID layout of older files). Both layouts have the same columns
-  and key and are read and written by the same statements, so both are schema version 1.
+- The runs of one session never overlap: a message stored again under a seq already stored
+  (INSERT OR REPLACE semantics) rewrites the runs it touches, merged, in the same transaction.
+  The writer keeps each session's highest stored seq (`_top`) to tell, without a query, that a
+  run lies above everything stored (always, in practice: outbound seqs only grow until a reset).
+- Schema version 2 (packed runs). A version 1 file (one row per message) is migrated in one
+  transaction when the venue opens it for writing (`exclusive`); other versions are refused.
 - One writer: `Journal.open` (exclusive by default) locks `<path>.lock`, so two venue processes
   never write one journal.
 - Time enters as arguments (`ts`), this module reads no clock.
@@ -40,9 +48,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import itertools
-import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -50,17 +56,20 @@ from typing import Any, Literal, NamedTuple, cast
 
 import aiosqlite
 
+from venue.journal import outbound
 from venue.journal.errors import (
     JournalCorrupt,
     JournalError,
-    JournalMissing,
     JournalUnreadable,
     JournalWriteFailed,
 )
+from venue.journal.files import check_file as _check_file
+from venue.journal.files import lock as _lock
+from venue.journal.files import unlock as _unlock
 
 Synchronous = Literal["FULL", "NORMAL"]
 APPLICATION_ID = 0x56454E55  # "VENU": marks a venue journal among SQLite files
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes of WAL kept after a checkpoint
 CHECKPOINT_EVERY = 16384  # journal rows + stored messages committed between two checkpoints
 WAL_AUTOCHECKPOINT_PAGES = 16384  # the writer's own checkpoint, only if those fall behind
@@ -84,15 +93,7 @@ CREATE TABLE fix_session (
     next_in INTEGER NOT NULL,
     next_out INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE fix_outbound (
-    session TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    admin INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (session, seq)
-);
 """
-
 JournalRow = tuple[int, int, bytes, bytes]  # (seq, ts, cmd, events)
 OutboundRow = tuple[str, int, int, bytes]  # (session, seq, admin 0/1, data)
 StoreOp = OutboundRow | str  # an outbound message to store, or a session whose store is reset
@@ -129,10 +130,9 @@ class Batch:
         return bool(self.rows or self.store_ops or self.session_seqs or self.snapshot)
 
 
-_OUT_TABLE = "fix_outbound (session, seq, admin, data)"
 _ROWS_PER_STATEMENT = 2048  # x 4 columns: well under SQLite's 32766 bound variables
 _READ_CHUNK = 500  # seqs per `read_rows` statement
-_RESET_OUT = "DELETE FROM fix_outbound WHERE session = ?"
+_RUNS_PER_FETCH = 32  # stored runs fetched at a time by `read_outbound`
 _UPSERT_SESSION = (
     "INSERT INTO fix_session (session, next_in, next_out) VALUES (?, ?, ?) "
     "ON CONFLICT (session) DO UPDATE SET next_in = excluded.next_in, next_out = excluded.next_out"
@@ -140,23 +140,18 @@ _UPSERT_SESSION = (
 _INSERT_SNAPSHOT = "INSERT INTO snapshots (seq, ts, state_hash, data) VALUES (?, ?, ?, ?)"
 
 
-def _write_batch(db: sqlite3.Connection, batch: Batch, keep_snapshots: int) -> None:
-    """Runs on the database thread: the whole batch as one transaction, rolled back on error."""
+def _write_batch(
+    db: sqlite3.Connection, batch: Batch, keep_snapshots: int, tops: dict[str, int]
+) -> None:
+    """Runs on the database thread: the whole batch as one transaction, rolled back on error.
+    `tops` (session -> highest stored outbound seq) is updated only once it committed."""
+    changed: dict[str, int] = {}
     try:
         db.execute("BEGIN IMMEDIATE")
         if batch.rows:
             _insert_many(db, "journal (seq, ts, cmd, events)", batch.rows)
-        run: list[OutboundRow] = []
-        for op in batch.store_ops:
-            if isinstance(op, str):
-                if run:
-                    _insert_many(db, _OUT_TABLE, run, replace=True)
-                    run = []
-                db.execute(_RESET_OUT, (op,))
-            else:
-                run.append(op)
-        if run:
-            _insert_many(db, _OUT_TABLE, run, replace=True)
+        if batch.store_ops:
+            outbound.write_store_ops(db, batch.store_ops, tops, changed)
         if batch.session_seqs:
             db.executemany(
                 _UPSERT_SESSION,
@@ -175,22 +170,24 @@ def _write_batch(db: sqlite3.Connection, batch: Batch, keep_snapshots: int) -> N
             with contextlib.suppress(sqlite3.Error):
                 db.execute("ROLLBACK")
         raise
+    for session, top in changed.items():
+        if top:
+            tops[session] = top
+        else:
+            tops.pop(session, None)
 
 
 def _insert_many(
     db: sqlite3.Connection,
     table: str,
     rows: Sequence[tuple[Any, Any, Any, Any]],
-    *,
-    replace: bool = False,
 ) -> None:
     """Insert 4-column rows with multi-row VALUES statements rather than `executemany`: the
     database thread then releases and retakes the GIL once per statement instead of once per
     row, which keeps commits fast while the event loop thread is busy applying commands."""
-    verb = "INSERT OR REPLACE" if replace else "INSERT"
     for start in range(0, len(rows), _ROWS_PER_STATEMENT):
         part = rows[start : start + _ROWS_PER_STATEMENT]
-        sql = f"{verb} INTO {table} VALUES " + ",".join(["(?,?,?,?)"] * len(part))
+        sql = f"INSERT INTO {table} VALUES " + ",".join(["(?,?,?,?)"] * len(part))
         db.execute(sql, list(itertools.chain.from_iterable(part)))
 
 
@@ -230,6 +227,8 @@ class Journal:
         self._since_checkpoint = 0  # rows + messages committed since the last checkpoint began
         self._checkpoint: asyncio.Task[None] | None = None  # the one in flight
         self.checkpoints = 0  # background checkpoints run (tests, tools/bench)
+        # session -> highest outbound seq stored; read and written on the database thread only
+        self._tops: dict[str, int] = {}
         self.last_seq = 0  # highest committed sequence number (0: empty journal)
         self.last_ts = 0  # its ts (0: empty journal)
         self.recovery: RecoveryReport | None = None
@@ -261,7 +260,9 @@ class Journal:
             raise
         reader: aiosqlite.Connection | None = None
         try:
-            await _configure(writer, path, synchronous=synchronous, is_new=is_new)
+            await _configure(
+                writer, path, synchronous=synchronous, is_new=is_new, migrate=exclusive
+            )
             reader = await _connect(path)
             await reader.execute("PRAGMA query_only = ON")
             journal = cls(
@@ -274,6 +275,8 @@ class Journal:
                 last = await cur.fetchone()
             if last is not None:
                 journal.last_seq, journal.last_ts = int(last[0]), int(last[1])
+            async with writer.execute(outbound.TOPS) as cur:
+                journal._tops = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
         except sqlite3.DatabaseError as exc:
             await _close_quietly(writer, reader)
             _unlock(lock_fd)
@@ -314,7 +317,9 @@ class Journal:
         if not batch.has_writes():
             return
         try:
-            await _run_on_db_thread(self._writer, _write_batch, batch, self._keep_snapshots)
+            await _run_on_db_thread(
+                self._writer, _write_batch, batch, self._keep_snapshots, self._tops
+            )
         except (sqlite3.Error, ValueError, OSError) as exc:
             first = batch.rows[0][0] if batch.rows else None
             last = batch.rows[-1][0] if batch.rows else None
@@ -361,16 +366,22 @@ class Journal:
         """Stored outbound messages with begin <= seq <= end (end 0: no upper bound), ascending,
         at most `limit` rows: (seq, admin, data). Page through big ranges in chunks."""
         upper = end if end > 0 else (1 << 63) - 1
+        out: list[tuple[int, bool, bytes]] = []
+        if limit <= 0:
+            return out
         try:
-            async with self._reader.execute(
-                "SELECT seq, admin, data FROM fix_outbound "
-                "WHERE session = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?",
-                (session, begin, upper, limit),
-            ) as cur:
-                rows = await cur.fetchall()
+            async with self._reader.execute(outbound.READ, (session, begin, upper)) as cur:
+                while len(out) < limit:
+                    runs = list(await cur.fetchmany(_RUNS_PER_FETCH))
+                    for first, admin, ends, data in runs:
+                        for msg in outbound.split_run(int(first), admin, ends, bytes(data)):
+                            if begin <= msg[0] <= upper:
+                                out.append(msg)
+                    if len(runs) < _RUNS_PER_FETCH:
+                        break
         except sqlite3.DatabaseError as exc:
             raise _classify(self._path, exc) from exc
-        return [(int(r[0]), bool(r[1]), bytes(r[2])) for r in rows]
+        return out[:limit]
 
     # -- reads for recovery and verification -----------------------------------------------
 
@@ -461,68 +472,6 @@ class Journal:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _check_file(path: Path, *, create: bool) -> bool:
-    """True when a new database is to be created. Raises for a missing or unusable file."""
-    if not path.exists():
-        if not create:
-            raise JournalMissing(
-                f"journal {path} does not exist (create a new one only on first run, when told to)"
-            )
-        if not path.parent.is_dir():
-            raise JournalUnreadable(f"journal {path}: directory {path.parent} does not exist")
-        wal = path.with_name(path.name + "-wal")
-        if wal.exists():
-            # SQLite would replay a stray WAL into the new file: someone removed the database
-            # but not its log. Refuse rather than build a journal out of another one's pages.
-            raise JournalCorrupt(
-                f"journal {path} does not exist but its write-ahead log {wal} does "
-                f"(database deleted without its -wal file?)"
-            )
-        return True
-    if not path.is_file():
-        raise JournalUnreadable(f"journal {path} is not a regular file")
-    if not os.access(path, os.R_OK | os.W_OK):
-        raise JournalUnreadable(f"journal {path} is not readable and writable by this user")
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            header = fh.read(16)
-    except OSError as exc:
-        raise JournalUnreadable(f"journal {path} cannot be read: {_describe(exc)}") from exc
-    if size == 0:
-        raise JournalCorrupt(f"journal {path} is empty (0 bytes): truncated or not a journal")
-    if header != b"SQLite format 3\x00":
-        raise JournalCorrupt(f"journal {path} is not an SQLite database (bad file header)")
-    return False
-
-
-def _lock(path: Path) -> int:
-    """Take the journal's writer lock (flock on a side file; the kernel drops it when the
-    process dies, so a crash never leaves a stale lock)."""
-    lock_path = path.with_name(path.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise JournalUnreadable(f"journal {path}: cannot create lock file: {exc}") from exc
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        raise JournalUnreadable(
-            f"journal {path} is in use by another venue process (pid {holder}, lock {lock_path})"
-        ) from exc
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
-    return fd
-
-
-def _unlock(fd: int | None) -> None:
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
 async def _connect(path: Path) -> aiosqlite.Connection:
     try:
         return await aiosqlite.connect(
@@ -535,8 +484,16 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 
 
 async def _configure(
-    conn: aiosqlite.Connection, path: Path, *, synchronous: Synchronous, is_new: bool
+    conn: aiosqlite.Connection,
+    path: Path,
+    *,
+    synchronous: Synchronous,
+    is_new: bool,
+    migrate: bool,
 ) -> None:
+    """Check an existing file's identity and version (migrating version 1 when `migrate`),
+    set the pragmas and, for a new file, create the schema."""
+    version = SCHEMA_VERSION
     if not is_new:
         async with conn.execute("PRAGMA application_id") as cur:
             app_row = await cur.fetchone()
@@ -546,9 +503,11 @@ async def _configure(
         version = 0 if version_row is None else int(version_row[0])
         if app_id != APPLICATION_ID:
             raise JournalCorrupt(f"journal {path} is an SQLite file but not a venue journal")
-        if version != SCHEMA_VERSION:
+        if version != SCHEMA_VERSION and not (version == 1 and migrate):
+            how = " (version 1 is migrated when the venue opens it)" if version == 1 else ""
             raise JournalCorrupt(
-                f"journal {path} has schema version {version}, this venue reads {SCHEMA_VERSION}"
+                f"journal {path} has schema version {version}, this venue reads "
+                f"{SCHEMA_VERSION}{how}"
             )
     async with conn.execute("PRAGMA journal_mode = WAL") as cur:
         mode_row = await cur.fetchone()
@@ -559,21 +518,34 @@ async def _configure(
     await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     await conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
     if is_new:
-        await conn.execute("BEGIN IMMEDIATE")
-        for statement in _SCHEMA.split(";"):
+        await _in_transaction(conn, _SCHEMA + outbound.SCHEMA, f"application_id = {APPLICATION_ID}")
+    elif version != SCHEMA_VERSION:  # version 1, opened for writing: migrate
+        await _in_transaction(conn, outbound.MIGRATE_FROM_1, None)
+    async with conn.execute(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"
+    ) as cur:
+        names = [str(r[0]) for r in await cur.fetchall()]
+    missing = {"journal", "snapshots", "fix_session", "fix_outbound_runs"} - set(names)
+    if missing:
+        raise JournalCorrupt(f"journal {path} lacks tables {sorted(missing)}")
+
+
+async def _in_transaction(conn: aiosqlite.Connection, script: str, pragma: str | None) -> None:
+    """Run `script`'s statements, `PRAGMA <pragma>` and set the schema version, in one
+    transaction (rolled back on error)."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in script.split(";"):
             if statement.strip():
                 await conn.execute(statement)
-        await conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        if pragma is not None:
+            await conn.execute(f"PRAGMA {pragma}")
         await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         await conn.execute("COMMIT")
-    else:
-        async with conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"
-        ) as cur:
-            names = [str(r[0]) for r in await cur.fetchall()]
-        missing = {"journal", "snapshots", "fix_session", "fix_outbound"} - set(names)
-        if missing:
-            raise JournalCorrupt(f"journal {path} lacks tables {sorted(missing)}")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error, ValueError):
+            await conn.execute("ROLLBACK")
+        raise
 
 
 def _classify(path: Path, exc: sqlite3.DatabaseError) -> JournalError:
