@@ -85,3 +85,17 @@ def test_session_events_reach_every_application_serving_the_role_once() -> None:
     router.on_logon("T")
     assert dropcopy.calls == [("logon", "DC"), ("reset", "DC"), ("logout", "DC")]
     assert default.calls == [("logon", "DC"), ("reset", "DC"), ("logout", "DC"), ("logon", "T")]
+
+
+def test_remembered_routes_follow_registrations_and_stay_bounded() -> None:
+    sessions = [_session("T", "trading")]
+    default, md = Recorder("default"), Recorder("md")
+    router = RoleRouter(sessions, default)
+    assert router.route("T", b"V") is default  # remembered ...
+    router.register(md, roles=["trading"], msg_types=[b"V"])
+    assert router.route("T", b"V") is md  # ... and forgotten by a registration
+    assert router.route("T", b"D") is default
+    for n in range(10_000):  # message types come from the wire: the memory is bounded
+        assert router.route("T", b"Z%d" % n) is default
+    assert len(router._by_type) <= 4096
+    assert router.route("T", b"V") is md
