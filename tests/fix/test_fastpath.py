@@ -28,7 +28,7 @@ from venue.fix.codec import (
     parse_utc_timestamp,
 )
 from venue.fix.dictionary import Dictionary, load_dictionary
-from venue.fix.validate import validate, validate_fields
+from venue.fix.validate import make_validator, validate, validate_fields
 
 D = load_dictionary()
 TS = b"20261121-06:11:04.123"
@@ -222,6 +222,15 @@ def test_nos_uses_the_fast_path_and_agrees() -> None:
     m = parsed(raw)
     assert m.shape is not None and callable(m.shape.memo[D])
     assert validate(m, D) is None
+
+
+def test_make_validator_answers_as_validate() -> None:
+    check = make_validator(D)
+    good = parsed(frame(HEADER + NOS))
+    bad = parsed(frame([*HEADER, *NOS[:-1], (59, b"Q")]))
+    for _ in range(4):
+        assert check(good) is None
+        assert check(bad) == validate(bad, D) == validate_fields(bad, D) is not None
 
 
 def test_every_edge_value_in_every_nos_position_agrees() -> None:

@@ -413,25 +413,25 @@ class Framer:
     def feed(self, data: bytes) -> list[FixMessage | Garbled]:
         """Add bytes from the stream; return every result completed by them, in order."""
         if not self._buf and type(data) is bytes:
-            # The usual read: exactly one whole frame with a three-digit CheckSum. The same
-            # steps as `_scan` takes for it, without the loop and the partial-frame cases.
+            # The usual read: exactly one whole frame, three-digit CheckSum, right length and
+            # sum (the first check of `_scan`'s loop, without the loop). Anything else, a bad
+            # CheckSum included, goes through `_scan`, which decides it from scratch.
             head = _HEAD_RE.match(data)
             if head is not None:
                 body_end = head.end() + int(head[1])
                 if (
                     len(data) == body_end + 7
+                    and body_end <= _ADLER_CHUNK
                     and body_end + 7 <= self.max_message_size
-                    and data.startswith(b"10=", body_end)
-                    and data[body_end - 1] == _SOH_INT
                     and data[-1] == _SOH_INT
+                    and data[body_end - 1] == _SOH_INT
+                    and data.startswith(
+                        _TRAILER[((zlib.adler32(data[:body_end]) & 0xFFFF) - 1) & 0xFF],
+                        body_end,
+                    )
                 ):
                     self._need = 0
                     self._search_from = 0
-                    if (
-                        data[body_end + 3 : body_end + 6]
-                        != _CHECKSUM_TEXT[checksum(data[:body_end])]
-                    ):
-                        return [Garbled(data, "CheckSum incorrect")]
                     return [_parse(data, self._tables, self._data_fields)]
         out: list[FixMessage | Garbled] = []
         buf: bytes | bytearray
