@@ -1,0 +1,505 @@
+"""Core order events → ExecutionReport bodies (lists of (tag, bytes) for the FIX encoder); the
+reason tables. Re-exported by `venue.fix.mapping_out` (and `venue.fix.mapping`).
+
+Invariants:
+- Every body is built from the event (and the instrument's scales) alone: no engine state, no
+  clock; TransactTime (60) is the event's `ts`. Each call returns a new list (drop copy extends
+  it).
+- ExecID (17) is stable across restarts and resends because it is derived from journaled
+  numbers only: `b"%d" % exec_id` for events that carry the core's `exec_id`, `b"R%d" % seq`
+  for a reject produced by the command journaled at `seq` (a command yields at most one), and
+  for answers made without a command (edge refusals, order status) a token the caller
+  supplies, spelled `E…` or `I…`. The four spellings never collide.
+- Prices and quantities are exact decimal strings (ticks × tick_size, lots × lot_size)
+  formatted with integers only.
+- The hot reports (new, fill, cancel, replace) are one list display each, byte for byte the
+  fields the general path writes (tests pin the frames).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from venue.core.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+)
+from venue.core.types import CancelReason, OrdType, RejectReason, Side, TimeInForce
+from venue.fix.codec import format_utc_timestamp
+from venue.fix.mapping_num import InstrumentSpec
+
+__all__ = [
+    "CANCEL_REASON_TEXT",
+    "ORD_REJ_REASON",
+    "REJECT_TEXT",
+    "Body",
+    "LiveOrder",
+    "execution_report",
+    "order_status_report",
+]
+
+Body = list[tuple[int, bytes]]
+
+_NONE = b"NONE"
+_ZERO = b"0"
+_SIDE = {Side.BUY: b"1", Side.SELL: b"2"}
+_ORD_TYPE = {OrdType.MARKET: b"1", OrdType.LIMIT: b"2"}
+_TIF = {t: b"%d" % t.value for t in TimeInForce}
+
+ORD_REJ_REASON: dict[RejectReason, int] = {
+    RejectReason.UNKNOWN_INSTRUMENT: 1,
+    RejectReason.UNKNOWN_ORDER: 5,
+    RejectReason.INVALID_QUANTITY: 13,
+    RejectReason.PRICE_OFF_TICK: 99,
+    RejectReason.QTY_OFF_LOT: 13,
+    RejectReason.PRICE_OUTSIDE_BAND: 99,
+    RejectReason.QTY_ABOVE_MAXIMUM: 3,
+    RejectReason.DUPLICATE_CL_ORD_ID: 6,
+    RejectReason.INSTRUMENT_HALTED: 2,
+    RejectReason.INSTRUMENT_EXPIRED: 2,
+    RejectReason.POST_ONLY_WOULD_TAKE: 99,
+    RejectReason.FOK_NOT_FILLABLE: 99,
+    RejectReason.MARKET_NO_LIQUIDITY: 99,
+    RejectReason.TOO_LATE_TO_CANCEL: 4,
+    RejectReason.INVALID_PRICE: 99,
+    RejectReason.INVALID_TIF: 11,
+    RejectReason.RISK_REJECTED: 0,
+    RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY: 13,
+    RejectReason.INVALID_ORDER: 11,
+    RejectReason.MALFORMED_COMMAND: 99,
+    RejectReason.UNKNOWN_ACCOUNT: 15,
+    RejectReason.INSUFFICIENT_MARGIN: 0,
+    RejectReason.REDUCE_ONLY_WOULD_INCREASE: 99,
+    RejectReason.INDEX_STALE: 0,
+}
+"""RejectReason → OrdRejReason (103); anything not listed is 99 (Other)."""
+
+REJECT_TEXT: dict[RejectReason, str] = {
+    RejectReason.UNKNOWN_INSTRUMENT: "unknown symbol",
+    RejectReason.UNKNOWN_ORDER: "unknown order",
+    RejectReason.INVALID_QUANTITY: "quantity must be positive",
+    RejectReason.PRICE_OFF_TICK: "price is not a multiple of the tick size",
+    RejectReason.QTY_OFF_LOT: "quantity is not a multiple of the lot size",
+    RejectReason.PRICE_OUTSIDE_BAND: "price outside the price band",
+    RejectReason.QTY_ABOVE_MAXIMUM: "quantity above the maximum order quantity",
+    RejectReason.DUPLICATE_CL_ORD_ID: "duplicate ClOrdID",
+    RejectReason.INSTRUMENT_HALTED: "instrument halted",
+    RejectReason.INSTRUMENT_EXPIRED: "instrument expired",
+    RejectReason.POST_ONLY_WOULD_TAKE: "post-only order would take liquidity",
+    RejectReason.FOK_NOT_FILLABLE: "fill-or-kill order cannot be filled in full",
+    RejectReason.MARKET_NO_LIQUIDITY: "no liquidity for a market order within the band",
+    RejectReason.TOO_LATE_TO_CANCEL: "too late to cancel: the order is done",
+    RejectReason.INVALID_PRICE: "invalid price",
+    RejectReason.INVALID_TIF: "invalid TimeInForce/ExpireTime",
+    RejectReason.RISK_REJECTED: "rejected by pre-trade risk",
+    RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY: "new quantity not above the filled quantity",
+    RejectReason.INVALID_ORDER: "invalid order",
+    RejectReason.MALFORMED_COMMAND: "malformed request",
+    RejectReason.UNKNOWN_ACCOUNT: "unknown account",
+    RejectReason.INSUFFICIENT_MARGIN: "insufficient margin: initial margin above available equity",
+    RejectReason.REDUCE_ONLY_WOULD_INCREASE: "reduce-only order would increase the position",
+    RejectReason.INDEX_STALE: "index price stale: only risk-reducing orders accepted",
+    RejectReason.DUPLICATE_ACCOUNT: "duplicate account",
+    RejectReason.INVALID_ACCOUNT: "invalid account",
+    RejectReason.INVALID_AMOUNT: "invalid amount",
+    RejectReason.WITHDRAWAL_EXCEEDS_AVAILABLE: "withdrawal above available balance",
+    RejectReason.NOT_LIQUIDATABLE: "account not below maintenance margin",
+    RejectReason.INSTRUMENT_NOT_EXPIRED: "instrument not expired",
+    RejectReason.NOT_A_PERPETUAL: "funding applies to perpetuals only",
+    RejectReason.ALREADY_SETTLED: "instrument already settled",
+}
+
+CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
+    CancelReason.REQUESTED: b"canceled on request",
+    CancelReason.IOC_REMAINDER: b"IOC remainder canceled",
+    CancelReason.FOK_NOT_FILLED: b"FOK not filled",
+    CancelReason.MARKET_REMAINDER: b"market order remainder canceled",
+    CancelReason.SELF_TRADE: b"canceled by self-trade prevention",
+    CancelReason.EXPIRED: b"expired",
+    CancelReason.MASS_CANCEL: b"canceled by mass cancel",
+    CancelReason.HALTED: b"canceled: instrument halted",
+    CancelReason.LIQUIDATION: b"canceled: account liquidated",
+}
+
+
+def _text(s: str) -> bytes:
+    return s.encode("latin-1", "replace")
+
+
+def _b(s: str) -> bytes:
+    return s.encode("latin-1")
+
+
+def _ord_status(cum_qty: int, leaves_qty: int) -> bytes:
+    if leaves_qty == 0 and cum_qty > 0:
+        return b"2"
+    return b"1" if cum_qty > 0 else b"0"
+
+
+def _exec_inst(post_only: bool, reduce_only: bool) -> bytes:
+    if post_only and reduce_only:
+        return b"6 E"
+    return b"6" if post_only else b"E"
+
+
+# ---------------------------------------------------------------------------------------------
+# ExecutionReport (35=8)
+
+
+def execution_report(
+    ev: OrderAccepted | OrderFilled | OrderCanceled | OrderReplaced | OrderRejected,
+    spec: InstrumentSpec | None,
+    *,
+    seq: int = 0,
+) -> Body:
+    """The ExecutionReport body for one order event (a new list: callers may extend it). `seq`
+    (the journal sequence of the command) is needed only for `OrderRejected`, whose ExecID is
+    `R<seq>`."""
+    tp = type(ev)
+    if tp is OrderFilled:
+        return _fill(ev, spec)  # type: ignore[arg-type]
+    if tp is OrderAccepted:
+        return _accepted(ev, spec)  # type: ignore[arg-type]
+    if tp is OrderCanceled:
+        return _canceled(ev, spec)  # type: ignore[arg-type]
+    if tp is OrderReplaced:
+        return _replaced(ev, spec)  # type: ignore[arg-type]
+    return _rejected(ev, spec, b"R%d" % seq)  # type: ignore[arg-type]
+
+
+# The hot reports (new, fill, cancel, replace) are built as one list display each: constant
+# pairs are compiled constants, the instrument's scales are read once, and the TransactTime of
+# the events of one command (all share its ts) is formatted once (`_transact_time`).
+
+_last_ts: list[tuple[int, bytes]] = [(-1, b"")]
+
+
+def _transact_time(ts: int) -> bytes:
+    last = _last_ts[0]
+    if last[0] == ts:
+        return last[1]
+    text = format_utc_timestamp(ts)
+    _last_ts[0] = (ts, text)
+    return text
+
+
+def _price(spec: InstrumentSpec | None, ticks: int) -> bytes:
+    return spec.tick.units_to_text(ticks) if spec is not None else b"%d" % ticks
+
+
+def _qty(spec: InstrumentSpec | None, lots: int) -> bytes:
+    return spec.lot.units_to_text(lots) if spec is not None else b"%d" % lots
+
+
+def _avg(spec: InstrumentSpec | None, cum_notional: int, cum_qty: int) -> bytes:
+    if spec is None or cum_qty == 0:
+        return _ZERO
+    return spec.avg_px_text(cum_notional, cum_qty)
+
+
+def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
+    if spec is None:
+        return _fill_unscaled(ev)
+    qty = spec.lot.units_to_text
+    px = spec.tick.units_to_text
+    cum_qty = ev.cum_qty
+    body = [
+        (37, b"%d" % ev.order_id),
+        (11, ev.cl_ord_id.encode("latin-1")),
+        (17, b"%d" % ev.exec_id),
+        (150, b"F"),
+        (39, b"1" if ev.leaves_qty else b"2"),
+        (1, ev.account.encode("latin-1")),
+        (55, spec.symbol_bytes),
+        (54, _SIDE[ev.side]),
+        (38, qty(ev.qty)),
+        (40, _ORD_TYPE[ev.ord_type]),
+        (44, px(ev.price)),
+        (59, _TIF[ev.tif]),
+        (31, px(ev.last_px)),
+        (32, qty(ev.last_qty)),
+        (880, b"%d" % ev.trade_id),
+        (1057, b"Y" if ev.aggressor else b"N"),
+        (151, qty(ev.leaves_qty)),
+        (14, qty(cum_qty)),
+        (6, spec.avg_px_text(ev.cum_notional, cum_qty) if cum_qty else _ZERO),
+        (60, _transact_time(ev.ts)),
+    ]
+    if ev.ord_type != OrdType.LIMIT:
+        del body[10]  # no Price (44) for a market order
+    return body
+
+
+def _fill_unscaled(ev: OrderFilled) -> Body:
+    """A fill of an instrument without a spec (integers as they are)."""
+    body = [
+        (37, b"%d" % ev.order_id),
+        (11, _b(ev.cl_ord_id)),
+        (17, b"%d" % ev.exec_id),
+        (150, b"F"),
+        (39, b"2" if ev.leaves_qty == 0 else b"1"),
+        (1, _b(ev.account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE[ev.side]),
+        (38, _qty(None, ev.qty)),
+        (40, _ORD_TYPE[ev.ord_type]),
+    ]
+    if ev.ord_type == OrdType.LIMIT:
+        body.append((44, _price(None, ev.price)))
+    body += [
+        (59, _TIF[ev.tif]),
+        (31, _price(None, ev.last_px)),
+        (32, _qty(None, ev.last_qty)),
+        (880, b"%d" % ev.trade_id),
+        (1057, b"Y" if ev.aggressor else b"N"),
+        (151, _qty(None, ev.leaves_qty)),
+        (14, _qty(None, ev.cum_qty)),
+        (6, _ZERO),
+        (60, _transact_time(ev.ts)),
+    ]
+    return body
+
+
+def _order_fields(
+    o: OrderAccepted | LiveOrder,
+    spec: InstrumentSpec | None,
+    exec_id: bytes,
+    exec_type: bytes,
+    ord_status: bytes,
+) -> Body:
+    """37 through 18: the order as entered, shared by the new-order and status reports."""
+    body = [
+        (37, b"%d" % o.order_id),
+        (11, _b(o.cl_ord_id)),
+        (17, exec_id),
+        (150, exec_type),
+        (39, ord_status),
+        (1, _b(o.account)),
+        (55, _b(o.symbol)),
+        (54, _SIDE[o.side]),
+        (38, _qty(spec, o.qty)),
+        (40, _ORD_TYPE[o.ord_type]),
+    ]
+    if o.ord_type == OrdType.LIMIT:
+        body.append((44, _price(spec, o.price)))
+    body.append((59, _TIF[o.tif]))
+    if o.expire_ts:
+        body.append((126, format_utc_timestamp(o.expire_ts)))
+    if o.post_only or o.reduce_only:
+        body.append((18, _exec_inst(o.post_only, o.reduce_only)))
+    return body
+
+
+def _accepted(ev: OrderAccepted, spec: InstrumentSpec | None) -> Body:
+    if (
+        spec is not None
+        and ev.ord_type == OrdType.LIMIT
+        and not (ev.expire_ts or ev.post_only or ev.reduce_only)
+    ):  # the common new order: one list display
+        qty = spec.lot.units_to_text(ev.qty)
+        return [
+            (37, b"%d" % ev.order_id),
+            (11, ev.cl_ord_id.encode("latin-1")),
+            (17, b"%d" % ev.exec_id),
+            (150, b"0"),
+            (39, b"0"),
+            (1, ev.account.encode("latin-1")),
+            (55, spec.symbol_bytes),
+            (54, _SIDE[ev.side]),
+            (38, qty),
+            (40, b"2"),
+            (44, spec.tick.units_to_text(ev.price)),
+            (59, _TIF[ev.tif]),
+            (151, qty),
+            (14, _ZERO),
+            (6, _ZERO),
+            (60, _transact_time(ev.ts)),
+        ]
+    body = _order_fields(ev, spec, b"%d" % ev.exec_id, b"0", b"0")
+    body += [
+        (151, _qty(spec, ev.qty)),
+        (14, _ZERO),
+        (6, _ZERO),
+        (60, _transact_time(ev.ts)),
+    ]
+    return body
+
+
+def _canceled(ev: OrderCanceled, spec: InstrumentSpec | None) -> Body:
+    status = b"C" if ev.reason == CancelReason.EXPIRED else b"4"
+    if spec is not None and ev.ord_type == OrdType.LIMIT:
+        cum_qty = ev.cum_qty
+        body = [  # the common cancel: of a limit order
+            (37, b"%d" % ev.order_id),
+            (11, ev.cl_ord_id.encode("latin-1")),
+            (17, b"%d" % ev.exec_id),
+            (150, status),
+            (39, status),
+            (1, ev.account.encode("latin-1")),
+            (55, spec.symbol_bytes),
+            (54, _SIDE[ev.side]),
+            (38, spec.lot.units_to_text(ev.qty)),
+            (40, b"2"),
+            (44, spec.tick.units_to_text(ev.price)),
+            (59, _TIF[ev.tif]),
+            (151, _ZERO),
+            (14, spec.lot.units_to_text(cum_qty)),
+            (6, spec.avg_px_text(ev.cum_notional, cum_qty) if cum_qty else _ZERO),
+            (60, _transact_time(ev.ts)),
+            (58, CANCEL_REASON_TEXT.get(ev.reason, b"canceled")),
+        ]
+        if ev.orig_cl_ord_id:
+            body.insert(2, (41, ev.orig_cl_ord_id.encode("latin-1")))
+        return body
+    body = [(37, b"%d" % ev.order_id), (11, _b(ev.cl_ord_id))]
+    if ev.orig_cl_ord_id:
+        body.append((41, _b(ev.orig_cl_ord_id)))
+    body += [
+        (17, b"%d" % ev.exec_id),
+        (150, status),
+        (39, status),
+        (1, _b(ev.account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE[ev.side]),
+        (38, _qty(spec, ev.qty)),
+        (40, _ORD_TYPE[ev.ord_type]),
+    ]
+    if ev.ord_type == OrdType.LIMIT:
+        body.append((44, _price(spec, ev.price)))
+    body += [
+        (59, _TIF[ev.tif]),
+        (151, _ZERO),
+        (14, _qty(spec, ev.cum_qty)),
+        (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
+        (60, _transact_time(ev.ts)),
+        (58, CANCEL_REASON_TEXT.get(ev.reason, b"canceled")),
+    ]
+    return body
+
+
+def _replaced(ev: OrderReplaced, spec: InstrumentSpec | None) -> Body:
+    if spec is None:
+        qty_text, px_text = b"%d".__mod__, b"%d".__mod__
+        symbol = _b(ev.symbol)
+    else:
+        qty_text, px_text = spec.lot.units_to_text, spec.tick.units_to_text
+        symbol = spec.symbol_bytes
+    return [
+        (37, b"%d" % ev.order_id),
+        (11, ev.cl_ord_id.encode("latin-1")),
+        (41, ev.orig_cl_ord_id.encode("latin-1")),
+        (17, b"%d" % ev.exec_id),
+        (150, b"5"),
+        (39, _ord_status(ev.cum_qty, ev.leaves_qty)),
+        (1, ev.account.encode("latin-1")),
+        (55, symbol),
+        (54, _SIDE[ev.side]),
+        (38, qty_text(ev.qty)),
+        (40, _ORD_TYPE[ev.ord_type]),
+        (44, px_text(ev.price)),
+        (59, _TIF[ev.tif]),
+        (151, qty_text(ev.leaves_qty)),
+        (14, qty_text(ev.cum_qty)),
+        (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
+        (60, _transact_time(ev.ts)),
+    ]
+
+
+def _rejected(ev: OrderRejected, spec: InstrumentSpec | None, exec_id: bytes) -> Body:
+    body = [
+        (37, _NONE),
+        (11, _b(ev.cl_ord_id)),
+        (17, exec_id),
+        (150, b"8"),
+        (39, b"8"),
+        (103, b"%d" % ORD_REJ_REASON.get(ev.reason, 99)),
+        (1, _b(ev.account)),
+        (55, _b(ev.symbol)),
+        (54, _SIDE.get(ev.side, b"1")),
+        (38, _qty(spec, ev.qty)),
+        (40, _ORD_TYPE.get(ev.ord_type, b"2")),
+    ]
+    if ev.ord_type == OrdType.LIMIT:
+        body.append((44, _price(spec, ev.price)))
+    body += [
+        (59, _TIF.get(ev.tif, b"1")),
+        (151, _ZERO),
+        (14, _ZERO),
+        (6, _ZERO),
+        (60, _transact_time(ev.ts)),
+        (58, _text(REJECT_TEXT.get(ev.reason, ev.reason.name.lower()))),
+    ]
+    return body
+
+
+class LiveOrder(Protocol):
+    """What an order status report needs from a live order (the core's `Order` has it)."""
+
+    order_id: int
+    account: str
+    cl_ord_id: str
+    symbol: str
+    side: Side
+    ord_type: OrdType
+    tif: TimeInForce
+    price: int
+    qty: int
+    cum_qty: int
+    cum_notional: int
+    expire_ts: int
+    post_only: bool
+    reduce_only: bool
+
+
+def order_status_report(
+    order: LiveOrder | None,
+    spec: InstrumentSpec | None,
+    *,
+    exec_id: bytes,
+    ts: int,
+    cl_ord_id: bytes = b"",
+    symbol: bytes = b"",
+    side: bytes = b"1",
+    ord_status_req_id: bytes = b"",
+    mass_status_req_id: bytes = b"",
+    tot_num_reports: int | None = None,
+    last_report: bool = False,
+) -> Body:
+    """ExecType I (order status) for a live order, or, when `order` is None, the FIX answer for an
+    unknown order: OrdStatus 8 with OrdRejReason 5 (`cl_ord_id`, `symbol`, `side` echo the
+    request). For mass status, pass `mass_status_req_id`, `tot_num_reports` and `last_report`."""
+    if order is None:
+        body: Body = [(37, _NONE)]
+        if cl_ord_id:
+            body.append((11, cl_ord_id))
+        body += [(17, exec_id), (150, b"I"), (39, b"8"), (103, b"5")]
+        if symbol:
+            body.append((55, symbol))
+        body += [
+            (54, side),
+            (151, _ZERO),
+            (14, _ZERO),
+            (6, _ZERO),
+            (60, format_utc_timestamp(ts)),
+            (58, b"unknown order"),
+        ]
+    else:
+        leaves = order.qty - order.cum_qty
+        body = _order_fields(order, spec, exec_id, b"I", _ord_status(order.cum_qty, leaves))
+        body += [
+            (151, _qty(spec, leaves)),
+            (14, _qty(spec, order.cum_qty)),
+            (6, _avg(spec, order.cum_notional, order.cum_qty)),
+            (60, format_utc_timestamp(ts)),
+        ]
+    if ord_status_req_id:
+        body.insert(2, (790, ord_status_req_id))
+    if mass_status_req_id:
+        body.insert(2, (584, mass_status_req_id))
+        if tot_num_reports is not None:
+            body.insert(3, (911, b"%d" % tot_num_reports))
+            body.insert(4, (912, b"Y" if last_report else b"N"))
+    return body
