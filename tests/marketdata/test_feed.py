@@ -329,3 +329,28 @@ async def test_raw_packets_are_contiguous_and_at_most_1400_bytes(tmp_path: Path)
     finally:
         sink.close()
         await venue.close()
+
+
+async def test_a_commit_batch_is_translated_once_and_leaves_in_one_packet(tmp_path: Path) -> None:
+    """Commands of one commit batch are numbered at its last command, in sequence order, and a
+    batch whose messages fit one packet costs one packet."""
+    venue = await Venue(tmp_path / "venue.db", ManualClock()).open()
+    pub, client = await start_feed(venue, heartbeat_ms=600_000)  # no heartbeat packet between
+    try:
+        venue.add_instruments()
+        await venue.committed()
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        packets, seq = pub.packets_sent, pub.next_seq
+        rng = random.Random(5)
+        for n in range(12):  # one batch: no await in between
+            venue.submit(random_command(rng, venue.engine, n))
+        assert pub.next_seq == seq  # nothing translated before the commit
+        await venue.committed()
+        assert pub.next_seq > seq and pub.released_next == pub.next_seq
+        assert pub.packets_sent == packets + 1
+        await client.wait_for_seq(pub.next_seq, TIMEOUT)
+        assert client.books.view() == engine_view(venue.engine)
+    finally:
+        await client.stop()
+        await pub.stop()
+        await venue.close()
