@@ -360,8 +360,7 @@ class Session:
                 actions.append(Disconnect(reason=f"invalid Logon: {info.text}"))
             return [*actions, self._seqs()]
         if mt not in ADMIN_MSG_TYPES and throttled is None:
-            # The usual case, an application message in sequence that passes the checks
-            # below: the same outcome in fewer steps (anything else takes the long way).
+            # An in-sequence application message passing the checks below: same outcome.
             seq = msg.get_int(34)
             if (
                 seq == self.next_in
@@ -372,10 +371,7 @@ class Session:
                 self.ts_last_in = now_ns
                 self._test_requests = 0
                 self._advance_in()
-                return [
-                    Deliver(msg=msg, ts_recv=now_ns),
-                    SaveSeqs(next_in=self.next_in, next_out=self.next_out),
-                ]
+                return [Deliver(msg=msg, ts_recv=now_ns), self._seqs()]
         if mt == b"A":
             return self._on_second_logon(msg, now_ns)
         seq = msg.get_int(34)
@@ -524,7 +520,13 @@ class Session:
         It takes the next outbound number even while no one is logged on: the gateway then
         stores it without writing it, and the counterparty gets it by resend after its next
         Logon (whose reply shows the gap)."""
-        return [self._send(msg_type, body, now_ns), self._seqs()]
+        seq = self.next_out
+        data = self._encoder.frame(msg_type, seq, now_ns, body)
+        self.next_out = seq + 1
+        self.ts_last_out = now_ns
+        self.messages_out += 1
+        send = Send(seq=seq, msg_type=msg_type, data=data, admin=msg_type in ADMIN_MSG_TYPES)
+        return [send, SaveSeqs(next_in=self.next_in, next_out=seq + 1)]
 
     def logout(self, now_ns: int, text: str = "") -> list[Action]:
         """Start the Logout handshake (operator, shutdown, throttle abuse)."""
