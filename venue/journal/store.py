@@ -25,13 +25,14 @@ Invariants:
   checkpoint after every `CHECKPOINT_EVERY` journal rows and stored messages committed, never
   two at once; the writer's own automatic checkpoint is only a bound (`WAL_AUTOCHECKPOINT_PAGES`)
   should those fall behind. A checkpoint that fails (busy) is simply caught up by the next
-  one: committed data never depends on it.
+  one: committed data never depends on it. A gateway read may wait behind one checkpoint.
 - The runs of one session never overlap: a message stored again under a seq already stored
   (INSERT OR REPLACE semantics) rewrites the runs it touches, merged, in the same transaction.
-  The writer keeps each session's highest stored seq (`_top`) to tell, without a query, that a
+  The writer keeps each session's highest stored seq (`_tops`) to tell, without a query, that a
   run lies above everything stored (always, in practice: outbound seqs only grow until a reset).
 - Schema version 2 (packed runs). A version 1 file (one row per message) is migrated in one
-  transaction when the venue opens it for writing (`exclusive`); other versions are refused.
+  transaction when the venue opens it for writing (`exclusive`); opened otherwise (`venue
+  journal verify`) it is refused with the schema version error, as are other versions.
 - One writer: `Journal.open` (exclusive by default) locks `<path>.lock`, so two venue processes
   never write one journal.
 - Time enters as arguments (`ts`), this module reads no clock.
