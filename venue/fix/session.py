@@ -69,6 +69,8 @@ __all__ = [
 ADMIN_MSG_TYPES = frozenset({b"0", b"1", b"2", b"3", b"4", b"5", b"A"})
 _DISCONNECTED = State.DISCONNECTED
 _AWAITING_LOGON = State.AWAITING_LOGON
+_ACTIVE = State.ACTIVE
+_AWAITING_LOGOUT = State.AWAITING_LOGOUT
 _NS = 1_000_000_000
 # Routing header fields and their counterparts in a reply (QuickFIX `reverseRoute`).
 _REVERSE_ROUTE = ((115, 128), (128, 115), (116, 129), (129, 116), (144, 145), (145, 144))
@@ -158,7 +160,7 @@ class Session:
 
     @property
     def logged_on(self) -> bool:
-        return self.state in (State.ACTIVE, State.AWAITING_LOGOUT)
+        return self.state is _ACTIVE or self.state is _AWAITING_LOGOUT
 
     # -- building frames ----------------------------------------------------------------------
 
