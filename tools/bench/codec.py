@@ -161,6 +161,7 @@ def session_stages(d: Dictionary, n: int, r: int) -> dict[str, object]:
     def on_message(s: Session) -> Callable[[], object]:
         def run() -> object:
             s.next_in = 2
+            nos._index = None  # as a fresh message: its tag index is built again
             return s.on_message(nos, now0 + 5_000_000)
 
         return run

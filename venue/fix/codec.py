@@ -173,7 +173,7 @@ class FixMessage:
         fields = self._fields
         if fields is None:
             assert self.shape is not None and self._values is not None
-            fields = self._fields = list(zip(self.shape.tags, self._values, strict=True))
+            fields = self._fields = list(zip(self.shape.tags, self._values, strict=False))
         return fields
 
     def _lookup(self) -> dict[int, bytes]:
@@ -181,7 +181,7 @@ class FixMessage:
         if index is None:
             shape = self.shape
             if shape is not None and shape.unique:
-                index = self._index = dict(zip(shape.tags, self._values or (), strict=True))
+                index = self._index = dict(zip(shape.tags, self._values or (), strict=False))
             else:
                 # Later duplicates are overwritten by earlier ones: first occurrence wins.
                 index = self._index = dict(reversed(self.fields))
