@@ -14,8 +14,10 @@ Invariants:
   executed at it; a modify that moves an order notes both prices. Changes are kept per symbol
   in first-touched order (dicts, never sets) until `take_changes`.
 - Trades are noted once each (the resting order's execution), in the order they happened.
-- While `track(False)`, nothing is noted (the book itself is kept all the same); a reader turns
-  it on before it needs changes (`FixMarketData`: while it has subscriptions).
+- While `track(False)`, nothing is noted (the book itself is kept all the same: the translator
+  works on a plain `FeedBook` that shares the noting book's attribute dict, so both are one
+  state); a reader turns it on before it needs changes (`FixMarketData`: while it has
+  subscriptions).
 - With a `shared` translator (the feed publisher's), there is one translation and one book for
   both: the publisher feeds it, committed commands only, in sequence order, and this feed
   never translates.
@@ -140,6 +142,12 @@ class LevelFeed:
             self._translator.book = book
             self._translator.preamble(engine, ts)
         self._book = book
+        # The same book without the noting (one state: the very same attribute dict), for the
+        # translator while nobody reads changes: then a book operation costs what it costs in
+        # a plain `FeedBook`.
+        plain = FeedBook.__new__(FeedBook)
+        plain.__dict__ = book.__dict__
+        self._plain = plain
         self.shared = shared is not None  # fed by its owner: `on_command` does nothing
         self.take_changes()  # the preamble is the starting state, not a change
 
@@ -164,6 +172,7 @@ class LevelFeed:
         if on and not book.noting:
             book.changed, book.trades = {}, []
         book.noting = on
+        self._translator.book = book if on else self._plain
 
     # -- reads ----------------------------------------------------------------------------------
 
