@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import Any
 
 SCHEMA = """
@@ -67,10 +67,8 @@ READ = (
     "SELECT first_seq, admin, ends, data FROM fix_outbound_runs "
     "WHERE session = ? AND last_seq >= ? AND first_seq <= ? ORDER BY last_seq"
 )
-_INSERT = (
-    "INSERT INTO fix_outbound_runs (session, first_seq, last_seq, admin, ends, data) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
-)
+_INSERT = "INSERT INTO fix_outbound_runs (session, first_seq, last_seq, admin, ends, data)"
+_VARIABLES_PER_STATEMENT = 8192  # well under SQLite's bound-variable limit (32766)
 _RESET = "DELETE FROM fix_outbound_runs WHERE session = ?"
 _OVERLAPPING = (
     "SELECT rowid, first_seq, admin, ends, data FROM fix_outbound_runs "
@@ -79,6 +77,21 @@ _OVERLAPPING = (
 _DELETE_ROW = "DELETE FROM fix_outbound_runs WHERE rowid = ?"
 _FLAGS = bytes.maketrans(b"\x00\x01", b"01")  # admin 0/1 -> '0'/'1'
 _Run = tuple[str, int, int, str, str, bytes]  # a row of fix_outbound_runs
+
+
+def insert_rows(
+    db: sqlite3.Connection, head: str, rows: Sequence[Sequence[Any]], width: int, tail: str = ""
+) -> None:
+    """`head VALUES (..),(..) tail` for `rows` of `width` columns, in as few statements as the
+    bound-variable limit allows rather than `executemany`: the database thread then releases and
+    retakes the GIL once per statement instead of once per row, and each retake may wait for
+    the event loop thread (busy applying commands) to let go of it."""
+    per = _VARIABLES_PER_STATEMENT // width
+    marks = "(" + ",".join("?" * width) + ")"
+    for start in range(0, len(rows), per):
+        part = rows[start : start + per]
+        sql = f"{head} VALUES {','.join([marks] * len(part))}{tail}"
+        db.execute(sql, list(chain.from_iterable(part)))
 
 
 def _pack(session: str, first: int, flags: list[int], datas: list[bytes]) -> _Run:
@@ -145,14 +158,14 @@ def _flush(
             changed[session] = last
         else:  # rewrites stored seqs: insert what is pending first, then merge this one
             if plain:
-                db.executemany(_INSERT, plain)
+                insert_rows(db, _INSERT, plain, 6)
                 plain = []
             _merge(db, run)
             if last > top:
                 changed[session] = last
     ready.clear()
     if plain:
-        db.executemany(_INSERT, plain)
+        insert_rows(db, _INSERT, plain, 6)
 
 
 def _merge(db: sqlite3.Connection, run: _Run) -> None:
@@ -184,4 +197,4 @@ def _merge(db: sqlite3.Connection, run: _Run) -> None:
         prev = seq
     if datas:
         rows.append(_pack(session, start, flags, datas))
-    db.executemany(_INSERT, rows)
+    insert_rows(db, _INSERT, rows, 6)

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -131,12 +130,11 @@ class Batch:
         return bool(self.rows or self.store_ops or self.session_seqs or self.snapshot)
 
 
-_ROWS_PER_STATEMENT = 2048  # x 4 columns: well under SQLite's 32766 bound variables
 _READ_CHUNK = 500  # seqs per `read_rows` statement
 _RUNS_PER_FETCH = 32  # stored runs fetched at a time by `read_outbound`
-_UPSERT_SESSION = (
-    "INSERT INTO fix_session (session, next_in, next_out) VALUES (?, ?, ?) "
-    "ON CONFLICT (session) DO UPDATE SET next_in = excluded.next_in, next_out = excluded.next_out"
+_UPSERT_SESSION = "INSERT INTO fix_session (session, next_in, next_out)"
+_UPSERT_TAIL = (
+    " ON CONFLICT (session) DO UPDATE SET next_in = excluded.next_in, next_out = excluded.next_out"
 )
 _INSERT_SNAPSHOT = "INSERT INTO snapshots (seq, ts, state_hash, data) VALUES (?, ?, ?, ?)"
 
@@ -150,13 +148,16 @@ def _write_batch(
     try:
         db.execute("BEGIN IMMEDIATE")
         if batch.rows:
-            _insert_many(db, "journal (seq, ts, cmd, events)", batch.rows)
+            outbound.insert_rows(db, "INSERT INTO journal (seq, ts, cmd, events)", batch.rows, 4)
         if batch.store_ops:
             outbound.write_store_ops(db, batch.store_ops, tops, changed)
         if batch.session_seqs:
-            db.executemany(
+            outbound.insert_rows(
+                db,
                 _UPSERT_SESSION,
                 [(name, seqs[0], seqs[1]) for name, seqs in batch.session_seqs.items()],
+                3,
+                _UPSERT_TAIL,
             )
         if batch.snapshot is not None:
             db.execute(_INSERT_SNAPSHOT, batch.snapshot)
@@ -176,20 +177,6 @@ def _write_batch(
             tops[session] = top
         else:
             tops.pop(session, None)
-
-
-def _insert_many(
-    db: sqlite3.Connection,
-    table: str,
-    rows: Sequence[tuple[Any, Any, Any, Any]],
-) -> None:
-    """Insert 4-column rows with multi-row VALUES statements rather than `executemany`: the
-    database thread then releases and retakes the GIL once per statement instead of once per
-    row, which keeps commits fast while the event loop thread is busy applying commands."""
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        part = rows[start : start + _ROWS_PER_STATEMENT]
-        sql = f"INSERT INTO {table} VALUES " + ",".join(["(?,?,?,?)"] * len(part))
-        db.execute(sql, list(itertools.chain.from_iterable(part)))
 
 
 async def _run_on_db_thread(
