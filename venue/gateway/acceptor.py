@@ -199,7 +199,7 @@ class Gateway:
         has failed."""
         now = self.clock.now_ns()
         slots = self.slots
-        touched: list[SessionSlot] = []
+        touched: dict[str, SessionSlot] = {}
         for out in outbound:
             slot = slots.get(out.session)
             if slot is None:
@@ -207,22 +207,17 @@ class Gateway:
                 continue
             session = slot.session
             actions = session.send_application(out.msg_type, out.body, now)
+            touched[slot.name] = slot
             conn = slot.connection
             if conn is not None and session.logged_on:
-                if conn.send_frames(actions):
-                    if slot not in touched:
-                        touched.append(slot)
-                else:
-                    conn._execute(actions)
+                conn.send_frames(actions)
                 continue
             for action in actions:  # stored for resend only
                 if isinstance(action, Send):
                     self.sequencer.record_outbound(
                         slot.name, action.seq, action.data, admin=action.admin
                     )
-            if slot not in touched:
-                touched.append(slot)
-        for slot in touched:
+        for slot in touched.values():
             session = slot.session
             self.sequencer.record_session_seqs(
                 slot.name, next_in=session.next_in, next_out=session.next_out

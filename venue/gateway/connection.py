@@ -349,23 +349,21 @@ class Connection(asyncio.Protocol):
                 self._closing = True
                 seq.after_commit(partial(self._close, action.reason, clean=action.clean))
 
-    def send_frames(self, actions: list[Action]) -> bool:
+    def send_frames(self, actions: list[Action]) -> None:
         """`Gateway.send`'s path for one application message of this (logged-on) connection's
-        session: store and (after commit) write its `Send`s; the session's numbers are saved
-        by the caller, once per call. False (nothing done) when `actions` hold anything else."""
-        for action in actions:
-            if type(action) is not Send and type(action) is not SaveSeqs:
-                return False
+        session: store and (after commit) write its `Send`s, anything else as `_execute` does,
+        in order, except `SaveSeqs`: the caller saves the session's numbers once per call."""
         slot = self.slot
         assert slot is not None
         seq = self._gw.sequencer
-        name = slot.name
         for action in actions:
-            if type(action) is Send:
+            tp = type(action)
+            if tp is Send:
                 assert isinstance(action, Send)
-                seq.record_outbound(name, action.seq, action.data, admin=action.admin)
+                seq.record_outbound(slot.name, action.seq, action.data, admin=action.admin)
                 seq.after_commit(partial(self._write, action.data))
-        return True
+            elif tp is not SaveSeqs:
+                self._execute([action])
 
     def _write(self, data: bytes) -> None:
         transport = self._transport
