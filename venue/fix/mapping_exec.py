@@ -381,19 +381,21 @@ def _canceled(ev: OrderCanceled, spec: InstrumentSpec | None) -> Body:
 
 
 def _replaced(ev: OrderReplaced, spec: InstrumentSpec | None) -> Body:
+    cum_qty, leaves = ev.cum_qty, ev.leaves_qty
     if spec is None:
         qty_text, px_text = b"%d".__mod__, b"%d".__mod__
-        symbol = _b(ev.symbol)
+        symbol, avg = _b(ev.symbol), _ZERO
     else:
         qty_text, px_text = spec.lot.units_to_text, spec.tick.units_to_text
         symbol = spec.symbol_bytes
+        avg = spec.avg_px_text(ev.cum_notional, cum_qty) if cum_qty else _ZERO
     return [
         (37, b"%d" % ev.order_id),
         (11, ev.cl_ord_id.encode("latin-1")),
         (41, ev.orig_cl_ord_id.encode("latin-1")),
         (17, b"%d" % ev.exec_id),
         (150, b"5"),
-        (39, _ord_status(ev.cum_qty, ev.leaves_qty)),
+        (39, (b"2" if not leaves else b"1") if cum_qty > 0 else b"0"),
         (1, ev.account.encode("latin-1")),
         (55, symbol),
         (54, _SIDE[ev.side]),
@@ -401,9 +403,9 @@ def _replaced(ev: OrderReplaced, spec: InstrumentSpec | None) -> Body:
         (40, _ORD_TYPE[ev.ord_type]),
         (44, px_text(ev.price)),
         (59, _TIF[ev.tif]),
-        (151, qty_text(ev.leaves_qty)),
-        (14, qty_text(ev.cum_qty)),
-        (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
+        (151, qty_text(leaves)),
+        (14, qty_text(cum_qty)),
+        (6, avg),
         (60, _transact_time(ev.ts)),
     ]
 
