@@ -12,6 +12,11 @@ and BRAVO in turn, cancel on disconnect, throttle `--rate` messages per second. 
 loop (the loop's stall, measured from inside) and the loop thread's CPU time in that worst
 interval (a stall the loop caused itself, rather than waiting for a CPU).
 
+Diagnostics (environment): `VENUE_MEMSTATS=1` prints where the memory is every 5 s,
+`VENUE_TRACEMALLOC=1` (slow; `VENUE_TRACEMALLOC_WARMUP=S` for the baseline) the source lines
+whose allocations grew most, `VENUE_SLOW_CALLBACK_MS=N` asyncio's log of callbacks that held
+the loop N ms or more; all on stderr.
+
 Invariants:
 - Nothing is written to stdout but the `PORT` line and `LAG` lines; logs go to stderr.
 - The same database can be opened again after a SIGKILL (recovery replays the journal tail).
@@ -155,6 +160,11 @@ async def run(db: Path, n: int, rate: int, lag: bool) -> None:
     elif os.environ.get("VENUE_MEMSTATS") == "1":
         _tasks.append(asyncio.create_task(memory_report(5.0, trace=False)))
     log.configure(level="warning", stream=sys.stderr)
+    slow_ms = os.environ.get("VENUE_SLOW_CALLBACK_MS")
+    if slow_ms:  # asyncio debug mode: log every callback that holds the loop this long
+        loop = asyncio.get_running_loop()
+        loop.set_debug(True)
+        loop.slow_callback_duration = float(slow_ms) / 1000
     venue = await start_venue(db, sessions() + extra_sessions(n, rate))
     print(f"PORT {venue.port}", flush=True)
     if lag:
