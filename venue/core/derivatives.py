@@ -1,6 +1,7 @@
-"""`DerivativesState`: accounts, positions, margin (R1/R2), prices, funding and settlement.
+"""`DerivativesState`: accounts, positions, margin (R1/R2) and the account commands.
 
 The matching engine (`venue.core.engine.Engine`) extends this class (through
+`venue.core.prices.PricesAndSettlement`, index/mark prices, funding and final settlement,
 `venue.core.queries.Queries`, the read-only side and `check_accounts`, and
 `venue.core.liquidation.Liquidation`). Units: see `venue.core.accounts` (money = 10^-6 USD).
 
@@ -11,11 +12,10 @@ Invariants kept here:
 - Money is conserved: sum(balances) + sum(isolated margins) + sum(unrealized PnL at any marks)
   + insurance_fund + fees_collected == sum(deposits) - sum(withdrawals). Trades move money
   between balances and unrealized PnL (`Position.trade`) and fees to `fees_collected`; funding
-  moves it between balances and the fund (payers round up, receivers down, the fund takes the
-  difference); liquidation moves it between balances and the fund.
+  (`venue.core.prices`) and liquidation move it between balances and the fund.
 - Open interest balances: for every instrument the positions' sizes sum to zero.
 - Account commands that are refused change nothing (`AccountCommandRejected`).
-- Mark price: the last `SetMarkPrice`, else the last index, else the reference price.
+- Mark price (`_mark`): the last `SetMarkPrice`, else the last index, else the reference price.
 - Stale index: an instrument with `index_stale_ns > 0` has a stale index when none was set or
   `ts - index_ts > index_stale_ns`; then orders that increase margin are refused
   (`INDEX_STALE`) and `Liquidate` is refused.
@@ -26,48 +26,31 @@ from __future__ import annotations
 from venue.core.accounts import (
     Account,
     Position,
-    ceil_div,
     initial_margin,
     maintenance_margin,
 )
 from venue.core.book import Market, Order
 from venue.core.commands import (
     AddAccount,
-    ApplyFunding,
     Deposit,
     FundInsurance,
-    RecordAdminAction,
-    SetIndexPrice,
     SetMarginMode,
-    SetMarkPrice,
-    SettleInstrument,
     Withdraw,
 )
 from venue.core.events import (
     AccountAdded,
     AccountCommandRejected,
-    AdminActionRecorded,
     BalanceChanged,
-    CommandRejected,
     Event,
-    FundingApplied,
-    FundingPayment,
-    IndexPriceSet,
-    InstrumentSettled,
     InsuranceFundChanged,
     MarginModeSet,
-    MarkPriceSet,
     OrderCanceled,
     OrderFilled,
-    PositionSettled,
 )
 from venue.core.state import EngineState
 from venue.core.types import (
-    MAX_PRICE,
     PPB,
     BalanceReason,
-    InstrumentKind,
-    InstrumentState,
     OrdType,
     RejectReason,
     Side,
@@ -521,116 +504,6 @@ class DerivativesState(EngineState):
             ts=ts, delta=delta, balance=self.insurance_fund, account=account, reason=reason
         )
 
-    # ------------------------------------------------------------------ prices
-
-    def _set_index_price(self, cmd: SetIndexPrice) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
-        if mkt is None:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
-        if not 0 < cmd.price <= MAX_PRICE:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
-        mkt.index_price = cmd.price
-        mkt.index_ts = cmd.ts
-        return [IndexPriceSet(ts=cmd.ts, symbol=cmd.symbol, price=cmd.price, source=cmd.source)]
-
-    def _set_mark_price(self, cmd: SetMarkPrice) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
-        if mkt is None:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
-        if not 0 < cmd.price <= MAX_PRICE:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
-        mkt.mark_price = cmd.price
-        return [MarkPriceSet(ts=cmd.ts, symbol=cmd.symbol, price=cmd.price)]
-
-    # ------------------------------------------------------------------ funding, settlement
-
-    def _apply_funding(self, cmd: ApplyFunding) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
-        if mkt is None:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
-        if mkt.instrument.kind != InstrumentKind.PERPETUAL:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.NOT_A_PERPETUAL)]
-        if not -PPB <= cmd.rate_ppb <= PPB:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
-        mark = _mark(mkt)
-        rate = cmd.rate_ppb
-        symbol = mkt.instrument.symbol
-        payments: list[FundingPayment] = []
-        residual = 0
-        if rate:
-            for acct in self.accounts.values():
-                pos = acct.positions.get(symbol)
-                if pos is None:
-                    continue
-                x = pos.size * mark * mkt.factor * rate  # > 0: this account pays
-                amount = -ceil_div(x, PPB) if x > 0 else (-x) // PPB
-                acct.balance += amount
-                residual -= amount
-                payments.append(FundingPayment(acct.account, pos.size, amount, acct.balance))
-        events: list[Event] = [
-            FundingApplied(
-                ts=cmd.ts,
-                symbol=symbol,
-                rate_ppb=rate,
-                mark=mark,
-                payments=payments,
-                to_insurance_fund=residual,
-            )
-        ]
-        if residual:
-            events.append(self._fund(cmd.ts, residual, "", BalanceReason.FUNDING))
-        return events
-
-    def _settle_instrument(self, cmd: SettleInstrument) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
-        if mkt is None:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
-        if mkt.state != InstrumentState.EXPIRED:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INSTRUMENT_NOT_EXPIRED)]
-        if mkt.settled:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.ALREADY_SETTLED)]
-        if not 0 < cmd.price <= MAX_PRICE:
-            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
-        symbol = mkt.instrument.symbol
-        mkt.settled = True
-        mkt.mark_price = cmd.price
-        events: list[Event] = [
-            InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=0)
-        ]
-        n = 0
-        for acct in self.accounts.values():
-            pos = acct.positions.get(symbol)
-            if pos is None:
-                continue
-            n += 1
-            before = acct.balance
-            if pos.size:
-                events.append(
-                    PositionSettled(
-                        ts=cmd.ts,
-                        account=acct.account,
-                        symbol=symbol,
-                        side=Side.SELL if pos.size > 0 else Side.BUY,
-                        qty=abs(pos.size),
-                        price=cmd.price,
-                    )
-                )
-            self._trade(acct, mkt, -pos.size, cmd.price, 0)
-            events.append(
-                self._balance_event(
-                    cmd.ts, acct, acct.balance - before, BalanceReason.SETTLEMENT, symbol
-                )
-            )
-        events[0] = InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=n)
-        return events
-
-    def _record_admin_action(self, cmd: RecordAdminAction) -> list[Event]:
-        return [
-            AdminActionRecorded(
-                ts=cmd.ts, operator=cmd.operator, action=cmd.action, detail=cmd.detail
-            )
-        ]
-
 
 _NO_EXPOSURE = (0, 0, 0, 0)
 
@@ -673,11 +546,3 @@ def _upnl(pos: Position, mkt: Market) -> int:
 def _stale(mkt: Market, ts: int) -> bool:
     limit = mkt.instrument.index_stale_ns
     return bool(limit) and (mkt.index_ts < 0 or ts - mkt.index_ts > limit)
-
-
-def _cmd_rejected(
-    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | SettleInstrument,
-    symbol: str,
-    reason: RejectReason,
-) -> CommandRejected:
-    return CommandRejected(ts=cmd.ts, command=type(cmd).__name__, symbol=symbol, reason=reason)

@@ -24,14 +24,15 @@ from venue.core.accounts import (
     initial_margin,
 )
 from venue.core.book import Market
-from venue.core.derivatives import _BUY, DerivativesState, _mark, _stale, _upnl
+from venue.core.derivatives import _BUY, _mark, _stale, _upnl
+from venue.core.prices import PricesAndSettlement
 from venue.core.snapshot import decode_accounts, decode_state, encode_state
 from venue.core.types import PPB, Instrument
 
 __all__ = ["Queries"]
 
 
-class Queries(DerivativesState):
+class Queries(PricesAndSettlement):
     # ------------------------------------------------------------------ queries
 
     def mark_price(self, symbol: str) -> int | None:

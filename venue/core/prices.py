@@ -1,0 +1,166 @@
+"""`PricesAndSettlement`: index and mark prices, funding, final settlement, admin records.
+
+Extends `venue.core.derivatives.DerivativesState` (the engine extends this class through
+`venue.core.queries.Queries`). Units: see `venue.core.accounts` (money = 10^-6 USD).
+
+Invariants kept here:
+- A refused command changes nothing (`CommandRejected`).
+- Funding is zero-sum with the fund: payers round up, receivers round down, and the insurance
+  fund takes the difference (`FundingApplied.to_insurance_fund`), so money is conserved.
+- Final settlement happens once per expired instrument: every position is closed at the
+  settlement price (`PositionSettled`, `BalanceChanged`), which becomes the mark price.
+"""
+
+from __future__ import annotations
+
+from venue.core.accounts import ceil_div
+from venue.core.commands import (
+    ApplyFunding,
+    RecordAdminAction,
+    SetIndexPrice,
+    SetMarkPrice,
+    SettleInstrument,
+)
+from venue.core.derivatives import DerivativesState, _mark
+from venue.core.events import (
+    AdminActionRecorded,
+    CommandRejected,
+    Event,
+    FundingApplied,
+    FundingPayment,
+    IndexPriceSet,
+    InstrumentSettled,
+    MarkPriceSet,
+    PositionSettled,
+)
+from venue.core.types import (
+    MAX_PRICE,
+    PPB,
+    BalanceReason,
+    InstrumentKind,
+    InstrumentState,
+    RejectReason,
+    Side,
+)
+
+__all__ = ["PricesAndSettlement"]
+
+
+class PricesAndSettlement(DerivativesState):
+    # ------------------------------------------------------------------ prices
+
+    def _set_index_price(self, cmd: SetIndexPrice) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if not 0 < cmd.price <= MAX_PRICE:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
+        mkt.index_price = cmd.price
+        mkt.index_ts = cmd.ts
+        return [IndexPriceSet(ts=cmd.ts, symbol=cmd.symbol, price=cmd.price, source=cmd.source)]
+
+    def _set_mark_price(self, cmd: SetMarkPrice) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if not 0 < cmd.price <= MAX_PRICE:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
+        mkt.mark_price = cmd.price
+        return [MarkPriceSet(ts=cmd.ts, symbol=cmd.symbol, price=cmd.price)]
+
+    # ------------------------------------------------------------------ funding, settlement
+
+    def _apply_funding(self, cmd: ApplyFunding) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if mkt.instrument.kind != InstrumentKind.PERPETUAL:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.NOT_A_PERPETUAL)]
+        if not -PPB <= cmd.rate_ppb <= PPB:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
+        mark = _mark(mkt)
+        rate = cmd.rate_ppb
+        symbol = mkt.instrument.symbol
+        payments: list[FundingPayment] = []
+        residual = 0
+        if rate:
+            for acct in self.accounts.values():
+                pos = acct.positions.get(symbol)
+                if pos is None:
+                    continue
+                x = pos.size * mark * mkt.factor * rate  # > 0: this account pays
+                amount = -ceil_div(x, PPB) if x > 0 else (-x) // PPB
+                acct.balance += amount
+                residual -= amount
+                payments.append(FundingPayment(acct.account, pos.size, amount, acct.balance))
+        events: list[Event] = [
+            FundingApplied(
+                ts=cmd.ts,
+                symbol=symbol,
+                rate_ppb=rate,
+                mark=mark,
+                payments=payments,
+                to_insurance_fund=residual,
+            )
+        ]
+        if residual:
+            events.append(self._fund(cmd.ts, residual, "", BalanceReason.FUNDING))
+        return events
+
+    def _settle_instrument(self, cmd: SettleInstrument) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if mkt.state != InstrumentState.EXPIRED:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INSTRUMENT_NOT_EXPIRED)]
+        if mkt.settled:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.ALREADY_SETTLED)]
+        if not 0 < cmd.price <= MAX_PRICE:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
+        symbol = mkt.instrument.symbol
+        mkt.settled = True
+        mkt.mark_price = cmd.price
+        events: list[Event] = [
+            InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=0)
+        ]
+        n = 0
+        for acct in self.accounts.values():
+            pos = acct.positions.get(symbol)
+            if pos is None:
+                continue
+            n += 1
+            before = acct.balance
+            if pos.size:
+                events.append(
+                    PositionSettled(
+                        ts=cmd.ts,
+                        account=acct.account,
+                        symbol=symbol,
+                        side=Side.SELL if pos.size > 0 else Side.BUY,
+                        qty=abs(pos.size),
+                        price=cmd.price,
+                    )
+                )
+            self._trade(acct, mkt, -pos.size, cmd.price, 0)
+            events.append(
+                self._balance_event(
+                    cmd.ts, acct, acct.balance - before, BalanceReason.SETTLEMENT, symbol
+                )
+            )
+        events[0] = InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=n)
+        return events
+
+    def _record_admin_action(self, cmd: RecordAdminAction) -> list[Event]:
+        return [
+            AdminActionRecorded(
+                ts=cmd.ts, operator=cmd.operator, action=cmd.action, detail=cmd.detail
+            )
+        ]
+
+
+def _cmd_rejected(
+    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | SettleInstrument,
+    symbol: str,
+    reason: RejectReason,
+) -> CommandRejected:
+    return CommandRejected(ts=cmd.ts, command=type(cmd).__name__, symbol=symbol, reason=reason)
