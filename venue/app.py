@@ -226,6 +226,8 @@ class Venue:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.dropcopy is not None:
+            await self.dropcopy.close()  # trade-capture answers in progress read the journal
         if self.gateway is not None:
             try:
                 await self.gateway.stop()

@@ -216,3 +216,21 @@ async def test_a_version_1_file_is_migrated_when_opened_for_writing(db_path: Pat
         assert con.execute("PRAGMA user_version").fetchone() == (2,)
     finally:
         con.close()
+
+
+def test_multi_row_statements_hold_powers_of_two_rows() -> None:
+    """Every distinct statement stays prepared in SQLite's cache: row counts are powers of two,
+    so batches of any size reuse a handful of statements (the soak's memory stays flat)."""
+    import sqlite3
+
+    from venue.journal.outbound import insert_rows
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE t (a, b)")
+    seen: list[int] = []
+    db.set_trace_callback(
+        lambda sql: seen.append(sql.count("),(") + 1) if "INSERT" in sql else None
+    )
+    insert_rows(db, "INSERT INTO t (a, b)", [(i, i) for i in range(29)], 2)
+    assert seen == [16, 8, 4, 1]
+    assert db.execute("SELECT count(*), sum(a) FROM t").fetchone() == (29, sum(range(29)))

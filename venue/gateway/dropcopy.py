@@ -83,7 +83,7 @@ _ORDER_ENTRY_TYPES = frozenset({b"D", b"F", b"G", b"q", b"H", b"AF", b"x"})
 # events without these have no trades (msgspec tags structs by class name)
 _FILLED_TAG = b"OrderFilled"
 _ADL_TAG = b"AdlExecuted"
-_READ_ROWS = 500  # rows per read_rows call: the journal's statement size, one prepared statement
+_READ_ROWS = 512  # rows per read_rows call: the journal's statement size, one prepared statement
 
 
 def _trade_span(events: Iterable[Event]) -> tuple[int, int]:

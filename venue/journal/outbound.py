@@ -85,13 +85,19 @@ def insert_rows(
     """`head VALUES (..),(..) tail` for `rows` of `width` columns, in as few statements as the
     bound-variable limit allows rather than `executemany`: the database thread then releases and
     retakes the GIL once per statement instead of once per row, and each retake may wait for
-    the event loop thread (busy applying commands) to let go of it."""
-    per = _VARIABLES_PER_STATEMENT // width
+    the event loop thread (busy applying commands) to let go of it.
+    Statements hold 2**k rows only: SQLite keeps every distinct statement prepared (about 360
+    bytes per row), so one statement per row count would grow memory with every new batch size;
+    powers of two bound the cached statements to about 14 per head."""
+    per = 1 << ((_VARIABLES_PER_STATEMENT // width).bit_length() - 1)
     marks = "(" + ",".join("?" * width) + ")"
-    for start in range(0, len(rows), per):
-        part = rows[start : start + per]
-        sql = f"{head} VALUES {','.join([marks] * len(part))}{tail}"
+    start, n = 0, len(rows)
+    while start < n:
+        size = min(per, 1 << ((n - start).bit_length() - 1))
+        part = rows[start : start + size]
+        sql = f"{head} VALUES {','.join([marks] * size)}{tail}"
         db.execute(sql, list(chain.from_iterable(part)))
+        start += size
 
 
 def _pack(session: str, first: int, flags: list[int], datas: list[bytes]) -> _Run:

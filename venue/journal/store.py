@@ -73,7 +73,7 @@ SCHEMA_VERSION = 2
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes of WAL kept after a checkpoint
 CHECKPOINT_EVERY = 16384  # journal rows + stored messages committed between two checkpoints
 WAL_AUTOCHECKPOINT_PAGES = 16384  # the writer's own checkpoint, only if those fall behind
-STATEMENT_CACHE = 512  # one multi-row INSERT per row count: keep them all prepared
+STATEMENT_CACHE = 64  # multi-row statements of 2**k rows for three heads, and the rest
 
 _SCHEMA = """
 CREATE TABLE journal (
@@ -130,7 +130,7 @@ class Batch:
         return bool(self.rows or self.store_ops or self.session_seqs or self.snapshot)
 
 
-_READ_CHUNK = 500  # seqs per `read_rows` statement
+_READ_CHUNK = 512  # seqs per `read_rows` statement (a power of two)
 _RUNS_PER_FETCH = 32  # stored runs fetched at a time by `read_outbound`
 _UPSERT_SESSION = "INSERT INTO fix_session (session, next_in, next_out)"
 _UPSERT_TAIL = (
@@ -435,7 +435,11 @@ class Journal:
         try:
             for start in range(0, len(wanted), _READ_CHUNK):
                 part = wanted[start : start + _READ_CHUNK]
-                marks = ",".join("?" * len(part))
+                # padded to a power of two (repeating the last seq): few distinct statements
+                # stay prepared on the reader connection, whatever the request sizes
+                size = 1 << (len(part) - 1).bit_length()
+                part += part[-1:] * (size - len(part))
+                marks = ",".join("?" * size)
                 async with self._reader.execute(
                     f"SELECT seq, ts, cmd, events FROM journal WHERE seq IN ({marks}) ORDER BY seq",
                     part,
