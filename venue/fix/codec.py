@@ -19,11 +19,8 @@ Invariants:
   Semantic problems (unknown tags, empty values, bad enums) are left to ``validate``.
 - Data fields (RawData 96 and the other DATA types) are read by their preceding length field,
   so their values may contain SOH; the pairs come from the dictionary (default: FIX 4.4).
-- ``encode`` writes the header in the standard order 8, 9, 35, 49, 56, 34, [43], 52, [122],
-  extra header, body, 10, with exact BodyLength and a three-digit CheckSum. Values are bytes,
-  written as given (the caller never passes SOH except inside data fields).
-- ``FrameEncoder.frame`` writes exactly the bytes ``encode`` writes for the same frame (no
-  PossDupFlag, OrigSendingTime or extra header).
+- Encoding (``encode``, ``FrameEncoder``, ``checksum``: ``venue.fix.encoder``) and timestamps
+  (``venue.fix.timestamps``) live apart and are re-exported here, where callers import them.
 - The fast ways give exactly what the general ones give: one whole frame per read skips the
   scan loop's partial-frame cases; a frame whose fields are all plain ``tag=value`` (its
   separators alternate ``=`` and SOH, so no value holds ``=`` and there is no data field) is
@@ -31,16 +28,24 @@ Invariants:
   are kept only for frames of at most ``_MAX_SHAPE_FIELDS`` fields and at most
   ``_MAX_SHAPES`` per data-field table, never evicted: memory stays bounded whatever is sent,
   and a frame with a new shape beyond the bound is simply read field by field.
-- Timestamps are integer nanoseconds since the epoch (UTC); no floats.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+
+from venue.fix.encoder import (
+    CHECKSUM_CHUNK,
+    CHECKSUM_TEXT,
+    TRAILERS,
+    FrameEncoder,
+    checksum,
+    encode,
+)
+from venue.fix.timestamps import format_utc_timestamp, parse_utc_timestamp
 
 __all__ = [
     "DEFAULT_DATA_FIELDS",
@@ -86,11 +91,6 @@ _MAX_TAG_DIGITS = 10
 _MAX_INT_DIGITS = 18
 _MAX_CHECKSUM = 16  # longest CheckSum value still read as one (bad) field
 _RESYNC = b"8=FIX"
-_ADLER_CHUNK = 256  # 256 * 255 + 1 < 65521: Adler-32's A is the exact byte sum + 1
-_ADLER_ASCII_CHUNK = 515  # 515 * 127 + 1 < 65521: the same for ASCII bytes
-# CheckSum text and trailer field for each byte sum mod 256.
-_CHECKSUM_TEXT = tuple(b"%03d" % i for i in range(256))
-_TRAILER = tuple(b"10=%03d\x01" % i for i in range(256))
 # Everything but "=" and SOH: deleting it leaves a frame's separators, "=\x01" per plain field.
 _NOT_SEPARATORS = bytes(b for b in range(256) if b not in (0x01, 0x3D))
 _PLAIN_FIELD = b"=\x01"
@@ -104,25 +104,6 @@ _HEAD_RE = re.compile(
 _TAGS: dict[bytes, int] = {b"%d" % t: t for t in range(1, 10000)}
 _TAG_RE = re.compile(rb"-?[0-9]{1,%d}" % _MAX_TAG_DIGITS)
 _INT_RE = re.compile(rb"-?[0-9]{1,%d}" % _MAX_INT_DIGITS)
-
-
-def checksum(data: bytes | bytearray | memoryview) -> int:
-    """FIX CheckSum of ``data`` (every byte before ``10=``): byte sum mod 256.
-
-    Adler-32's low half is 1 + (byte sum mod 65521); while the sum stays below 65521 it is
-    exact: always for at most 256 bytes, and for at most 515 ASCII bytes (each below 128).
-    zlib does the loop in C (~6x faster than ``sum(data)``).
-    """
-    n = len(data)
-    if n <= _ADLER_CHUNK or (
-        n <= _ADLER_ASCII_CHUNK and not isinstance(data, memoryview) and data.isascii()
-    ):
-        return ((zlib.adler32(data) & 0xFFFF) - 1) & 0xFF
-    view = memoryview(data)
-    total = 0
-    for start in range(0, len(view), _ADLER_CHUNK):
-        total += (zlib.adler32(view[start : start + _ADLER_CHUNK]) & 0xFFFF) - 1
-    return total & 0xFF
 
 
 class Shape:
@@ -423,12 +404,12 @@ class Framer:
                 body_end = head.end() + int(head[1])
                 if (
                     len(data) == body_end + 7
-                    and body_end <= _ADLER_CHUNK
+                    and body_end <= CHECKSUM_CHUNK
                     and body_end + 7 <= self.max_message_size
                     and data[-1] == _SOH_INT
                     and data[body_end - 1] == _SOH_INT
                     and data.startswith(
-                        _TRAILER[((zlib.adler32(data[:body_end]) & 0xFFFF) - 1) & 0xFF],
+                        TRAILERS[((zlib.adler32(data[:body_end]) & 0xFFFF) - 1) & 0xFF],
                         body_end,
                     )
                 ):
@@ -484,9 +465,9 @@ class Framer:
                     and buf[end] == _SOH_INT
                     and buf[body_end - 1] == _SOH_INT
                     and end + 1 - pos <= max_size
-                    and body_end - pos <= _ADLER_CHUNK
+                    and body_end - pos <= CHECKSUM_CHUNK
                     and buf.startswith(
-                        _TRAILER[((adler32(buf[pos:body_end]) & 0xFFFF) - 1) & 0xFF], body_end
+                        TRAILERS[((adler32(buf[pos:body_end]) & 0xFFFF) - 1) & 0xFF], body_end
                     )
                 ):
                     self._search_from = 0
@@ -564,11 +545,11 @@ class Framer:
                 cs = raw[body_end + 3 - pos : end - pos]
                 summed = raw[: body_end - pos]
                 pos = end + 1
-                if len(summed) <= _ADLER_CHUNK:  # checksum() inlined for the usual size
+                if len(summed) <= CHECKSUM_CHUNK:  # checksum() inlined for the usual size
                     total = ((zlib.adler32(summed) & 0xFFFF) - 1) & 0xFF
                 else:
                     total = checksum(summed)
-                if cs != _CHECKSUM_TEXT[total]:
+                if cs != CHECKSUM_TEXT[total]:
                     out.append(Garbled(raw, "CheckSum incorrect"))
                     continue
                 out.append(_parse(raw, self._tables, self._data_fields))
@@ -609,192 +590,3 @@ def _resync_point(buf: bytes | bytearray, pos: int) -> int:
         if buf[n - k :] == _RESYNC[:k]:
             return n - k
     return n
-
-
-def encode(
-    msg_type: bytes,
-    *,
-    begin_string: bytes,
-    sender: bytes,
-    target: bytes,
-    seq: int,
-    sending_time: bytes,
-    body: Sequence[tuple[int, bytes]],
-    poss_dup: bool = False,
-    orig_sending_time: bytes | None = None,
-    extra_header: Sequence[tuple[int, bytes]] = (),
-) -> bytes:
-    """One complete outbound frame with BodyLength and CheckSum."""
-    if poss_dup:
-        head = b"35=%s\x0149=%s\x0156=%s\x0134=%d\x0143=Y\x0152=%s\x01" % (
-            msg_type,
-            sender,
-            target,
-            seq,
-            sending_time,
-        )
-    else:
-        head = b"35=%s\x0149=%s\x0156=%s\x0134=%d\x0152=%s\x01" % (
-            msg_type,
-            sender,
-            target,
-            seq,
-            sending_time,
-        )
-    if orig_sending_time is not None:
-        head += b"122=%s\x01" % orig_sending_time
-    if extra_header:
-        head += b"".join([b"%d=%s\x01" % field for field in extra_header])
-    body_bytes = b"".join([b"%d=%s\x01" % field for field in body])
-    prefix = b"8=%s\x019=%d\x01" % (begin_string, len(head) + len(body_bytes))
-    total = checksum(prefix) + checksum(head) + checksum(body_bytes)
-    return b"".join((prefix, head, body_bytes, b"10=%03d\x01" % (total & 0xFF)))
-
-
-_MAX_BODY_FORMATS = 256  # body layouts (tag sequences) remembered per encoder
-
-
-class FrameEncoder:
-    """``encode`` for one session's ordinary frames, with its constant header parts made once.
-
-    ``frame`` writes the same bytes as ``encode`` without PossDupFlag, OrigSendingTime and
-    extra header fields. The header and the body's tags are one format string per body layout
-    (its tag sequence; at most ``_MAX_BODY_FORMATS`` are kept, others are formatted field by
-    field), so a frame is one format of the values; SendingTime is formatted once per
-    millisecond.
-    """
-
-    __slots__ = ("_formats", "_head", "_ms", "_prefix", "_stamp")
-
-    def __init__(self, *, begin_string: bytes, sender: bytes, target: bytes) -> None:
-        def literal(value: bytes) -> bytes:
-            return value.replace(b"%", b"%%")
-
-        self._prefix = b"8=%s\x019=%%d\x01" % literal(begin_string)
-        self._head = b"35=%%s\x0149=%s\x0156=%s\x0134=%%d\x0152=%%s\x01" % (
-            literal(sender),
-            literal(target),
-        )
-        self._formats: dict[tuple[int, ...], bytes] = {}
-        self._ms = -1
-        self._stamp = b""
-
-    def sending_time(self, now_ns: int) -> bytes:
-        """``format_utc_timestamp(now_ns)``, formatted once per millisecond."""
-        ms = now_ns // 1_000_000
-        if ms != self._ms:
-            self._stamp = format_utc_timestamp(now_ns)
-            self._ms = ms
-        return self._stamp
-
-    def frame(
-        self, msg_type: bytes, seq: int, now_ns: int, body: Sequence[tuple[int, bytes]]
-    ) -> bytes:
-        """One complete frame: header, ``body`` fields in order, BodyLength and CheckSum."""
-        ms = now_ns // 1_000_000
-        if ms != self._ms:
-            self._stamp = format_utc_timestamp(now_ns)
-            self._ms = ms
-        if body:
-            # Pairs; a strict= keyword alone would cost ~30% of the unzip.
-            tags, values = zip(*body)  # noqa: B905
-            fmt = self._formats.get(tags)
-            if fmt is None and len(self._formats) < _MAX_BODY_FORMATS:
-                fmt = self._head + b"".join([b"%d=%%s\x01" % tag for tag in tags])
-                self._formats[tags] = fmt
-            if fmt is not None:
-                inner = fmt % (msg_type, seq, self._stamp, *values)
-            else:
-                inner = self._head % (msg_type, seq, self._stamp) + b"".join(
-                    [b"%d=%s\x01" % field for field in body]
-                )
-        else:
-            inner = self._head % (msg_type, seq, self._stamp)
-        data = self._prefix % len(inner) + inner
-        if len(data) <= _ADLER_ASCII_CHUNK and data.isascii():  # checksum() inlined
-            return data + _TRAILER[((zlib.adler32(data) & 0xFFFF) - 1) & 0xFF]
-        return data + _TRAILER[checksum(data)]
-
-
-# --- timestamps --------------------------------------------------------------------------
-
-# (second, b"YYYYMMDD-HH:MM:SS") of the last call: consecutive calls mostly share the second.
-_last_second: list[tuple[int, bytes]] = [(-(2**63), b"")]
-
-
-def format_utc_timestamp(ts_ns: int) -> bytes:
-    """``YYYYMMDD-HH:MM:SS.sss`` (UTC, milliseconds, truncated) for nanoseconds since epoch."""
-    second, ns = divmod(ts_ns, 1_000_000_000)
-    cached_second, prefix = _last_second[0]
-    if cached_second != second:
-        t = time.gmtime(second)
-        prefix = b"%04d%02d%02d-%02d:%02d:%02d" % (
-            t.tm_year,
-            t.tm_mon,
-            t.tm_mday,
-            t.tm_hour,
-            t.tm_min,
-            t.tm_sec,
-        )
-        _last_second[0] = (second, prefix)
-    return b"%s.%03d" % (prefix, ns // 1_000_000)
-
-
-_TIMESTAMP_RE = re.compile(rb"([0-9]{4})([0-9]{2})([0-9]{2})-([0-9]{2}):([0-9]{2}):([0-9]{2})")
-_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _days_from_civil(year: int, month: int, day: int) -> int:
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
-    year -= month <= 2
-    era = year // 400
-    yoe = year - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-# (b"YYYYMMDD-HH:MM:SS", its nanoseconds since epoch) of the last parse: inbound timestamps
-# mostly share the second, so the common case is one comparison and the fraction.
-_last_parsed: list[tuple[bytes, int]] = [(b"19700101-00:00:00", 0)]
-_FRACTION_SCALE = {0: 0, 3: 1_000_000, 6: 1_000, 9: 1}
-
-
-def parse_utc_timestamp(value: bytes) -> int | None:
-    """Nanoseconds since epoch of a FIX UTCTimestamp; None if it is not one.
-
-    Accepts ``YYYYMMDD-HH:MM:SS`` with no fraction or 3, 6 or 9 fractional digits; seconds may
-    be 60 (a leap second, counted as the first second of the next minute).
-    """
-    n = len(value)
-    if n == 21:  # the usual case: milliseconds within the second parsed last time
-        cached_text, cached_ns = _last_parsed[0]
-        if value.startswith(cached_text) and value[17] == 0x2E:  # "."
-            digits = value[18:]
-            return cached_ns + int(digits) * 1_000_000 if digits.isdigit() else None
-    scale = _FRACTION_SCALE.get(n - 18 if n > 17 else 0)
-    if scale is None or (n > 17 and value[17] != 0x2E):  # "."
-        return None
-    fraction = 0
-    if n > 17:
-        digits = value[18:]
-        if not digits.isdigit():
-            return None
-        fraction = int(digits) * scale
-    second_text = value[:17]
-    cached_text, cached_ns = _last_parsed[0]
-    if second_text == cached_text:
-        return cached_ns + fraction
-    match = _TIMESTAMP_RE.fullmatch(second_text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    if not 1 <= month <= 12 or hour > 23 or minute > 59 or second > 60 or day < 1:
-        return None
-    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if day > _DAYS_IN_MONTH[month] + leap:
-        return None
-    days = _days_from_civil(year, month, day)
-    ns = ((days * 24 + hour) * 60 + minute) * 60_000_000_000 + second * 1_000_000_000
-    _last_parsed[0] = (bytes(second_text), ns)
-    return ns + fraction
