@@ -127,7 +127,13 @@ class Venue:
             self.marketdata = MarketDataPublisher(cfg.marketdata, seq, self.clock)
         # FIX market data (35=V/W/X/Y) reads the committed book too: before the first submit.
         self.fix_marketdata = FixMarketData(
-            sequencer=seq, sessions=cfg.sessions, levels=LevelFeed(engine, self.clock.now_ns())
+            sequencer=seq,
+            sessions=cfg.sessions,
+            levels=LevelFeed(  # shares the feed's translation of each batch when the feed runs
+                engine,
+                self.clock.now_ns(),
+                shared=self.marketdata.committed_translator if self.marketdata else None,
+            ),
         )
         self.expiry = OrderExpiry(engine, last_ts=journal.last_ts, now_ns=self.clock.now_ns())
         seq.subscribe(self.expiry.on_committed)
