@@ -50,9 +50,17 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from venue.config import SessionConfig
-from venue.core.events import AdlExecuted, Event, OrderFilled
+from venue.core.events import (
+    AdlExecuted,
+    Event,
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    OrderReplaced,
+)
 from venue.fix.codec import FixMessage
-from venue.fix.mapping_dropcopy import CopyContext, Entitlement, copies
+from venue.fix.mapping_dropcopy import COPIERS, CopyContext, Entitlement, copies
 from venue.fix.mapping_num import InstrumentSpec, InstrumentTable
 from venue.fix.mapping_out import business_reject
 from venue.fix.mapping_trades import (
@@ -83,6 +91,7 @@ _ORDER_ENTRY_TYPES = frozenset({b"D", b"F", b"G", b"q", b"H", b"AF", b"x"})
 # events without these have no trades (msgspec tags structs by class name)
 _FILLED_TAG = b"OrderFilled"
 _ADL_TAG = b"AdlExecuted"
+_ORDER_EVENTS = (OrderAccepted, OrderFilled, OrderCanceled, OrderReplaced, OrderRejected)
 _READ_ROWS = 512  # rows per read_rows call: the journal's statement size, one prepared statement
 
 
@@ -227,6 +236,10 @@ class DropCopy:
             for s in configs
             if s.role == "dropcopy" and s.enabled
         }
+        # every firm and account some broker watches: a command none of whose order events
+        # concerns them makes no copies, and is skipped before any copy is built
+        self._watched_firms = frozenset().union(*(e.firms for e in self._entitled.values()))
+        self._watched_accounts = frozenset().union(*(e.accounts for e in self._entitled.values()))
         self._comp_ids = {s.name: s.client_comp_id for s in configs}
         self._account_firm = dict(account_firms or {})
         for s in configs:
@@ -328,7 +341,7 @@ class DropCopy:
         first, last = _trade_span(events)
         if first:
             self._add_trade(seq, ts, first, last)
-        if not self._entitled:
+        if not self._entitled or not self._watched(events):
             return
         made = copies(seq, events, self._context())
         if not made:
@@ -345,6 +358,18 @@ class DropCopy:
             return
         self._send(outbound)
         self.copies_sent += len(outbound)
+
+    def _watched(self, events: list[Event]) -> bool:
+        """Whether any event may make a copy some broker sees. Order events name their firm
+        and account; the others that make copies (ADL, settlement) resolve them per copy."""
+        firms, accounts = self._watched_firms, self._watched_accounts
+        for ev in events:
+            if isinstance(ev, _ORDER_EVENTS):
+                if ev.firm in firms or ev.account in accounts:
+                    return True
+            elif type(ev) in COPIERS:
+                return True
+        return False
 
     def _context(self) -> CopyContext:
         table = self._instruments()
