@@ -24,9 +24,8 @@ from __future__ import annotations
 from itertools import islice
 from typing import Protocol
 
-import msgspec
-
 from venue.fix.codec import FixMessage
+from venue.fix.mapping import Reply
 
 __all__ = ["Application", "Outbound", "PreOpenApplication", "RecentClOrdIds"]
 
@@ -34,12 +33,11 @@ ORDER_ENTRY_CLOSED_TEXT = b"order entry opens with the order-entry release"
 UNSUPPORTED_MESSAGE_TYPE = b"3"  # BusinessRejectReason (380)
 
 
-class Outbound(msgspec.Struct, frozen=True, kw_only=True):
-    """An application message for `session`: MsgType (35) and body fields in order."""
-
-    session: str
-    msg_type: bytes
-    body: list[tuple[int, bytes]]
+# An application message for `session`: MsgType (35) and body fields in order (a frozen,
+# keyword-only struct: `Outbound(session=..., msg_type=..., body=...)`). The same class as the
+# FIX mapping's `Reply`, so order entry hands the mapping's replies on as they are, without
+# copying each into another struct.
+Outbound = Reply
 
 
 class Application(Protocol):
@@ -64,6 +62,7 @@ class RecentClOrdIds:
 
     def __init__(self, *, per_session: int = 1_000, total: int = 50_000) -> None:
         self._per_session = max(1, per_session)
+        self._trim_at = self._per_session + self._per_session // 4  # at most a quarter more
         self._total_max = max(1, total)
         self._seen: dict[str, dict[bytes, None]] = {}  # insertion order: oldest first
         self._away: dict[str, None] = {}  # logged-out sessions, longest away first
@@ -81,14 +80,12 @@ class RecentClOrdIds:
         seen = self._seen.get(session)
         if seen is None:
             seen = self._seen[session] = {}
-        if cl_ord_id in seen:
-            del seen[cl_ord_id]  # used again: it moves to the newest place
-        else:
+        # pop: a ClOrdID used again moves to the newest place (its value is None, else 0)
+        if seen.pop(cl_ord_id, 0) is not None:
             self._total += 1
         seen[cl_ord_id] = None
-        limit = self._per_session
-        if len(seen) > limit + limit // 4:  # trimmed in steps: O(1) amortised
-            drop = len(seen) - limit
+        if len(seen) > self._trim_at:  # trimmed in steps: O(1) amortised
+            drop = len(seen) - self._per_session
             self._seen[session] = dict.fromkeys(islice(seen, drop, None))
             self._total -= drop
         if self._total > self._total_max:

@@ -69,6 +69,12 @@ _ORDER_COMMANDS = (NewOrder, CancelOrder, ReplaceOrder, MassCancel)
 Send = Callable[[list[Outbound]], None]
 
 
+def _refused(exc: Exception) -> None:
+    # ValueError: a command the journal cannot hold; the FIX edge's range checks should have
+    # refused it, so this is a last line of defence (answered as unavailable).
+    _log.warning("submit_refused", error=str(exc))
+
+
 class OrderEntry:
     """The order-entry application (see the module docstring). Implements `Application`."""
 
@@ -155,7 +161,10 @@ class OrderEntry:
             return [Outbound(session=session, msg_type=b"j", body=body)]
         if msg.msg_type == b"D" and self._possible_duplicate(session, msg):
             return []
-        decoded = decode(msg, ctx, self._instruments())
+        table = self._table
+        if len(self._engine.markets) != len(table):
+            table = self._instruments()
+        decoded = decode(msg, ctx, table)
         tp = type(decoded)
         if tp is ReplaceOrder:
             refusal = self._check_replace(decoded, msg)  # type: ignore[arg-type]
@@ -163,11 +172,14 @@ class OrderEntry:
                 decoded = refusal
                 tp = Refusal
         if tp in _ORDER_COMMANDS:
-            result = self._submit(decoded)  # type: ignore[arg-type]
-            if result is None:
+            # `_submit` inlined (the per-order path): one call and one tuple fewer
+            try:
+                seq, events = self._sequencer.submit(decoded)  # type: ignore[arg-type]
+            except (JournalFailed, SequencerStopped, ValueError) as exc:
+                _refused(exc)
                 return [self._unavailable(session, msg)]
-            seq, events = result
-            return self._route(seq, events)
+            self._pending.add(seq)
+            return self._route(seq, events, table)
         if tp is Refusal:
             assert isinstance(decoded, Refusal)
             body = decoded.body(self._token(b"E", ts_recv), ts_recv)
@@ -247,16 +259,15 @@ class OrderEntry:
         try:
             seq, events = self._sequencer.submit(cmd)
         except (JournalFailed, SequencerStopped, ValueError) as exc:
-            # ValueError: a command the journal cannot hold; the FIX edge's range checks should
-            # have refused it, so this is a last line of defence (answered as unavailable).
-            _log.warning("submit_refused", error=str(exc))
+            _refused(exc)
             return None
         self._pending.add(seq)
         return seq, events
 
     def _on_committed(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
-        if seq in self._pending:
-            self._pending.discard(seq)
+        pending = self._pending
+        if seq in pending:
+            pending.remove(seq)
             return
         if events:
             self._push(self._route(seq, events))
@@ -269,13 +280,18 @@ class OrderEntry:
             return
         self._send(outbound)
 
-    def _route(self, seq: int, events: list[Event]) -> list[Outbound]:
-        table = self._instruments()
-        return [
-            Outbound(session=r.session, msg_type=r.msg_type, body=r.body)
-            for r in replies(seq, events, table)
-            if r.session in self._contexts
-        ]
+    def _route(
+        self, seq: int, events: list[Event], table: InstrumentTable | None = None
+    ) -> list[Outbound]:
+        """The replies of the events, but those for sessions that are not order-entry sessions
+        (an admin's or a risk process's, or one no longer configured). The mapping's `Reply`
+        is an `Outbound`: the list is handed on as it is when every reply stays (the rule)."""
+        out = replies(seq, events, self._instruments() if table is None else table)
+        contexts = self._contexts
+        for r in out:
+            if r.session not in contexts:
+                return [r for r in out if r.session in contexts]
+        return out
 
     def _instruments(self) -> InstrumentTable:
         markets = self._engine.markets
