@@ -167,19 +167,24 @@ class OrderEntry:
         decoded = decode(msg, ctx, table)
         tp = type(decoded)
         if tp is ReplaceOrder:
-            refusal = self._check_replace(decoded, msg)  # type: ignore[arg-type]
+            refusal = self._check_replace(ctx, decoded, msg)  # type: ignore[arg-type]
             if refusal is not None:
                 decoded = refusal
                 tp = Refusal
         if tp in _ORDER_COMMANDS:
-            # `_submit` inlined (the per-order path): one call and one tuple fewer
+            # `_submit` and `_route` inlined (the per-order path: two calls and a tuple fewer)
             try:
                 seq, events = self._sequencer.submit(decoded)  # type: ignore[arg-type]
             except (JournalFailed, SequencerStopped, ValueError) as exc:
                 _refused(exc)
                 return [self._unavailable(session, msg)]
             self._pending.add(seq)
-            return self._route(seq, events, table)
+            out = replies(seq, events, table)
+            contexts = self._contexts
+            for r in out:
+                if r.session not in contexts:
+                    return [r for r in out if r.session in contexts]
+            return out
         if tp is Refusal:
             assert isinstance(decoded, Refusal)
             body = decoded.body(self._token(b"E", ts_recv), ts_recv)
@@ -285,7 +290,8 @@ class OrderEntry:
     ) -> list[Outbound]:
         """The replies of the events, but those for sessions that are not order-entry sessions
         (an admin's or a risk process's, or one no longer configured). The mapping's `Reply`
-        is an `Outbound`: the list is handed on as it is when every reply stays (the rule)."""
+        is an `Outbound`: the list is handed on as it is when every reply stays (the rule).
+        `on_message` has a copy of this inline."""
         out = replies(seq, events, self._instruments() if table is None else table)
         contexts = self._contexts
         for r in out:
@@ -321,8 +327,9 @@ class OrderEntry:
         that names a live order of the session, is ignored (it was answered the first time).
         Remembers the last `max_cl_ord_ids` per session, `max_cl_ord_ids_total` in all
         (`RecentClOrdIds`: sessions logged out longest ago are forgotten first)."""
-        cl_ord_id = msg.get(11) or b""
-        if msg.get(97) == b"Y" and (
+        get = msg.get
+        cl_ord_id = get(11) or b""
+        if get(97) == b"Y" and (
             (session, cl_ord_id) in self._seen
             or cl_ord_id.decode("latin-1") in self._engine.by_session.get(session, {})
         ):
@@ -340,10 +347,11 @@ class OrderEntry:
             return None
         return o
 
-    def _check_replace(self, cmd: ReplaceOrder, msg: FixMessage) -> Refusal | None:
+    def _check_replace(
+        self, ctx: SessionContext, cmd: ReplaceOrder, msg: FixMessage
+    ) -> Refusal | None:
         """The price and quantity were converted with the scales of the message's Symbol: refuse
         a replace whose Symbol is not the order's (rather than trade at a wrong scale)."""
-        ctx = self._contexts[cmd.session]
         o = self._find(ctx, cmd.order_id, cmd.orig_cl_ord_id)
         if o is None or o.symbol == cmd.symbol:
             return None
