@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import ssl
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -32,7 +31,7 @@ from venue.config import GatewayConfig, SessionConfig
 from venue.fix.actions import ResetStore, SaveSeqs, Send
 from venue.fix.codec import FixMessage
 from venue.fix.session import Session, SessionSettings
-from venue.fix.validate import validate
+from venue.fix.validate import make_validator
 from venue.gateway.application import Application, Outbound, PreOpenApplication
 from venue.gateway.auth import FailureLimiter
 from venue.gateway.connection import Connection
@@ -109,7 +108,7 @@ class Gateway:
         )
         self.auth_failures = auth_failures if auth_failures is not None else FailureLimiter()
         self._session_configs = list(sessions)
-        self._validator = functools.partial(validate, d=dictionary)
+        self._validator = make_validator(dictionary)
         self._ssl = ssl_context
         self._tick_seconds = tick_seconds
         self.log_messages = log_messages  # one log line per FIX message in and out
