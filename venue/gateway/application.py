@@ -62,7 +62,6 @@ class RecentClOrdIds:
 
     def __init__(self, *, per_session: int = 1_000, total: int = 50_000) -> None:
         self._per_session = max(1, per_session)
-        self._trim_at = self._per_session + self._per_session // 4  # at most a quarter more
         self._total_max = max(1, total)
         self._seen: dict[str, dict[bytes, None]] = {}  # insertion order: oldest first
         self._away: dict[str, None] = {}  # logged-out sessions, longest away first
@@ -80,12 +79,14 @@ class RecentClOrdIds:
         seen = self._seen.get(session)
         if seen is None:
             seen = self._seen[session] = {}
-        # pop: a ClOrdID used again moves to the newest place (its value is None, else 0)
-        if seen.pop(cl_ord_id, 0) is not None:
+        if cl_ord_id in seen:
+            del seen[cl_ord_id]  # used again: it moves to the newest place
+        else:
             self._total += 1
         seen[cl_ord_id] = None
-        if len(seen) > self._trim_at:  # trimmed in steps: O(1) amortised
-            drop = len(seen) - self._per_session
+        limit = self._per_session
+        if len(seen) > limit + limit // 4:  # trimmed in steps: O(1) amortised
+            drop = len(seen) - limit
             self._seen[session] = dict.fromkeys(islice(seen, drop, None))
             self._total -= drop
         if self._total > self._total_max:

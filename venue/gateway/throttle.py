@@ -42,20 +42,10 @@ class TokenBucket:
             self._ts_last = now_ns
 
     def allow(self, now_ns: int) -> bool:
-        # `_refill` inlined (called for every inbound message): same arithmetic
-        last = self._ts_last
-        level = self._level
-        if last is None:
-            self._ts_last = now_ns
-        elif now_ns > last:
-            level += (now_ns - last) * self._rate
-            if level > self._capacity:  # noqa: PLR1730 (min() is a call: slower here)
-                level = self._capacity
-            self._ts_last = now_ns
-        if level >= _UNIT:
-            self._level = level - _UNIT
+        self._refill(now_ns)
+        if self._level >= _UNIT:
+            self._level -= _UNIT
             return True
-        self._level = level
         return False
 
     def tokens(self, now_ns: int) -> int:
@@ -119,10 +109,7 @@ class SessionThrottle:
 
     def check(self, now_ns: int) -> ThrottleVerdict:
         if self._bucket.allow(now_ns):
-            return _ALLOW
+            return ThrottleVerdict.ALLOW
         if self._abuse.record_throttled(now_ns):
             return ThrottleVerdict.ABUSE
         return ThrottleVerdict.THROTTLE
-
-
-_ALLOW = ThrottleVerdict.ALLOW  # a module global: no enum class lookup per message
