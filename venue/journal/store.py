@@ -71,7 +71,10 @@ Synchronous = Literal["FULL", "NORMAL"]
 APPLICATION_ID = 0x56454E55  # "VENU": marks a venue journal among SQLite files
 SCHEMA_VERSION = 2
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes of WAL kept after a checkpoint
-CHECKPOINT_EVERY = 16384  # journal rows + stored messages committed between two checkpoints
+CHECKPOINT_EVERY = 2048  # journal rows + stored messages committed between two checkpoints
+# (at NORMAL a checkpoint first syncs the WAL's unsynced pages, and commits wait on that file
+# meanwhile: 16384 gave ~50 ms commit stalls every few seconds, 2048 under 10 ms at the same
+# throughput; 1024 cost ~6% throughput for no shorter stalls)
 WAL_AUTOCHECKPOINT_PAGES = 16384  # the writer's own checkpoint, only if those fall behind
 STATEMENT_CACHE = 64  # multi-row statements of 2**k rows for three heads, and the rest
 
