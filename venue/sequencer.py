@@ -228,11 +228,14 @@ class Sequencer:
         self._open.batch.store_ops.append((session, seq, 1 if admin else 0, data))
         self._wake.set()
 
-    def record_session_seqs(self, session: str, *, next_in: int, next_out: int) -> None:
-        """Save the session's next inbound/outbound sequence numbers (last write wins)."""
+    def record_session_seqs(
+        self, session: str, *, next_in: int, next_out: int, ts_logon: int = 0
+    ) -> None:
+        """Save the session's next inbound/outbound sequence numbers and the time of its last
+        Logon (0: none known) (last write wins)."""
         if self._failure is not None or self._stopping:
             self._check_open()
-        self._open.batch.session_seqs[session] = (next_in, next_out)
+        self._open.batch.session_seqs[session] = (next_in, next_out, ts_logon)
         self._wake.set()
 
     def record_session_reset(self, session: str) -> None:

@@ -150,7 +150,10 @@ async def test_set_seq_and_reset_when_logged_out(admin_venue: AdminVenue) -> Non
     session = _slot(admin_venue, "BRAVO-MM").session
     assert (session.next_in, session.next_out) == (7, 9)
     assert admin_venue.venue.journal is not None
-    assert await admin_venue.venue.journal.load_session_seqs("BRAVO-MM") == (7, 9)  # durable
+    assert (await admin_venue.venue.journal.load_session_seqs("BRAVO-MM") or ())[:2] == (
+        7,
+        9,
+    )  # durable
     r = await admin_venue.cli("-y", "session", "set-seq", "BRAVO-MM", "--next-in", "0")
     assert r.code == EXIT_USAGE
     r = await admin_venue.cli("-y", "session", "set-seq", "BRAVO-MM")

@@ -99,7 +99,7 @@ async def _check(db: Path, seed: int, released_so_far: list[int]) -> int:
         stored = await journal.read_outbound(SESSION, 1, 0, 10**6)
         assert [s for s, _, _ in stored] == list(range(1, last_seq + 1))
         if last_seq:
-            assert await journal.load_session_seqs(SESSION) == (last_seq + 1, last_seq + 1)
+            assert await journal.load_session_seqs(SESSION) == (last_seq + 1, last_seq + 1, 0)
     finally:
         await journal.close()
     return last_seq

@@ -203,7 +203,7 @@ async def test_a_version_1_file_is_migrated_when_opened_for_writing(db_path: Pat
             (1, True, b"m1"),
             *[(s, False, b"m%d" % s) for s in range(2, 6)],
         ]
-        assert await journal.load_session_seqs("S") == (3, 6)
+        assert await journal.load_session_seqs("S") == (3, 6, 0)  # no Logon time known
         batch = Batch()
         batch.store_ops = [("S", 6, 0, b"m6"), ("S", 3, 0, b"re3")]
         await journal.commit(batch)
@@ -213,9 +213,35 @@ async def test_a_version_1_file_is_migrated_when_opened_for_writing(db_path: Pat
         await journal.close()
     con = sqlite3.connect(db_path)
     try:
-        assert con.execute("PRAGMA user_version").fetchone() == (2,)
+        assert con.execute("PRAGMA user_version").fetchone() == (3,)
     finally:
         con.close()
+
+
+async def test_a_version_2_file_gains_the_last_logon_column(db_path: Path) -> None:
+    journal = await Journal.open(db_path)
+    batch = Batch()
+    batch.session_seqs["S"] = (4, 7, 123)
+    await journal.commit(batch)
+    await journal.close()
+    con = sqlite3.connect(db_path)  # make it a version 2 file: fix_session without last_logon
+    try:
+        con.executescript(
+            "CREATE TABLE old (session TEXT PRIMARY KEY, next_in INTEGER NOT NULL,"
+            " next_out INTEGER NOT NULL) WITHOUT ROWID;"
+            "INSERT INTO old SELECT session, next_in, next_out FROM fix_session;"
+            "DROP TABLE fix_session; ALTER TABLE old RENAME TO fix_session;"
+            "PRAGMA user_version = 2;"
+        )
+    finally:
+        con.close()
+    with pytest.raises(JournalCorrupt, match="schema version 2"):
+        await Journal.open(db_path, create=False, exclusive=False)
+    journal = await Journal.open(db_path, create=False)
+    try:
+        assert await journal.load_session_seqs("S") == (4, 7, 0)
+    finally:
+        await journal.close()
 
 
 def test_multi_row_statements_hold_powers_of_two_rows() -> None:

@@ -264,14 +264,14 @@ async def test_snapshots_by_count_and_time_and_at_stop(db_path: Path) -> None:
 async def test_stop_flushes_and_refuses_later_work(db_path: Path) -> None:
     journal = await _open(db_path)
     seqr = _seq(ManualClock(), journal)
-    seqr.record_session_seqs("S", next_in=5, next_out=9)
+    seqr.record_session_seqs("S", next_in=5, next_out=9, ts_logon=77)
     done: list[int] = []
     for _ in range(3):
         seqr.submit(Add(amount=1))
     seqr.after_commit(lambda: done.append(seqr.committed_seq))
     await seqr.stop()  # never started: stop starts, flushes, stops
     assert done == [3] and journal.last_seq == 3
-    assert await journal.load_session_seqs("S") == (5, 9)
+    assert await journal.load_session_seqs("S") == (5, 9, 77)
     with pytest.raises(SequencerStopped):
         seqr.submit(Add(amount=1))
     await journal.close()
@@ -288,7 +288,7 @@ async def test_session_reset_applies_in_order_within_a_batch(db_path: Path) -> N
     seqr.record_session_seqs("S", next_in=2, next_out=2)
     await seqr.stop()
     assert await journal.read_outbound("S", 0, 0, 10) == [(1, True, b"logon")]
-    assert await journal.load_session_seqs("S") == (2, 2)
+    assert await journal.load_session_seqs("S") == (2, 2, 0)
     await journal.close()
 
 

@@ -118,7 +118,7 @@ async def test_batch_is_one_transaction(db_path: Path) -> None:
         bad = _batch(4, 2)
         bad.rows.append((5, 1, b"dup", b"dup"))  # duplicate seq: the whole batch must fail
         bad.store_ops.append(("S1", 1, 0, b"msg"))
-        bad.session_seqs["S1"] = (2, 2)
+        bad.session_seqs["S1"] = (2, 2, 0)
         with pytest.raises(JournalWriteFailed, match=r"seq 4\.\.5"):
             await journal.commit(bad)
         assert journal.last_seq == 3
@@ -138,7 +138,7 @@ async def test_fix_store_ops_apply_in_order(db_path: Path) -> None:
     try:
         batch = Batch()
         batch.store_ops = [("S1", 1, 1, b"logon"), ("S1", 2, 0, b"er"), ("S2", 1, 1, b"x")]
-        batch.session_seqs["S1"] = (2, 3)
+        batch.session_seqs["S1"] = (2, 3, 0)
         await journal.commit(batch)
         assert await journal.read_outbound("S1", 1, 0, 10) == [
             (1, True, b"logon"),
@@ -146,12 +146,12 @@ async def test_fix_store_ops_apply_in_order(db_path: Path) -> None:
         ]
         batch = Batch()
         batch.store_ops = [("S1", 3, 0, b"old"), "S1", ("S1", 1, 1, b"logon2")]
-        batch.session_seqs["S1"] = (5, 6)
-        batch.session_seqs["S1"] = (1, 2)  # last write in a batch wins
+        batch.session_seqs["S1"] = (5, 6, 0)
+        batch.session_seqs["S1"] = (1, 2, 9)  # last write in a batch wins
         await journal.commit(batch)
         assert await journal.read_outbound("S1", 1, 0, 10) == [(1, True, b"logon2")]
         assert await journal.read_outbound("S2", 1, 0, 10) == [(1, True, b"x")]
-        assert await journal.load_session_seqs("S1") == (1, 2)
+        assert await journal.load_session_seqs("S1") == (1, 2, 9)
         assert await journal.load_session_seqs("nobody") is None
     finally:
         await journal.close()

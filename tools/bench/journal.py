@@ -242,7 +242,7 @@ def make_batches(cmds: list[Command], size: int, outbound: float) -> list[Batch]
             batch.store_ops.append((session, out, 0, FRAME))
             out += 1
         next_out[session] = out
-        batch.session_seqs[session] = (seq, out)
+        batch.session_seqs[session] = (seq, out, 0)
     return batches
 
 

@@ -22,9 +22,8 @@ Invariants:
   ignored after the OrigSendingTime checks.
 - One inbound message is handed to the application (`Deliver`) at most once per number.
 - A daily reset (`daily_reset_at`, UTC) applies at the first Logon after a reset time that lies
-  after the previous Logon (or after the session object was made, i.e. venue start): the time
-  of the last Logon is kept in memory only, so a reset time that passes while the venue is
-  down is not applied at the next start.
+  after the previous Logon (`ts_last_logon`, saved with the sequence numbers and given back at
+  start-up, so a reset time passed while the venue was down counts; else the creation time).
 - Frames without PossDupFlag, OrigSendingTime or extra header come from the session's
   `FrameEncoder` (its constant header parts made once), byte for byte what `encode` writes.
   An in-sequence application message that passes every check takes a shorter path to the
@@ -108,6 +107,7 @@ class Session:
         next_in: int = 1,
         next_out: int = 1,
         ts_created: int = 0,
+        ts_last_logon: int = 0,
     ) -> None:
         self.settings = settings
         self._validate = validator
@@ -124,7 +124,7 @@ class Session:
         self.heartbeat_ns = 30 * _NS
         self.ts_last_in = 0
         self.ts_last_out = 0
-        self.ts_last_logon = ts_created
+        self.ts_last_logon = ts_last_logon or ts_created  # saved one, else the creation time
         self._ts_logout_sent = 0
         self._test_requests = 0  # TestRequests sent since the last message received
         self._queue: dict[int, FixMessage | None] = {}  # None: already handled, only counted

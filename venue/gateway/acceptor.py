@@ -126,13 +126,14 @@ class Gateway:
         now = self.clock.now_ns()
         for cfg in self._session_configs:
             seqs = await self.journal.load_session_seqs(cfg.name)
-            next_in, next_out = seqs if seqs is not None else (1, 1)
+            next_in, next_out, ts_logon = seqs if seqs is not None else (1, 1, 0)
             session = Session(
                 settings_for(cfg, self.config),
                 self._validator,
                 next_in=next_in,
                 next_out=next_out,
                 ts_created=now,
+                ts_last_logon=ts_logon,  # a daily reset passed while down applies at Logon
             )
             slot = SessionSlot(cfg, session)
             self.slots[cfg.name] = slot
@@ -219,7 +220,10 @@ class Gateway:
         for slot in touched.values():
             session = slot.session
             self.sequencer.record_session_seqs(
-                slot.name, next_in=session.next_in, next_out=session.next_out
+                slot.name,
+                next_in=session.next_in,
+                next_out=session.next_out,
+                ts_logon=session.ts_last_logon,
             )
 
     def reset_session(self, name: str) -> None:
@@ -234,7 +238,10 @@ class Gateway:
                 self.application.on_session_reset(name)
             elif isinstance(action, SaveSeqs):
                 self.sequencer.record_session_seqs(
-                    name, next_in=action.next_in, next_out=action.next_out
+                    name,
+                    next_in=action.next_in,
+                    next_out=action.next_out,
+                    ts_logon=slot.session.ts_last_logon,
                 )
         _log.info("session_reset", session=name)
 
@@ -377,7 +384,12 @@ class Gateway:
             session.next_in = next_in
         if next_out is not None:
             session.next_out = next_out
-        self.sequencer.record_session_seqs(name, next_in=session.next_in, next_out=session.next_out)
+        self.sequencer.record_session_seqs(
+            name,
+            next_in=session.next_in,
+            next_out=session.next_out,
+            ts_logon=session.ts_last_logon,
+        )
         _log.info(
             "session_seqs_set", session=name, next_in=session.next_in, next_out=session.next_out
         )

@@ -331,7 +331,12 @@ class Connection(asyncio.Protocol):
                 # The session's numbers now, never older than the action's: an application
                 # reply carried out in between (Deliver) may have taken an outbound number.
                 session = slot.session
-                seq.record_session_seqs(name, next_in=session.next_in, next_out=session.next_out)
+                seq.record_session_seqs(
+                    name,
+                    next_in=session.next_in,
+                    next_out=session.next_out,
+                    ts_logon=session.ts_last_logon,
+                )
             elif tp is Send:
                 assert isinstance(action, Send)
                 seq.record_outbound(name, action.seq, action.data, admin=action.admin)

@@ -30,9 +30,10 @@ Invariants:
   (INSERT OR REPLACE semantics) rewrites the runs it touches, merged, in the same transaction.
   The writer keeps each session's highest stored seq (`_tops`) to tell, without a query, that a
   run lies above everything stored (always, in practice: outbound seqs only grow until a reset).
-- Schema version 2 (packed runs). A version 1 file (one row per message) is migrated in one
-  transaction when the venue opens it for writing (`exclusive`); opened otherwise (`venue
-  journal verify`) it is refused with the schema version error, as are other versions.
+- Schema version 3: packed runs (2) and each session's last Logon time in `fix_session` (3).
+  A version 1 or 2 file is migrated in one transaction when the venue opens it for writing
+  (`exclusive`); opened otherwise (`venue journal verify`) it is refused with the schema
+  version error, as are other versions.
 - One writer: `Journal.open` (exclusive by default) locks `<path>.lock`, so two venue processes
   never write one journal.
 - Time enters as arguments (`ts`), this module reads no clock.
@@ -69,7 +70,7 @@ from venue.journal.files import unlock as _unlock
 
 Synchronous = Literal["FULL", "NORMAL"]
 APPLICATION_ID = 0x56454E55  # "VENU": marks a venue journal among SQLite files
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes of WAL kept after a checkpoint
 CHECKPOINT_EVERY = 2048  # journal rows + stored messages committed between two checkpoints
 # (at NORMAL a checkpoint first syncs the WAL's unsynced pages, and commits wait on that file
@@ -94,7 +95,8 @@ CREATE TABLE snapshots (
 CREATE TABLE fix_session (
     session TEXT PRIMARY KEY,
     next_in INTEGER NOT NULL,
-    next_out INTEGER NOT NULL
+    next_out INTEGER NOT NULL,
+    last_logon INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 """
 JournalRow = tuple[int, int, bytes, bytes]  # (seq, ts, cmd, events)
@@ -126,7 +128,8 @@ class Batch:
     def __init__(self) -> None:
         self.rows: list[JournalRow] = []
         self.store_ops: list[StoreOp] = []  # in recording order: resets and inserts interleave
-        self.session_seqs: dict[str, tuple[int, int]] = {}  # session -> (next_in, next_out)
+        # session -> (next_in, next_out, last Logon ts)
+        self.session_seqs: dict[str, tuple[int, int, int]] = {}
         self.snapshot: Snapshot | None = None
 
     def has_writes(self) -> bool:
@@ -135,10 +138,14 @@ class Batch:
 
 _READ_CHUNK = 512  # seqs per `read_rows` statement (a power of two)
 _RUNS_PER_FETCH = 32  # stored runs fetched at a time by `read_outbound`
-_UPSERT_SESSION = "INSERT INTO fix_session (session, next_in, next_out)"
+_UPSERT_SESSION = "INSERT INTO fix_session (session, next_in, next_out, last_logon)"
 _UPSERT_TAIL = (
-    " ON CONFLICT (session) DO UPDATE SET next_in = excluded.next_in, next_out = excluded.next_out"
+    " ON CONFLICT (session) DO UPDATE SET next_in = excluded.next_in,"
+    " next_out = excluded.next_out, last_logon = excluded.last_logon"
 )
+# Version 3 added the last Logon time (a daily reset that passed while the venue was down).
+_ADD_LAST_LOGON = "ALTER TABLE fix_session ADD COLUMN last_logon INTEGER NOT NULL DEFAULT 0"
+_MIGRATIONS = {1: outbound.MIGRATE_FROM_1 + ";" + _ADD_LAST_LOGON, 2: _ADD_LAST_LOGON}
 _INSERT_SNAPSHOT = "INSERT INTO snapshots (seq, ts, state_hash, data) VALUES (?, ?, ?, ?)"
 
 
@@ -158,8 +165,8 @@ def _write_batch(
             outbound.insert_rows(
                 db,
                 _UPSERT_SESSION,
-                [(name, seqs[0], seqs[1]) for name, seqs in batch.session_seqs.items()],
-                3,
+                [(name, *seqs) for name, seqs in batch.session_seqs.items()],
+                4,
                 _UPSERT_TAIL,
             )
         if batch.snapshot is not None:
@@ -340,16 +347,18 @@ class Journal:
 
     # -- reads for the gateway (second connection) -----------------------------------------
 
-    async def load_session_seqs(self, session: str) -> tuple[int, int] | None:
-        """(next_in, next_out) saved for `session`, or None if the session never committed any."""
+    async def load_session_seqs(self, session: str) -> tuple[int, int, int] | None:
+        """(next_in, next_out, last Logon ts; 0: unknown) saved for `session`, or None if the
+        session never committed any."""
         try:
             async with self._reader.execute(
-                "SELECT next_in, next_out FROM fix_session WHERE session = ?", (session,)
+                "SELECT next_in, next_out, last_logon FROM fix_session WHERE session = ?",
+                (session,),
             ) as cur:
                 row = await cur.fetchone()
         except sqlite3.DatabaseError as exc:
             raise _classify(self._path, exc) from exc
-        return None if row is None else (int(row[0]), int(row[1]))
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
     async def read_outbound(
         self, session: str, begin: int, end: int, limit: int
@@ -498,8 +507,8 @@ async def _configure(
         version = 0 if version_row is None else int(version_row[0])
         if app_id != APPLICATION_ID:
             raise JournalCorrupt(f"journal {path} is an SQLite file but not a venue journal")
-        if version != SCHEMA_VERSION and not (version == 1 and migrate):
-            how = " (version 1 is migrated when the venue opens it)" if version == 1 else ""
+        if version != SCHEMA_VERSION and not (version in _MIGRATIONS and migrate):
+            how = " (it is migrated when the venue opens it)" if version in _MIGRATIONS else ""
             raise JournalCorrupt(
                 f"journal {path} has schema version {version}, this venue reads "
                 f"{SCHEMA_VERSION}{how}"
@@ -514,8 +523,8 @@ async def _configure(
     await conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
     if is_new:
         await _in_transaction(conn, _SCHEMA + outbound.SCHEMA, f"application_id = {APPLICATION_ID}")
-    elif version != SCHEMA_VERSION:  # version 1, opened for writing: migrate
-        await _in_transaction(conn, outbound.MIGRATE_FROM_1, None)
+    elif version != SCHEMA_VERSION:  # an older version, opened for writing: migrate
+        await _in_transaction(conn, _MIGRATIONS[version], None)
     async with conn.execute(
         "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"
     ) as cur:
