@@ -317,15 +317,21 @@ def read_journal(path: str) -> tuple[list[Any], list[bytes]]:
     return [decode(r[1]) for r in rows], [r[2] for r in rows]
 
 
-def replay(args: argparse.Namespace) -> dict[str, Any]:
-    """The `--replay DB` figures (see the module docstring)."""
-    cmds, stored = read_journal(args.replay)
+def command_mix(cmds: list[Any]) -> dict[str, int]:
+    """How many commands of each kind (new orders by time in force)."""
     mix: dict[str, int] = {}
     for c in cmds:
         label = type(c).__name__
         if label == "NewOrder":
             label = f"NewOrder_{c.tif.name}"
         mix[label] = mix.get(label, 0) + 1
+    return mix
+
+
+def replay(args: argparse.Namespace) -> dict[str, Any]:
+    """The `--replay DB` figures (see the module docstring)."""
+    cmds, stored = read_journal(args.replay)
+    mix = command_mix(cmds)
     encode = msgspec.msgpack.Encoder().encode
     engine = Engine()
     first_diff = None
@@ -391,12 +397,7 @@ def main() -> None:
     t0 = time.perf_counter()
     prefill, cmds = generate(args.commands, args.book, args.seed)
     gen_s = time.perf_counter() - t0
-    mix: dict[str, int] = {}
-    for c in cmds:
-        label = type(c).__name__
-        if label == "NewOrder":
-            label = f"NewOrder_{c.tif.name}"
-        mix[label] = mix.get(label, 0) + 1
+    mix = command_mix(cmds)
     runs = [throughput(prefill, cmds) for _ in range(args.repeat)]
     rates = sorted(r for r, _, _ in runs)
     cpu_rates = sorted(r for _, _, r in runs)

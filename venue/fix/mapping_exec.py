@@ -18,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from venue.core.events import (
@@ -170,9 +171,9 @@ def execution_report(
     return _rejected(ev, spec, b"R%d" % seq)  # type: ignore[arg-type]
 
 
-# The hot reports (new, fill, cancel, replace) are built as one list display each: constant
-# pairs are compiled constants, the instrument's scales are read once, and the TransactTime of
-# the events of one command (all share its ts) is formatted once (`_transact_time`).
+# The hot reports (new, fill, cancel, replace) are built as one list display each (a market
+# order's Price deleted after): the instrument's scales are read once (`_texts`), and the
+# TransactTime of the events of one command (all share its ts) is formatted once.
 
 _last_ts: list[tuple[int, bytes]] = [(-1, b"")]
 
@@ -200,11 +201,21 @@ def _avg(spec: InstrumentSpec | None, cum_notional: int, cum_qty: int) -> bytes:
     return spec.avg_px_text(cum_notional, cum_qty)
 
 
-def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
+def _texts(
+    spec: InstrumentSpec | None, symbol: str
+) -> tuple[Callable[[int], bytes], Callable[[int], bytes], bytes]:
+    """(quantity text, price text, Symbol bytes) of an instrument, read once per report; an
+    instrument without a spec shows its integers as they are."""
     if spec is None:
-        return _fill_unscaled(ev)
-    qty = spec.lot.units_to_text
-    px = spec.tick.units_to_text
+        return _INT_TEXT, _INT_TEXT, _b(symbol)
+    return spec.lot.units_to_text, spec.tick.units_to_text, spec.symbol_bytes
+
+
+_INT_TEXT: Callable[[int], bytes] = b"%d".__mod__
+
+
+def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
+    qty, px, symbol = _texts(spec, ev.symbol)
     cum_qty = ev.cum_qty
     body = [
         (37, b"%d" % ev.order_id),
@@ -213,7 +224,7 @@ def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
         (150, b"F"),
         (39, b"1" if ev.leaves_qty else b"2"),
         (1, ev.account.encode("latin-1")),
-        (55, spec.symbol_bytes),
+        (55, symbol),
         (54, _SIDE[ev.side]),
         (38, qty(ev.qty)),
         (40, _ORD_TYPE[ev.ord_type]),
@@ -225,41 +236,11 @@ def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
         (1057, b"Y" if ev.aggressor else b"N"),
         (151, qty(ev.leaves_qty)),
         (14, qty(cum_qty)),
-        (6, spec.avg_px_text(ev.cum_notional, cum_qty) if cum_qty else _ZERO),
+        (6, _avg(spec, ev.cum_notional, cum_qty)),
         (60, _transact_time(ev.ts)),
     ]
     if ev.ord_type != OrdType.LIMIT:
         del body[10]  # no Price (44) for a market order
-    return body
-
-
-def _fill_unscaled(ev: OrderFilled) -> Body:
-    """A fill of an instrument without a spec (integers as they are)."""
-    body = [
-        (37, b"%d" % ev.order_id),
-        (11, _b(ev.cl_ord_id)),
-        (17, b"%d" % ev.exec_id),
-        (150, b"F"),
-        (39, b"2" if ev.leaves_qty == 0 else b"1"),
-        (1, _b(ev.account)),
-        (55, _b(ev.symbol)),
-        (54, _SIDE[ev.side]),
-        (38, _qty(None, ev.qty)),
-        (40, _ORD_TYPE[ev.ord_type]),
-    ]
-    if ev.ord_type == OrdType.LIMIT:
-        body.append((44, _price(None, ev.price)))
-    body += [
-        (59, _TIF[ev.tif]),
-        (31, _price(None, ev.last_px)),
-        (32, _qty(None, ev.last_qty)),
-        (880, b"%d" % ev.trade_id),
-        (1057, b"Y" if ev.aggressor else b"N"),
-        (151, _qty(None, ev.leaves_qty)),
-        (14, _qty(None, ev.cum_qty)),
-        (6, _ZERO),
-        (60, _transact_time(ev.ts)),
-    ]
     return body
 
 
@@ -271,21 +252,23 @@ def _order_fields(
     ord_status: bytes,
 ) -> Body:
     """37 through 18: the order as entered, shared by the new-order and status reports."""
+    qty, px, symbol = _texts(spec, o.symbol)
     body = [
         (37, b"%d" % o.order_id),
-        (11, _b(o.cl_ord_id)),
+        (11, o.cl_ord_id.encode("latin-1")),
         (17, exec_id),
         (150, exec_type),
         (39, ord_status),
-        (1, _b(o.account)),
-        (55, _b(o.symbol)),
+        (1, o.account.encode("latin-1")),
+        (55, symbol),
         (54, _SIDE[o.side]),
-        (38, _qty(spec, o.qty)),
+        (38, qty(o.qty)),
         (40, _ORD_TYPE[o.ord_type]),
+        (44, px(o.price)),
+        (59, _TIF[o.tif]),
     ]
-    if o.ord_type == OrdType.LIMIT:
-        body.append((44, _price(spec, o.price)))
-    body.append((59, _TIF[o.tif]))
+    if o.ord_type != OrdType.LIMIT:
+        del body[10]  # no Price (44) for a market order
     if o.expire_ts:
         body.append((126, format_utc_timestamp(o.expire_ts)))
     if o.post_only or o.reduce_only:
@@ -294,30 +277,6 @@ def _order_fields(
 
 
 def _accepted(ev: OrderAccepted, spec: InstrumentSpec | None) -> Body:
-    if (
-        spec is not None
-        and ev.ord_type == OrdType.LIMIT
-        and not (ev.expire_ts or ev.post_only or ev.reduce_only)
-    ):  # the common new order: one list display
-        qty = spec.lot.units_to_text(ev.qty)
-        return [
-            (37, b"%d" % ev.order_id),
-            (11, ev.cl_ord_id.encode("latin-1")),
-            (17, b"%d" % ev.exec_id),
-            (150, b"0"),
-            (39, b"0"),
-            (1, ev.account.encode("latin-1")),
-            (55, spec.symbol_bytes),
-            (54, _SIDE[ev.side]),
-            (38, qty),
-            (40, b"2"),
-            (44, spec.tick.units_to_text(ev.price)),
-            (59, _TIF[ev.tif]),
-            (151, qty),
-            (14, _ZERO),
-            (6, _ZERO),
-            (60, _transact_time(ev.ts)),
-        ]
     body = _order_fields(ev, spec, b"%d" % ev.exec_id, b"0", b"0")
     body += [
         (151, _qty(spec, ev.qty)),
@@ -330,65 +289,37 @@ def _accepted(ev: OrderAccepted, spec: InstrumentSpec | None) -> Body:
 
 def _canceled(ev: OrderCanceled, spec: InstrumentSpec | None) -> Body:
     status = b"C" if ev.reason == CancelReason.EXPIRED else b"4"
-    if spec is not None and ev.ord_type == OrdType.LIMIT:
-        cum_qty = ev.cum_qty
-        body = [  # the common cancel: of a limit order
-            (37, b"%d" % ev.order_id),
-            (11, ev.cl_ord_id.encode("latin-1")),
-            (17, b"%d" % ev.exec_id),
-            (150, status),
-            (39, status),
-            (1, ev.account.encode("latin-1")),
-            (55, spec.symbol_bytes),
-            (54, _SIDE[ev.side]),
-            (38, spec.lot.units_to_text(ev.qty)),
-            (40, b"2"),
-            (44, spec.tick.units_to_text(ev.price)),
-            (59, _TIF[ev.tif]),
-            (151, _ZERO),
-            (14, spec.lot.units_to_text(cum_qty)),
-            (6, spec.avg_px_text(ev.cum_notional, cum_qty) if cum_qty else _ZERO),
-            (60, _transact_time(ev.ts)),
-            (58, CANCEL_REASON_TEXT.get(ev.reason, b"canceled")),
-        ]
-        if ev.orig_cl_ord_id:
-            body.insert(2, (41, ev.orig_cl_ord_id.encode("latin-1")))
-        return body
-    body = [(37, b"%d" % ev.order_id), (11, _b(ev.cl_ord_id))]
-    if ev.orig_cl_ord_id:
-        body.append((41, _b(ev.orig_cl_ord_id)))
-    body += [
+    qty, px, symbol = _texts(spec, ev.symbol)
+    cum_qty = ev.cum_qty
+    body = [
+        (37, b"%d" % ev.order_id),
+        (11, ev.cl_ord_id.encode("latin-1")),
         (17, b"%d" % ev.exec_id),
         (150, status),
         (39, status),
-        (1, _b(ev.account)),
-        (55, _b(ev.symbol)),
+        (1, ev.account.encode("latin-1")),
+        (55, symbol),
         (54, _SIDE[ev.side]),
-        (38, _qty(spec, ev.qty)),
+        (38, qty(ev.qty)),
         (40, _ORD_TYPE[ev.ord_type]),
-    ]
-    if ev.ord_type == OrdType.LIMIT:
-        body.append((44, _price(spec, ev.price)))
-    body += [
+        (44, px(ev.price)),
         (59, _TIF[ev.tif]),
         (151, _ZERO),
-        (14, _qty(spec, ev.cum_qty)),
-        (6, _avg(spec, ev.cum_notional, ev.cum_qty)),
+        (14, qty(cum_qty)),
+        (6, _avg(spec, ev.cum_notional, cum_qty)),
         (60, _transact_time(ev.ts)),
         (58, CANCEL_REASON_TEXT.get(ev.reason, b"canceled")),
     ]
+    if ev.ord_type != OrdType.LIMIT:
+        del body[10]  # no Price (44) for a market order
+    if ev.orig_cl_ord_id:
+        body.insert(2, (41, ev.orig_cl_ord_id.encode("latin-1")))
     return body
 
 
 def _replaced(ev: OrderReplaced, spec: InstrumentSpec | None) -> Body:
     cum_qty, leaves = ev.cum_qty, ev.leaves_qty
-    if spec is None:
-        qty_text, px_text = b"%d".__mod__, b"%d".__mod__
-        symbol, avg = _b(ev.symbol), _ZERO
-    else:
-        qty_text, px_text = spec.lot.units_to_text, spec.tick.units_to_text
-        symbol = spec.symbol_bytes
-        avg = spec.avg_px_text(ev.cum_notional, cum_qty) if cum_qty else _ZERO
+    qty, px, symbol = _texts(spec, ev.symbol)
     return [
         (37, b"%d" % ev.order_id),
         (11, ev.cl_ord_id.encode("latin-1")),
@@ -399,13 +330,13 @@ def _replaced(ev: OrderReplaced, spec: InstrumentSpec | None) -> Body:
         (1, ev.account.encode("latin-1")),
         (55, symbol),
         (54, _SIDE[ev.side]),
-        (38, qty_text(ev.qty)),
+        (38, qty(ev.qty)),
         (40, _ORD_TYPE[ev.ord_type]),
-        (44, px_text(ev.price)),
+        (44, px(ev.price)),
         (59, _TIF[ev.tif]),
-        (151, qty_text(leaves)),
-        (14, qty_text(cum_qty)),
-        (6, avg),
+        (151, qty(leaves)),
+        (14, qty(cum_qty)),
+        (6, _avg(spec, ev.cum_notional, cum_qty)),
         (60, _transact_time(ev.ts)),
     ]
 

@@ -218,13 +218,18 @@ class Gateway:
                         slot.name, action.seq, action.data, admin=action.admin
                     )
         for slot in touched.values():
-            session = slot.session
-            self.sequencer.record_session_seqs(
-                slot.name,
-                next_in=session.next_in,
-                next_out=session.next_out,
-                ts_logon=session.ts_last_logon,
-            )
+            self.save_seqs(slot)
+
+    def save_seqs(self, slot: SessionSlot) -> None:
+        """Save the session's numbers as they are now (and its last Logon time) in the open
+        batch: a `SaveSeqs` action, or numbers changed outside the session machine."""
+        session = slot.session
+        self.sequencer.record_session_seqs(
+            slot.name,
+            next_in=session.next_in,
+            next_out=session.next_out,
+            ts_logon=session.ts_last_logon,
+        )
 
     def reset_session(self, name: str) -> None:
         """Operator reset of a session's sequence numbers to 1 (only while it is not logged
@@ -237,12 +242,7 @@ class Gateway:
                 self.sequencer.record_session_reset(name)
                 self.application.on_session_reset(name)
             elif isinstance(action, SaveSeqs):
-                self.sequencer.record_session_seqs(
-                    name,
-                    next_in=action.next_in,
-                    next_out=action.next_out,
-                    ts_logon=slot.session.ts_last_logon,
-                )
+                self.save_seqs(slot)
         _log.info("session_reset", session=name)
 
     # -- internals ----------------------------------------------------------------------------
@@ -384,12 +384,7 @@ class Gateway:
             session.next_in = next_in
         if next_out is not None:
             session.next_out = next_out
-        self.sequencer.record_session_seqs(
-            name,
-            next_in=session.next_in,
-            next_out=session.next_out,
-            ts_logon=session.ts_last_logon,
-        )
+        self.save_seqs(slot)
         _log.info(
             "session_seqs_set", session=name, next_in=session.next_in, next_out=session.next_out
         )

@@ -315,7 +315,7 @@ class Connection(asyncio.Protocol):
             elif isinstance(action, Disconnect):
                 self._close(action.reason)
 
-    def _execute(self, actions: list[Action]) -> None:
+    def _execute(self, actions: list[Action], *, save_seqs: bool = True) -> None:
         slot = self.slot
         if slot is None:
             self._execute_unbound(actions)
@@ -330,13 +330,8 @@ class Connection(asyncio.Protocol):
             elif tp is SaveSeqs:
                 # The session's numbers now, never older than the action's: an application
                 # reply carried out in between (Deliver) may have taken an outbound number.
-                session = slot.session
-                seq.record_session_seqs(
-                    name,
-                    next_in=session.next_in,
-                    next_out=session.next_out,
-                    ts_logon=session.ts_last_logon,
-                )
+                if save_seqs:
+                    self._gw.save_seqs(slot)
             elif tp is Send:
                 assert isinstance(action, Send)
                 seq.record_outbound(name, action.seq, action.data, admin=action.admin)
@@ -358,17 +353,8 @@ class Connection(asyncio.Protocol):
         """`Gateway.send`'s path for one application message of this (logged-on) connection's
         session: store and (after commit) write its `Send`s, anything else as `_execute` does,
         in order, except `SaveSeqs`: the caller saves the session's numbers once per call."""
-        slot = self.slot
-        assert slot is not None
-        seq = self._gw.sequencer
-        for action in actions:
-            tp = type(action)
-            if tp is Send:
-                assert isinstance(action, Send)
-                seq.record_outbound(slot.name, action.seq, action.data, admin=action.admin)
-                seq.after_commit(partial(self._write, action.data))
-            elif tp is not SaveSeqs:
-                self._execute([action])
+        assert self.slot is not None
+        self._execute(actions, save_seqs=False)
 
     def _write(self, data: bytes) -> None:
         transport = self._transport

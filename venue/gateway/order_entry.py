@@ -69,12 +69,6 @@ _ORDER_COMMANDS = (NewOrder, CancelOrder, ReplaceOrder, MassCancel)
 Send = Callable[[list[Outbound]], None]
 
 
-def _refused(exc: Exception) -> None:
-    # ValueError: a command the journal cannot hold; the FIX edge's range checks should have
-    # refused it, so this is a last line of defence (answered as unavailable).
-    _log.warning("submit_refused", error=str(exc))
-
-
 class OrderEntry:
     """The order-entry application (see the module docstring). Implements `Application`."""
 
@@ -172,19 +166,10 @@ class OrderEntry:
                 decoded = refusal
                 tp = Refusal
         if tp in _ORDER_COMMANDS:
-            # `_submit` and `_route` inlined (the per-order path: two calls and a tuple fewer)
-            try:
-                seq, events = self._sequencer.submit(decoded)  # type: ignore[arg-type]
-            except (JournalFailed, SequencerStopped, ValueError) as exc:
-                _refused(exc)
+            result = self._submit(decoded)  # type: ignore[arg-type]
+            if result is None:
                 return [self._unavailable(session, msg)]
-            self._pending.add(seq)
-            out = replies(seq, events, table)
-            contexts = self._contexts
-            for r in out:
-                if r.session not in contexts:
-                    return [r for r in out if r.session in contexts]
-            return out
+            return self._route(result[0], result[1], table)
         if tp is Refusal:
             assert isinstance(decoded, Refusal)
             body = decoded.body(self._token(b"E", ts_recv), ts_recv)
@@ -264,7 +249,9 @@ class OrderEntry:
         try:
             seq, events = self._sequencer.submit(cmd)
         except (JournalFailed, SequencerStopped, ValueError) as exc:
-            _refused(exc)
+            # ValueError: a command the journal cannot hold; the FIX edge's range checks should
+            # have refused it, so this is a last line of defence (answered as unavailable).
+            _log.warning("submit_refused", error=str(exc))
             return None
         self._pending.add(seq)
         return seq, events
@@ -290,8 +277,7 @@ class OrderEntry:
     ) -> list[Outbound]:
         """The replies of the events, but those for sessions that are not order-entry sessions
         (an admin's or a risk process's, or one no longer configured). The mapping's `Reply`
-        is an `Outbound`: the list is handed on as it is when every reply stays (the rule).
-        `on_message` has a copy of this inline."""
+        is an `Outbound`: the list is handed on as it is when every reply stays (the rule)."""
         out = replies(seq, events, self._instruments() if table is None else table)
         contexts = self._contexts
         for r in out:

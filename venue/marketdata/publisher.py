@@ -445,7 +445,7 @@ class MarketDataPublisher:
         except MalformedPacket:
             self.rerequests_ignored += 1
             return
-        first, nxt = self._history.first, self.released_next
+        first, nxt = self.history_range()
         if session != self._session_b or seq < first or seq >= nxt:
             self.rerequests_ignored += 1
             return
