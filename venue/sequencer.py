@@ -2,7 +2,8 @@
 
 It stamps each command with the next sequence number and the clock's time, applies it to the
 engine at once, and group-commits the results through the journal: everything produced while
-one transaction is in flight goes into the next one (at most `max_batch` commands each).
+one transaction is in flight (at NORMAL, where the journal commits on the loop's own thread:
+during one pass of the event loop) goes into the next one (at most `max_batch` commands each).
 
 Invariants:
 - Sequence numbers are contiguous from the journal's last committed one; `ts` never goes
@@ -341,6 +342,11 @@ class Sequencer:
                 self._ready.set()
                 _log.info("sequencer_resumed", uncommitted=self._last_seq - self._committed_seq)
                 self._notify(self._resume)
+            if self._closed or not self._open.is_empty():
+                # A commit at NORMAL returns without suspending: let the loop run its I/O once
+                # before the next one, so what arrives meanwhile joins it and nothing waits on
+                # a chain of commits fed by release callbacks.
+                await asyncio.sleep(0)
 
     def _notify(self, listeners: list[Callable[[], None]]) -> None:
         for fn in list(listeners):

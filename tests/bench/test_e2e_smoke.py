@@ -64,3 +64,17 @@ def test_every_order_gets_its_report_and_the_counts_add_up(mode: str) -> None:
     if mode == "closed":
         assert run["counts"]["sent"] == 300
     check_counts(run)
+
+
+def test_the_floor_answers_every_order_in_each_of_its_three_ways() -> None:
+    """`--floor` alone (no venue run): the bare acceptor, with a NORMAL commit and with FULL."""
+    report = run_e2e("--sync", "", "--floor", "--mode", "closed", "--orders", "200")
+    assert report["runs"] == []
+    runs = report["floor"]
+    assert [r["target"] for r in runs] == ["floor", "floor+commit", "floor+commit-full"]
+    for run in runs:
+        counts = run["counts"]
+        assert run["unanswered"] == 0, run
+        assert counts["answered"] == counts["sent"] == 200, run
+        assert counts["reports"] == 200, run  # one ExecutionReport per order, nothing else
+        assert counts["other"] == counts["order_rejects"] == counts["cancel_rejects"] == 0, run

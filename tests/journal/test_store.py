@@ -4,7 +4,9 @@ the FIX session store and outbound message store."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,9 @@ from venue.journal import (
     JournalUnreadable,
     JournalWriteFailed,
     Snapshot,
+    store,
 )
+from venue.journal.store import Synchronous
 
 
 def _batch(first: int, n: int, *, ts: int = 100) -> Batch:
@@ -111,8 +115,9 @@ async def test_truncated_file_is_reported(db_path: Path) -> None:
             await journal.close()
 
 
-async def test_batch_is_one_transaction(db_path: Path) -> None:
-    journal = await Journal.open(db_path)
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+async def test_batch_is_one_transaction(db_path: Path, synchronous: Synchronous) -> None:
+    journal = await Journal.open(db_path, synchronous=synchronous)
     try:
         await journal.commit(_batch(1, 3))
         bad = _batch(4, 2)
@@ -192,8 +197,34 @@ async def test_snapshots_keep_the_newest(db_path: Path) -> None:
         await journal.close()
 
 
-async def test_disk_full_fails_the_commit(db_path: Path) -> None:
-    journal = await Journal.open(db_path)
+@pytest.mark.parametrize(("synchronous", "on_loop_thread"), [("NORMAL", True), ("FULL", False)])
+async def test_commits_run_on_the_loop_thread_at_normal_only(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, synchronous: Synchronous, on_loop_thread: bool
+) -> None:
+    """NORMAL writes only to the page cache: run here, no hand-over. FULL fsyncs: never here."""
+    threads: list[int] = []
+    write_batch = store._write_batch
+
+    def spy(*args: Any) -> None:
+        threads.append(threading.get_ident())
+        write_batch(*args)
+
+    monkeypatch.setattr(store, "_write_batch", spy)
+    journal = await Journal.open(db_path, synchronous=synchronous)
+    try:
+        for first in (1, 3):
+            await journal.commit(_batch(first, 2))
+        assert len(threads) == 2
+        assert (threads[0] == threading.get_ident()) is on_loop_thread
+        assert threads[0] == threads[1]  # one thread for all of them, in order
+        assert [r[0] for r in await journal.read_rows([1, 2, 3, 4])] == [1, 2, 3, 4]
+    finally:
+        await journal.close()
+
+
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+async def test_disk_full_fails_the_commit(db_path: Path, synchronous: Synchronous) -> None:
+    journal = await Journal.open(db_path, synchronous=synchronous)
     try:
         await journal._writer.execute("PRAGMA max_page_count = 40")
         big = b"x" * 4000

@@ -3,6 +3,7 @@
     python tools/bench/e2e.py [--sessions 4] [--window 16] [--seconds 5] [--rate 10000]
                               [--mode both|closed|open] [--sync NORMAL,FULL] [--pin] [--peer]
                               [--stage-every 64] [--closed-stages off|on|both]
+    python tools/bench/e2e.py --mode open --rate 1000,10000 --floor   # the harness floor
     python tools/bench/e2e.py --connect 127.0.0.1:9878 --key BENCH1=bench1.pem ...
     python tools/bench/e2e.py --simulate            # a lively book against `make run`
 
@@ -27,6 +28,10 @@ the stages); the report's `headline` is the untimed closed-loop run (NORMAL if i
 `--pin` puts the generator on CPU 0 and the venue on CPU 1. `--peer` also drives the QuickFIX
 C++ acceptor (tools/bench/peer_quickfix.py, `make bench-peer`) with the same flow and reports
 the ratio.
+`--floor` also drives tools/bench/floor.py, a Python acceptor that answers each order and
+does nothing else, three ways: alone (`floor`), committing each read to SQLite at NORMAL
+before answering (`floor+commit`) and at FULL (`floor+commit-full`): the least any venue in
+this language can cost on this harness, to read the venue's own figures against.
 
 Invariants: the generator is a separate process from the venue; everything it generates lives
 in a temporary directory removed at exit; it talks to 127.0.0.1 only unless told otherwise.
@@ -221,12 +226,23 @@ def run_venue(
     return result
 
 
-def run_peer(args: argparse.Namespace, mode: str, tmp: Path) -> dict[str, Any]:
-    directory = tmp / f"peer-{mode}-{args.rate:g}"
+# target -> (script, arguments); "{dir}" is the run's own directory
+EXTERNAL = {
+    "quickfix": ("peer_quickfix.py", ["--dir", "{dir}"]),
+    "floor": ("floor.py", []),
+    "floor+commit": ("floor.py", ["--commit", "{dir}/floor.db"]),
+    "floor+commit-full": ("floor.py", ["--commit", "{dir}/floor.db", "--sync", "FULL"]),
+}
+
+
+def run_external(args: argparse.Namespace, mode: str, tmp: Path, target: str) -> dict[str, Any]:
+    """Drive a comparison server (the QuickFIX peer, the floor) that prints `{"port": N}`."""
+    script, extra = EXTERNAL[target]
+    directory = tmp / f"{target}-{mode}-{args.rate:g}"
     directory.mkdir()
     comps = [f"BENCH{i + 1}" for i in range(args.sessions)]
-    cmd = [sys.executable, str(Path(__file__).with_name("peer_quickfix.py"))]
-    cmd += ["--dir", str(directory), "--sessions", ",".join(comps)]
+    cmd = [sys.executable, str(Path(__file__).with_name(script))]
+    cmd += ["--sessions", ",".join(comps), *[a.replace("{dir}", str(directory)) for a in extra]]
     if args.pin:
         cmd = ["taskset", "-c", "1", *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -235,7 +251,7 @@ def run_peer(args: argparse.Namespace, mode: str, tmp: Path) -> dict[str, Any]:
         line = proc.stdout.readline()
         if not line:
             raise RuntimeError(
-                "QuickFIX peer did not start: " + (proc.stderr.read() if proc.stderr else "")
+                f"{target} did not start: " + (proc.stderr.read() if proc.stderr else "")
             )
         port = int(json.loads(line)["port"])
         creds = [(c, None) for c in comps]
@@ -246,7 +262,7 @@ def run_peer(args: argparse.Namespace, mode: str, tmp: Path) -> dict[str, Any]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    return {"target": "quickfix", **result}
+    return {"target": target, **result}
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -285,6 +301,21 @@ def stage_settings(args: argparse.Namespace, mode: str) -> list[int]:
     return {"off": [0], "on": [args.stage_every], "both": [0, args.stage_every]}[args.closed_stages]
 
 
+def _ratios(runs: list[dict[str, Any]], peer_runs: list[dict[str, Any]]) -> dict[str, float]:
+    """The venue's orders/s (NORMAL) over the peer's, per (mode, rate)."""
+    ratios = {}
+    for p in peer_runs:
+        name = "closed" if p["mode"] == "closed" else f"open@{p['rate']:g}"
+        mine = [
+            r
+            for r in runs
+            if (r["mode"], r["rate"]) == (p["mode"], p["rate"]) and r["sync"] == "NORMAL"
+        ]
+        if mine and p["orders_per_s"]:
+            ratios[name] = round(mine[0]["orders_per_s"] / p["orders_per_s"], 2)
+    return ratios
+
+
 def _headline(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The closed-loop throughput figures of the untimed run (NORMAL preferred)."""
     closed = [r for r in runs if r.get("mode") == "closed" and not r.get("stage_every")]
@@ -317,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sync", default="NORMAL,FULL", help="journal levels to run")
     parser.add_argument("--pin", action="store_true", help="generator on CPU 0, venue on CPU 1")
     parser.add_argument("--peer", action="store_true", help="also drive the QuickFIX peer")
+    parser.add_argument(
+        "--floor", action="store_true", help="also drive floor.py, without and with a commit"
+    )
     parser.add_argument("--no-marketdata", action="store_true", help="venue without its feed")
     parser.add_argument("--no-mass-cancel", dest="mass_cancel", action="store_false")
     parser.add_argument(
@@ -376,23 +410,18 @@ def main(argv: list[str] | None = None) -> int:
                     for every in stage_settings(args, mode):
                         report["runs"].append(run_venue(args, sync, mode, Path(tmp), every))
             if args.peer:
-                peer_runs = []
-                for mode, rate in plan:
-                    args.rate = rate
-                    peer_runs.append(run_peer(args, mode, Path(tmp)))
+                peer_runs = [
+                    run_external(args, mode, Path(tmp), "quickfix") for mode, args.rate in plan
+                ]
                 report["peer"] = peer_runs
-                ratios = {}
-                for p in peer_runs:
-                    name = "closed" if p["mode"] == "closed" else f"open@{p['rate']:g}"
-                    mine = [
-                        r
-                        for r in report["runs"]
-                        if (r["mode"], r["rate"]) == (p["mode"], p["rate"])
-                        and r["sync"] == "NORMAL"
-                    ]
-                    if mine and p["orders_per_s"]:
-                        ratios[name] = round(mine[0]["orders_per_s"] / p["orders_per_s"], 2)
-                report["venue_over_quickfix_orders_per_s"] = ratios
+                report["venue_over_quickfix_orders_per_s"] = _ratios(report["runs"], peer_runs)
+            if args.floor:
+                floor_runs = [
+                    run_external(args, mode, Path(tmp), target)
+                    for target in ("floor", "floor+commit", "floor+commit-full")
+                    for mode, args.rate in plan
+                ]
+                report["floor"] = floor_runs
     headline = _headline(report["runs"])
     if headline:
         report["headline"] = headline

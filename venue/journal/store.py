@@ -1,4 +1,4 @@
-"""The journal database: one SQLite file in WAL mode, written through aiosqlite.
+"""The journal database: one SQLite file in WAL mode, opened through aiosqlite.
 
 Tables: `journal` (seq, ts, command, events; msgspec msgpack bytes), `snapshots` (seq, ts,
 state hash, engine snapshot bytes), `fix_session` (next inbound / outbound FIX sequence numbers
@@ -21,6 +21,15 @@ Invariants:
   never re-initialised.
 - Reads for the gateway (`load_session_seqs`, `read_outbound`) use a second connection, so they
   see committed data only and never wait behind a commit (WAL readers do not block the writer).
+- Where a commit runs: at `NORMAL` on the calling thread (the event loop's), at `FULL` on the
+  writer's database thread. A NORMAL commit only writes to the OS page cache (no fsync): tens
+  of microseconds, less than handing it to another thread costs (a thread wake-up, a GIL
+  hand-over and a loop wake-up: about 40 us of CPU per commit where loop and database thread
+  share a core, and a wait for the GIL while the loop is busy). A FULL commit waits for an
+  fsync, which must never hold the loop. Either way commits run one at a time, in order, on
+  one thread per journal, and the writer's thread runs nothing else once the journal is open.
+  A NORMAL commit may wait behind a checkpoint's WAL sync (milliseconds, see
+  `CHECKPOINT_EVERY`); it then holds the loop for that long.
 - WAL checkpoints run on that second connection's thread, off the commit path: one passive
   checkpoint after every `CHECKPOINT_EVERY` journal rows and stored messages committed, never
   two at once; the writer's own automatic checkpoint is only a bound (`WAL_AUTOCHECKPOINT_PAGES`)
@@ -225,7 +234,8 @@ class Journal:
         self._since_checkpoint = 0  # rows + messages committed since the last checkpoint began
         self._checkpoint: asyncio.Task[None] | None = None  # the one in flight
         self.checkpoints = 0  # background checkpoints run (tests, tools/bench)
-        # session -> highest outbound seq stored; read and written on the database thread only
+        # session -> highest outbound seq stored; read and written by the commits only
+        self._inline = synchronous == "NORMAL"  # commits on the calling thread (see module)
         self._tops: dict[str, int] = {}
         self.last_seq = 0  # highest committed sequence number (0: empty journal)
         self.last_ts = 0  # its ts (0: empty journal)
@@ -309,15 +319,18 @@ class Journal:
     async def commit(self, batch: Batch) -> None:
         """Write `batch` in one transaction. Raises `JournalWriteFailed`; then nothing is saved.
 
-        The whole transaction runs as one call on the database thread (one hand-over instead
-        of one per statement): every hand-over waits for the event loop thread to let go of the
-        GIL, which is what bounds commit latency while the loop is busy applying commands."""
+        At NORMAL the transaction runs here, on the calling thread, and this returns without
+        suspending; at FULL it runs as one call on the database thread (one hand-over instead
+        of one per statement)."""
         if not batch.has_writes():
             return
         try:
-            await _run_on_db_thread(
-                self._writer, _write_batch, batch, self._keep_snapshots, self._tops
-            )
+            if self._inline:
+                _write_batch(self._writer._conn, batch, self._keep_snapshots, self._tops)
+            else:
+                await _run_on_db_thread(
+                    self._writer, _write_batch, batch, self._keep_snapshots, self._tops
+                )
         except (sqlite3.Error, ValueError, OSError) as exc:
             first = batch.rows[0][0] if batch.rows else None
             last = batch.rows[-1][0] if batch.rows else None
@@ -479,7 +492,10 @@ class Journal:
 async def _connect(path: Path) -> aiosqlite.Connection:
     try:
         return await aiosqlite.connect(
-            path, isolation_level=None, cached_statements=STATEMENT_CACHE
+            path,
+            isolation_level=None,
+            cached_statements=STATEMENT_CACHE,
+            check_same_thread=False,  # NORMAL commits run on the loop's thread (see module)
         )
     except sqlite3.DatabaseError as exc:
         raise _classify(path, exc) from exc
