@@ -239,6 +239,8 @@ def test_duplicate_firm_and_account(tmp_path: Path) -> None:
         ("[gateway]\nport = 70000\n", "gateway.port", "70000 is not a TCP port"),
         ("[gateway]\nmax_message_size = 100\n", "gateway.max_message_size", "at least 512"),
         ("[gateway]\nlogon_timeout_seconds = 0\n", "gateway.logon_timeout_seconds", "at least 1"),
+        ("[gateway]\nbusy_poll_us = -1\n", "gateway.busy_poll_us", "0 (off) or at most"),
+        ("[gateway]\nbusy_poll_us = 1000001\n", "gateway.busy_poll_us", "at most 1000000"),
         ("[journal]\nsnapshot_every_commands = 0\n", "journal", "must be positive"),
     ],
 )

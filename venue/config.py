@@ -80,6 +80,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     sending_time_tolerance_seconds: int = 120
     outbound_buffer_limit: int = 4 * 1024 * 1024
     slow_consumer_seconds: int = 10
+    busy_poll_us: int = 0  # 0: off; else spin the loop this long after input (gateway/busypoll)
     sessions_dir: str | None = None
     tls: TlsConfig | None = None
 
@@ -386,6 +387,10 @@ def validate(cfg: VenueConfig) -> None:
         )
     if g.outbound_buffer_limit < 64 * 1024:
         raise ConfigError(f, "gateway.outbound_buffer_limit", "must be at least 65536 bytes")
+    if not 0 <= g.busy_poll_us <= 1_000_000:
+        raise ConfigError(
+            f, "gateway.busy_poll_us", "must be 0 (off) or at most 1000000 (one second)"
+        )
     try:
         ipaddress.ip_address(g.host)
     except ValueError:

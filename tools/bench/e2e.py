@@ -25,9 +25,10 @@ per-stage timings (its `stage_timings` log line at shutdown, when the venue coll
 Closed-loop runs, the throughput figure, run with the stage timers off by default
 (`--closed-stages off`; `on` times them, `both` runs twice: untimed for the figures, timed for
 the stages); the report's `headline` is the untimed closed-loop run (NORMAL if it ran).
-`--pin` puts the generator on CPU 0 and the venue on CPU 1. `--peer` also drives the QuickFIX
-C++ acceptor (tools/bench/peer_quickfix.py, `make bench-peer`) with the same flow and reports
-the ratio.
+`--pin` puts the generator on CPU 0 and the venue on CPU 1. `--busy-poll-us N` runs the venue
+with `gateway.busy_poll_us = N` (its CPU figures then include the spinning). `--peer` also
+drives the QuickFIX C++ acceptor (tools/bench/peer_quickfix.py, `make bench-peer`) with the
+same flow and reports the ratio.
 `--floor` also drives tools/bench/floor.py, a Python acceptor that answers each order and
 does nothing else, three ways: alone (`floor`), committing each read to SQLite at NORMAL
 before answering (`floor+commit`) and at FULL (`floor+commit-full`): the least any venue in
@@ -200,6 +201,7 @@ def run_venue(
         sessions=args.sessions,
         synchronous=sync,
         marketdata_port=md.getsockname()[1] if md else None,
+        busy_poll_us=args.busy_poll_us,
     )
     venue = VenueProcess(
         config,
@@ -216,6 +218,8 @@ def run_venue(
         if md is not None:
             md.close()
     result = {"target": "venue", "sync": sync, "stage_every": stage_every, **result}
+    if args.busy_poll_us:
+        result["busy_poll_us"] = args.busy_poll_us
     result["venue_exit"] = code
     stages = venue.records("stage_timings")
     if stages:
@@ -352,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         "--floor", action="store_true", help="also drive floor.py, without and with a commit"
     )
     parser.add_argument("--no-marketdata", action="store_true", help="venue without its feed")
+    parser.add_argument(
+        "--busy-poll-us", type=int, default=0, help="venue's gateway.busy_poll_us (0: off)"
+    )
     parser.add_argument("--no-mass-cancel", dest="mass_cancel", action="store_false")
     parser.add_argument(
         "--stage-every", type=int, default=64, help="venue stage timers: 1/N of the run, 0=off"

@@ -40,6 +40,7 @@ def write_setup(
     synchronous: str,
     marketdata_port: int | None,
     stage_every: int = 0,
+    busy_poll_us: int = 0,
 ) -> tuple[Path, list[tuple[str, Ed25519PrivateKey]]]:
     """venue.toml + sessions/*.toml in `directory`; returns (config, [(comp_id, key)])."""
     text = (ROOT / "venue" / "default.toml").read_text()
@@ -47,6 +48,7 @@ def write_setup(
     text = text.replace('synchronous = "FULL"', f'synchronous = "{synchronous}"')
     text = text.replace('socket = "var/venue-admin.sock"', f'socket = "{directory / "admin.sock"}"')
     text = text.replace("port = 9878", "port = 0")
+    text = text.replace("busy_poll_us = 0 ", f"busy_poll_us = {busy_poll_us} ")
     if marketdata_port is None:
         text = text.replace("enabled = true", "enabled = false", 1)
         text = text.replace("port = 9900", "port = 0")

@@ -34,6 +34,7 @@ from venue.fix.session import Session, SessionSettings
 from venue.fix.validate import make_validator
 from venue.gateway.application import Application, Outbound, PreOpenApplication
 from venue.gateway.auth import FailureLimiter
+from venue.gateway.busypoll import BusyPoll
 from venue.gateway.connection import Connection
 from venue.gateway.throttle import SessionThrottle
 from venue.log import get_logger
@@ -119,6 +120,7 @@ class Gateway:
         self.reading_paused = False
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self.busy_poll: BusyPoll | None = None  # set at start when gateway.busy_poll_us > 0
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -141,6 +143,10 @@ class Gateway:
         self.sequencer.add_pressure_listener(self._pause_reading, self._resume_reading)
         self.sequencer.on_failure(self._on_journal_failure)
         loop = asyncio.get_running_loop()
+        if self.config.busy_poll_us > 0:
+            self.busy_poll = BusyPoll(
+                loop, self.clock.monotonic_ns, self.config.busy_poll_us * 1000
+            )
         self._server = await loop.create_server(
             lambda: Connection(self),
             self.config.host,

@@ -69,6 +69,7 @@ class Connection(asyncio.Protocol):
     def __init__(self, gateway: Gateway) -> None:
         self._gw = gateway
         self._framer = Framer(gateway.config.max_message_size)
+        self._busy_poll = gateway.busy_poll  # None unless gateway.busy_poll_us > 0
         self._inbox: deque[FixMessage | Garbled] = deque()
         self._transport: asyncio.Transport | None = None
         self.slot: SessionSlot | None = None
@@ -104,6 +105,8 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._inbox.extend(self._framer.feed(data))
         self._pump()
+        if self._busy_poll is not None:
+            self._busy_poll.touch()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
