@@ -51,6 +51,25 @@ async def test_spins_for_the_window_after_the_last_touch_then_stops() -> None:
     assert poll.spinning
 
 
+async def test_no_spinning_while_told_to_hold_off() -> None:
+    clock = FakeClock()
+    hold = [False]
+    poll = BusyPoll(asyncio.get_running_loop(), clock.monotonic_ns, 1000, lambda: hold[0])
+    poll.touch()
+    await _passes(2)
+    assert poll.spinning
+    hold[0] = True  # e.g. a commit waits for the database thread
+    await _passes(2)
+    assert not poll.spinning
+    passes = poll.passes
+    await _passes(2)
+    assert poll.passes == passes
+    hold[0] = False
+    poll.touch()
+    await _passes(2)
+    assert poll.spinning and poll.passes > passes
+
+
 async def test_a_window_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         BusyPoll(asyncio.get_running_loop(), FakeClock().monotonic_ns, window_ns=0)

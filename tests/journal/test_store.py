@@ -203,10 +203,12 @@ async def test_commits_run_on_the_loop_thread_at_normal_only(
 ) -> None:
     """NORMAL writes only to the page cache: run here, no hand-over. FULL fsyncs: never here."""
     threads: list[int] = []
+    flagged: list[bool] = []  # `committing_on_thread` while the transaction ran
     write_batch = store._write_batch
 
     def spy(*args: Any) -> None:
         threads.append(threading.get_ident())
+        flagged.append(journal.committing_on_thread)
         write_batch(*args)
 
     monkeypatch.setattr(store, "_write_batch", spy)
@@ -215,8 +217,33 @@ async def test_commits_run_on_the_loop_thread_at_normal_only(
         for first in (1, 3):
             await journal.commit(_batch(first, 2))
         assert len(threads) == 2
+        assert flagged == [not on_loop_thread] * 2
+        assert not journal.committing_on_thread
         assert (threads[0] == threading.get_ident()) is on_loop_thread
         assert threads[0] == threads[1]  # one thread for all of them, in order
+        assert [r[0] for r in await journal.read_rows([1, 2, 3, 4])] == [1, 2, 3, 4]
+    finally:
+        await journal.close()
+
+
+async def test_a_normal_commit_made_while_a_checkpoint_runs_goes_to_the_database_thread(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It may wait behind the checkpoint's WAL sync: that wait must not hold the loop."""
+    threads: list[int] = []
+    write_batch = store._write_batch
+
+    def spy(*args: Any) -> None:
+        threads.append(threading.get_ident())
+        write_batch(*args)
+
+    monkeypatch.setattr(store, "_write_batch", spy)
+    monkeypatch.setattr(store, "CHECKPOINT_EVERY", 2)
+    journal = await Journal.open(db_path, synchronous="NORMAL")
+    try:
+        await journal.commit(_batch(1, 2))  # no checkpoint yet: here; then one starts
+        await journal.commit(_batch(3, 2))  # made while it runs: on the database thread
+        assert threads[0] == threading.get_ident() != threads[1]
         assert [r[0] for r in await journal.read_rows([1, 2, 3, 4])] == [1, 2, 3, 4]
     finally:
         await journal.close()

@@ -144,8 +144,12 @@ class Gateway:
         self.sequencer.on_failure(self._on_journal_failure)
         loop = asyncio.get_running_loop()
         if self.config.busy_poll_us > 0:
+            journal = self.journal
             self.busy_poll = BusyPoll(
-                loop, self.clock.monotonic_ns, self.config.busy_poll_us * 1000
+                loop,
+                self.clock.monotonic_ns,
+                self.config.busy_poll_us * 1000,
+                hold_off=lambda: journal.committing_on_thread,
             )
         self._server = await loop.create_server(
             lambda: Connection(self),

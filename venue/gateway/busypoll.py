@@ -13,6 +13,9 @@ Invariants:
 - The spin stops once `window_ns` of monotonic time has passed since the last `touch` (or the
   spin's own start): an idle venue never spins for longer than the window.
 - `touch` costs one attribute write while spinning; time is read only by the spin callback.
+- No spinning while `hold_off()` is true (the journal waits for its database thread: a
+  spinning loop would keep the GIL, and on a shared core the CPU, from the thread it waits
+  for); the next `touch` after it turns false spins again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class BusyPoll:
 
     __slots__ = (
         "_deadline",
+        "_hold_off",
         "_loop",
         "_monotonic_ns",
         "_touched",
@@ -37,11 +41,16 @@ class BusyPoll:
     )
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, monotonic_ns: Callable[[], int], window_ns: int
+        self,
+        loop: asyncio.AbstractEventLoop,
+        monotonic_ns: Callable[[], int],
+        window_ns: int,
+        hold_off: Callable[[], bool] = lambda: False,
     ) -> None:
         if window_ns <= 0:
             raise ValueError("busy poll window must be positive")
         self._loop = loop
+        self._hold_off = hold_off
         self._monotonic_ns = monotonic_ns
         self.window_ns = window_ns
         self._deadline = 0
@@ -61,7 +70,7 @@ class BusyPoll:
         if self._touched:
             self._touched = False
             self._deadline = now + self.window_ns
-        if now >= self._deadline:
+        if now >= self._deadline or self._hold_off():
             self.spinning = False
             return
         self.passes += 1

@@ -26,10 +26,10 @@ Invariants:
   of microseconds, less than handing it to another thread costs (a thread wake-up, a GIL
   hand-over and a loop wake-up: about 40 us of CPU per commit where loop and database thread
   share a core, and a wait for the GIL while the loop is busy). A FULL commit waits for an
-  fsync, which must never hold the loop. Either way commits run one at a time, in order, on
-  one thread per journal, and the writer's thread runs nothing else once the journal is open.
-  A NORMAL commit may wait behind a checkpoint's WAL sync (milliseconds, see
-  `CHECKPOINT_EVERY`); it then holds the loop for that long.
+  fsync, which must never hold the loop. Neither may a NORMAL commit made while a background
+  checkpoint runs (it can wait milliseconds behind the checkpoint's WAL sync, see
+  `CHECKPOINT_EVERY`): those go to the database thread too. Commits run one at a time, in
+  order (the caller awaits each), and the writer's thread runs nothing else once open.
 - WAL checkpoints run on that second connection's thread, off the commit path: one passive
   checkpoint after every `CHECKPOINT_EVERY` journal rows and stored messages committed, never
   two at once; the writer's own automatic checkpoint is only a bound (`WAL_AUTOCHECKPOINT_PAGES`)
@@ -236,6 +236,9 @@ class Journal:
         self.checkpoints = 0  # background checkpoints run (tests, tools/bench)
         # session -> highest outbound seq stored; read and written by the commits only
         self._inline = synchronous == "NORMAL"  # commits on the calling thread (see module)
+        # True while a commit waits for the database thread: a loop that busy-polls meanwhile
+        # would keep the GIL from the thread it waits for (gateway/busypoll)
+        self.committing_on_thread = False
         self._tops: dict[str, int] = {}
         self.last_seq = 0  # highest committed sequence number (0: empty journal)
         self.last_ts = 0  # its ts (0: empty journal)
@@ -319,18 +322,22 @@ class Journal:
     async def commit(self, batch: Batch) -> None:
         """Write `batch` in one transaction. Raises `JournalWriteFailed`; then nothing is saved.
 
-        At NORMAL the transaction runs here, on the calling thread, and this returns without
-        suspending; at FULL it runs as one call on the database thread (one hand-over instead
-        of one per statement)."""
+        At NORMAL, unless a checkpoint is running, the transaction runs here, on the calling
+        thread, and this returns without suspending; otherwise it runs as one call on the
+        database thread (one hand-over instead of one per statement)."""
         if not batch.has_writes():
             return
         try:
-            if self._inline:
+            if self._inline and self._checkpoint is None:
                 _write_batch(self._writer._conn, batch, self._keep_snapshots, self._tops)
             else:
-                await _run_on_db_thread(
-                    self._writer, _write_batch, batch, self._keep_snapshots, self._tops
-                )
+                self.committing_on_thread = True
+                try:
+                    await _run_on_db_thread(
+                        self._writer, _write_batch, batch, self._keep_snapshots, self._tops
+                    )
+                finally:
+                    self.committing_on_thread = False
         except (sqlite3.Error, ValueError, OSError) as exc:
             first = batch.rows[0][0] if batch.rows else None
             last = batch.rows[-1][0] if batch.rows else None
