@@ -12,14 +12,25 @@ A real Engine + Journal (synchronous=NORMAL) + Sequencer, the publisher sending 
   publisher (CPU time inside its commit subscriber only, and wall time of the whole run).
 `--pre-commit` measures the publisher translating at submit time (a Sequencer subclass adds
 the proposed `subscribe_applied` hook), leaving only framing and sendto after the commit.
+
+    python tools/bench/marketdata.py --replay var/venue.db [--batch 28] [--repeat 7]
+
+`--replay DB` feeds a venue journal's committed events (e.g. the database of a short e2e run,
+opened read-only) to `MarketDataPublisher.on_commit` in commit batches of `--batch` commands,
+on this thread with no loop and no socket (packets go to a list): the publisher's own CPU
+time per command (thread CPU time, best of `--repeat`), deterministic, and a digest of every
+packet it sent (equal digests: the same feed bytes).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import hashlib
 import json
 import random
+import sqlite3
 import sys
 import tempfile
 import time
@@ -30,16 +41,20 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import msgspec  # noqa: E402
+
 from venue import log  # noqa: E402 - after the sys.path set-up for running as a script
 
 log.configure(stream=sys.stderr, level="warning")  # before any module binds its logger
 
-from venue.clock import LiveClock  # noqa: E402
+from venue.clock import LiveClock, ManualClock  # noqa: E402
 from venue.config import MarketDataConfig  # noqa: E402
 from venue.core import (  # noqa: E402
     AddInstrument,
     CancelOrder,
     Command,
+    Engine,
+    Event,
     Instrument,
     InstrumentKind,
     NewOrder,
@@ -265,6 +280,79 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+class _ReplaySequencer:
+    """What the publisher reads of a sequencer: an engine (empty: no preamble), the committed
+    seq (set per batch by the replay) and `subscribe`."""
+
+    def __init__(self) -> None:
+        self.engine = Engine()
+        self.last_seq = 0
+        self.committed_seq = 0
+
+    def subscribe(self, fn: Any) -> None:
+        pass
+
+
+class _Packets:
+    """A datagram transport that keeps what is sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, addr: Any = None) -> None:
+        self.sent.append(data)
+
+
+def _replay_once(rows: list[tuple[int, int, Any, list[Any]]], batch: int) -> tuple[int, Any]:
+    """(thread CPU ns of the replay, the publisher) for one pass over `rows`."""
+    seq = _ReplaySequencer()
+    cfg = MarketDataConfig(port=1, rerequest_port=0, snapshot_port=0)
+    pub = MarketDataPublisher(cfg, seq, ManualClock(0), session="REPLAY")  # type: ignore[arg-type]
+    pub._transport = _Packets()  # type: ignore[assignment]  # bench only: packets kept
+    on_commit = pub.on_commit
+    gc.collect()
+    gc.freeze()
+    t0 = time.thread_time_ns()
+    for i in range(0, len(rows), batch):
+        chunk = rows[i : i + batch]
+        seq.committed_seq = chunk[-1][0]
+        for s, ts, cmd, events in chunk:
+            on_commit(s, ts, cmd, events)
+    dt = time.thread_time_ns() - t0
+    gc.unfreeze()
+    return dt, pub
+
+
+def replay(args: argparse.Namespace) -> dict[str, Any]:
+    """The `--replay DB` figures (see the module docstring)."""
+    db = sqlite3.connect(f"file:{args.replay}?mode=ro", uri=True)
+    try:
+        raw = db.execute("SELECT seq, ts, cmd, events FROM journal ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    decode_cmd = msgspec.msgpack.Decoder(Command).decode
+    decode_events = msgspec.msgpack.Decoder(list[Event]).decode
+    rows = [(s, ts, decode_cmd(c), decode_events(e)) for s, ts, c, e in raw]
+    runs = [_replay_once(rows, args.batch) for _ in range(args.repeat)]
+    pub = runs[0][1]
+    packets = pub._transport.sent
+    best = min(dt for dt, _ in runs)
+    n = max(1, len(rows))
+    return {
+        "bench": "marketdata-replay",
+        "python": sys.version.split()[0],
+        "journal": str(args.replay),
+        "commands": len(rows),
+        "batch": args.batch,
+        "messages": pub.messages_sent,
+        "packets": len(packets),
+        "feed_sha256": hashlib.sha256(b"".join(packets)).hexdigest(),
+        "cpu_ns_per_command": round(best / n),
+        "cpu_ns_per_command_runs": sorted(round(dt / n) for dt, _ in runs),
+        "feed_book_inconsistencies": pub.translator.inconsistencies,
+    }
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rate", type=int, default=10_000)
@@ -278,7 +366,13 @@ def main() -> int:
         "the bench uses a subclass that adds it)",
     )
     p.add_argument("--dir", help="directory for the temporary database")
+    p.add_argument("--replay", metavar="DB", help="replay this journal's events instead")
+    p.add_argument("--batch", type=int, default=28, help="--replay: commands per commit")
+    p.add_argument("--repeat", type=int, default=7, help="--replay: passes (best reported)")
     args = p.parse_args()
+    if args.replay:
+        print(json.dumps(replay(args)))
+        return 0
     try:
         import uvloop
 
