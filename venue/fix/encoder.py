@@ -5,19 +5,32 @@ Invariants:
   extra header, body, 10, with exact BodyLength and a three-digit CheckSum. Values are bytes,
   written as given (the caller never passes SOH except inside data fields).
 - ``FrameEncoder.frame`` writes exactly the bytes ``encode`` writes for the same frame (no
-  PossDupFlag, OrigSendingTime or extra header); its caches (SendingTime per millisecond,
-  one format per body layout, at most ``_MAX_BODY_FORMATS``) only save work.
+  PossDupFlag, OrigSendingTime or extra header), whether the body is a list of pairs or a
+  ``Fields``; its caches (SendingTime per millisecond, one format per body layout, at most
+  ``_MAX_BODY_FORMATS`` of each kind) only save work.
+- A ``Fields`` is an immutable body: a ``Layout`` (its tags, made once and shared) and one
+  value per tag; as a sequence it is exactly the list of (tag, value) pairs it stands for.
 - ``checksum`` is the byte sum mod 256 of what it is given, whatever its length.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import overload
 
 from venue.fix.timestamps import format_utc_timestamp
 
-__all__ = ["CHECKSUM_CHUNK", "CHECKSUM_TEXT", "TRAILERS", "FrameEncoder", "checksum", "encode"]
+__all__ = [
+    "CHECKSUM_CHUNK",
+    "CHECKSUM_TEXT",
+    "TRAILERS",
+    "Fields",
+    "FrameEncoder",
+    "Layout",
+    "checksum",
+    "encode",
+]
 
 CHECKSUM_CHUNK = 256  # 256 * 255 + 1 < 65521: Adler-32's A is the exact byte sum + 1
 _ADLER_ASCII_CHUNK = 515  # 515 * 127 + 1 < 65521: the same for ASCII bytes
@@ -88,6 +101,86 @@ def encode(
 _MAX_BODY_FORMATS = 256  # body layouts (tag sequences) remembered per encoder
 
 
+class Layout:
+    """The tags of a body, in order, and the format of their values (``b"37=%s\x01..."``).
+
+    Made once per kind of message (a module constant or ``Layout.of``), never per message: an
+    encoder remembers its frame format per layout by identity, with no tuple to hash."""
+
+    __slots__ = ("format", "tags")
+
+    def __init__(self, tags: tuple[int, ...]) -> None:
+        self.tags = tags
+        self.format = b"".join([b"%d=%%s\x01" % tag for tag in tags])
+
+    @classmethod
+    def of(cls, tags: tuple[int, ...]) -> Layout:
+        """The shared layout of ``tags`` (remembered, at most ``_MAX_BODY_FORMATS``)."""
+        layout = _LAYOUTS.get(tags)
+        if layout is None:
+            layout = cls(tags)
+            if len(_LAYOUTS) < _MAX_BODY_FORMATS:
+                _LAYOUTS[tags] = layout
+        return layout
+
+    def __repr__(self) -> str:
+        return f"Layout({self.tags!r})"
+
+
+_LAYOUTS: dict[tuple[int, ...], Layout] = {}  # Layout.of's
+
+
+class Fields(Sequence[tuple[int, bytes]]):
+    """A body as its ``Layout`` and one value per tag (``len(values) == len(layout.tags)``).
+
+    Reads as the list of (tag, value) pairs it stands for (iteration, indexing, ``len``,
+    equality with such a list); ``FrameEncoder.frame`` writes it with one format of the
+    values. Immutable, so one body can be sent to several sessions."""
+
+    __slots__ = ("layout", "values")
+
+    def __init__(self, layout: Layout, values: tuple[bytes, ...]) -> None:
+        self.layout = layout
+        self.values = values
+
+    @classmethod
+    def of(cls, pairs: Sequence[tuple[int, bytes]]) -> Fields:
+        """The ``Fields`` of a list of pairs (its layout from ``Layout.of``)."""
+        if not pairs:
+            return cls(Layout.of(()), ())
+        tags, values = zip(*pairs)  # noqa: B905 (pairs: equal lengths by construction)
+        return cls(Layout.of(tags), values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        return zip(self.layout.tags, self.values)  # noqa: B905 (equal lengths)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, bytes]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, bytes]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[int, bytes] | list[tuple[int, bytes]]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return self.layout.tags[index], self.values[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Fields):
+            return self.layout.tags == other.layout.tags and self.values == other.values
+        if isinstance(other, list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, which do not hash
+
+    def __repr__(self) -> str:
+        return f"Fields({list(self)!r})"
+
+
 class FrameEncoder:
     """``encode`` for one session's ordinary frames, with its constant header parts made once.
 
@@ -98,7 +191,7 @@ class FrameEncoder:
     millisecond.
     """
 
-    __slots__ = ("_formats", "_head", "_ms", "_prefix", "_stamp")
+    __slots__ = ("_formats", "_head", "_layouts", "_ms", "_prefix", "_stamp")
 
     def __init__(self, *, begin_string: bytes, sender: bytes, target: bytes) -> None:
         def literal(value: bytes) -> bytes:
@@ -110,6 +203,7 @@ class FrameEncoder:
             literal(target),
         )
         self._formats: dict[tuple[int, ...], bytes] = {}
+        self._layouts: dict[Layout, bytes] = {}
         self._ms = -1
         self._stamp = b""
 
@@ -129,7 +223,14 @@ class FrameEncoder:
         if ms != self._ms:
             self._stamp = format_utc_timestamp(now_ns)
             self._ms = ms
-        if body:
+        if type(body) is Fields:
+            fmt = self._layouts.get(body.layout)
+            if fmt is None:
+                fmt = self._head + body.layout.format
+                if len(self._layouts) < _MAX_BODY_FORMATS:
+                    self._layouts[body.layout] = fmt
+            inner = fmt % (msg_type, seq, self._stamp, *body.values)
+        elif body:
             # Pairs; a strict= keyword alone would cost ~30% of the unzip.
             tags, values = zip(*body)  # noqa: B905
             fmt = self._formats.get(tags)

@@ -3,8 +3,8 @@ reason tables. Re-exported by `venue.fix.mapping_out` (and `venue.fix.mapping`).
 
 Invariants:
 - Every body is built from the event (and the instrument's scales) alone: no engine state, no
-  clock; TransactTime (60) is the event's `ts`. Each call returns a new list (drop copy extends
-  it).
+  clock; TransactTime (60) is the event's `ts`. `execution_report` returns a new list (drop
+  copy extends it); `report` the same fields as an immutable `Fields` (what `replies` sends).
 - ExecID (17) is stable across restarts and resends because it is derived from journaled
   numbers only: `b"%d" % exec_id` for events that carry the core's `exec_id`, `b"R%d" % seq`
   for a reject produced by the command journaled at `seq` (a command yields at most one), and
@@ -12,8 +12,8 @@ Invariants:
   supplies, spelled `E…` or `I…`. The four spellings never collide.
 - Prices and quantities are exact decimal strings (ticks × tick_size, lots × lot_size)
   formatted with integers only.
-- The hot reports (new, fill, cancel, replace) are one list display each, byte for byte the
-  fields the general path writes (tests pin the frames).
+- The hot reports (new, fill, cancel, replace) are one tuple of values each on a constant
+  `Layout`, byte for byte the fields the general path writes (tests pin the frames).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from venue.core.events import (
 )
 from venue.core.types import CancelReason, OrdType, RejectReason, Side, TimeInForce
 from venue.fix.codec import format_utc_timestamp
+from venue.fix.encoder import Fields, Layout
 from venue.fix.mapping_num import InstrumentSpec
 
 __all__ = [
@@ -37,9 +38,11 @@ __all__ = [
     "ORD_REJ_REASON",
     "REJECT_TEXT",
     "Body",
+    "Fields",
     "LiveOrder",
     "execution_report",
     "order_status_report",
+    "report",
 ]
 
 Body = list[tuple[int, bytes]]
@@ -159,6 +162,17 @@ def execution_report(
     """The ExecutionReport body for one order event (a new list: callers may extend it). `seq`
     (the journal sequence of the command) is needed only for `OrderRejected`, whose ExecID is
     `R<seq>`."""
+    return list(report(ev, spec, seq=seq))
+
+
+def report(
+    ev: OrderAccepted | OrderFilled | OrderCanceled | OrderReplaced | OrderRejected,
+    spec: InstrumentSpec | None,
+    *,
+    seq: int = 0,
+) -> Fields:
+    """`execution_report` as an immutable `Fields` (what `replies` sends: the frame encoder
+    writes it with one format of its values)."""
     tp = type(ev)
     if tp is OrderFilled:
         return _fill(ev, spec)  # type: ignore[arg-type]
@@ -168,12 +182,13 @@ def execution_report(
         return _canceled(ev, spec)  # type: ignore[arg-type]
     if tp is OrderReplaced:
         return _replaced(ev, spec)  # type: ignore[arg-type]
-    return _rejected(ev, spec, b"R%d" % seq)  # type: ignore[arg-type]
+    return Fields.of(_rejected(ev, spec, b"R%d" % seq))  # type: ignore[arg-type]
 
 
-# The hot reports (new, fill, cancel, replace) are built as one list display each (a market
-# order's Price deleted after): the instrument's scales are read once (`_texts`), and the
-# TransactTime of the events of one command (all share its ts) is formatted once.
+# The hot reports (new, fill, cancel, replace) are one tuple of values each, in the order of
+# a constant `Layout` (one per variant: a market order has no Price, a cancel by request has an
+# OrigClOrdID); the instrument's scales are read once (`_texts`), and the TransactTime of the
+# events of one command (all share its ts) is formatted once.
 
 _last_ts: list[tuple[int, bytes]] = [(-1, b"")]
 
@@ -214,34 +229,43 @@ def _texts(
 _INT_TEXT: Callable[[int], bytes] = b"%d".__mod__
 
 
-def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Body:
+def _without(tags: tuple[int, ...], *drop: int) -> Layout:
+    return Layout(tuple(t for t in tags if t not in drop))
+
+
+_FILL_TAGS = (37, 11, 17, 150, 39, 1, 55, 54, 38, 40, 44, 59, 31, 32, 880, 1057, 151, 14, 6, 60)
+_FILL = Layout(_FILL_TAGS)
+_FILL_MARKET = _without(_FILL_TAGS, 44)
+
+
+def _fill(ev: OrderFilled, spec: InstrumentSpec | None) -> Fields:
     qty, px, symbol = _texts(spec, ev.symbol)
     cum_qty = ev.cum_qty
-    body = [
-        (37, b"%d" % ev.order_id),
-        (11, ev.cl_ord_id.encode("latin-1")),
-        (17, b"%d" % ev.exec_id),
-        (150, b"F"),
-        (39, b"1" if ev.leaves_qty else b"2"),
-        (1, ev.account.encode("latin-1")),
-        (55, symbol),
-        (54, _SIDE[ev.side]),
-        (38, qty(ev.qty)),
-        (40, _ORD_TYPE[ev.ord_type]),
-        (44, px(ev.price)),
-        (59, _TIF[ev.tif]),
-        (31, px(ev.last_px)),
-        (32, qty(ev.last_qty)),
-        (880, b"%d" % ev.trade_id),
-        (1057, b"Y" if ev.aggressor else b"N"),
-        (151, qty(ev.leaves_qty)),
-        (14, qty(cum_qty)),
-        (6, _avg(spec, ev.cum_notional, cum_qty)),
-        (60, _transact_time(ev.ts)),
-    ]
-    if ev.ord_type != OrdType.LIMIT:
-        del body[10]  # no Price (44) for a market order
-    return body
+    values = (
+        b"%d" % ev.order_id,
+        ev.cl_ord_id.encode("latin-1"),
+        b"%d" % ev.exec_id,
+        b"F",
+        b"1" if ev.leaves_qty else b"2",
+        ev.account.encode("latin-1"),
+        symbol,
+        _SIDE[ev.side],
+        qty(ev.qty),
+        _ORD_TYPE[ev.ord_type],
+        px(ev.price),
+        _TIF[ev.tif],
+        px(ev.last_px),
+        qty(ev.last_qty),
+        b"%d" % ev.trade_id,
+        b"Y" if ev.aggressor else b"N",
+        qty(ev.leaves_qty),
+        qty(cum_qty),
+        _avg(spec, ev.cum_notional, cum_qty),
+        _transact_time(ev.ts),
+    )
+    if ev.ord_type != OrdType.LIMIT:  # no Price (44) for a market order
+        return Fields(_FILL_MARKET, values[:10] + values[11:])
+    return Fields(_FILL, values)
 
 
 def _order_fields(
@@ -276,69 +300,111 @@ def _order_fields(
     return body
 
 
-def _accepted(ev: OrderAccepted, spec: InstrumentSpec | None) -> Body:
-    body = _order_fields(ev, spec, b"%d" % ev.exec_id, b"0", b"0")
-    body += [
-        (151, _qty(spec, ev.qty)),
-        (14, _ZERO),
-        (6, _ZERO),
-        (60, _transact_time(ev.ts)),
-    ]
-    return body
+_NEW = Layout((37, 11, 17, 150, 39, 1, 55, 54, 38, 40, 44, 59, 151, 14, 6, 60))
 
 
-def _canceled(ev: OrderCanceled, spec: InstrumentSpec | None) -> Body:
+def _accepted(ev: OrderAccepted, spec: InstrumentSpec | None) -> Fields:
+    if ev.ord_type != OrdType.LIMIT or ev.expire_ts or ev.post_only or ev.reduce_only:
+        body = _order_fields(ev, spec, b"%d" % ev.exec_id, b"0", b"0")
+        body += [
+            (151, _qty(spec, ev.qty)),
+            (14, _ZERO),
+            (6, _ZERO),
+            (60, _transact_time(ev.ts)),
+        ]
+        return Fields.of(body)
+    qty, px, symbol = _texts(spec, ev.symbol)
+    return Fields(
+        _NEW,
+        (
+            b"%d" % ev.order_id,
+            ev.cl_ord_id.encode("latin-1"),
+            b"%d" % ev.exec_id,
+            b"0",
+            b"0",
+            ev.account.encode("latin-1"),
+            symbol,
+            _SIDE[ev.side],
+            qty(ev.qty),
+            _ORD_TYPE[ev.ord_type],
+            px(ev.price),
+            _TIF[ev.tif],
+            qty(ev.qty),
+            _ZERO,
+            _ZERO,
+            _transact_time(ev.ts),
+        ),
+    )
+
+
+_CANCEL_TAGS = (37, 11, 41, 17, 150, 39, 1, 55, 54, 38, 40, 44, 59, 151, 14, 6, 60, 58)
+_CANCEL_BY_REQUEST = Layout(_CANCEL_TAGS)  # indexed [market][no OrigClOrdID]
+_CANCEL = (
+    (_CANCEL_BY_REQUEST, _without(_CANCEL_TAGS, 41)),
+    (_without(_CANCEL_TAGS, 44), _without(_CANCEL_TAGS, 41, 44)),
+)
+
+
+def _canceled(ev: OrderCanceled, spec: InstrumentSpec | None) -> Fields:
     status = b"C" if ev.reason == CancelReason.EXPIRED else b"4"
     qty, px, symbol = _texts(spec, ev.symbol)
     cum_qty = ev.cum_qty
-    body = [
-        (37, b"%d" % ev.order_id),
-        (11, ev.cl_ord_id.encode("latin-1")),
-        (17, b"%d" % ev.exec_id),
-        (150, status),
-        (39, status),
-        (1, ev.account.encode("latin-1")),
-        (55, symbol),
-        (54, _SIDE[ev.side]),
-        (38, qty(ev.qty)),
-        (40, _ORD_TYPE[ev.ord_type]),
-        (44, px(ev.price)),
-        (59, _TIF[ev.tif]),
-        (151, _ZERO),
-        (14, qty(cum_qty)),
-        (6, _avg(spec, ev.cum_notional, cum_qty)),
-        (60, _transact_time(ev.ts)),
-        (58, CANCEL_REASON_TEXT.get(ev.reason, b"canceled")),
-    ]
-    if ev.ord_type != OrdType.LIMIT:
-        del body[10]  # no Price (44) for a market order
-    if ev.orig_cl_ord_id:
-        body.insert(2, (41, ev.orig_cl_ord_id.encode("latin-1")))
-    return body
+    values: tuple[bytes, ...] = (
+        b"%d" % ev.order_id,
+        ev.cl_ord_id.encode("latin-1"),
+        ev.orig_cl_ord_id.encode("latin-1"),
+        b"%d" % ev.exec_id,
+        status,
+        status,
+        ev.account.encode("latin-1"),
+        symbol,
+        _SIDE[ev.side],
+        qty(ev.qty),
+        _ORD_TYPE[ev.ord_type],
+        px(ev.price),
+        _TIF[ev.tif],
+        _ZERO,
+        qty(cum_qty),
+        _avg(spec, ev.cum_notional, cum_qty),
+        _transact_time(ev.ts),
+        CANCEL_REASON_TEXT.get(ev.reason, b"canceled"),
+    )
+    market = ev.ord_type != OrdType.LIMIT
+    if market:  # no Price (44) for a market order
+        values = values[:11] + values[12:]
+    if not ev.orig_cl_ord_id:  # no OrigClOrdID (41): not canceled on request
+        values = values[:2] + values[3:]
+    return Fields(_CANCEL[market][not ev.orig_cl_ord_id], values)
 
 
-def _replaced(ev: OrderReplaced, spec: InstrumentSpec | None) -> Body:
+_REPLACED = Layout((37, 11, 41, 17, 150, 39, 1, 55, 54, 38, 40, 44, 59, 151, 14, 6, 60))
+
+
+def _replaced(ev: OrderReplaced, spec: InstrumentSpec | None) -> Fields:
     cum_qty, leaves = ev.cum_qty, ev.leaves_qty
     qty, px, symbol = _texts(spec, ev.symbol)
-    return [
-        (37, b"%d" % ev.order_id),
-        (11, ev.cl_ord_id.encode("latin-1")),
-        (41, ev.orig_cl_ord_id.encode("latin-1")),
-        (17, b"%d" % ev.exec_id),
-        (150, b"5"),
-        (39, (b"2" if not leaves else b"1") if cum_qty > 0 else b"0"),
-        (1, ev.account.encode("latin-1")),
-        (55, symbol),
-        (54, _SIDE[ev.side]),
-        (38, qty(ev.qty)),
-        (40, _ORD_TYPE[ev.ord_type]),
-        (44, px(ev.price)),
-        (59, _TIF[ev.tif]),
-        (151, qty(leaves)),
-        (14, qty(cum_qty)),
-        (6, _avg(spec, ev.cum_notional, cum_qty)),
-        (60, _transact_time(ev.ts)),
-    ]
+    return Fields(
+        _REPLACED,
+        (
+            b"%d" % ev.order_id,
+            ev.cl_ord_id.encode("latin-1"),
+            ev.orig_cl_ord_id.encode("latin-1"),
+            b"%d" % ev.exec_id,
+            b"5",
+            (b"2" if not leaves else b"1") if cum_qty > 0 else b"0",
+            ev.account.encode("latin-1"),
+            symbol,
+            _SIDE[ev.side],
+            qty(ev.qty),
+            _ORD_TYPE[ev.ord_type],
+            px(ev.price),
+            _TIF[ev.tif],
+            qty(leaves),
+            qty(cum_qty),
+            _avg(spec, ev.cum_notional, cum_qty),
+            _transact_time(ev.ts),
+        ),
+    )
 
 
 def _rejected(ev: OrderRejected, spec: InstrumentSpec | None, exec_id: bytes) -> Body:

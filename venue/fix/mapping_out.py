@@ -14,7 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -44,6 +44,7 @@ from venue.fix.mapping_exec import (
     _text,
     execution_report,
     order_status_report,
+    report,
 )
 from venue.fix.mapping_num import InstrumentSpec
 
@@ -191,11 +192,12 @@ def _band_text(band_ppb: int) -> str:
 
 
 class Reply(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
-    """One outbound application message for `session`."""
+    """One outbound application message for `session`. An ExecutionReport's body is a `Fields`
+    (immutable, one for every session that gets the report); others are lists."""
 
     session: str
     msg_type: bytes
-    body: Body
+    body: Sequence[tuple[int, bytes]]
 
 
 def replies(seq: int, events: Iterable[Event], specs: Mapping[str, InstrumentSpec]) -> list[Reply]:
@@ -210,11 +212,11 @@ def replies(seq: int, events: Iterable[Event], specs: Mapping[str, InstrumentSpe
                 Reply(
                     session=ev.session,  # type: ignore[union-attr]
                     msg_type=b"8",
-                    body=execution_report(ev, specs.get(ev.symbol)),  # type: ignore[union-attr,arg-type]
+                    body=report(ev, specs.get(ev.symbol)),  # type: ignore[union-attr,arg-type]
                 )
             )
         elif tp is OrderCanceled or tp is OrderReplaced:
-            body = execution_report(ev, specs.get(ev.symbol))  # type: ignore[union-attr,arg-type]
+            body = report(ev, specs.get(ev.symbol))  # type: ignore[union-attr,arg-type]
             append(Reply(session=ev.session, msg_type=b"8", body=body))  # type: ignore[union-attr]
             req = ev.request_session  # type: ignore[union-attr]
             if req and req != ev.session:  # type: ignore[union-attr]
@@ -225,7 +227,7 @@ def replies(seq: int, events: Iterable[Event], specs: Mapping[str, InstrumentSpe
                 Reply(
                     session=ev.session,
                     msg_type=b"8",
-                    body=execution_report(ev, specs.get(ev.symbol), seq=seq),
+                    body=report(ev, specs.get(ev.symbol), seq=seq),
                 )
             )
         elif tp is CancelRejected:
