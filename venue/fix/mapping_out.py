@@ -23,9 +23,7 @@ from venue.core.events import (
     Event,
     MassCancelCompleted,
     MassCancelRejected,
-    OrderAccepted,
     OrderCanceled,
-    OrderFilled,
     OrderRejected,
     OrderReplaced,
 )
@@ -37,6 +35,7 @@ from venue.fix.mapping_exec import (
     CANCEL_REASON_TEXT,
     ORD_REJ_REASON,
     REJECT_TEXT,
+    REPORTS,
     Body,
     LiveOrder,
     _b,
@@ -207,20 +206,14 @@ def replies(seq: int, events: Iterable[Event], specs: Mapping[str, InstrumentSpe
     append = out.append
     for ev in events:
         tp = type(ev)
-        if tp is OrderFilled or tp is OrderAccepted:
-            append(
-                Reply(
-                    session=ev.session,  # type: ignore[union-attr]
-                    msg_type=b"8",
-                    body=report(ev, specs.get(ev.symbol)),  # type: ignore[union-attr,arg-type]
-                )
-            )
-        elif tp is OrderCanceled or tp is OrderReplaced:
-            body = report(ev, specs.get(ev.symbol))  # type: ignore[union-attr,arg-type]
+        build = REPORTS.get(tp)
+        if build is not None:  # filled, accepted, canceled, replaced
+            body = build(ev, specs.get(ev.symbol))  # type: ignore[union-attr]
             append(Reply(session=ev.session, msg_type=b"8", body=body))  # type: ignore[union-attr]
-            req = ev.request_session  # type: ignore[union-attr]
-            if req and req != ev.session:  # type: ignore[union-attr]
-                append(Reply(session=req, msg_type=b"8", body=body))
+            if tp is OrderCanceled or tp is OrderReplaced:
+                req = ev.request_session  # type: ignore[union-attr]
+                if req and req != ev.session:  # type: ignore[union-attr]
+                    append(Reply(session=req, msg_type=b"8", body=body))
         elif tp is OrderRejected:
             assert isinstance(ev, OrderRejected)
             append(
