@@ -57,6 +57,10 @@ __all__ = [
     "encode_price_msg",
     "encode_snapshot_complete",
     "encode_status",
+    "pack_add",
+    "pack_delete",
+    "pack_executed",
+    "pack_modify",
 ]
 
 DEFINITION = ord("R")
@@ -89,6 +93,13 @@ _EXEC = struct.Struct(">BHQQQqqB")
 _SNAP = struct.Struct(">BHQQH")
 _PRICE = struct.Struct(">BHQq")  # I and M
 _FUNDING = struct.Struct(">BHQqq")
+
+# The order messages' packers, for the translator's hot path: `pack_add(ADD_ORDER, locate, ts,
+# ...)` is `encode_add(locate, ts, ...)` without a Python call around the struct (same bytes).
+pack_add = _ADD.pack
+pack_modify = _MODIFY.pack
+pack_delete = _DELETE.pack
+pack_executed = _EXEC.pack
 
 LENGTHS: dict[int, int] = {
     DEFINITION: _DEF.size,

@@ -45,6 +45,10 @@ from venue.core import (
 )
 from venue.marketdata.book import BookError, FeedBook
 from venue.marketdata.messages import (
+    ADD_ORDER,
+    DELETE_ORDER,
+    EXECUTED,
+    MODIFY_ORDER,
     SIDE_BUY,
     SIDE_SELL,
     DefinitionMsg,
@@ -55,10 +59,13 @@ from venue.marketdata.messages import (
     encode_add,
     encode_definition_msg,
     encode_delete,
-    encode_executed,
     encode_modify,
     encode_price_msg,
     encode_status,
+    pack_add,
+    pack_delete,
+    pack_executed,
+    pack_modify,
 )
 
 if TYPE_CHECKING:
@@ -72,7 +79,8 @@ _FEED_SIDE = {Side.BUY: SIDE_BUY, Side.SELL: SIDE_SELL}
 _SILENT = frozenset(
     {OrderRejected, CancelRejected, MassCancelRejected, CommandRejected, ReferencePriceChanged}
 )
-_OTHER_SIDE = {Side.BUY: SIDE_SELL, Side.SELL: SIDE_BUY}
+_BUY = Side.BUY
+_new_tuple = tuple.__new__  # a NamedTuple built without its Python-level __new__ (same value)
 
 
 class _Incoming:
@@ -126,44 +134,60 @@ class FeedTranslator:
     # -- committed commands ---------------------------------------------------------------------
 
     def on_command(self, ts: int, events: Sequence[Event]) -> list[bytes]:
+        """The feed message bodies of one sequenced command's events."""
         out: list[bytes] = []
+        self.translate(out, ts, events)
+        return out
+
+    def translate(self, out: list[bytes], ts: int, events: Sequence[Event]) -> None:
+        """`on_command`, appending the bodies to `out` (the publisher's batch list)."""
+        book = self.book
         if len(events) == 1:  # fast paths: an order that rests untouched, a plain cancel or
-            # replace
+            # replace; book operation and encoding inlined (`_add`, `_emit_delete`, ...)
             ev = events[0]
             t = type(ev)
             if t is OrderAccepted:
                 acc: OrderAccepted = ev  # type: ignore[assignment]
                 # alone, an accepted order neither traded nor was canceled: it rests whole
-                body = self._add(
-                    self.locates.get(acc.symbol, 0),
-                    ts,
-                    acc.order_id,
-                    _FEED_SIDE[acc.side],
-                    acc.price,
-                    acc.qty,
-                )
-                return [body] if body is not None else out
+                loc = self.locates.get(acc.symbol, 0)
+                side = SIDE_BUY if acc.side == _BUY else SIDE_SELL
+                try:
+                    book.add(loc, acc.order_id, side, acc.price, acc.qty)
+                except BookError:
+                    self.inconsistencies += 1
+                    return
+                out.append(pack_add(ADD_ORDER, loc, ts, acc.order_id, side, acc.price, acc.qty))
+                return
             if t is OrderCanceled:
                 can: OrderCanceled = ev  # type: ignore[assignment]
-                self._emit_delete(out, self.locates.get(can.symbol, 0), ts, can.order_id)
-                return out
+                loc = self.locates.get(can.symbol, 0)
+                try:
+                    book.delete(loc, can.order_id)
+                except BookError:
+                    self.inconsistencies += 1
+                    return
+                out.append(pack_delete(DELETE_ORDER, loc, ts, can.order_id))
+                return
             if t is OrderReplaced:  # alone: it did not trade, one U (priority kept or lost)
                 rep: OrderReplaced = ev  # type: ignore[assignment]
-                if rep.priority_kept or rep.leaves_qty > 0:
-                    self._emit_modify(
-                        out,
-                        self.locates.get(rep.symbol, 0),
-                        ts,
-                        rep.order_id,
-                        rep.price,
-                        rep.leaves_qty,
-                        rep.priority_kept,
+                kept = rep.priority_kept
+                qty = rep.leaves_qty
+                if kept or qty > 0:
+                    loc = self.locates.get(rep.symbol, 0)
+                    try:
+                        book.modify(loc, rep.order_id, rep.price, qty, kept)
+                    except BookError:
+                        self.inconsistencies += 1
+                        return
+                    out.append(
+                        pack_modify(
+                            MODIFY_ORDER, loc, ts, rep.order_id, rep.price, qty, 1 if kept else 0
+                        )
                     )
-                return out
+                return
             if t in _SILENT:
-                return out
+                return
         incoming: dict[int, _Incoming] | None = None
-        book = self.book
         locates = self.locates
         for ev in events:
             t = type(ev)
@@ -178,19 +202,14 @@ class FeedTranslator:
                         inc.leaves = f.leaves_qty
                     continue
                 loc = locates.get(f.symbol, 0)
-                msg = ExecutedMsg(
-                    loc, ts, f.order_id, f.trade_id, f.last_px, f.last_qty, _OTHER_SIDE[f.side]
-                )
+                aggressor_side = SIDE_SELL if f.side == _BUY else SIDE_BUY
+                fields = (loc, ts, f.order_id, f.trade_id, f.last_px, f.last_qty, aggressor_side)
                 try:
-                    book.execute(msg)
+                    book.execute(_new_tuple(ExecutedMsg, fields))
                 except BookError:
                     self.inconsistencies += 1
                     continue
-                out.append(
-                    encode_executed(
-                        loc, ts, f.order_id, f.trade_id, f.last_px, f.last_qty, msg.aggressor_side
-                    )
-                )
+                out.append(pack_executed(EXECUTED, *fields))
             elif t is OrderAccepted:
                 a: OrderAccepted = ev  # type: ignore[assignment]
                 if incoming is None:
@@ -198,7 +217,7 @@ class FeedTranslator:
                 incoming[a.order_id] = _Incoming(
                     locates.get(a.symbol, 0),
                     a.order_id,
-                    _FEED_SIDE[a.side],
+                    SIDE_BUY if a.side == _BUY else SIDE_SELL,
                     a.price,
                     a.qty,
                     False,
@@ -216,8 +235,9 @@ class FeedTranslator:
                 else:
                     if incoming is None:
                         incoming = {}
+                    side = SIDE_BUY if r.side == _BUY else SIDE_SELL
                     incoming[r.order_id] = _Incoming(
-                        loc, r.order_id, _FEED_SIDE[r.side], r.price, r.leaves_qty, True
+                        loc, r.order_id, side, r.price, r.leaves_qty, True
                     )
             elif t is InstrumentAdded:
                 ia: InstrumentAdded = ev  # type: ignore[assignment]
@@ -256,7 +276,6 @@ class FeedTranslator:
                     body = self._add(inc.locate, ts, inc.order_id, inc.side, inc.price, inc.leaves)
                     if body is not None:
                         out.append(body)
-        return out
 
     # -- helpers: apply to the own book first, publish only what applied ----------------------
 
