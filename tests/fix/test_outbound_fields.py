@@ -4,6 +4,7 @@
   ``len``, equality with lists, ``dict``);
 - ``FrameEncoder.frame`` of a ``Fields`` writes what it writes for the same pairs as a list
   (and what ``encode`` writes);
+- ``mapping_out.cancel_reject`` gives the fields of its list builder before ``Fields``;
 - ``mapping_exec.report`` gives, for random events of every kind and variant (limit and
   market, with and without OrigClOrdID, ExpireTime, ExecInst; with and without an instrument
   spec), exactly the fields of the list builders the venue used before ``Fields`` (restated
@@ -17,6 +18,7 @@ from typing import Any
 
 from tests.fix.test_mapping import BTC
 from venue.core.events import (
+    CancelRejected,
     OrderAccepted,
     OrderCanceled,
     OrderFilled,
@@ -29,7 +31,7 @@ from venue.fix.codec import encode, format_utc_timestamp
 from venue.fix.encoder import Fields, FrameEncoder, Layout
 from venue.fix.mapping_exec import Body, execution_report, report
 from venue.fix.mapping_num import InstrumentSpec
-from venue.fix.mapping_out import replies
+from venue.fix.mapping_out import CXL_REJ_REASON, cancel_reject, replies
 
 SPEC = InstrumentSpec(BTC)
 T0 = 1_795_242_600_000_000_000
@@ -285,3 +287,40 @@ def test_frame_encoder_beyond_its_remembered_layouts() -> None:
             body=list(f),
         )
         assert enc.frame(b"8", n, T0, f) == want
+
+
+def ref_cancel_reject(ev: CancelRejected) -> Body:
+    if ev.order_id and (ev.leaves_qty or ev.cum_qty):
+        status = mx._ord_status(ev.cum_qty, ev.leaves_qty)
+    else:
+        status = b"8"
+    return [
+        (37, b"%d" % ev.order_id if ev.order_id else b"NONE"),
+        (11, ev.cl_ord_id.encode("latin-1")),
+        (41, ev.orig_cl_ord_id.encode("latin-1") or b"NONE"),
+        (39, status),
+        (60, format_utc_timestamp(ev.ts)),
+        (434, b"2" if ev.is_replace else b"1"),
+        (102, b"%d" % CXL_REJ_REASON.get(ev.reason, 99)),
+        (58, mx.REJECT_TEXT.get(ev.reason, ev.reason.name.lower()).encode("latin-1", "replace")),
+    ]
+
+
+def test_cancel_rejects_are_the_fields_of_the_list_builder() -> None:
+    rnd = random.Random(5)
+    for _ in range(2000):
+        ev = CancelRejected(
+            ts=T0 + rnd.randrange(10**12),
+            session="MM1",
+            firm="F",
+            cl_ord_id=rnd.choice(["c2", "é%"]),
+            orig_cl_ord_id=rnd.choice(["", "c1"]),
+            order_id=rnd.choice([0, rnd.randrange(1, 10**9)]),
+            symbol="BTC-PERP",
+            is_replace=rnd.random() < 0.5,
+            reason=rnd.choice(list(RejectReason)),
+            cum_qty=rnd.choice([0, rnd.randrange(1, 100)]),
+            leaves_qty=rnd.choice([0, rnd.randrange(1, 100)]),
+        )
+        assert cancel_reject(ev) == ref_cancel_reject(ev)
+        assert [r.body for r in replies(3, [ev], {})] == [ref_cancel_reject(ev)]

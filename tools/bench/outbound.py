@@ -14,6 +14,9 @@ the (seq, events) of every command are kept. Then, each timed with the thread's 
   batch);
 - ``total``: body + frame per report.
 
+A "report" here is every reply of the flow: ExecutionReports and its OrderCancelRejects (a
+cancel or replace that arrives after the order filled).
+
 ``sha256`` digests every frame written (one pass, fresh encoders): equal digests before and
 after a change mean the bytes on the wire are unchanged for this flow.
 

@@ -37,6 +37,7 @@ __all__ = [
     "CANCEL_REASON_TEXT",
     "ORD_REJ_REASON",
     "REJECT_TEXT",
+    "REJECT_TEXT_BYTES",
     "Body",
     "Fields",
     "LiveOrder",
@@ -135,6 +136,12 @@ CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
 
 def _text(s: str) -> bytes:
     return s.encode("latin-1", "replace")
+
+
+REJECT_TEXT_BYTES: dict[RejectReason, bytes] = {
+    r: _text(REJECT_TEXT.get(r, r.name.lower())) for r in RejectReason
+}
+"""Text (58) of each RejectReason as sent (`REJECT_TEXT`, else the reason's name), made once."""
 
 
 def _b(s: str) -> bytes:
@@ -442,7 +449,7 @@ def _rejected(ev: OrderRejected, spec: InstrumentSpec | None, exec_id: bytes) ->
         (14, _ZERO),
         (6, _ZERO),
         (60, _transact_time(ev.ts)),
-        (58, _text(REJECT_TEXT.get(ev.reason, ev.reason.name.lower()))),
+        (58, REJECT_TEXT_BYTES[ev.reason]),
     ]
     return body
 

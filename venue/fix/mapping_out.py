@@ -1,6 +1,7 @@
-"""Core events → FIX message bodies (lists of (tag, bytes) for `codec.encode`): routing
-(`replies`), OrderCancelReject, OrderMassCancelReport, BusinessMessageReject and SecurityList;
-ExecutionReports are built in `venue.fix.mapping_exec` and re-exported here.
+"""Core events → FIX message bodies (lists of (tag, bytes) for `codec.encode`, or for the hot
+ExecutionReports and OrderCancelReject an immutable `encoder.Fields` that reads as that list):
+routing (`replies`), OrderCancelReject, OrderMassCancelReport, BusinessMessageReject and
+SecurityList; ExecutionReports are built in `venue.fix.mapping_exec` and re-exported here.
 
 Invariants:
 - Every body is built from the event (and the instrument's scales) alone: no engine state, no
@@ -29,18 +30,21 @@ from venue.core.events import (
 )
 from venue.core.types import Instrument, InstrumentKind, RejectReason
 from venue.fix.codec import format_utc_timestamp
+from venue.fix.encoder import Fields, Layout
 from venue.fix.mapping_exec import (
     _NONE,
     _SIDE,
     CANCEL_REASON_TEXT,
     ORD_REJ_REASON,
     REJECT_TEXT,
+    REJECT_TEXT_BYTES,
     REPORTS,
     Body,
     LiveOrder,
     _b,
     _ord_status,
     _text,
+    _transact_time,
     execution_report,
     order_status_report,
     report,
@@ -76,22 +80,29 @@ CXL_REJ_REASON: dict[RejectReason, int] = {
 # OrderCancelReject (35=9), OrderMassCancelReport (35=r), BusinessMessageReject (35=j)
 
 
-def cancel_reject(ev: CancelRejected) -> Body:
+_CANCEL_REJECT = Layout((37, 11, 41, 39, 60, 434, 102, 58))
+_CXL_REJ_REASON_TEXT = {r: b"%d" % CXL_REJ_REASON.get(r, 99) for r in RejectReason}
+
+
+def cancel_reject(ev: CancelRejected) -> Fields:
     """OrderCancelReject for a refused cancel (434=1) or replace (434=2)."""
     if ev.order_id and (ev.leaves_qty or ev.cum_qty):
         status = _ord_status(ev.cum_qty, ev.leaves_qty)
     else:
         status = b"8"  # the order is not live: unknown, filled or canceled
-    return [
-        (37, b"%d" % ev.order_id if ev.order_id else _NONE),
-        (11, _b(ev.cl_ord_id)),
-        (41, _b(ev.orig_cl_ord_id) or _NONE),  # required in 35=9; empty for a cancel by OrderID
-        (39, status),
-        (60, format_utc_timestamp(ev.ts)),
-        (434, b"2" if ev.is_replace else b"1"),
-        (102, b"%d" % CXL_REJ_REASON.get(ev.reason, 99)),
-        (58, _text(REJECT_TEXT.get(ev.reason, ev.reason.name.lower()))),
-    ]
+    return Fields(
+        _CANCEL_REJECT,
+        (
+            b"%d" % ev.order_id if ev.order_id else _NONE,
+            _b(ev.cl_ord_id),
+            _b(ev.orig_cl_ord_id) or _NONE,  # required in 35=9; empty for a cancel by OrderID
+            status,
+            _transact_time(ev.ts),
+            b"2" if ev.is_replace else b"1",
+            _CXL_REJ_REASON_TEXT[ev.reason],
+            REJECT_TEXT_BYTES[ev.reason],
+        ),
+    )
 
 
 def mass_cancel_report(ev: MassCancelCompleted | MassCancelRejected, *, seq: int) -> Body:
@@ -109,7 +120,7 @@ def mass_cancel_report(ev: MassCancelCompleted | MassCancelRejected, *, seq: int
         body.append((54, _SIDE[ev.side]))
     body.append((60, format_utc_timestamp(ev.ts)))
     if type(ev) is MassCancelRejected:
-        body.append((58, _text(REJECT_TEXT.get(ev.reason, ev.reason.name.lower()))))
+        body.append((58, REJECT_TEXT_BYTES[ev.reason]))
     return body
 
 
