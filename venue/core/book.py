@@ -142,9 +142,13 @@ class Market:
     `lo`/`hi` (the accepted limit-price range: the band clamped to 1..MAX_PRICE) and
     `buy_key`/`sell_key` (how far a market order may sweep, as book keys) are derived from
     `ref_price` by `set_ref_price`, which every change of the reference price goes through.
+    `mark` (the price margin uses: `mark_price or index_price or ref_price`) is kept equal to
+    that expression by `set_ref_price` and the `mark_price`/`index_price` setters.
     """
 
     __slots__ = (
+        "_index_price",
+        "_mark_price",
         "asks",
         "bids",
         "buy_key",
@@ -154,11 +158,10 @@ class Market:
         "fee_rates",
         "hi",
         "imr_ppb",
-        "index_price",
         "index_ts",
         "instrument",
         "lo",
-        "mark_price",
+        "mark",
         "max_qty",
         "mm_table",
         "ref_price",
@@ -182,8 +185,8 @@ class Market:
         self.default_fee_rates = (
             (instrument.taker_fee_ppb, instrument.maker_fee_ppb) if charges else None
         )
-        self.mark_price = 0  # 0: not set yet (margin then uses ref_price)
-        self.index_price = 0
+        self._mark_price = 0  # 0: not set yet (margin then uses the index, else ref_price)
+        self._index_price = 0
         self.index_ts = -1  # -1: never set
         self.settled = False
         self.state = InstrumentState(instrument.state)
@@ -193,8 +196,27 @@ class Market:
         self.asks = BookSide(-1)
         self.set_ref_price(instrument.ref_price)
 
+    @property
+    def mark_price(self) -> int:
+        return self._mark_price
+
+    @mark_price.setter
+    def mark_price(self, price: int) -> None:
+        self._mark_price = price
+        self.mark = price or self._index_price or self.ref_price
+
+    @property
+    def index_price(self) -> int:
+        return self._index_price
+
+    @index_price.setter
+    def index_price(self, price: int) -> None:
+        self._index_price = price
+        self.mark = self._mark_price or price or self.ref_price
+
     def set_ref_price(self, ref_price: int) -> None:
         self.ref_price = ref_price
+        self.mark = self._mark_price or self._index_price or ref_price
         band_ppb = self.instrument.band_ppb
         if band_ppb:
             half = ref_price * band_ppb // BAND_SCALE

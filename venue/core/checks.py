@@ -4,7 +4,8 @@ Invariants checked (each failure names the one it found broken):
 - per side: keys sorted and unique, matching the levels; no empty level; a level's qty is the sum
   of its orders' leaves; every resting order has leaves > 0, cum + leaves == qty, the level's
   price, the side's side, a limit type, consistent cum_notional;
-- the book is not crossed at rest (best bid < best ask);
+- the book is not crossed at rest (best bid < best ask); a market's `mark` is its
+  `mark_price or index_price or ref_price`;
 - the order index holds exactly the resting orders, in ascending order_id, below
   next_order_id; the cl_ord_id index holds the same orders under their current cl_ord_id.
 """
@@ -75,6 +76,8 @@ def check_state(
                     seen[o.order_id] = o
                     total += leaves
                 check(total == level.qty, f"{where}: level qty != sum of order leaves")
+        mark = mkt.mark_price or mkt.index_price or mkt.ref_price
+        check(mkt.mark == mark, f"{symbol}: mark {mkt.mark} != {mark}")
         bid, ask = mkt.bids.best_price(), mkt.asks.best_price()
         check(bid is None or ask is None or bid < ask, f"{symbol}: book crossed at rest")
     check(len(seen) == len(orders), "order index holds orders not in any book")

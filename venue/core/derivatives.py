@@ -234,7 +234,7 @@ class DerivativesState(EngineState):
         # ceil(lots * k / PPB) + pq * f over its |lots| and max(pq, 0), non-decreasing in both
         # (k > 0, f >= 0): when mine1's pair is no larger than another term's, so is mine1
         # itself, and the big-integer arithmetic is skipped.
-        mark = mkt.mark_price or mkt.index_price or mkt.ref_price
+        mark = mkt.mark
         buys, sells, bpq, spq = acct.exposure.get(symbol, _NO_EXPOSURE)
         if is_buy:
             lots0, pq0, other = s + buys, bpq - buys * mark, s - sells
@@ -267,9 +267,14 @@ class DerivativesState(EngineState):
         f = mkt.factor
         k = mark * f * (mkt.imr_ppb if mkt.imr_ppb > acct.min_imr_ppb else acct.min_imr_ppb)
         after = -(-a1 * k // PPB) + p1 * f
-        if after <= -(-a_other * k // PPB) + p_other * f:
+        # With k >= PPB, ceil(a * k / PPB) grows strictly with a, so a1 > a and p1 >= p make
+        # `after` larger than that term: the comparison (and its division) is skipped.
+        strict = k >= PPB
+        larger = strict and a1 > a_other and p1 >= p_other
+        if not larger and after <= -(-a_other * k // PPB) + p_other * f:
             return None
-        if after <= -(-a0 * k // PPB) + p0 * f:
+        larger = strict and a1 > a0 and p1 >= p0
+        if not larger and after <= -(-a0 * k // PPB) + p0 * f:
             return None
         if pos is not None and pos.isolated:
             after = max(0, after - pos.margin - min(0, _upnl(pos, mkt)))
@@ -288,17 +293,23 @@ class DerivativesState(EngineState):
         min_imr = acct.min_imr_ppb
         equity = acct.balance
         req = value
+        covered = 0  # exposures met in the loop (those of symbols with a position)
         for symbol, pos in positions.items():
             m = markets[symbol]
-            mark = m.mark_price or m.index_price or m.ref_price
+            mark = m.mark
             f = m.factor
             s = pos.size
             upnl = f * (s * mark - pos.cost)
             if not pos.isolated:
                 equity += upnl
+            e = exposure.get(symbol)
+            if e is None:
+                buys = sells = bpq = spq = 0
+            else:
+                covered += 1
+                buys, sells, bpq, spq = e
             if m is mkt:
                 continue
-            buys, sells, bpq, spq = exposure.get(symbol, _NO_EXPOSURE)
             k = mark * f * (m.imr_ppb if m.imr_ppb > min_imr else min_imr)
             # _worst(s, buys, sells, bpq, spq, mark, f, imr), inlined
             lots = s + buys
@@ -316,7 +327,7 @@ class DerivativesState(EngineState):
             if pos.isolated:
                 r = max(0, r - pos.margin - min(0, upnl))
             req += r
-        if exposure.keys() <= positions.keys():  # no exposure without a position
+        if covered == len(exposure):  # no exposure without a position
             return req <= equity
         for symbol, e in exposure.items():
             if symbol in positions:
@@ -324,7 +335,7 @@ class DerivativesState(EngineState):
             m = markets[symbol]
             if m is mkt:
                 continue
-            mark = m.mark_price or m.index_price or m.ref_price
+            mark = m.mark
             imr = m.imr_ppb if m.imr_ppb > min_imr else min_imr
             req += _worst(0, e[0], e[1], e[2], e[3], mark, m.factor, imr)
         return req <= equity
@@ -536,7 +547,7 @@ def _expose(acct: Account, symbol: str, side: Side, leaves: int, price: int) -> 
 
 
 def _mark(mkt: Market) -> int:
-    return mkt.mark_price or mkt.index_price or mkt.ref_price
+    return mkt.mark  # = mark_price or index_price or ref_price (kept so by `Market`)
 
 
 def _upnl(pos: Position, mkt: Market) -> int:
