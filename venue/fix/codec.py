@@ -116,13 +116,16 @@ class Shape:
     separators.
     """
 
-    __slots__ = ("memo", "msg_type", "tags", "unique")
+    __slots__ = ("memo", "msg_type", "tags", "template", "unique")
 
     def __init__(self, tags: tuple[int, ...], msg_type: bytes) -> None:
         self.tags = tags
         self.msg_type = msg_type
         self.unique = len(set(tags)) == len(tags)
         self.memo: dict[object, object] = {}
+        # A message's tag index starts as a copy of this (sized once, never resized) and takes
+        # its values by update: cheaper than growing a new dict pair by pair.
+        self.template: dict[int, bytes] = dict.fromkeys(tags, b"") if self.unique else {}
 
 
 class FixMessage:
@@ -163,11 +166,20 @@ class FixMessage:
         if index is None:
             shape = self.shape
             if shape is not None and shape.unique:
+                index = self._index = shape.template.copy()
                 # Same lengths by construction (no strict=: see `fields`).
-                index = self._index = dict(zip(shape.tags, self._values or ()))  # noqa: B905
+                index.update(zip(shape.tags, self._values or ()))  # noqa: B905
             else:
                 # Later duplicates are overwritten by earlier ones: first occurrence wins.
                 index = self._index = dict(reversed(self.fields))
+        return index
+
+    def by_tag(self) -> dict[int, bytes]:
+        """Tag -> value of its first occurrence: the index ``get`` reads (never modify it).
+        Hot paths bind its ``get`` once instead of calling ``FixMessage.get`` per tag."""
+        index = self._index
+        if index is None:
+            index = self._lookup()
         return index
 
     def get(self, tag: int, default: bytes | None = None) -> bytes | None:

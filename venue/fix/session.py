@@ -88,12 +88,7 @@ BUSINESS_OTHER = 0
 
 
 def _reverse_route(msg: FixMessage) -> list[tuple[int, bytes]]:
-    out: list[tuple[int, bytes]] = []
-    for src, dst in _REVERSE_ROUTE:
-        value = msg.get(src)
-        if value:
-            out.append((dst, value))
-    return out
+    return [(dst, value) for src, dst in _REVERSE_ROUTE if (value := msg.get(src))]
 
 
 class Session:
@@ -131,6 +126,8 @@ class Session:
         self._resend_range: tuple[int, int] | None = None  # what our ResendRequest asked for
         self.messages_in = 0
         self.messages_out = 0
+        self._sending_text = b""  # the last SendingTime parsed, and its nanoseconds
+        self._sending_ns: int | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -259,9 +256,13 @@ class Session:
             return self._on_logon(msg, now_ns)
         return self._process(msg, now_ns, throttled=throttled, queued=False)
 
+    @property
+    def has_queued(self) -> bool:  # False: `process_queued` has nothing to do
+        return bool(self._queue)
+
     def process_queued(self, now_ns: int) -> list[Action] | None:
         """Process the queued message whose number is next, if any; None when there is none."""
-        if not self.logged_on:
+        if not self._queue or not self.logged_on:
             return None
         queued = self._queue.pop(self.next_in, _MISSING)
         if queued is _MISSING:
@@ -277,7 +278,15 @@ class Session:
 
     def _bad_time(self, msg: FixMessage, now_ns: int) -> bool:
         value = msg.get(52)
-        ts = parse_ts(value) if value is not None else None
+        return value is None or self._bad_sending_time(value, now_ns)
+
+    def _bad_sending_time(self, value: bytes, now_ns: int) -> bool:
+        """SendingTime `value` is no timestamp or off by more than the tolerance. The last text
+        parsed is remembered: messages of one millisecond share it (parse_ts is pure)."""
+        if value != self._sending_text:
+            self._sending_ns = parse_ts(value)
+            self._sending_text = value
+        ts = self._sending_ns
         return ts is None or abs(now_ns - ts) > self._tolerance_ns
 
     def _on_logon(self, msg: FixMessage, now_ns: int) -> list[Action]:
@@ -349,7 +358,8 @@ class Session:
         self, msg: FixMessage, now_ns: int, *, throttled: str | None, queued: bool
     ) -> list[Action]:
         mt = msg.msg_type
-        if msg.get(8) != self._begin:
+        get = msg.by_tag().get
+        if get(8) != self._begin:
             if mt == b"5":
                 return self._on_logout(msg, now_ns)
             actions: list[Action] = [self._logout(now_ns, "Incorrect BeginString")]
@@ -362,18 +372,29 @@ class Session:
                 actions.append(Disconnect(reason=f"invalid Logon: {info.text}"))
             return [*actions, self._seqs()]
         if mt not in ADMIN_MSG_TYPES and throttled is None:
-            # An in-sequence application message passing the checks below: same outcome.
-            seq = msg.get_int(34)
+            # An in-sequence application message passing the checks below: same outcome
+            # (MsgSeqNum read as `get_int` reads a number equal to next_in >= 1: digits).
+            next_in = self.next_in
+            seq_b = get(34)
+            sent_b = get(52)
             if (
-                seq == self.next_in
-                and not self._bad_time(msg, now_ns)
-                and msg.get(49) == self._target
-                and msg.get(56) == self._sender
+                seq_b is not None and seq_b.isdigit() and len(seq_b) <= 18 and sent_b is not None
+            ) and (
+                int(seq_b) == next_in
+                and get(49) == self._target
+                and get(56) == self._sender
+                and not self._bad_sending_time(sent_b, now_ns)
             ):
                 self.ts_last_in = now_ns
                 self._test_requests = 0
-                self._advance_in()
-                return [Deliver(msg=msg, ts_recv=now_ns), self._seqs()]
+                next_in = self.next_in = next_in + 1  # `_advance_in`, inlined
+                rng = self._resend_range
+                if rng is not None and next_in > rng[1]:
+                    self._resend_range = None
+                return [
+                    Deliver(msg=msg, ts_recv=now_ns),
+                    SaveSeqs(next_in=next_in, next_out=self.next_out),
+                ]
         if mt == b"A":
             return self._on_second_logon(msg, now_ns)
         seq = msg.get_int(34)

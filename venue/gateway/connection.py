@@ -58,6 +58,11 @@ __all__ = ["Connection"]
 
 # Messages that keep the session itself working are never refused by the throttle.
 _UNTHROTTLED = frozenset({b"A", b"2", b"4", b"5"})
+# Enum members bound once: reading one off its class costs ~130 ns in Python 3.11.
+_ALLOW = ThrottleVerdict.ALLOW
+_ABUSE = ThrottleVerdict.ABUSE
+_ACTIVE = State.ACTIVE
+_AWAITING_LOGOUT = State.AWAITING_LOGOUT
 RESEND_PAGE = 500  # stored messages read per query while answering a ResendRequest
 PUMP_BATCH = 256  # inbound messages processed per loop iteration and connection
 _log = get_logger("venue.gateway")
@@ -173,8 +178,11 @@ class Connection(asyncio.Protocol):
                     else:
                         self._on_first_message(item)
                     continue
+                session = slot.session
+                if not inbox and not session.has_queued:
+                    return  # nothing to do: no clock reading, no queue check
                 now = now_ns()  # one reading per message: the queue check and the message
-                queued = slot.session.process_queued(now)
+                queued = session.process_queued(now)
                 if queued is not None:
                     self._execute(queued)
                     continue
@@ -275,17 +283,18 @@ class Connection(asyncio.Protocol):
 
     def _on_message(self, slot: SessionSlot, msg: FixMessage, now: int) -> None:
         session = slot.session
+        state = session.state
         throttled: str | None = None
-        if session.logged_on and msg.msg_type not in _UNTHROTTLED:
+        if (state is _ACTIVE or state is _AWAITING_LOGOUT) and msg.msg_type not in _UNTHROTTLED:
             verdict = slot.throttle.check(now)
-            if verdict is not ThrottleVerdict.ALLOW:
+            if verdict is not _ALLOW:
                 slot.throttle_hits += 1
                 limit = slot.config.throttle.messages_per_second
                 throttled = f"throttle limit exceeded: {limit} messages per second"
-                if session.state is State.AWAITING_LOGOUT:
+                if state is _AWAITING_LOGOUT:
                     self._throttle_wait(slot, now)  # logging out already: drop it
                     return
-                if verdict is ThrottleVerdict.ABUSE:
+                if verdict is _ABUSE:
                     _log.warning("throttle_abuse", session=slot.name, peer=self.peer)
                     self._execute(session.logout(now, f"{throttled}, sustained"))
                     self._throttle_wait(slot, now)
@@ -328,17 +337,16 @@ class Connection(asyncio.Protocol):
         for action in actions:
             tp = type(action)  # the frequent ones by identity, in order of frequency
             if tp is Deliver:
-                assert isinstance(action, Deliver)
-                self._gw.deliver(name, action.msg, action.ts_recv)
+                self._gw.deliver(name, action.msg, action.ts_recv)  # type: ignore[union-attr]
             elif tp is SaveSeqs:
                 # The session's numbers now, never older than the action's: an application
                 # reply carried out in between (Deliver) may have taken an outbound number.
                 if save_seqs:
                     self._gw.save_seqs(slot)
-            elif tp is Send:
-                assert isinstance(action, Send)
-                seq.record_outbound(name, action.seq, action.data, admin=action.admin)
-                seq.after_commit(partial(self._write, action.data))
+            elif tp is Send:  # (type checked above: no isinstance assert on the hot path)
+                data = action.data  # type: ignore[union-attr]
+                seq.record_outbound(name, action.seq, data, admin=action.admin)  # type: ignore[union-attr]
+                seq.after_commit(partial(self._write, data))
             elif isinstance(action, ResetStore):
                 seq.record_session_reset(name)
                 self._gw.application.on_session_reset(name)

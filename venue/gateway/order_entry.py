@@ -313,7 +313,7 @@ class OrderEntry:
         that names a live order of the session, is ignored (it was answered the first time).
         Remembers the last `max_cl_ord_ids` per session, `max_cl_ord_ids_total` in all
         (`RecentClOrdIds`: sessions logged out longest ago are forgotten first)."""
-        get = msg.get
+        get = msg.by_tag().get
         cl_ord_id = get(11) or b""
         if get(97) == b"Y" and (
             (session, cl_ord_id) in self._seen

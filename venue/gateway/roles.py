@@ -93,4 +93,7 @@ class RoleRouter:
             app.on_session_reset(session)
 
     def on_message(self, session: str, msg: FixMessage, ts_recv: int) -> list[Outbound]:
-        return self.route(session, msg.msg_type).on_message(session, msg, ts_recv)
+        app = self._by_type.get((session, msg.msg_type))  # `route`'s remembered answer
+        if app is None:
+            app = self.route(session, msg.msg_type)
+        return app.on_message(session, msg, ts_recv)

@@ -42,9 +42,16 @@ class TokenBucket:
             self._ts_last = now_ns
 
     def allow(self, now_ns: int) -> bool:
-        self._refill(now_ns)
-        if self._level >= _UNIT:
-            self._level -= _UNIT
+        last = self._ts_last  # `_refill`, inlined: this runs once per inbound message
+        if last is None or now_ns > last:
+            if last is not None:
+                level = self._level + (now_ns - last) * self._rate
+                capacity = self._capacity
+                self._level = level if level < capacity else capacity
+            self._ts_last = now_ns
+        level = self._level
+        if level >= _UNIT:
+            self._level = level - _UNIT
             return True
         return False
 
@@ -94,6 +101,12 @@ class ThrottleVerdict(enum.Enum):
     ABUSE = "abuse"  # over the limit for abuse_seconds in a row: Logout and disconnect
 
 
+# Enum members bound once: reading one off its class costs ~130 ns in Python 3.11.
+_ALLOW = ThrottleVerdict.ALLOW
+_THROTTLE = ThrottleVerdict.THROTTLE
+_ABUSE = ThrottleVerdict.ABUSE
+
+
 class SessionThrottle:
     """A session's `TokenBucket` and `AbuseTracker`, built from its `[throttle]` settings."""
 
@@ -109,7 +122,7 @@ class SessionThrottle:
 
     def check(self, now_ns: int) -> ThrottleVerdict:
         if self._bucket.allow(now_ns):
-            return ThrottleVerdict.ALLOW
+            return _ALLOW
         if self._abuse.record_throttled(now_ns):
-            return ThrottleVerdict.ABUSE
-        return ThrottleVerdict.THROTTLE
+            return _ABUSE
+        return _THROTTLE
