@@ -99,12 +99,12 @@ class DerivativesState(EngineState):
             acct.orders[o.order_id] = o
             _expose(acct, o.symbol, o.side, o.qty - o.cum_qty, o.price)
 
-    def _reexpose(self, o: Order, price: int, qty: int) -> None:
-        """`o` keeps resting but changes to `price` and `qty` (a replace that does not trade):
-        its exposure moves from its current terms to the new ones in place (`_drop` then
-        `_hold`, without leaving and re-entering the account's order index). Call before
+    def _reexpose(self, acct: Account, o: Order, price: int, qty: int) -> None:
+        """`o` (of `acct`) keeps resting but changes to `price` and `qty` (a replace that does
+        not trade): its exposure moves from its current terms to the new ones in place (`_drop`
+        then `_hold`, without leaving and re-entering the account's order index). Call before
         changing `o`."""
-        e = self.accounts[o.account].exposure[o.symbol]
+        e = acct.exposure[o.symbol]
         cum = o.cum_qty
         old = o.qty - cum
         new = qty - cum
@@ -203,16 +203,25 @@ class DerivativesState(EngineState):
     # ------------------------------------------------------------------ R1 / R2
 
     def _risk_check(  # noqa: PLR0917 -- hot path, called positionally
-        self, mkt: Market, o: Order, ts: int, replace: bool = False, price: int = 0, qty: int = 0
+        self,
+        mkt: Market,
+        o: Order,
+        ts: int,
+        replace: bool = False,
+        price: int = 0,
+        qty: int = 0,
+        acct: Account | None = None,
     ) -> RejectReason | None:
         """R1 for the new order `o`, or (`replace`) for resting `o` at `price` and `qty`:
         refuse if the account's worst-case initial margin grows beyond its cross equity (or
         the index is stale). Reduce-only orders are resized down to the position (or
-        refused). No mutation on refusal (the resize touches only a not yet accepted order)."""
-        acct = self.accounts.get(o.account)
+        refused). No mutation on refusal (the resize touches only a not yet accepted order).
+        `acct`: `o`'s account when the caller holds it already (None: looked up here)."""
         if acct is None:
-            return RejectReason.UNKNOWN_ACCOUNT
-        symbol = mkt.instrument.symbol
+            acct = self.accounts.get(o.account)
+            if acct is None:
+                return RejectReason.UNKNOWN_ACCOUNT
+        symbol = o.symbol  # mkt.instrument.symbol (the same string)
         pos = acct.positions.get(symbol)
         s = pos.size if pos is not None else 0
         is_buy = o.side == _BUY
@@ -311,19 +320,29 @@ class DerivativesState(EngineState):
             if m is mkt:
                 continue
             k = mark * f * (m.imr_ppb if m.imr_ppb > min_imr else min_imr)
-            # _worst(s, buys, sells, bpq, spq, mark, f, imr), inlined
-            lots = s + buys
-            r = -(-(lots if lots > 0 else -lots) * k // PPB)
-            loss = bpq - buys * mark
-            if loss > 0:
-                r += loss * f
-            lots = s - sells
-            a = -(-(lots if lots > 0 else -lots) * k // PPB)
-            loss = sells * mark - spq
-            if loss > 0:
-                a += loss * f
-            if a > r:  # noqa: PLR1730 -- cheaper than a max() call
-                r = a
+            # _worst(s, buys, sells, bpq, spq, mark, f, imr), inlined: the larger side's
+            # ceil(lots * k / PPB) + max(loss, 0) * f. Without a loss on either side (orders
+            # at or better than mark, the usual case), only the larger lots are divided
+            # (the ceiling is non-decreasing in lots).
+            buy_lots = s + buys
+            if buy_lots < 0:
+                buy_lots = -buy_lots
+            sell_lots = s - sells
+            if sell_lots < 0:
+                sell_lots = -sell_lots
+            buy_loss = bpq - buys * mark
+            sell_loss = sells * mark - spq
+            if buy_loss <= 0 and sell_loss <= 0:
+                r = -(-(buy_lots if buy_lots > sell_lots else sell_lots) * k // PPB)
+            else:
+                r = -(-buy_lots * k // PPB)
+                if buy_loss > 0:
+                    r += buy_loss * f
+                a = -(-sell_lots * k // PPB)
+                if sell_loss > 0:
+                    a += sell_loss * f
+                if a > r:  # noqa: PLR1730 -- cheaper than a max() call
+                    r = a
             if pos.isolated:
                 r = max(0, r - pos.margin - min(0, upnl))
             req += r

@@ -182,8 +182,9 @@ class Engine(Liquidation):
     # in `venue.core.derivatives`, so the hot path pays no extra call for them:
     # R1, pre-trade risk (`_risk_check`): the account must exist and cover the order's
     # worst-case initial margin; reduce-only orders are resized down to the position. Called
-    # as `_risk_pre_hold(mkt, o, ts)` for a new order and `_risk_pre_hold(mkt, o, ts, True,
-    # price, qty)` for a replace (the resting order at its new terms). Never mutates state
+    # as `_risk_pre_hold(mkt, o, ts, False, 0, 0, acct)` for a new order and
+    # `_risk_pre_hold(mkt, o, ts, True, price, qty, acct)` for a replace (the resting order at
+    # its new terms), `acct` being the order's account (None: unknown). Never mutates state
     # when it refuses.
     _risk_pre_hold = Liquidation._risk_check
     # R2, settlement of the fills `events[start:]` (`_settle_fills`): positions, entry
@@ -239,17 +240,23 @@ class Engine(Liquidation):
             return [order_rejected(cmd, reason or RejectReason.UNKNOWN_INSTRUMENT)]
 
         opp = mkt.asks if is_buy else mkt.bids
-        sign = opp.sign
         # Matching bound: resting key (= sign * price) must be >= min_key to trade.
-        market_key = mkt.buy_key if is_buy else mkt.sell_key
-        min_key = sign * price if ord_type == _LIMIT else market_key
+        if ord_type == _LIMIT:
+            min_key = opp.sign * price
+        else:
+            min_key = mkt.buy_key if is_buy else mkt.sell_key
+        order_id = self.next_order_id
+        session = _intern(cmd.session)
+        account = _intern(cmd.account)
+        cl_ord_id = cmd.cl_ord_id
+        symbol = mkt.instrument.symbol
         o = Order(
-            self.next_order_id,
-            _intern(cmd.session),
+            order_id,
+            session,
             _intern(cmd.firm),
-            _intern(cmd.account),
-            cmd.cl_ord_id,
-            mkt.instrument.symbol,
+            account,
+            cl_ord_id,
+            symbol,
             side,
             ord_type,
             tif,
@@ -265,8 +272,9 @@ class Engine(Liquidation):
         )
         keys = opp.keys
         crosses = bool(keys) and keys[-1] >= min_key
-        # R1: pre-trade risk.
-        reason = self._risk_pre_hold(mkt, o, ts)
+        # R1: pre-trade risk (the account, None if unknown, is looked up once for R1 and hold)
+        acct = self.accounts.get(account)
+        reason = self._risk_pre_hold(mkt, o, ts, False, 0, 0, acct)
         if reason is None:
             if cmd.post_only and crosses:
                 reason = RejectReason.POST_ONLY_WOULD_TAKE
@@ -276,25 +284,28 @@ class Engine(Liquidation):
                 reason = RejectReason.FOK_NOT_FILLABLE
         if reason is not None:
             return [order_rejected(cmd, reason)]
+        if acct is None:  # cannot happen: R1 refuses an unknown account
+            return [order_rejected(cmd, RejectReason.UNKNOWN_ACCOUNT)]
 
-        self.next_order_id += 1
+        self.next_order_id = order_id + 1
         exec_id = self.next_exec_id
         self.next_exec_id = exec_id + 1
+        qty = o.qty  # R1 may have resized a reduce-only order
         events: list[Event] = [
             OrderAccepted(
                 ts,
-                o.order_id,
+                order_id,
                 exec_id,
-                o.session,
+                session,
                 o.firm,
-                o.account,
-                o.cl_ord_id,
-                o.symbol,
+                account,
+                cl_ord_id,
+                symbol,
                 side,
                 ord_type,
                 tif,
                 price,
-                o.qty,
+                qty,
                 o.expire_ts,
                 o.post_only,
                 o.reduce_only,
@@ -304,14 +315,13 @@ class Engine(Liquidation):
             self._execute(mkt, o, opp, min_key, ts, events)
         else:  # a limit order that does not cross rests (FOK crosses: checked above)
             (mkt.bids if is_buy else mkt.asks).add(o)
-            self.orders[o.order_id] = o
+            self.orders[order_id] = o
             if per is _NO_SESSION:
-                per = self.by_session[o.session] = {}
-            per[o.cl_ord_id] = o
+                per = self.by_session[session] = {}
+            per[cl_ord_id] = o
             # `_hold(o)`, inlined: a new order joins its account's index and exposure
-            acct = self.accounts[o.account]
-            acct.orders[o.order_id] = o
-            _expose(acct, o.symbol, side, o.qty, price)
+            acct.orders[order_id] = o
+            _expose(acct, symbol, side, qty, price)
         return events
 
     def _execute(  # noqa: PLR0917 -- hot-path helper, called positionally
@@ -474,15 +484,17 @@ class Engine(Liquidation):
         return stopped
 
     def _cancel_order(self, cmd: CancelOrder) -> list[Event]:
-        o = self.by_session.get(cmd.session, _NO_SESSION).get(cmd.orig_cl_ord_id)
+        per = self.by_session.get(cmd.session, _NO_SESSION)  # o's own session's index
+        o = per.get(cmd.orig_cl_ord_id)
         if o is None or cmd.order_id or o.firm != cmd.firm:
             o, reason = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
             if o is None:
                 return [cancel_rejected(cmd, reason, False)]
+            per = self.by_session[o.session]
         mkt = self.markets[o.symbol]
         (mkt.bids if o.side == _BUY else mkt.asks).remove(o)
         del self.orders[o.order_id]
-        del self.by_session[o.session][o.cl_ord_id]
+        del per[o.cl_ord_id]
         self._drop(o)
         return [
             self._canceled(
@@ -491,12 +503,15 @@ class Engine(Liquidation):
         ]
 
     def _replace_order(self, cmd: ReplaceOrder) -> list[Event]:
-        o = self.by_session.get(cmd.session, _NO_SESSION).get(cmd.orig_cl_ord_id)
+        per = self.by_session.get(cmd.session, _NO_SESSION)  # o's own session's index
+        o = per.get(cmd.orig_cl_ord_id)
         if o is None or cmd.order_id or o.firm != cmd.firm:
             o, reason0 = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
             if o is None:
                 return [cancel_rejected(cmd, reason0, True)]
+            per = self.by_session[o.session]
         mkt = self.markets[o.symbol]
+        acct = self.accounts[o.account]
         ts = cmd.ts
         price = cmd.price
         qty = cmd.qty
@@ -509,7 +524,7 @@ class Engine(Liquidation):
             reason = RejectReason.INSTRUMENT_EXPIRED
         elif mkt.state is _HALTED:
             reason = RejectReason.INSTRUMENT_HALTED
-        elif cmd.cl_ord_id in (per := self.by_session[o.session]):
+        elif cmd.cl_ord_id in per:
             reason = RejectReason.DUPLICATE_CL_ORD_ID
         elif qty <= 0:
             reason = RejectReason.INVALID_QUANTITY
@@ -525,19 +540,19 @@ class Engine(Liquidation):
         elif o.post_only and opp.keys and opp.keys[-1] >= opp.sign * price:
             reason = RejectReason.POST_ONLY_WOULD_TAKE
         else:
-            reason = self._risk_pre_hold(mkt, o, ts, True, price, qty)  # R1
+            reason = self._risk_pre_hold(mkt, o, ts, True, price, qty, acct)  # R1
         if reason is not None:
             return [cancel_rejected(cmd, reason, True, o)]
 
         own = mkt.bids if is_buy else mkt.asks
         old_cl_ord_id = o.cl_ord_id
         del per[old_cl_ord_id]
-        o.cl_ord_id = cmd.cl_ord_id
-        per[o.cl_ord_id] = o
+        o.cl_ord_id = cl_ord_id = cmd.cl_ord_id
+        per[cl_ord_id] = o
         kept = price == o.price and qty <= o.qty
         crosses = False
         if kept:
-            self._reexpose(o, price, qty)
+            self._reexpose(acct, o, price, qty)
             own.levels[o.price].qty -= o.qty - qty
             o.qty = qty
         else:  # o stays in the order index: its place there is by order_id
@@ -548,7 +563,7 @@ class Engine(Liquidation):
                 o.price = price
                 o.qty = qty
             else:  # no cross: straight to the tail of its new level
-                self._reexpose(o, price, qty)
+                self._reexpose(acct, o, price, qty)
                 own.move(o, price, qty)
         exec_id = self.next_exec_id
         self.next_exec_id = exec_id + 1
@@ -560,7 +575,7 @@ class Engine(Liquidation):
                 o.session,
                 o.firm,
                 o.account,
-                o.cl_ord_id,
+                cl_ord_id,
                 old_cl_ord_id,
                 cmd.session,
                 o.symbol,
