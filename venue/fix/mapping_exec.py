@@ -1,5 +1,6 @@
-"""Core order events → ExecutionReport bodies (lists of (tag, bytes) for the FIX encoder); the
-reason tables. Re-exported by `venue.fix.mapping_out` (and `venue.fix.mapping`).
+"""Core order events → ExecutionReport bodies (lists of (tag, bytes), or the same as an
+immutable `encoder.Fields` for the frame encoder); the reason tables. Re-exported by
+`venue.fix.mapping_out` (and `venue.fix.mapping`).
 
 Invariants:
 - Every body is built from the event (and the instrument's scales) alone: no engine state, no
@@ -14,6 +15,8 @@ Invariants:
   formatted with integers only.
 - The hot reports (new, fill, cancel, replace) are one tuple of values each on a constant
   `Layout`, byte for byte the fields the general path writes (tests pin the frames).
+- The memos (TransactTime of the last `ts`, an instrument's texts per spec, reject texts per
+  reason) only save work: each answer is the one the full computation gives.
 """
 
 from __future__ import annotations
