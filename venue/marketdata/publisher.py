@@ -342,11 +342,9 @@ class MarketDataPublisher:
             if self._batch:
                 if self.busy_ns is None:
                     self._release_batch()
-                    self._flush_now()
                 else:
                     t0 = time.perf_counter_ns()
                     self._release_batch()
-                    self._flush_now()
                     self.busy_ns += time.perf_counter_ns() - t0
             return
         t0 = time.perf_counter_ns()
@@ -365,7 +363,8 @@ class MarketDataPublisher:
 
     def _release_batch(self) -> None:
         """Translate the committed commands waiting in `_batch` (one pass, in order), number
-        their messages and release them (nothing is unreleased before: no pre_commit)."""
+        their messages, release them (nothing is unreleased before: no pre_commit) and send
+        the partial packet (`_flush_now`, inlined)."""
         batch, self._batch = self._batch, []
         translate = self.translator.translate
         out: list[bytes] = []
@@ -378,6 +377,12 @@ class MarketDataPublisher:
         if out:
             self.next_seq += n
             self._frame(out)
+        if self._pkt_first != self.released_next:
+            self._send_packet(self._pkt_first, self.released_next)
+        if self.timing is not None and self._timing_pending:
+            t = time.perf_counter_ns()
+            self.timing.extend((seq, t0, t) for seq, t0 in self._timing_pending)
+            self._timing_pending.clear()
 
     def _flush_now(self) -> None:
         self._flush()
@@ -444,7 +449,14 @@ class MarketDataPublisher:
         self.messages_sent += count
         if self.drop is not None and self.drop(first, count):
             return
-        self._send_raw(b"".join(parts))
+        data = b"".join(parts)
+        self._last_send = time.monotonic_ns()  # `_send_raw`, inlined
+        transport = self._transport
+        if transport is None:
+            self._outbox.append(data)
+            return
+        transport.sendto(data, self._dest)
+        self.packets_sent += 1
 
     def _send_raw(self, data: bytes) -> None:
         self._last_send = time.monotonic_ns()
