@@ -324,3 +324,8 @@ def test_cancel_rejects_are_the_fields_of_the_list_builder() -> None:
         )
         assert cancel_reject(ev) == ref_cancel_reject(ev)
         assert [r.body for r in replies(3, [ev], {})] == [ref_cancel_reject(ev)]
+
+
+def test_transact_time_per_millisecond_is_the_full_format() -> None:
+    for ts in (T0, T0 + 1, T0 + 999_999, T0 + 1_000_000, T0 + 1_000_001, T0 - 1, 0, -1, 5, T0):
+        assert mx._transact_time(ts) == format_utc_timestamp(ts)

@@ -79,7 +79,7 @@ def flow(n: int, seed: int) -> list[tuple[int, list[Any]]]:
     seq = 1000
     for c in mixed:
         seq += 1
-        ts = T0 + seq * 37_000  # 37 us apart: TransactTime changes every command
+        ts = T0 + seq * 100_003  # 10,000 commands/s, as the e2e open loop; ts differ
         out.append((seq, engine.apply(msgspec.structs.replace(c, ts=ts))))
     return out
 

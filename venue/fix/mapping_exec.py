@@ -15,8 +15,8 @@ Invariants:
   formatted with integers only.
 - The hot reports (new, fill, cancel, replace) are one tuple of values each on a constant
   `Layout`, byte for byte the fields the general path writes (tests pin the frames).
-- The memos (TransactTime of the last `ts`, an instrument's texts per spec, reject texts per
-  reason) only save work: each answer is the one the full computation gives.
+- The memos (TransactTime of the last millisecond, an instrument's texts per spec, reject
+  texts per reason) only save work: each answer is the one the full computation gives.
 """
 
 from __future__ import annotations
@@ -195,18 +195,21 @@ def report(
 
 # The hot reports (new, fill, cancel, replace) are one tuple of values each, in the order of
 # a constant `Layout` (one per variant: a market order has no Price, a cancel by request has an
-# OrigClOrdID); the instrument's scales are read once (`_texts`), and the TransactTime of the
-# events of one command (all share its ts) is formatted once.
+# OrigClOrdID); the instrument's scales are read once (`_texts`), and TransactTime is
+# formatted once per millisecond.
 
-_last_ts: list[tuple[int, bytes]] = [(-1, b"")]
+_last_ms: list[tuple[int, bytes]] = [(-(2**63), b"")]
 
 
 def _transact_time(ts: int) -> bytes:
-    last = _last_ts[0]
-    if last[0] == ts:
+    """`format_utc_timestamp(ts)`, formatted once per millisecond (the text's resolution: the
+    events of one command share their ts, and commands come many to a millisecond)."""
+    ms = ts // 1_000_000
+    last = _last_ms[0]
+    if last[0] == ms:
         return last[1]
     text = format_utc_timestamp(ts)
-    _last_ts[0] = (ts, text)
+    _last_ms[0] = (ms, text)
     return text
 
 
