@@ -287,7 +287,8 @@ class DerivativesState(EngineState):
             return None
         if pos is not None and pos.isolated:
             after = max(0, after - pos.margin - min(0, _upnl(pos, mkt)))
-        if _stale(mkt, ts):
+        stale_ns = mkt.instrument.index_stale_ns  # `_stale(mkt, ts)`, inlined
+        if stale_ns and (mkt.index_ts < 0 or ts - mkt.index_ts > stale_ns):
             return RejectReason.INDEX_STALE
         if not self._covers(acct, mkt, after):
             return RejectReason.INSUFFICIENT_MARGIN
@@ -390,16 +391,21 @@ class DerivativesState(EngineState):
                     acct.balance -= fee
                     self.fees_collected += fee
                 else:
-                    self._trade(acct, mkt, dq, px, fee)
+                    self._trade(acct, mkt, dq, px, fee, pos)
             elif type(e) is OrderCanceled:  # self-trade prevention canceled a resting order
                 acct = accounts[e.account]
                 if acct.orders.pop(e.order_id, None) is not None:
                     _expose(acct, e.symbol, e.side, e.cum_qty - e.qty, e.price)
 
-    def _trade(self, acct: Account, mkt: Market, dq: int, px: int, fee: int) -> None:
-        """Book one side of a trade on `acct`: position, realized PnL, fee, isolated margin."""
+    def _trade(  # noqa: PLR0917 -- hot path, called positionally
+        self, acct: Account, mkt: Market, dq: int, px: int, fee: int, pos: Position | None = None
+    ) -> None:
+        """Book one side of a trade on `acct`: position, realized PnL, fee, isolated margin.
+        `pos`: the account's position in `mkt` when the caller has looked it up (None: looked
+        up here, and opened if there is none)."""
         symbol = mkt.instrument.symbol
-        pos = acct.positions.get(symbol)
+        if pos is None:
+            pos = acct.positions.get(symbol)
         if pos is None:
             pos = acct.positions[symbol] = Position(symbol, acct.isolated.get(symbol, False))
         s = pos.size
