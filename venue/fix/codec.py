@@ -33,9 +33,11 @@ Invariants:
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from venue.fix.encoder import (
     CHECKSUM_CHUNK,
@@ -96,6 +98,7 @@ _NOT_SEPARATORS = bytes(b for b in range(256) if b not in (0x01, 0x3D))
 _PLAIN_FIELD = b"=\x01"
 _MAX_SHAPE_FIELDS = 64  # longer messages are parsed field by field (and not remembered)
 _MAX_SHAPES = 4096  # shapes remembered per data-field table; when full, new ones are not
+_MAX_PICKERS = 16  # `Shape.picker`s remembered per shape (callers pass a few constant tuples)
 _HEAD_RE = re.compile(
     rb"8=[^\x01]{0,%d}\x019=([0-9]{1,%d})\x01" % (_MAX_BEGIN_STRING, _MAX_LENGTH_DIGITS)
 )
@@ -116,7 +119,7 @@ class Shape:
     separators.
     """
 
-    __slots__ = ("memo", "msg_type", "tags", "template", "unique")
+    __slots__ = ("memo", "msg_type", "pickers", "tags", "template", "unique")
 
     def __init__(self, tags: tuple[int, ...], msg_type: bytes) -> None:
         self.tags = tags
@@ -126,13 +129,30 @@ class Shape:
         # A message's tag index starts as a copy of this (sized once, never resized) and takes
         # its values by update: cheaper than growing a new dict pair by pair.
         self.template: dict[int, bytes] = dict.fromkeys(tags, b"") if self.unique else {}
+        self.pickers: dict[tuple[int, ...], Callable[[list[bytes | None]], tuple[Any, ...]]] = {}
+
+    def picker(
+        self, tags: tuple[int, ...]
+    ) -> Callable[[list[bytes | None]], tuple[bytes | None, ...]]:
+        """For a unique shape: one C call that takes ``tags``' values out of a message's values
+        list (which ends with a None sentinel, the value of every tag the shape lacks).
+        Remembered per tag tuple (callers pass constants), at most ``_MAX_PICKERS``."""
+        pick = self.pickers.get(tags)
+        if pick is None:
+            where = {tag: i for i, tag in enumerate(self.tags)}
+            absent = len(self.tags)  # the sentinel's place
+            pick = operator.itemgetter(*[where.get(tag, absent) for tag in tags])
+            if len(self.pickers) < _MAX_PICKERS:
+                self.pickers[tags] = pick
+        return pick
 
 
 class FixMessage:
     """One parsed inbound message. ``fields`` holds every field in wire order, 8 through 10.
 
-    A message from the fast parse carries its ``shape`` and its values in wire order; its
-    ``fields`` list is then made on first use. ``shape`` is None for any other message.
+    A message from the fast parse carries its ``shape`` and its values in wire order (then a
+    None sentinel); its ``fields`` list is then made on first use. ``shape`` is None for any
+    other message.
     """
 
     __slots__ = ("_fields", "_index", "_values", "msg_type", "raw", "shape")
@@ -143,7 +163,7 @@ class FixMessage:
         fields: list[tuple[int, bytes]] | None,
         msg_type: bytes,
         shape: Shape | None = None,
-        values: list[bytes] | None = None,
+        values: list[bytes | None] | None = None,
     ) -> None:
         self.raw = raw
         self._fields = fields
@@ -157,8 +177,9 @@ class FixMessage:
         fields = self._fields
         if fields is None:
             assert self.shape is not None and self._values is not None
-            # Same lengths by construction; a strict= keyword alone costs ~25% of the zip.
-            fields = self._fields = list(zip(self.shape.tags, self._values))  # noqa: B905
+            # zip stops at the last tag, before the values' None sentinel (so no strict=;
+            # the keyword alone costs ~25% of the zip).
+            fields = self._fields = list(zip(self.shape.tags, self._values))  # type: ignore[arg-type]  # noqa: B905
         return fields
 
     def _lookup(self) -> dict[int, bytes]:
@@ -167,8 +188,8 @@ class FixMessage:
             shape = self.shape
             if shape is not None and shape.unique:
                 index = self._index = shape.template.copy()
-                # Same lengths by construction (no strict=: see `fields`).
-                index.update(zip(shape.tags, self._values or ()))  # noqa: B905
+                # zip stops before the values' None sentinel (no strict=: see `fields`).
+                index.update(zip(shape.tags, self._values or ()))  # type: ignore[arg-type]  # noqa: B905
             else:
                 # Later duplicates are overwritten by earlier ones: first occurrence wins.
                 index = self._index = dict(reversed(self.fields))
@@ -179,8 +200,24 @@ class FixMessage:
         Hot paths bind its ``get`` once instead of calling ``FixMessage.get`` per tag."""
         index = self._index
         if index is None:
-            index = self._lookup()
+            shape = self.shape
+            if shape is not None and shape.unique:  # `_lookup`'s usual case, inlined
+                index = self._index = shape.template.copy()
+                index.update(zip(shape.tags, self._values or ()))  # type: ignore[arg-type]  # noqa: B905
+            else:
+                index = self._lookup()
         return index
+
+    def pick(self, tags: tuple[int, ...]) -> tuple[bytes | None, ...]:
+        """The values of ``tags`` (two or more), each as ``get`` gives it: one C call for a
+        message parsed by a unique shape (no tag index made), else read from the index."""
+        shape = self.shape
+        if shape is not None and shape.unique and self._values is not None:
+            pick = shape.pickers.get(tags)
+            if pick is None:
+                pick = shape.picker(tags)
+            return pick(self._values)
+        return tuple(map(self.by_tag().get, tags))
 
     def get(self, tag: int, default: bytes | None = None) -> bytes | None:
         """Value of the first occurrence of ``tag``, else ``default``."""
@@ -302,7 +339,9 @@ def _parse(raw: bytes, tables: _Tables, data_fields: Mapping[int, int]) -> FixMe
         if shape is _UNSEEN:
             shape = tables.learn(key, texts)
         if shape is not None:
-            return FixMessage(raw, None, shape.msg_type, shape, flat[1::2])
+            values: list[bytes | None] = flat[1::2]  # type: ignore[assignment]
+            values.append(None)  # the sentinel `Shape.picker` reads for an absent tag
+            return FixMessage(raw, None, shape.msg_type, shape, values)
     parts = raw.split(SOH)
     if parts.pop() != b"":
         return Garbled(raw, "frame does not end with SOH")

@@ -131,6 +131,10 @@ _CANCEL_AGGRESSOR = StpMode.CANCEL_AGGRESSOR
 # ---------------------------------------------------------------------------------------------
 # NewOrderSingle (D): the hot path
 
+# Every field the decoder reads, in one `FixMessage.pick`: ClOrdID, Symbol, Side, OrderQty,
+# OrdType, TimeInForce, Account, Price, ExpireTime, ExecInst, SelfMatchPrevention ID and mode.
+_NOS_TAGS = (11, 55, 54, 38, 40, 59, 1, 44, 126, 18, 7928, 8000)
+
 
 def _order_refusal(
     msg: FixMessage, code: str, ord_rej_reason: int, text: str, account: bytes = b""
@@ -159,12 +163,20 @@ def decode_new_order_single(
     msg: FixMessage, ctx: SessionContext, instruments: InstrumentTable
 ) -> NewOrder | Refusal:
     """NewOrderSingle → `NewOrder`, or the refusal the venue answers it with."""
-    get = msg.by_tag().get
-    cl_ord_id = get(11)
-    symbol_b = get(55)
-    side_b = get(54)
-    qty_b = get(38)
-    ord_type_b = get(40)
+    (
+        cl_ord_id,
+        symbol_b,
+        side_b,
+        qty_b,
+        ord_type_b,
+        tif_b,
+        account_b,
+        price_b,
+        expire_b,
+        exec_inst,
+        stp_b,
+        mode_b,
+    ) = msg.pick(_NOS_TAGS)
     if not (cl_ord_id and symbol_b and side_b and ord_type_b):
         return session_reject(msg, first_missing(msg, (11, 55, 54, 40)), "required tag missing")
     if not qty_b:  # OrderQtyData is required, the field in it only conditionally (FIX 4.4)
@@ -179,7 +191,6 @@ def decode_new_order_single(
         return _order_refusal(
             msg, "unsupported_ord_type", UNSUPPORTED, "OrdType (40) must be 1 or 2"
         )
-    tif_b = get(59)
     if tif_b is None:
         tif: TimeInForce = _DAY
     else:
@@ -192,7 +203,6 @@ def decode_new_order_single(
     spec = instruments.get(symbol_b.decode("latin-1"))
     if spec is None:
         return _order_refusal(msg, "unknown_symbol", UNKNOWN_SYMBOL, "unknown symbol")
-    account_b = get(1)
     accounts = ctx.accounts
     if account_b:
         account = account_b.decode("latin-1")
@@ -218,7 +228,6 @@ def decode_new_order_single(
         return _order_refusal(
             msg, "bad_qty", INCORRECT_QTY, "OrderQty (38) is not a decimal", account_b
         )
-    price_b = get(44)
     price = 0
     if price_b is not None:
         p = spec.tick.to_units(price_b)
@@ -242,7 +251,6 @@ def decode_new_order_single(
             msg, 5, "Price (44) is required for a limit order", "price_missing", cl_ord_id
         )
     expire_ts = 0
-    expire_b = get(126)
     if tif is _GTD:
         if not expire_b:
             return business_refusal(
@@ -259,7 +267,6 @@ def decode_new_order_single(
             msg, "expire_time_not_gtd", UNSUPPORTED, "ExpireTime (126) is only for GTD orders"
         )
     post_only = reduce_only = False
-    exec_inst = get(18)
     if exec_inst:
         for code in exec_inst.split(b" "):
             if code == b"6":
@@ -275,7 +282,6 @@ def decode_new_order_single(
                 )
     stp_id = 0
     stp_mode = _CANCEL_AGGRESSOR
-    stp_b = get(7928)
     if stp_b is not None:
         if not stp_b.isdigit() or len(stp_b) > 19 or not 0 < int(stp_b) <= MAX_STP_ID:
             return _order_refusal(
@@ -285,7 +291,6 @@ def decode_new_order_single(
                 "SelfMatchPreventionID (7928) must be a positive integer",
             )
         stp_id = int(stp_b)
-    mode_b = get(8000)
     if mode_b is not None:
         mode = STP_MODES.get(mode_b)
         if mode is None:
@@ -335,17 +340,20 @@ def _cancel_refusal(
     return Refusal(msg_type=b"9", reason=code, fields=fields)
 
 
-def _order_ref(msg: FixMessage, is_replace: bool) -> tuple[str, str, int] | Refusal:
-    """(cl_ord_id, orig_cl_ord_id, order_id) of a cancel or replace request."""
-    get = msg.by_tag().get
-    cl_ord_id = get(11)
-    orig = get(41)
+def _order_ref(
+    msg: FixMessage,
+    is_replace: bool,
+    cl_ord_id: bytes | None,
+    orig: bytes | None,
+    order_id_b: bytes | None,
+) -> tuple[str, str, int] | Refusal:
+    """(cl_ord_id, orig_cl_ord_id, order_id) of a cancel or replace request, from the values
+    of its ClOrdID (11), OrigClOrdID (41) and OrderID (37)."""
     if not cl_ord_id or not orig:
         return session_reject(msg, first_missing(msg, (41, 11)), "required tag missing")
     if len(cl_ord_id) > MAX_ID_LEN or len(orig) > MAX_ID_LEN:
         return _cancel_refusal(msg, "id_too_long", 99, "ClOrdID longer than 64", is_replace)
     order_id = 0
-    order_id_b = get(37)
     if order_id_b is not None:
         if not order_id_b.isdigit() or len(order_id_b) > 18:
             return _cancel_refusal(msg, "unknown_order_id", 1, "unknown OrderID", is_replace)
@@ -353,8 +361,13 @@ def _order_ref(msg: FixMessage, is_replace: bool) -> tuple[str, str, int] | Refu
     return cl_ord_id.decode("latin-1"), orig.decode("latin-1"), order_id
 
 
+_CANCEL_TAGS = (11, 41, 37, 55)
+_REPLACE_TAGS = (11, 41, 37, 55, 40, 38, 44)
+
+
 def decode_cancel(msg: FixMessage, ctx: SessionContext) -> CancelOrder | Refusal:
-    ref = _order_ref(msg, False)
+    cl_ord_id_b, orig_b, order_id_b, symbol_b = msg.pick(_CANCEL_TAGS)
+    ref = _order_ref(msg, False, cl_ord_id_b, orig_b, order_id_b)
     if isinstance(ref, Refusal):
         return ref
     cl_ord_id, orig, order_id = ref
@@ -364,7 +377,7 @@ def decode_cancel(msg: FixMessage, ctx: SessionContext) -> CancelOrder | Refusal
         cl_ord_id=cl_ord_id,
         orig_cl_ord_id=orig,
         order_id=order_id,
-        symbol=text_of(msg.by_tag().get(55) or b""),
+        symbol=text_of(symbol_b or b""),
     )
 
 
@@ -372,24 +385,23 @@ def decode_replace(
     msg: FixMessage, ctx: SessionContext, instruments: InstrumentTable
 ) -> ReplaceOrder | Refusal:
     """Only Price (44) and OrderQty (38) change; Side, TimeInForce and ExecInst are the order's."""
-    ref = _order_ref(msg, True)
+    cl_ord_id_b, orig_b, order_id_b, symbol_b, ord_type_b, qty_b, price_b = msg.pick(_REPLACE_TAGS)
+    ref = _order_ref(msg, True, cl_ord_id_b, orig_b, order_id_b)
     if isinstance(ref, Refusal):
         return ref
     cl_ord_id, orig, order_id = ref
-    get = msg.by_tag().get
-    symbol_b = get(55) or b""
-    spec = instruments.get(text_of(symbol_b))
+    spec = instruments.get(text_of(symbol_b or b""))
     if spec is None:
         return _cancel_refusal(msg, "unknown_symbol", 1, "unknown symbol", True)
-    if get(40) not in (None, b"2"):
+    if ord_type_b not in (None, b"2"):
         return _cancel_refusal(msg, "unsupported_ord_type", 99, "OrdType (40) must be 2", True)
-    qty_b = get(38)
     if not qty_b:
-        return business_refusal(msg, 5, "OrderQty (38) is required", "qty_missing", get(11) or b"")
-    price_b = get(44)
+        return business_refusal(
+            msg, 5, "OrderQty (38) is required", "qty_missing", cl_ord_id_b or b""
+        )
     if not price_b:
         return business_refusal(
-            msg, 5, "Price (44) is required for a replace", "price_missing", get(11) or b""
+            msg, 5, "Price (44) is required for a replace", "price_missing", cl_ord_id_b or b""
         )
     qty = spec.lot.to_units(qty_b)
     if type(qty) is not int:

@@ -179,14 +179,19 @@ class Connection(asyncio.Protocol):
                         self._on_first_message(item)
                     continue
                 session = slot.session
-                if not inbox and not session.has_queued:
-                    return  # nothing to do: no clock reading, no queue check
-                now = now_ns()  # one reading per message: the queue check and the message
-                queued = session.process_queued(now)
-                if queued is not None:
-                    self._execute(queued)
-                    continue
-                if not inbox:
+                # One clock reading per message (the queue check and the message), none when
+                # there is nothing to do; the queue is asked only when it holds something.
+                if session.has_queued:
+                    now = now_ns()
+                    queued = session.process_queued(now)
+                    if queued is not None:
+                        self._execute(queued)
+                        continue
+                    if not inbox:
+                        return
+                elif inbox:
+                    now = now_ns()
+                else:
                     return
                 item = inbox.popleft()
                 if isinstance(item, Garbled):
@@ -299,8 +304,10 @@ class Connection(asyncio.Protocol):
                     self._execute(session.logout(now, f"{throttled}, sustained"))
                     self._throttle_wait(slot, now)
                     return
-        self._execute(session.on_message(msg, now, throttled=throttled))
-        if throttled is not None:
+        if throttled is None:
+            self._execute(session.on_message(msg, now))
+        else:
+            self._execute(session.on_message(msg, now, throttled=throttled))
             self._throttle_wait(slot, now)
 
     def _throttle_wait(self, slot: SessionSlot, now: int) -> None:

@@ -65,6 +65,7 @@ __all__ = ["OrderEntry", "gateway_sender"]
 
 _log = get_logger("venue.order_entry")
 _ORDER_COMMANDS = (NewOrder, CancelOrder, ReplaceOrder, MassCancel)
+_DUPLICATE_TAGS = (11, 97)  # ClOrdID, PossResend
 
 Send = Callable[[list[Outbound]], None]
 
@@ -313,9 +314,9 @@ class OrderEntry:
         that names a live order of the session, is ignored (it was answered the first time).
         Remembers the last `max_cl_ord_ids` per session, `max_cl_ord_ids_total` in all
         (`RecentClOrdIds`: sessions logged out longest ago are forgotten first)."""
-        get = msg.by_tag().get
-        cl_ord_id = get(11) or b""
-        if get(97) == b"Y" and (
+        cl_ord_id_b, poss_resend = msg.pick(_DUPLICATE_TAGS)
+        cl_ord_id = cl_ord_id_b or b""
+        if poss_resend == b"Y" and (
             (session, cl_ord_id) in self._seen
             or cl_ord_id.decode("latin-1") in self._engine.by_session.get(session, {})
         ):
