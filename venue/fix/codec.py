@@ -28,6 +28,9 @@ Invariants:
   are kept only for frames of at most ``_MAX_SHAPE_FIELDS`` fields and at most
   ``_MAX_SHAPES`` per data-field table, never evicted: memory stays bounded whatever is sent,
   and a frame with a new shape beyond the bound is simply read field by field.
+- ``FixMessage.pick(tags)`` gives exactly ``get`` of each tag. For a message of a unique shape
+  it reads the values list (which ends with a None sentinel, the value of any tag the shape
+  lacks) with one per-shape ``operator.itemgetter``, and no tag index is made.
 """
 
 from __future__ import annotations
@@ -114,9 +117,9 @@ class Shape:
 
     ``tags`` is the wire order of tags, 8 through 10; ``unique`` says no tag repeats. ``memo``
     holds what consumers derive from a shape once (``validate`` keys its checks by dictionary)
-    and is never iterated. Shapes are only made for frames whose fields are all plain
-    ``tag=value`` (no data field, no ``=`` in a value), so values are the text between
-    separators.
+    and is never iterated; ``pickers`` the ``FixMessage.pick`` getters, at most
+    ``_MAX_PICKERS``. Shapes are only made for frames whose fields are all plain ``tag=value``
+    (no data field, no ``=`` in a value), so values are the text between separators.
     """
 
     __slots__ = ("memo", "msg_type", "pickers", "tags", "template", "unique")
@@ -196,17 +199,8 @@ class FixMessage:
         return index
 
     def by_tag(self) -> dict[int, bytes]:
-        """Tag -> value of its first occurrence: the index ``get`` reads (never modify it).
-        Hot paths bind its ``get`` once instead of calling ``FixMessage.get`` per tag."""
-        index = self._index
-        if index is None:
-            shape = self.shape
-            if shape is not None and shape.unique:  # `_lookup`'s usual case, inlined
-                index = self._index = shape.template.copy()
-                index.update(zip(shape.tags, self._values or ()))  # type: ignore[arg-type]  # noqa: B905
-            else:
-                index = self._lookup()
-        return index
+        """Tag -> value of its first occurrence: the index ``get`` reads (never modify it)."""
+        return self._index if self._index is not None else self._lookup()
 
     def pick(self, tags: tuple[int, ...]) -> tuple[bytes | None, ...]:
         """The values of ``tags`` (two or more), each as ``get`` gives it: one C call for a

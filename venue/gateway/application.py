@@ -60,8 +60,11 @@ class RecentClOrdIds:
     """The ClOrdIDs each session sent lately, to recognise a NewOrderSingle sent again with
     PossResend (97=Y). Bounded per session and in all (see the module docstring)."""
 
+    __slots__ = ("_away", "_per_session", "_seen", "_total", "_total_max", "_trim_at")
+
     def __init__(self, *, per_session: int = 1_000, total: int = 50_000) -> None:
         self._per_session = max(1, per_session)
+        self._trim_at = self._per_session + self._per_session // 4
         self._total_max = max(1, total)
         self._seen: dict[str, dict[bytes, None]] = {}  # insertion order: oldest first
         self._away: dict[str, None] = {}  # logged-out sessions, longest away first
@@ -84,9 +87,8 @@ class RecentClOrdIds:
         else:
             self._total += 1
         seen[cl_ord_id] = None
-        limit = self._per_session
-        if len(seen) > limit + limit // 4:  # trimmed in steps: O(1) amortised
-            drop = len(seen) - limit
+        if len(seen) > self._trim_at:  # trimmed in steps: O(1) amortised
+            drop = len(seen) - self._per_session
             self._seen[session] = dict.fromkeys(islice(seen, drop, None))
             self._total -= drop
         if self._total > self._total_max:
