@@ -24,8 +24,8 @@ Figures (best of `--repeat` rounds of `--orders` orders; a round alternates with
   three wrappers' own call overhead is in it, the same before and after a change).
 
 Invariants: nothing leaves the process (no sockets but the venue's own listeners on 127.0.0.1
-and its admin socket in the temporary directory); every order is answered (checked at the end);
-the code paths are the production ones, the three excluded callables only wrapped.
+and its admin socket in a temporary directory, removed at exit); every order is answered
+(checked at the end); the code paths are the production ones, the excluded callables only wrapped.
 """
 
 from __future__ import annotations
@@ -246,7 +246,11 @@ async def round_(
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="venue-inbound-"))
+    with tempfile.TemporaryDirectory(prefix="venue-inbound-") as tmp:
+        return await run_in(Path(tmp), args)
+
+
+async def run_in(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     config, creds = write_setup(
         tmp, sessions=args.sessions, synchronous="NORMAL", marketdata_port=None
     )
