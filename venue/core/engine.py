@@ -537,7 +537,7 @@ class Engine(Liquidation):
                 reason = RejectReason.PRICE_OUTSIDE_BAND
         elif qty <= o.cum_qty:
             reason = RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY
-        elif o.post_only and opp.keys and opp.keys[-1] >= opp.sign * price:
+        elif o.post_only and (keys := opp.keys) and keys[-1] >= opp.sign * price:
             reason = RejectReason.POST_ONLY_WOULD_TAKE
         else:
             reason = self._risk_pre_hold(mkt, o, ts, True, price, qty, acct)  # R1
@@ -556,7 +556,8 @@ class Engine(Liquidation):
             own.levels[o.price].qty -= o.qty - qty
             o.qty = qty
         else:  # o stays in the order index: its place there is by order_id
-            crosses = bool(opp.keys) and opp.keys[-1] >= opp.sign * price
+            keys = opp.keys
+            crosses = bool(keys) and keys[-1] >= opp.sign * price
             if crosses:
                 self._drop(o)  # its margin exposure is re-held if it still rests after trading
                 own.remove(o)

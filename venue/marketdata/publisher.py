@@ -111,19 +111,23 @@ class MessageHistory:
         ring, cap = self._ring, self._cap
         n = len(msgs)
         done = cap - len(ring)  # room left while the ring fills up
+        if n <= done:  # all fit while the ring fills up
+            ring += msgs
+            self.next_seq += n
+            return
         if done > 0:
-            ring += msgs if n <= done else msgs[:done]
+            ring += msgs[:done]
         else:
             done = 0
-        if n > done:  # the rest overwrites the oldest, in at most two runs (wrapping once)
-            if n - done > cap:
-                done = n - cap  # only the last `cap` messages are kept
-            i = (self.next_seq + done - 1) % cap
-            k = min(cap - i, n - done)
-            ring[i : i + k] = msgs[done : done + k]
-            done += k
-            if done < n:
-                ring[: n - done] = msgs[done:]
+        # the rest overwrites the oldest, in at most two runs (wrapping once)
+        if n - done > cap:
+            done = n - cap  # only the last `cap` messages are kept
+        i = (self.next_seq + done - 1) % cap
+        k = min(cap - i, n - done)
+        ring[i : i + k] = msgs[done : done + k]
+        done += k
+        if done < n:
+            ring[: n - done] = msgs[done:]
         self.next_seq += n
 
     def get(self, seq: int) -> bytes:
