@@ -2,7 +2,8 @@
 
 `FeedTranslator.on_command(ts, events)` turns the events of one sequenced command into feed
 message bodies and applies each to the translator's own `FeedBook` before handing it out, so the
-book is always exactly "every message produced so far".
+book is always exactly "every message produced so far" (`translate(out, ts, events)` does the
+same, appending to the caller's list: the publisher's commit batch).
 
 Invariants:
 - The book shows resting orders only. An incoming order appears (`A`) only at the end of its
