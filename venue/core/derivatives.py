@@ -221,10 +221,14 @@ class DerivativesState(EngineState):
             acct = self.accounts.get(o.account)
             if acct is None:
                 return RejectReason.UNKNOWN_ACCOUNT
+        is_buy = o.side == _BUY
+        if replace and qty == o.qty and (price <= o.price if is_buy else price >= o.price):
+            # Same lots at a price no worse for the account: lots1 == lots0 and pq1 <= pq0
+            # below, so the requirement cannot grow (the second test accepts): skip the work.
+            return None
         symbol = o.symbol  # mkt.instrument.symbol (the same string)
         pos = acct.positions.get(symbol)
         s = pos.size if pos is not None else 0
-        is_buy = o.side == _BUY
         if replace:
             leaves = qty - o.cum_qty
         else:
