@@ -56,6 +56,8 @@ _OPEN = InstrumentState.OPEN
 _HALTED = InstrumentState.HALTED
 _EXPIRED = InstrumentState.EXPIRED
 _NO_SESSION: dict[str, Order] = {}
+_UNKNOWN_ORDER = RejectReason.UNKNOWN_ORDER  # bound once: an enum class attribute read is slow
+_TOO_LATE = RejectReason.TOO_LATE_TO_CANCEL
 
 
 class EngineState:
@@ -87,16 +89,14 @@ class EngineState:
             o = self.orders.get(order_id)
             if o is None:
                 late = 0 < order_id < self.next_order_id
-                return None, (
-                    RejectReason.TOO_LATE_TO_CANCEL if late else RejectReason.UNKNOWN_ORDER
-                )
+                return None, (_TOO_LATE if late else _UNKNOWN_ORDER)
         else:
             o = self.by_session.get(session, _NO_SESSION).get(orig_cl_ord_id)
             if o is None:
-                return None, RejectReason.UNKNOWN_ORDER
+                return None, _UNKNOWN_ORDER
         if o.firm != firm:
-            return None, RejectReason.UNKNOWN_ORDER
-        return o, RejectReason.UNKNOWN_ORDER
+            return None, _UNKNOWN_ORDER
+        return o, _UNKNOWN_ORDER
 
     def _canceled(  # noqa: PLR0917 -- hot-path helper, called positionally
         self, o: Order, ts: int, reason: CancelReason, cl_ord_id: str, orig: str, req: str
