@@ -36,19 +36,16 @@ class TokenBucket:
         self._ts_last: int | None = None
 
     def _refill(self, now_ns: int) -> None:
-        if self._ts_last is not None and now_ns > self._ts_last:
-            self._level = min(self._capacity, self._level + (now_ns - self._ts_last) * self._rate)
-        if self._ts_last is None or now_ns > self._ts_last:
-            self._ts_last = now_ns
-
-    def allow(self, now_ns: int) -> bool:
-        last = self._ts_last  # `_refill`, inlined: this runs once per inbound message
+        last = self._ts_last
         if last is None or now_ns > last:
             if last is not None:
                 level = self._level + (now_ns - last) * self._rate
                 capacity = self._capacity
                 self._level = level if level < capacity else capacity
             self._ts_last = now_ns
+
+    def allow(self, now_ns: int) -> bool:
+        self._refill(now_ns)
         level = self._level
         if level >= _UNIT:
             self._level = level - _UNIT
