@@ -234,11 +234,11 @@ class Journal:
         self._since_checkpoint = 0  # rows + messages committed since the last checkpoint began
         self._checkpoint: asyncio.Task[None] | None = None  # the one in flight
         self.checkpoints = 0  # background checkpoints run (tests, tools/bench)
-        # session -> highest outbound seq stored; read and written by the commits only
         self._inline = synchronous == "NORMAL"  # commits on the calling thread (see module)
         # True while a commit waits for the database thread: a loop that busy-polls meanwhile
         # would keep the GIL from the thread it waits for (gateway/busypoll)
         self.committing_on_thread = False
+        # session -> highest outbound seq stored; read and written by the commits only
         self._tops: dict[str, int] = {}
         self.last_seq = 0  # highest committed sequence number (0: empty journal)
         self.last_ts = 0  # its ts (0: empty journal)
