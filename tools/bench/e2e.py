@@ -417,17 +417,18 @@ def main(argv: list[str] | None = None) -> int:
                     for every in stage_settings(args, mode):
                         report["runs"].append(run_venue(args, sync, mode, Path(tmp), every))
             if args.peer:
-                peer_runs = [
-                    run_external(args, mode, Path(tmp), "quickfix") for mode, args.rate in plan
-                ]
+                peer_runs = []
+                for mode, rate in plan:
+                    args.rate = rate
+                    peer_runs.append(run_external(args, mode, Path(tmp), "quickfix"))
                 report["peer"] = peer_runs
                 report["venue_over_quickfix_orders_per_s"] = _ratios(report["runs"], peer_runs)
             if args.floor:
-                floor_runs = [
-                    run_external(args, mode, Path(tmp), target)
-                    for target in ("floor", "floor+commit", "floor+commit-full")
-                    for mode, args.rate in plan
-                ]
+                floor_runs = []
+                for target in ("floor", "floor+commit", "floor+commit-full"):
+                    for mode, rate in plan:
+                        args.rate = rate
+                        floor_runs.append(run_external(args, mode, Path(tmp), target))
                 report["floor"] = floor_runs
     headline = _headline(report["runs"])
     if headline:
