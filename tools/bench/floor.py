@@ -5,8 +5,9 @@
 A uvloop TCP server that answers the e2e generator exactly as the QuickFIX peer does (Logon
 -> Logon, NewOrderSingle D -> ExecutionReport 150=0, cancel/replace G -> 150=5, cancel F ->
 150=4, Logout -> Logout) and does nothing else: no session checks, no decoding beyond finding
-tags 35/11/41 with `bytes.find`, no matching, no risk. The ExecutionReport is one `%` format
-with BodyLength and CheckSum computed, and the replies of one read go out in one write.
+the few tags it echoes (35, 11, 41, 55, 54) with `bytes.find`, no matching, no risk. The
+ExecutionReport is one `%` format with BodyLength and CheckSum computed, and the replies of
+one read go out in one write.
 
 With `--commit DB`, each read's orders are first made durable as the venue makes them (one
 SQLite transaction in WAL mode at synchronous=NORMAL, or FULL with `--sync FULL`, on the event
@@ -17,7 +18,8 @@ makes this the best case for latency, not a design to copy.
 
 So `e2e.py --floor` measures what the generator, the loopback TCP path, uvloop and one CPython
 pass over each message cost by themselves (and, with `--commit`, one SQLite commit per
-batch): no venue written in this language on this harness can be faster than these figures.
+batch): a venue in this language that does at least this much per order (and commits at
+least once per batch before answering) cannot beat these figures on the same harness.
 
 On start it prints one JSON line `{"port": N}` on stdout, then serves until SIGTERM/SIGINT.
 
