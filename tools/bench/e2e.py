@@ -31,8 +31,8 @@ drives the QuickFIX C++ acceptor (tools/bench/peer_quickfix.py, `make bench-peer
 same flow and reports the ratio.
 `--floor` also drives tools/bench/floor.py, a Python acceptor that answers each order and
 does nothing else, three ways: alone (`floor`), committing each read to SQLite at NORMAL
-before answering (`floor+commit`) and at FULL (`floor+commit-full`): the least any venue in
-this language can cost on this harness, to read the venue's own figures against.
+before answering (`floor+commit`) and at FULL (`floor+commit-full`): a bound no venue in this
+language doing as much per order can beat on this harness, to read the venue's figures against.
 
 Invariants: the generator is a separate process from the venue; everything it generates lives
 in a temporary directory removed at exit; it talks to 127.0.0.1 only unless told otherwise.
