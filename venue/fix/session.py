@@ -370,28 +370,24 @@ class Session:
             if mt == b"A":
                 actions.append(Disconnect(reason=f"invalid Logon: {info.text}"))
             return [*actions, self._seqs()]
-        if mt not in ADMIN_MSG_TYPES and throttled is None:
-            # An in-sequence application message passing the checks below: same outcome
-            # (MsgSeqNum read as `get_int` reads a number equal to next_in >= 1: digits).
-            next_in = self.next_in
-            if (
-                seq_b is not None and seq_b.isdigit() and len(seq_b) <= 18 and sent_b is not None
-            ) and (
-                int(seq_b) == next_in
-                and sender == self._target
-                and target == self._sender
-                and not self._bad_sending_time(sent_b, now_ns)
-            ):
-                self.ts_last_in = now_ns
-                self._test_requests = 0
-                next_in = self.next_in = next_in + 1  # `_advance_in`, inlined
-                rng = self._resend_range
-                if rng is not None and next_in > rng[1]:
-                    self._resend_range = None
-                return [
-                    Deliver(msg=msg, ts_recv=now_ns),
-                    SaveSeqs(next_in=next_in, next_out=self.next_out),
-                ]
+        # An in-sequence application message passing the checks below: same outcome
+        # (MsgSeqNum read as `get_int` reads a number equal to next_in >= 1: digits).
+        if (
+            mt not in ADMIN_MSG_TYPES
+            and throttled is None
+            and seq_b is not None
+            and seq_b.isdigit()
+            and len(seq_b) <= 18
+            and sent_b is not None
+            and int(seq_b) == self.next_in
+            and sender == self._target
+            and target == self._sender
+            and not self._bad_sending_time(sent_b, now_ns)
+        ):
+            self.ts_last_in = now_ns
+            self._test_requests = 0
+            self._advance_in()
+            return [Deliver(msg=msg, ts_recv=now_ns), self._seqs()]
         if mt == b"A":
             return self._on_second_logon(msg, now_ns)
         seq = msg.get_int(34)

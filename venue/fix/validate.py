@@ -485,24 +485,19 @@ def validate(msg: FixMessage, d: Dictionary) -> SessionRejectInfo | None:
     once), remembers the first field-level problem, and the required tags are checked after
     it, so the answer is the one QuickFIX gives: 11, then 14, then 1, then the first field.
     """
-    shape = msg.shape
-    if shape is not None:
-        # Fast path: the shape's one pattern (None/False: not learnt yet or not eligible).
-        fast = shape.memo.get(d)
-        if fast is None or fast.__class__ is int:
-            fast = _learn(shape, d)
-        if fast and fast(msg.raw) is not None:  # type: ignore[operator]
-            return None
-    return validate_fields(msg, d)
+    return make_validator(d)(msg)
 
 
+@functools.lru_cache(maxsize=8)
 def make_validator(d: Dictionary) -> Callable[[FixMessage], SessionRejectInfo | None]:
-    """``validate`` with the dictionary bound, for a session (cheaper per call than
-    ``functools.partial(validate, d=d)``, which builds a keyword dict every call)."""
+    """``validate`` with the dictionary bound (one per dictionary, remembered): what a session
+    calls once per inbound message (cheaper than ``functools.partial(validate, d=d)``, which
+    builds a keyword dict every call)."""
 
     def check(msg: FixMessage) -> SessionRejectInfo | None:
-        shape = msg.shape  # `validate`, inlined: this runs once per inbound message
+        shape = msg.shape
         if shape is not None:
+            # Fast path: the shape's one pattern (None/False: not learnt yet or not eligible).
             fast = shape.memo.get(d)
             if fast is None or fast.__class__ is int:
                 fast = _learn(shape, d)
