@@ -210,6 +210,7 @@ def test_logon_with_seq_too_low_is_logged_out() -> None:
     assert logout.msg_type == b"5"
     assert b"too low" in (logout.get(58) or b"")
     assert isinstance(actions[-1], Disconnect)
+    assert not s.logged_on  # refused: nothing of a logged-on session may follow its end
 
 
 def test_daily_reset_due() -> None:

@@ -8,6 +8,8 @@ room, what the QuickFIX acceptor does (the conformance scripts in `tests/conform
 Invariants:
 - State is one explicit `State`: DISCONNECTED → AWAITING_LOGON → ACTIVE → AWAITING_LOGOUT →
   DISCONNECTED. Nothing but a Logon is accepted in AWAITING_LOGON; anything else disconnects.
+  A refused Logon (any reason, MsgSeqNum too low included) never leaves AWAITING_LOGON, so
+  `logged_on` is true only for a connection whose Logon was accepted.
 - The session owns next_out: every sequenced outbound frame is built here, takes the next
   number, and leaves as a `Send`; `SaveSeqs` follows every change of next_in or next_out, so the
   numbers persist with the batch that carries the frames. Resent frames (PossDupFlag=Y) and
@@ -324,9 +326,12 @@ class Session:
             actions.append(ResetStore())
         self.ts_last_logon = now_ns
         if seq < self.next_in:
+            # Refused: the Logout takes a number (as QuickFIX's does) but the session never
+            # becomes logged on, so nothing that follows a logged-on session's end (cancel on
+            # disconnect or logout) can follow this connection's end.
             text = f"MsgSeqNum too low, expecting {self.next_in} but received {seq}"
-            self.state = State.ACTIVE
-            actions += [self._logout(now_ns, text), self._seqs(), Disconnect(reason=text)]
+            logout = self._send(b"5", [(58, text.encode())], now_ns)
+            actions += [logout, self._seqs(), Disconnect(reason=text)]
             return actions
         self.heartbeat_ns = hb * _NS
         self.ts_last_in = now_ns
