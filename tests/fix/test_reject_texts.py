@@ -88,7 +88,8 @@ def test_the_session_answers_reject_373_6_naming_msg_seq_num() -> None:
     assert isinstance(reject, FixMessage) and reject.msg_type == b"3"
     assert reject.get(373) == b"6" and reject.get(371) == b"34"
     assert b"18 digits" in (reject.get(58) or b"")
-    assert reject.get(45) is None  # RefSeqNum is a SeqNum: never echo what is not one
+    assert reject.get(45) == b"0"  # required, a SeqNum: never echo what is not one
+    assert validate(reject, DICTIONARY) is None  # the venue's answer is valid FIX itself
     assert s.next_in == 2  # the number of a message without a usable MsgSeqNum is not consumed
 
 

@@ -221,8 +221,9 @@ class Session:
         """Session-level Reject (35=3); consumes the rejected message's number if it is next."""
         body: list[tuple[int, bytes]] = []
         ref_seq = msg.get_int(34)
-        if ref_seq is not None and ref_seq >= 0:  # RefSeqNum is a SeqNum: never echo garbage
-            body.append((45, b"%d" % ref_seq))
+        # RefSeqNum is required and a SeqNum: never echo garbage; 0 (no message has it) when
+        # the message has no usable MsgSeqNum (missing, or too long to be one).
+        body.append((45, b"%d" % ref_seq if ref_seq is not None and ref_seq >= 0 else b"0"))
         if msg.msg_type:
             body.append((372, msg.msg_type))
         body.append((373, b"%d" % reason))
