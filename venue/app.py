@@ -32,6 +32,7 @@ from venue.config import (
     account_commands,
     instrument_from_config,
     load_config,
+    margin_mode_commands,
 )
 from venue.core import AddInstrument
 from venue.demo import run_demo
@@ -140,11 +141,15 @@ class Venue:
         self.risk = RiskMonitor(engine, cfg.risk, now_ns=self.clock.now_ns())
         seq.subscribe(self.risk.on_committed)
         await seq.start()
+        new_symbols = {i.symbol for i in instruments if engine.instrument(i.symbol) is None}
+        new_accounts = {a for f in cfg.firms for a in f.accounts if a not in engine.accounts}
         for inst in instruments:
-            if engine.instrument(inst.symbol) is None:
+            if inst.symbol in new_symbols:
                 seq.submit(AddInstrument(instrument=inst))
         for account_cmd in account_commands(cfg, engine.accounts):
             seq.submit(account_cmd)
+        for mode_cmd in margin_mode_commands(cfg, new_accounts, new_symbols):
+            seq.submit(mode_cmd)  # the firms' default margin mode (RoE section 15)
         self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
         # Drop copies are made at submit time and join their command's batch (RoE section 12).
         self.dropcopy = DropCopy(

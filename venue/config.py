@@ -29,7 +29,7 @@ import msgspec
 
 from venue.config_marketdata import MarketDataConfig
 from venue.config_risk import RiskConfig
-from venue.core.commands import AddAccount, Deposit
+from venue.core.commands import AddAccount, Deposit, SetMarginMode
 from venue.core.margin import value_factor
 from venue.core.types import (
     BAND_SCALE,
@@ -100,6 +100,10 @@ class FirmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     segment: str = "market_maker"  # a `segments` name: the accounts' maximum leverage
     fee_tier: str = ""  # selects the instruments' `fee_tiers` entry of that name
     initial_balance: str = "0"  # USD deposited into each account when it is first created
+    # The accounts' margin mode in an instrument they have not traded yet: "isolated" is set
+    # (SetMarginMode) for each new (account, instrument) pair at start-up; venue-admin
+    # `account margin-mode` changes it later.
+    margin_mode: Literal["cross", "isolated"] = "cross"
 
 
 class MarginTierConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -578,3 +582,21 @@ def account_commands(cfg: VenueConfig, existing: Container[str] = ()) -> list[Ad
             if amount:
                 out.append(Deposit(account=acct, amount=amount, operator="config"))
     return out
+
+
+def margin_mode_commands(
+    cfg: VenueConfig, new_accounts: Container[str], new_symbols: Container[str]
+) -> list[SetMarginMode]:
+    """The firms' default `margin_mode = "isolated"` as SetMarginMode commands, for every
+    (account, instrument) pair made at this start-up: a new account in every instrument, and
+    every account in a new instrument. A pair that existed before keeps what it has (an
+    operator may have changed it)."""
+    symbols = [i.symbol for i in cfg.instruments]
+    return [
+        SetMarginMode(account=acct, symbol=symbol, isolated=True, operator="config")
+        for firm in cfg.firms
+        if firm.margin_mode == "isolated"
+        for acct in firm.accounts
+        for symbol in symbols
+        if acct in new_accounts or symbol in new_symbols
+    ]

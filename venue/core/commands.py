@@ -17,6 +17,7 @@ from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 __all__ = [
     "AddAccount",
     "AddInstrument",
+    "AdjustIsolatedMargin",
     "ApplyFunding",
     "CancelOrder",
     "Command",
@@ -214,6 +215,21 @@ class SetMarginMode(msgspec.Struct, frozen=True, kw_only=True, array_like=True, 
     operator: str = ""
 
 
+class AdjustIsolatedMargin(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Move `amount` money units from the account's balance into the isolated margin of its
+    position in `symbol` (`amount` < 0: back to the balance). Refused unless the position is
+    open and isolated, when adding more than the account has available, and when removing
+    more than is allocated or enough to leave the position below maintenance margin."""
+
+    ts: int = 0
+    account: str
+    symbol: str
+    amount: int
+    operator: str = ""
+
+
 class SetIndexPrice(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
     """The index price of `symbol` in ticks; its `ts` is the index time (staleness)."""
 
@@ -285,6 +301,7 @@ Command = (
     | Deposit
     | Withdraw
     | SetMarginMode
+    | AdjustIsolatedMargin
     | SetIndexPrice
     | SetMarkPrice
     | ApplyFunding

@@ -62,6 +62,7 @@ from venue.core.checks import check_state
 from venue.core.commands import (
     AddAccount,
     AddInstrument,
+    AdjustIsolatedMargin,
     ApplyFunding,
     CancelOrder,
     Command,
@@ -96,6 +97,7 @@ from venue.core.instruments import (
     resume,
     set_reference_price,
 )
+from venue.core.isolated import adjust_isolated_margin
 from venue.core.ledger import Ledger
 from venue.core.liquidation import Liquidation
 from venue.core.matching import Matching
@@ -168,6 +170,7 @@ class Engine:
             Deposit: ledger.deposit,
             Withdraw: ledger.withdraw,
             SetMarginMode: ledger.set_margin_mode,
+            AdjustIsolatedMargin: partial(adjust_isolated_margin, state, margin),
             SetIndexPrice: prices.set_index_price,
             SetMarkPrice: prices.set_mark_price,
             ApplyFunding: prices.apply_funding,
