@@ -43,6 +43,7 @@ from venue.gateway.marketdata_fix import FixMarketData
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.positions import MSG_TYPES as POSITION_MSG_TYPES
 from venue.gateway.positions import PositionsApplication
+from venue.gateway.restart_cancel import RestartCancel
 from venue.gateway.roles import RoleRouter
 from venue.gateway.tls import make_server_context
 from venue.journal import Journal, JournalError
@@ -86,6 +87,7 @@ class Venue:
         self.risk: RiskMonitor | None = None
         self.dropcopy: DropCopy | None = None
         self.fix_marketdata: FixMarketData | None = None
+        self.restart_cancel: RestartCancel | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -194,6 +196,17 @@ class Venue:
             raise StartupError(
                 f"cannot listen for FIX on {cfg.gateway.host}:{cfg.gateway.port}: {exc.strerror}"
             ) from exc
+        # Cancel on disconnect across the stop (crash, restart, failover): RoE section 9. A
+        # promoted standby calls the same `start()` when it opens FIX.
+        gateway = self.gateway
+        self.restart_cancel = RestartCancel(
+            sequencer=seq,
+            sessions=cfg.sessions,
+            logons=lambda name: gateway.slots[name].logons,
+            grace_seconds=cfg.gateway.cancel_on_restart_grace_seconds,
+            enabled=cfg.gateway.cancel_on_restart,
+        )
+        self.restart_cancel.start()
         self._tasks.append(
             asyncio.create_task(run_expiry(self.expiry, seq, self.clock), name="order-expiry")
         )
@@ -231,6 +244,8 @@ class Venue:
         if self.admin is not None:
             await self.admin.stop()
             self.admin = None
+        if self.restart_cancel is not None:
+            await self.restart_cancel.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

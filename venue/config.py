@@ -81,6 +81,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     outbound_buffer_limit: int = 4 * 1024 * 1024
     slow_consumer_seconds: int = 10
     busy_poll_us: int = 0  # 0: off; else spin the loop this long after input (gateway/busypoll)
+    # After a start (restart, crash, failover): resting orders of cancel-on-disconnect sessions
+    # that do not log on within the grace are canceled, as one command (gateway/restart_cancel).
+    cancel_on_restart: bool = True
+    cancel_on_restart_grace_seconds: int = 10
     sessions_dir: str | None = None
     tls: TlsConfig | None = None
 
@@ -406,6 +410,8 @@ def validate(cfg: VenueConfig) -> None:
     ):
         if getattr(g, name) < 1:
             raise ConfigError(f, f"gateway.{name}", "must be at least 1")
+    if g.cancel_on_restart_grace_seconds < 0:
+        raise ConfigError(f, "gateway.cancel_on_restart_grace_seconds", "must be at least 0")
     md_bad = cfg.marketdata.validate()
     if md_bad is not None:
         key, why = md_bad

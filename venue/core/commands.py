@@ -20,6 +20,7 @@ __all__ = [
     "AdjustIsolatedMargin",
     "ApplyFunding",
     "CancelOrder",
+    "CancelSessionOrders",
     "Command",
     "Deposit",
     "ExpireInstrument",
@@ -116,6 +117,16 @@ class MassCancel(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=
     side: Side | None = None
     session_only: bool = False
     operator: str = ""
+
+
+class CancelSessionOrders(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Cancel every resting order entered through any of `sessions`, in one command: cancel
+    on disconnect for the sessions that did not log on again after a venue restart."""
+
+    ts: int = 0
+    sessions: list[str]
 
 
 class ExpireOrders(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
@@ -291,6 +302,7 @@ Command = (
     | CancelOrder
     | ReplaceOrder
     | MassCancel
+    | CancelSessionOrders
     | ExpireOrders
     | AddInstrument
     | Halt

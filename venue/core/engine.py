@@ -65,6 +65,7 @@ from venue.core.commands import (
     AdjustIsolatedMargin,
     ApplyFunding,
     CancelOrder,
+    CancelSessionOrders,
     Command,
     Deposit,
     ExpireInstrument,
@@ -101,7 +102,7 @@ from venue.core.isolated import adjust_isolated_margin
 from venue.core.ledger import Ledger
 from venue.core.liquidation import Liquidation
 from venue.core.matching import Matching
-from venue.core.orders import expire_orders, mass_cancel
+from venue.core.orders import cancel_session_orders, expire_orders, mass_cancel
 from venue.core.prices import Prices
 from venue.core.queries import Queries
 from venue.core.rejects import cancel_rejected, order_rejected
@@ -160,6 +161,7 @@ class Engine:
             CancelOrder: self._cancel_order,
             ReplaceOrder: self._replace_order,
             MassCancel: partial(mass_cancel, state),
+            CancelSessionOrders: partial(cancel_session_orders, state),
             ExpireOrders: partial(expire_orders, state),
             AddInstrument: partial(add_instrument, state),
             Halt: partial(halt, state),

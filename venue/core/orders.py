@@ -1,5 +1,5 @@
-"""Commands that cancel many resting orders at once: `MassCancel` and `ExpireOrders`;
-plain functions of the engine state and the command.
+"""Commands that cancel many resting orders at once: `MassCancel`, `CancelSessionOrders` and
+`ExpireOrders`; plain functions of the engine state and the command.
 
 Invariants kept here:
 - Victims are canceled in ascending order_id (the order index's iteration order), so the
@@ -9,12 +9,12 @@ Invariants kept here:
 
 from __future__ import annotations
 
-from venue.core.commands import ExpireOrders, MassCancel
+from venue.core.commands import CancelSessionOrders, ExpireOrders, MassCancel
 from venue.core.events import Event, MassCancelCompleted, MassCancelRejected
 from venue.core.state import EngineState
 from venue.core.types import CancelReason, RejectReason, TimeInForce
 
-__all__ = ["expire_orders", "mass_cancel"]
+__all__ = ["cancel_session_orders", "expire_orders", "mass_cancel"]
 
 _GTD = TimeInForce.GTD
 _DAY = TimeInForce.DAY
@@ -60,6 +60,17 @@ def mass_cancel(state: EngineState, cmd: MassCancel) -> list[Event]:
             canceled_count=len(victims),
         )
     )
+    return events
+
+
+def cancel_session_orders(state: EngineState, cmd: CancelSessionOrders) -> list[Event]:
+    """Every resting order of the named sessions, canceled (`VENUE_RESTART`); nothing else."""
+    ts = cmd.ts
+    named = dict.fromkeys(cmd.sessions)  # a dict, not a set: only looked up, never iterated
+    victims = [o for o in state.orders.values() if o.session in named]
+    events: list[Event] = []
+    for o in victims:
+        state.cancel_resting(o, ts, CancelReason.VENUE_RESTART, "", events)
     return events
 
 
