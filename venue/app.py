@@ -30,6 +30,7 @@ from venue.config import (
     ConfigError,
     VenueConfig,
     account_commands,
+    impact_notionals,
     instrument_from_config,
     load_config,
 )
@@ -137,7 +138,12 @@ class Venue:
         )
         self.expiry = OrderExpiry(engine, last_ts=journal.last_ts, now_ns=self.clock.now_ns())
         seq.subscribe(self.expiry.on_committed)
-        self.risk = RiskMonitor(engine, cfg.risk, now_ns=self.clock.now_ns())
+        self.risk = RiskMonitor(
+            engine,
+            cfg.risk,
+            now_ns=self.clock.now_ns(),
+            impact_notional=impact_notionals(cfg),
+        )
         seq.subscribe(self.risk.on_committed)
         await seq.start()
         for inst in instruments:

@@ -23,8 +23,10 @@ RATE_SCALE = 1_000_000_000
 class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What the risk monitor needs to know (see `fix_specs/RULES_OF_ENGAGEMENT.md` section 12).
 
-    Mark price: every `mark_sample_ms` the monitor samples each instrument's premium (best bid /
-    ask against the index) into a window of the last `mark_window_samples` samples; mark =
+    Mark price: every `mark_sample_ms` the monitor samples each instrument's premium (impact
+    bid / ask against the index: the average price at which the impact notional would fill on
+    each side, `impact_notional_usd` whole USD unless the instrument sets its own
+    `impact_notional`) into a window of the last `mark_window_samples` samples; mark =
     index + their mean, clamped to ± `mark_clamp_ppb` of the index. A changed mark is submitted
     at most once per `mark_min_interval_ms` per instrument.
 
@@ -51,6 +53,7 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     mark_window_samples: int = 60
     mark_clamp_ppb: int = 5_000_000  # 0.5 % of the index
     mark_min_interval_ms: int = 1_000
+    impact_notional_usd: int = 10_000  # instruments without their own `impact_notional`
     premium_sample_seconds: int = 60
     funding_interval_seconds: int = 8 * 3600
     interest_rate_ppb: int = 100_000  # 0.01 % per funding interval
@@ -68,6 +71,7 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             "mark_sample_ms",
             "mark_window_samples",
             "mark_min_interval_ms",
+            "impact_notional_usd",
             "premium_sample_seconds",
             "funding_interval_seconds",
             "liquidation_checks_per_tick",

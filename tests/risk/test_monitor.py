@@ -179,7 +179,8 @@ async def test_mark_is_index_plus_book_premium_and_submitted_only_on_change(h: H
     )
     submit_index(h.seq, PERP, "60000")
     await h.flush()
-    m = h.start_monitor(RiskConfig(mark_window_samples=2))
+    # an impact notional of 1 USD fills inside the one resting lot: impact bid = its price
+    m = h.start_monitor(RiskConfig(mark_window_samples=2, impact_notional_usd=1))
     now = h.clock.now_ns()
     # window [100] → mark = 120 000 + 100
     assert await h.step(now) == [SetMarkPrice(symbol=PERP, price=120_100)]
@@ -204,7 +205,7 @@ async def test_funding_at_the_scheduled_time_with_the_premium_rate(h: Harness) -
     await h.submit(order("ALPHA-1", Side.BUY, 120_120, 1, "B2"))
     submit_index(h.seq, PERP, "60000")
     await h.flush()
-    m = h.start_monitor()
+    m = h.start_monitor(RiskConfig(impact_notional_usd=1))  # impact bid = the one lot's price
     assert m.next_funding_ns == T0 + 8 * 3600 * SEC
     start = h.clock.now_ns()
     cmds = await h.step(start)

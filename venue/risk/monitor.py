@@ -15,9 +15,11 @@ Invariants:
   its mark stops moving, it gets no premium samples, and accounts holding it are not submitted
   for liquidation (the core pauses them too). Transitions are logged (`index_stale`,
   `index_fresh`) and `stale_symbols()` answers the current set.
-- Mark price: one premium sample per `mark_sample_ms` per instrument with a fresh index, a
-  window of the last `mark_window_samples`; `SetMarkPrice` only when the mark differs from the
-  engine's, and at most once per `mark_min_interval_ms` per instrument.
+- Mark price: one premium sample per `mark_sample_ms` per instrument with a fresh index, from
+  the impact bid and ask (`venue.risk.pricing.impact_price`) of the instrument's impact notional
+  (its own, else `RiskConfig.impact_notional_usd`), a window of the last
+  `mark_window_samples`; `SetMarkPrice` only when the mark differs from the engine's, and at
+  most once per `mark_min_interval_ms` per instrument.
 - Funding: at each multiple of `funding_interval_seconds` after start-up, one `ApplyFunding`
   per open perpetual with a mark, with the rate of the premium samples since the previous
   funding time; the samples then start over. A funding time the venue was down for is skipped.
@@ -55,10 +57,11 @@ from venue.core.events import (
     MarkPriceSet,
     OrderFilled,
 )
-from venue.core.types import InstrumentKind, InstrumentState
+from venue.core.types import MONEY_SCALE, InstrumentKind, InstrumentState
 from venue.log import get_logger
 from venue.risk.pricing import (
     funding_rate_ppb,
+    impact_price,
     mark_price,
     next_boundary,
     premium_ppb,
@@ -68,8 +71,11 @@ from venue.risk.pricing import (
 from venue.risk.settings import RiskConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
     from venue.clock import Clock
     from venue.core import Command, Engine, Event
+    from venue.core.book import BookSide
     from venue.sequencer import Sequencer
 
 __all__ = ["RiskMonitor", "run_monitor"]
@@ -112,9 +118,19 @@ class _Symbol:
 class RiskMonitor:
     """Decides what risk commands to submit. See the module docstring."""
 
-    def __init__(self, engine: Engine, config: RiskConfig, *, now_ns: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        config: RiskConfig,
+        *,
+        now_ns: int,
+        impact_notional: Mapping[str, int] | None = None,
+    ) -> None:
+        """`impact_notional`: symbol → money units, for instruments with their own (config)."""
         self._engine = engine
         self._cfg = config
+        self._impact = dict(impact_notional or {})
+        self._impact_default = config.impact_notional_usd * MONEY_SCALE
         self._symbols: dict[str, _Symbol] = {}
         self._holders: dict[str, dict[str, None]] = {}  # symbol -> accounts that may hold it
         self._candidates: dict[str, None] = {}  # accounts to check, in arrival order
@@ -244,9 +260,15 @@ class RiskMonitor:
             elif st.stale and not stale:
                 st.stale = False
 
-    def _best(self, symbol: str) -> tuple[int | None, int | None]:
+    def impact_prices(self, symbol: str) -> tuple[int | None, int | None]:
+        """(impact bid, impact ask) of `symbol` now, in ticks; None for a side too thin."""
         mkt = self._engine.markets[symbol]
-        return mkt.bids.best_price(), mkt.asks.best_price()
+        notional = self._impact.get(symbol, self._impact_default)
+        factor = mkt.factor
+        return (
+            impact_price(_levels(mkt.bids), notional, factor, bid=True),
+            impact_price(_levels(mkt.asks), notional, factor, bid=False),
+        )
 
     def _live(self, symbol: str, st: _Symbol) -> bool:
         mkt = self._engine.markets.get(symbol)
@@ -257,7 +279,7 @@ class RiskMonitor:
         for symbol, st in self._symbols.items():
             if not self._live(symbol, st):
                 continue
-            bid, ask = self._best(symbol)
+            bid, ask = self.impact_prices(symbol)
             st.window.append(premium_ticks(bid, ask, st.index))
             mark = mark_price(st.index, st.window, cfg.mark_clamp_ppb)
             if mark == self._engine.mark_price(symbol):
@@ -272,7 +294,7 @@ class RiskMonitor:
             mkt = self._engine.markets.get(symbol)
             if mkt is None or mkt.instrument.kind != _PERPETUAL or not self._live(symbol, st):
                 continue
-            bid, ask = self._best(symbol)
+            bid, ask = self.impact_prices(symbol)
             st.premiums.append(premium_ppb(premium_ticks(bid, ask, st.index), st.index))
 
     def _funding(self, out: list[Command]) -> None:
@@ -356,6 +378,14 @@ class RiskMonitor:
             if st is not None and st.stale:
                 return True
         return False
+
+
+def _levels(side: BookSide) -> Iterator[tuple[int, int]]:
+    """(price, quantity) of a side of the engine's book, best level first (read only)."""
+    levels, sign = side.levels, side.sign
+    for key in reversed(side.keys):
+        level = levels[sign * key]
+        yield level.price, level.qty
 
 
 async def run_monitor(monitor: RiskMonitor, sequencer: Sequencer, clock: Clock) -> None:
