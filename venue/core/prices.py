@@ -1,4 +1,5 @@
-"""`PricesAndSettlement`: index and mark prices, funding, final settlement, admin records.
+"""`PricesAndSettlement`: index and mark prices, funding, published statistics, final
+settlement, admin records.
 
 Extends `venue.core.derivatives.DerivativesState` (the engine extends this class through
 `venue.core.queries.Queries`). Units: see `venue.core.accounts` (money = 10^-6 USD).
@@ -7,6 +8,9 @@ Invariants kept here:
 - A refused command changes nothing (`CommandRejected`).
 - Funding is zero-sum with the fund: payers round up, receivers round down, and the insurance
   fund takes the difference (`FundingApplied.to_insurance_fund`), so money is conserved.
+- An applied funding is kept with its instrument (`funding_rate_ppb`, `funding_ts`), as is
+  the last published outlook (`predicted_rate_ppb`, `next_funding_ts`); `StatisticsPublished`
+  reads them with the mark, the index and the open interest, and changes nothing else.
 - Final settlement happens once per expired instrument: every position is closed at the
   settlement price (`PositionSettled`, `BalanceChanged`), which becomes the mark price.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 from venue.core.accounts import ceil_div
 from venue.core.commands import (
     ApplyFunding,
+    PublishStatistics,
     RecordAdminAction,
     SetIndexPrice,
     SetMarkPrice,
@@ -32,6 +37,7 @@ from venue.core.events import (
     InstrumentSettled,
     MarkPriceSet,
     PositionSettled,
+    StatisticsPublished,
 )
 from venue.core.types import (
     MAX_PRICE,
@@ -81,6 +87,8 @@ class PricesAndSettlement(DerivativesState):
         mark = _mark(mkt)
         rate = cmd.rate_ppb
         symbol = mkt.instrument.symbol
+        mkt.funding_rate_ppb = rate
+        mkt.funding_ts = cmd.ts
         payments: list[FundingPayment] = []
         residual = 0
         if rate:
@@ -106,6 +114,36 @@ class PricesAndSettlement(DerivativesState):
         if residual:
             events.append(self._fund(cmd.ts, residual, "", BalanceReason.FUNDING))
         return events
+
+    def _publish_statistics(self, cmd: PublishStatistics) -> list[Event]:
+        mkt = self.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        outlook = cmd.predicted_rate_ppb or cmd.next_funding_ts
+        if outlook and mkt.instrument.kind != InstrumentKind.PERPETUAL:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.NOT_A_PERPETUAL)]
+        if not -PPB <= cmd.predicted_rate_ppb <= PPB or cmd.next_funding_ts < 0:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
+        mkt.predicted_rate_ppb = cmd.predicted_rate_ppb
+        mkt.next_funding_ts = cmd.next_funding_ts
+        symbol = mkt.instrument.symbol
+        return [
+            StatisticsPublished(
+                ts=cmd.ts,
+                symbol=symbol,
+                mark=_mark(mkt),
+                index=mkt.index_price,
+                funding_rate_ppb=mkt.funding_rate_ppb,
+                funding_ts=mkt.funding_ts,
+                predicted_rate_ppb=mkt.predicted_rate_ppb,
+                next_funding_ts=mkt.next_funding_ts,
+                open_interest=sum(
+                    p.size
+                    for a in self.accounts.values()
+                    if (p := a.positions.get(symbol)) is not None and p.size > 0
+                ),
+            )
+        ]
 
     def _settle_instrument(self, cmd: SettleInstrument) -> list[Event]:
         mkt = self.markets.get(cmd.symbol)
@@ -159,7 +197,7 @@ class PricesAndSettlement(DerivativesState):
 
 
 def _cmd_rejected(
-    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | SettleInstrument,
+    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | PublishStatistics | SettleInstrument,
     symbol: str,
     reason: RejectReason,
 ) -> CommandRejected:
