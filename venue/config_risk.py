@@ -35,6 +35,10 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     default) rate = P + clamp(`interest_rate_ppb` − P, ± `funding_clamp_ppb`), capped at
     ± `funding_cap_ppb`.
 
+    Statistics: at most once per `statistics_interval_ms` per instrument, when one of its figures
+    changed, the monitor publishes them (mark, index, funding rate, predicted rate, next funding
+    time, open interest) as one sequenced `PublishStatistics`: the market data carries them.
+
     Index: an instrument's own staleness limit (`index_stale_ns`, which the core enforces)
     decides; `index_stale_seconds` only applies to instruments without one (0: not checked,
     like the core). While stale the monitor stops moving the mark and submits no liquidation
@@ -54,6 +58,7 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     mark_clamp_ppb: int = 5_000_000  # 0.5 % of the index
     mark_min_interval_ms: int = 1_000
     impact_notional_usd: int = 10_000  # instruments without their own `impact_notional`
+    statistics_interval_ms: int = 1_000
     premium_sample_seconds: int = 60
     funding_interval_seconds: int = 8 * 3600
     interest_rate_ppb: int = 100_000  # 0.01 % per funding interval
@@ -72,6 +77,7 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             "mark_window_samples",
             "mark_min_interval_ms",
             "impact_notional_usd",
+            "statistics_interval_ms",
             "premium_sample_seconds",
             "funding_interval_seconds",
             "liquidation_checks_per_tick",

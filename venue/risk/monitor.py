@@ -29,6 +29,12 @@ Invariants:
   `liquidation_checks_per_tick` checks per `due`. `Liquidate` is submitted only when equity <
   maintenance margin, never while one for the account is in flight (submitted, not yet seen
   committed), and not again within `liquidation_retry_ms` of the last one committing.
+- Statistics: at most once per `statistics_interval_ms` per instrument, one
+  `PublishStatistics` when something it reports changed since the last one (a fill, an index,
+  mark, funding, auto-deleveraging or settlement of the instrument committed, or the funding
+  outlook moved): a perpetual's predicted rate is the funding rate of the premium samples
+  taken since the previous funding time (`funding_rate_ppb`, the rule funding applies), and
+  its next funding time the next multiple of `funding_interval_seconds`.
 - Futures: at `expiry_ts` one `ExpireInstrument`, then one `SettleInstrument` at the
   time-weighted index average over the last `settlement_window_seconds` (from committed
   `IndexPriceSet` events; fallback: the index in force, then the mark, then the reference
@@ -45,10 +51,12 @@ from venue.core.commands import (
     ApplyFunding,
     ExpireInstrument,
     Liquidate,
+    PublishStatistics,
     SetMarkPrice,
     SettleInstrument,
 )
 from venue.core.events import (
+    AdlExecuted,
     BalanceChanged,
     FundingApplied,
     IndexPriceSet,
@@ -56,6 +64,7 @@ from venue.core.events import (
     InstrumentSettled,
     MarkPriceSet,
     OrderFilled,
+    PositionSettled,
 )
 from venue.core.types import MONEY_SCALE, InstrumentKind, InstrumentState
 from venue.log import get_logger
@@ -86,6 +95,15 @@ _SEC = 1_000_000_000
 _EXPIRED = InstrumentState.EXPIRED
 _PERPETUAL = InstrumentKind.PERPETUAL
 _FUTURE = InstrumentKind.FUTURE
+# events that change what an instrument's statistics report (all carry the symbol)
+_MOVES_STATISTICS = (
+    OrderFilled,
+    IndexPriceSet,
+    MarkPriceSet,
+    FundingApplied,
+    AdlExecuted,
+    PositionSettled,
+)
 
 
 class _Symbol:
@@ -100,6 +118,7 @@ class _Symbol:
         "premiums",
         "settle_sent",
         "stale",
+        "statistics_due",
         "window",
     )
 
@@ -113,6 +132,7 @@ class _Symbol:
         self.history: list[tuple[int, int]] = []  # (ts, index) kept for futures' settlement
         self.expire_sent = False
         self.settle_sent = False
+        self.statistics_due = True  # something reported changed since the last publication
 
 
 class RiskMonitor:
@@ -138,6 +158,7 @@ class RiskMonitor:
         self._retry: dict[str, int] = {}  # account -> earliest time of the next Liquidate
         self._next_mark_sample = now_ns
         self._next_premium_sample = now_ns
+        self._next_statistics = now_ns
         funding_ns = config.funding_interval_seconds * _SEC
         self._next_funding = next_boundary(now_ns, funding_ns)
         for symbol, mkt in engine.markets.items():
@@ -161,6 +182,10 @@ class RiskMonitor:
             self._candidates[cmd.account] = None
         for ev in events:
             tp = type(ev)
+            if tp in _MOVES_STATISTICS:
+                st = self._symbols.get(ev.symbol)  # type: ignore[union-attr]
+                if st is not None:
+                    st.statistics_due = True
             if tp is OrderFilled:
                 assert isinstance(ev, OrderFilled)
                 self._holders.setdefault(ev.symbol, {})[ev.account] = None
@@ -236,6 +261,9 @@ class RiskMonitor:
         if now_ns >= self._next_mark_sample:
             self._marks(now_ns, out)
             self._next_mark_sample = now_ns + self._cfg.mark_sample_ms * _MS
+        if now_ns >= self._next_statistics:
+            self._statistics(now_ns, out)
+            self._next_statistics = now_ns + self._cfg.statistics_interval_ms * _MS
         self._liquidations(now_ns, out)
         return out
 
@@ -311,6 +339,33 @@ class RiskMonitor:
                 samples, cfg.interest_rate_ppb, cfg.funding_clamp_ppb, cfg.funding_cap_ppb
             )
             out.append(ApplyFunding(symbol=symbol, rate_ppb=rate))
+
+    def predicted_rate_ppb(self, symbol: str) -> int:
+        """The rate the next funding of `symbol` would apply if it were due now (ppb)."""
+        st = self._symbols.get(symbol)
+        cfg = self._cfg
+        samples = st.premiums if st is not None else []
+        return funding_rate_ppb(
+            samples, cfg.interest_rate_ppb, cfg.funding_clamp_ppb, cfg.funding_cap_ppb
+        )
+
+    def _statistics(self, now_ns: int, out: list[Command]) -> None:
+        for symbol, st in self._symbols.items():
+            mkt = self._engine.markets.get(symbol)
+            if mkt is None:
+                continue
+            rate = next_ts = 0
+            if mkt.instrument.kind == _PERPETUAL and mkt.state != _EXPIRED:
+                rate, next_ts = self.predicted_rate_ppb(symbol), self._next_funding
+            if not st.statistics_due and (rate, next_ts) == (
+                mkt.predicted_rate_ppb,
+                mkt.next_funding_ts,
+            ):
+                continue
+            st.statistics_due = False
+            out.append(
+                PublishStatistics(symbol=symbol, predicted_rate_ppb=rate, next_funding_ts=next_ts)
+            )
 
     def _expiries(self, now_ns: int, out: list[Command]) -> None:
         window_ns = self._cfg.settlement_window_seconds * _SEC
