@@ -6,6 +6,7 @@ trading session that was not logged on gets its report by resend after its Logon
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,21 @@ async def test_payments_reach_trading_sessions_and_drop_copies(
         assert reports.reports_sent == 2
     finally:
         await venue.stop()
+
+
+def test_the_rules_of_engagement_example_is_what_the_venue_sends() -> None:
+    doc = Path(__file__).resolve().parents[2] / "fix_specs" / "RULES_OF_ENGAGEMENT.md"
+    (block,) = re.findall(r"```fix-funding\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    (example,) = Framer().feed(block.strip().replace("|", "\x01").encode())
+    assert validate(example, DICTIONARY) is None
+    ev = FundingApplied(
+        ts=TS,
+        symbol="BTC-PERP",
+        rate_ppb=100_000,
+        mark=120_010,
+        payments=[FundingPayment("ALPHA-1", 1_000, -6_000_500, 9_993_999_500)],
+        to_insurance_fund=0,
+    )
+    body = funding_report(1234, ev, ev.payments[0], InstrumentSpec(BTC))
+    header = {8, 9, 10, 34, 35, 49, 52, 56}
+    assert [(t, v) for t, v in example.fields if t not in header] == body
