@@ -27,15 +27,25 @@ NEXT = 1_767_254_400_000_000_000  # 2026-01-01T08:00:00Z
 
 @pytest.fixture
 async def av(admin_venue: AdminVenue) -> AdminVenue:
-    """The venue with its risk monitor stopped, so that only this test sets the figures."""
+    """The venue with its risk monitor stopped after its first statistics (its outlook for
+    every perpetual), so that only this test sets the figures from then on."""
     venue = admin_venue.venue
+    seq = venue.sequencer
+    assert seq is not None
+    perpetuals = [m for m in seq.engine.markets.values() if str(m.instrument.kind) == "perpetual"]
+
+    def published() -> bool:
+        return all(m.next_funding_ts for m in perpetuals)
+
+    if not published():
+        done = asyncio.Event()
+        seq.subscribe(lambda *_: done.set() if published() else None)
+        await asyncio.wait_for(done.wait(), 30)
     for task in list(venue._tasks):
         if task.get_name() == "risk-monitor":
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    seq = venue.sequencer
-    assert seq is not None
     for firm, account in (("ALPHA", "ALPHA-1"), ("BRAVO", "BRAVO-1")):
         seq.submit(AddAccount(firm=firm, account=account, max_leverage=10))
         seq.submit(Deposit(account=account, amount=10**12))
