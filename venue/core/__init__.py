@@ -24,6 +24,7 @@ from venue.core.commands import (
     Liquidate,
     MassCancel,
     NewOrder,
+    PublishStatistics,
     RecordAdminAction,
     ReplaceOrder,
     Resume,
@@ -66,6 +67,7 @@ from venue.core.events import (
     PositionLiquidated,
     PositionSettled,
     ReferencePriceChanged,
+    StatisticsPublished,
 )
 from venue.core.types import (
     BAND_SCALE,
@@ -150,6 +152,7 @@ __all__ = [
     "PositionLiquidated",
     "PositionSettled",
     "PositionView",
+    "PublishStatistics",
     "RecordAdminAction",
     "ReferencePriceChanged",
     "RejectReason",
@@ -161,6 +164,7 @@ __all__ = [
     "SetReferencePrice",
     "SettleInstrument",
     "Side",
+    "StatisticsPublished",
     "StpMode",
     "TimeInForce",
     "Withdraw",
