@@ -179,7 +179,9 @@ def test_compids_other_than_the_sessions_are_rejected() -> None:
 @pytest.mark.parametrize("offset", [-31 * SECOND, -3600 * SECOND])
 def test_stale_sending_time_is_rejected(offset: int) -> None:
     result = check(signed_logon(ts_ns=T0 + offset), now=T0)
-    assert result == AuthResult(ok=False, reason="SendingTime outside the logon window")
+    assert result == AuthResult(
+        ok=False, reason="SendingTime outside the logon window", credentials=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -261,7 +263,9 @@ def test_bad_base64_is_rejected() -> None:
     logon = signed_logon()
     bad = b"!" + logon.fields[96][1:]
     logon.fields[96] = bad
-    assert check(logon) == AuthResult(ok=False, reason="signature is not valid base64")
+    assert check(logon) == AuthResult(
+        ok=False, reason="signature is not valid base64", credentials=True
+    )
 
 
 def test_base64_of_the_wrong_length_is_rejected() -> None:
@@ -414,27 +418,29 @@ def test_good_password_is_accepted(password_session: SessionConfig) -> None:
 
 def test_bad_password_is_rejected(password_session: SessionConfig) -> None:
     result = authenticate(password_session, password_logon(b"correct horsE"), "127.0.0.1", T0)
-    assert result == AuthResult(ok=False, reason="password invalid")
+    assert result == AuthResult(ok=False, reason="password invalid", credentials=True)
     result = authenticate(password_session, password_logon(b"x" * 5000), "127.0.0.1", T0)
-    assert result == AuthResult(ok=False, reason="password invalid")
+    assert result == AuthResult(ok=False, reason="password invalid", credentials=True)
 
 
 def test_missing_password_is_rejected(password_session: SessionConfig) -> None:
     for logon in (password_logon(None), password_logon(b"")):
         result = authenticate(password_session, logon, "127.0.0.1", T0)
-        assert result == AuthResult(ok=False, reason="Password (554) missing")
+        assert result == AuthResult(ok=False, reason="Password (554) missing", credentials=True)
 
 
 def test_wrong_username_is_rejected(password_session: SessionConfig) -> None:
     result = authenticate(
         password_session, password_logon(b"correct horse", b"BRAVO-TRD"), "127.0.0.1", T0
     )
-    assert result == AuthResult(ok=False, reason="Username does not match the session")
+    assert result == AuthResult(
+        ok=False, reason="Username does not match the session", credentials=True
+    )
 
 
 def test_password_session_checks_the_address_first(password_session: SessionConfig) -> None:
     result = authenticate(password_session, password_logon(b"correct horse"), "10.1.1.1", T0)
-    assert result == AuthResult(ok=False, reason="address not allowed")
+    assert result == AuthResult(ok=False, reason="address not allowed", credentials=False)
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -216,3 +216,13 @@ async def test_lockout_refuses_even_the_right_password_then_lifts_after_its_time
     assert (unlock.operator, unlock.action) == ("venue", "session.unlock")
     assert '"session":"MM1"' in unlock.detail
     assert (await attempt(venue.port, b"MM1", b"s3cret"))[0] == b"A"
+
+
+def test_refusals_before_the_credentials_count_for_that_address_only() -> None:
+    """Nobody outside allowed_addresses (or guessing nothing) can slow or lock a session."""
+    lim = limits()
+    for _ in range(5):
+        assert not lim.record_failure("A", "203.0.113.9", 0, LOCKING, credentials=False)
+    assert lim.refusal("A", 0) is None
+    assert lim.delay_ns("A", "10.0.0.1", 0) == 0
+    assert lim.delay_ns("A", "203.0.113.9", 0) == 8 * S  # 5 failures: 0.5 s * 2**4

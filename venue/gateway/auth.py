@@ -98,6 +98,9 @@ class LogonFields(Protocol):
 class AuthResult:
     ok: bool
     reason: str  # "" when ok; otherwise a short text for Logout Text (58)
+    # a failure of the credentials themselves (password, signature, its time or replay), as
+    # opposed to one decided before they were looked at (disabled, address, CompIDs)
+    credentials: bool = False
 
 
 _OK = AuthResult(ok=True, reason="")
@@ -318,9 +321,11 @@ def authenticate(
     if method == "none":
         return _OK if _is_loopback(peer_ip) else _fail("session allowed from loopback only")
     if method == "password":
-        return _check_password(session, logon)
-    guard = DEFAULT_REPLAY_GUARD if replay_guard is None else replay_guard  # method "ed25519"
-    return _check_signature(session, logon, now_ns, (window_ns, ahead_ns), guard)
+        result = _check_password(session, logon)
+    else:  # method "ed25519"
+        guard = DEFAULT_REPLAY_GUARD if replay_guard is None else replay_guard
+        result = _check_signature(session, logon, now_ns, (window_ns, ahead_ns), guard)
+    return result if result.ok else AuthResult(ok=False, reason=result.reason, credentials=True)
 
 
 def _check_password(session: SessionConfig, logon: LogonFields) -> AuthResult:

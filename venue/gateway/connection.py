@@ -309,7 +309,10 @@ class Connection(asyncio.Protocol):
         gw = self._gw
         if not result.ok:
             auth = slot.config.auth
-            if gw.logon_limits.record_failure(slot.name, self.peer_ip, now, auth):
+            limits = gw.logon_limits
+            if limits.record_failure(
+                slot.name, self.peer_ip, now, auth, credentials=result.credentials
+            ):
                 gw.audit(
                     "session.lock",
                     session=slot.name,

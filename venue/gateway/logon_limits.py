@@ -7,15 +7,18 @@ Invariants:
 - Back-off is keyed by session and by (session, address), never by address alone: a Logon of
   one session (failed or not) never changes another session's back-off. The delay owed before
   an attempt is the larger of the two keys' (`FailureLimiter`: base * 2**(failures-1), capped,
-  one failure forgotten per decay period). A success clears only its (session, address) key;
-  the session key decays, so guesses spread over many addresses stay slowed.
+  one failure forgotten per decay period). Every failure counts for its (session, address);
+  only failed credentials (`credentials=True`: a wrong password or signature, not a refused
+  address) count for the session, so nobody outside `allowed_addresses` can slow or lock a
+  session. A success clears only its (session, address) key; the session key decays, so
+  guesses spread over many addresses stay slowed.
 - The caller waits out `delay_ns` before it looks at an attempt at all (credentials, lock,
   cool-down), so a correct password is delayed exactly like a wrong one while a back-off runs.
-- Lock-out: `lockout_failures` failures of one session within `lockout_window_seconds` lock it
-  for `lockout_seconds` (0 failures: never). While locked every Logon is refused before its
-  credentials are checked. `unlock` (the operator) or `expired` (the time has passed) lift it;
-  the caller journals both (and the lock) as admin actions. A lock lives in memory: a restart
-  lifts it (an attacker cannot cause a restart).
+- Lock-out: `lockout_failures` failed credentials of one session within
+  `lockout_window_seconds` lock it for `lockout_seconds` (0 failures: never). While locked
+  every Logon is refused before its credentials are checked. `unlock` (the operator) or
+  `expired` (the time has passed) lift it; the caller journals both (and the lock) as admin
+  actions. A lock lives in memory: a restart lifts it (an attacker cannot cause a restart).
 - Cool-down: after a Logout for throttle abuse, Logons of that session are refused until
   `cooldown_until_ns` (set by the caller from `throttle.cooldown_seconds`).
 - Memory: one entry per configured session, plus at most `max_addresses` (session, address)
@@ -83,10 +86,15 @@ class LogonLimits:
             self._by_address.delay_ns(self._key(session, ip), now_ns),
         )
 
-    def record_failure(self, session: str, ip: str, now_ns: int, auth: AuthConfig) -> bool:
-        """Count a failed Logon; True when this failure locks the session."""
-        self._by_session.record_failure(session, now_ns)
+    def record_failure(
+        self, session: str, ip: str, now_ns: int, auth: AuthConfig, *, credentials: bool = True
+    ) -> bool:
+        """Count a failed Logon (`credentials`: the credentials were checked and failed);
+        True when this failure locks the session."""
         self._by_address.record_failure(self._key(session, ip), now_ns)
+        if not credentials:
+            return False
+        self._by_session.record_failure(session, now_ns)
         if auth.lockout_failures < 1 or session in self._locked_until:
             return False
         times = self._failures.get(session)
