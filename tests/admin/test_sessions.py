@@ -235,7 +235,7 @@ async def test_sessions_show_a_lockout_and_unlock_lifts_it_audited(
     gw.logon_limits.start_cooldown("ALPHA-DC", now + 3600 * 10**9)
     r = await admin_venue.cli("sessions")
     assert r.code == EXIT_OK
-    assert "locked" in r.stdout and "cool-down" in r.stdout  # (cells may wrap in the table)
+    assert "locked until" in r.stdout and "cool-down until" in r.stdout
     rows = {s["name"]: s for s in (await admin_venue.cli("--json", "sessions")).json()}
     assert rows["BRAVO-MM"]["locked_until_ns"] == now + 3600 * 10**9
     assert rows["ALPHA-MM"]["locked_until_ns"] == rows["ALPHA-MM"]["cooldown_until_ns"] == 0

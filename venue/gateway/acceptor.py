@@ -356,6 +356,10 @@ class Gateway:
                 "cancel_on_disconnect": cfg.cancel_on_disconnect,
                 "heartbeat_max_seconds": cfg.heartbeat.max_seconds,
                 "throttle_messages_per_second": cfg.throttle.messages_per_second,
+                "throttle_cooldown_seconds": cfg.throttle.cooldown_seconds,
+                "lockout_failures": cfg.auth.lockout_failures,
+                "lockout_window_seconds": cfg.auth.lockout_window_seconds,
+                "lockout_seconds": cfg.auth.lockout_seconds,
                 "source": cfg.source,
             }
         )
