@@ -28,10 +28,11 @@ Invariants:
 - Reasons returned in `AuthResult.reason` are short texts fit for a Logout's Text (58); they
   never contain a key, a hash, a password or the received signature.
 - Passwords are compared with `hmac.compare_digest` on scrypt outputs (constant time).
-  scrypt costs ~50 ms at N=2**14: a caller on an event loop should run `authenticate` for
-  password sessions in an executor, or accept that cost per Logon attempt.
-- `FailureLimiter` keeps integer state only, at most `max_addresses` addresses (least recently
-  failed evicted first), and reads no clock.
+  scrypt costs ~50 ms at N=2**14: a caller on an event loop runs `authenticate` for password
+  sessions on other threads (the gateway: `logon_limits.PasswordChecks`).
+- `FailureLimiter` keeps integer state only, at most `max_addresses` keys (least recently
+  failed evicted first), and reads no clock. `venue.gateway.logon_limits` keys it by session
+  and by (session, address).
 """
 
 from __future__ import annotations
@@ -399,11 +400,11 @@ def _check_signature(
 
 
 class FailureLimiter:
-    """Exponential back-off per source address after failed Logons.
+    """Exponential back-off per key (an address, a session, ...) after failed Logons.
 
-    After k recent failures from an address, `delay_for` is `base * 2**(k-1)` seconds, capped at
+    After k recent failures of a key, `delay_for` is `base * 2**(k-1)` seconds, capped at
     `max_delay`. One failure is forgotten every `decay` since the last failure. At most
-    `max_addresses` addresses are tracked; the least recently failed is evicted first (so a flood
+    `max_addresses` keys are tracked; the least recently failed is evicted first (so a flood
     from many addresses costs bounded memory; it can only shorten others' back-off).
     """
 
