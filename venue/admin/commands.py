@@ -83,6 +83,7 @@ _SESSION_COLS = [
     "msgs_in",
     "msgs_out",
     "throttle_hits",
+    "logons",
 ]
 
 
@@ -101,7 +102,17 @@ def _session_row(s: dict[str, Any]) -> list[object]:
         s["messages_in"],
         s["messages_out"],
         s["throttle_hits"],
+        _refusing(s),
     ]
+
+
+def _refusing(s: dict[str, Any]) -> str:
+    """Why the session's Logons are refused now, if they are: a lock-out or a cool-down, and
+    until when (UTC time of day; `session show` and --json give the full time)."""
+    for key, what in (("locked_until_ns", "locked"), ("cooldown_until_ns", "cool-down")):
+        if s.get(key):
+            return f"{what} until {render.ts_text(s[key])[11:19]}Z"
+    return "-"
 
 
 def cmd_sessions(ctx: Ctx) -> int:

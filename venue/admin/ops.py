@@ -83,6 +83,7 @@ class SessionControl(Protocol):
     def logout_session(self, name: str, text: str = ...) -> bool: ...
     def disconnect_session(self, name: str, reason: str = ...) -> bool: ...
     def set_session_enabled(self, name: str, enabled: bool) -> bool: ...
+    def unlock_session(self, name: str) -> bool: ...
     def set_session_seqs(
         self, name: str, *, next_in: int | None, next_out: int | None, force: bool = ...
     ) -> tuple[int, int]: ...
@@ -207,6 +208,7 @@ class AdminOps:
             "session.enable": (_Name, self._session_enable),
             "session.disable": (_Name, self._session_disable),
             "session.reset": (_Name, self._session_reset),
+            "session.unlock": (_Name, self._session_unlock),
             "session.set_seq": (_SetSeq, self._session_set_seq),
             "session.reload": (_Name, self._session_reload),
             "cancel_all": (_CancelAll, self._cancel_all),
@@ -447,6 +449,12 @@ class AdminOps:
         gw = self._gateway()
         return await self._session_action(
             a.name, operator, "session.reset", lambda: gw.reset_session(a.name)
+        )
+
+    async def _session_unlock(self, a: _Name, operator: str) -> Any:
+        gw = self._gateway()
+        return await self._session_action(
+            a.name, operator, "session.unlock", lambda: gw.unlock_session(a.name)
         )
 
     async def _session_set_seq(self, a: _SetSeq, operator: str) -> Any:

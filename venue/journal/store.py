@@ -19,8 +19,9 @@ Invariants:
 - A database is created only when the file does not exist and `create=True`; an existing file
   that is empty, not SQLite, not a venue journal or of another schema version is an error,
   never re-initialised.
-- Reads for the gateway (`load_session_seqs`, `read_outbound`) use a second connection, so they
-  see committed data only and never wait behind a commit (WAL readers do not block the writer).
+- Reads for the gateway (`load_session_seqs`, `load_logon_guards`, `read_outbound`) use a
+  second connection, so they see committed data only and never wait behind a commit (WAL
+  readers do not block the writer).
 - Where a commit runs: at `NORMAL` on the calling thread (the event loop's), at `FULL` on the
   writer's database thread. A NORMAL commit only writes to the OS page cache (no fsync): tens
   of microseconds, less than handing it to another thread costs (a thread wake-up, a GIL
@@ -39,8 +40,9 @@ Invariants:
   (INSERT OR REPLACE semantics) rewrites the runs it touches, merged, in the same transaction.
   The writer keeps each session's highest stored seq (`_tops`) to tell, without a query, that a
   run lies above everything stored (always, in practice: outbound seqs only grow until a reset).
-- Schema version 3: packed runs (2) and each session's last Logon time in `fix_session` (3).
-  A version 1 or 2 file is migrated in one transaction when the venue opens it for writing
+- Schema version 4: packed runs (2), each session's last Logon time in `fix_session` (3) and
+  the (SendingTime, MsgSeqNum) of its last accepted signed Logon (4, the replay guard's state).
+  A version 1, 2 or 3 file is migrated in one transaction when the venue opens it for writing
   (`exclusive`); opened otherwise (`venue journal verify`) it is refused with the schema
   version error, as are other versions.
 - One writer: `Journal.open` (exclusive by default) locks `<path>.lock`, so two venue processes
@@ -79,7 +81,7 @@ from venue.journal.files import unlock as _unlock
 
 Synchronous = Literal["FULL", "NORMAL"]
 APPLICATION_ID = 0x56454E55  # "VENU": marks a venue journal among SQLite files
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes of WAL kept after a checkpoint
 CHECKPOINT_EVERY = 2048  # journal rows + stored messages committed between two checkpoints
 # (at NORMAL a checkpoint first syncs the WAL's unsynced pages, and commits wait on that file
@@ -105,7 +107,9 @@ CREATE TABLE fix_session (
     session TEXT PRIMARY KEY,
     next_in INTEGER NOT NULL,
     next_out INTEGER NOT NULL,
-    last_logon INTEGER NOT NULL DEFAULT 0
+    last_logon INTEGER NOT NULL DEFAULT 0,
+    logon_sending_time INTEGER NOT NULL DEFAULT 0,
+    logon_seq INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 """
 JournalRow = tuple[int, int, bytes, bytes]  # (seq, ts, cmd, events)
@@ -132,17 +136,21 @@ class RecoveryReport(NamedTuple):
 class Batch:
     """What one transaction writes. The sequencer fills it; `Journal.commit` writes it."""
 
-    __slots__ = ("rows", "session_seqs", "snapshot", "store_ops")
+    __slots__ = ("logon_guards", "rows", "session_seqs", "snapshot", "store_ops")
 
     def __init__(self) -> None:
         self.rows: list[JournalRow] = []
         self.store_ops: list[StoreOp] = []  # in recording order: resets and inserts interleave
         # session -> (next_in, next_out, last Logon ts)
         self.session_seqs: dict[str, tuple[int, int, int]] = {}
+        # session -> (SendingTime ns, MsgSeqNum) of its last accepted signed Logon
+        self.logon_guards: dict[str, tuple[int, int]] = {}
         self.snapshot: Snapshot | None = None
 
     def has_writes(self) -> bool:
-        return bool(self.rows or self.store_ops or self.session_seqs or self.snapshot)
+        return bool(
+            self.rows or self.store_ops or self.session_seqs or self.logon_guards or self.snapshot
+        )
 
 
 _READ_CHUNK = 512  # seqs per `read_rows` statement (a power of two)
@@ -154,7 +162,22 @@ _UPSERT_TAIL = (
 )
 # Version 3 added the last Logon time (a daily reset that passed while the venue was down).
 _ADD_LAST_LOGON = "ALTER TABLE fix_session ADD COLUMN last_logon INTEGER NOT NULL DEFAULT 0"
-_MIGRATIONS = {1: outbound.MIGRATE_FROM_1 + ";" + _ADD_LAST_LOGON, 2: _ADD_LAST_LOGON}
+# Version 4 added the last accepted signed Logon's (SendingTime, MsgSeqNum): the replay guard.
+_ADD_LOGON_GUARD = (
+    "ALTER TABLE fix_session ADD COLUMN logon_sending_time INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE fix_session ADD COLUMN logon_seq INTEGER NOT NULL DEFAULT 0"
+)
+_MIGRATIONS = {
+    1: ";".join((outbound.MIGRATE_FROM_1, _ADD_LAST_LOGON, _ADD_LOGON_GUARD)),
+    2: _ADD_LAST_LOGON + ";" + _ADD_LOGON_GUARD,
+    3: _ADD_LOGON_GUARD,
+}
+# A session without a row yet starts at 1/1 (what `load_session_seqs` None means).
+_UPSERT_GUARD = (
+    "INSERT INTO fix_session (session, next_in, next_out, logon_sending_time, logon_seq)"
+    " VALUES (?, 1, 1, ?, ?) ON CONFLICT (session) DO UPDATE SET"
+    " logon_sending_time = excluded.logon_sending_time, logon_seq = excluded.logon_seq"
+)
 _INSERT_SNAPSHOT = "INSERT INTO snapshots (seq, ts, state_hash, data) VALUES (?, ?, ?, ?)"
 
 
@@ -177,6 +200,10 @@ def _write_batch(
                 [(name, *seqs) for name, seqs in batch.session_seqs.items()],
                 4,
                 _UPSERT_TAIL,
+            )
+        if batch.logon_guards:
+            db.executemany(
+                _UPSERT_GUARD, [(name, *pair) for name, pair in batch.logon_guards.items()]
             )
         if batch.snapshot is not None:
             db.execute(_INSERT_SNAPSHOT, batch.snapshot)
@@ -379,6 +406,18 @@ class Journal:
         except sqlite3.DatabaseError as exc:
             raise _classify(self._path, exc) from exc
         return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+    async def load_logon_guards(self) -> dict[str, tuple[int, int]]:
+        """Every session's last accepted signed Logon: (SendingTime ns, MsgSeqNum)."""
+        try:
+            async with self._reader.execute(
+                "SELECT session, logon_sending_time, logon_seq FROM fix_session"
+                " WHERE logon_sending_time > 0"
+            ) as cur:
+                rows = await cur.fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
+        return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
     async def read_outbound(
         self, session: str, begin: int, end: int, limit: int
