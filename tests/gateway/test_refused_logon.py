@@ -4,9 +4,10 @@ Over real sockets with the real journal, sequencer, gateway and order entry: BRA
 Ed25519 session with cancel on disconnect on, the default) rests an order and logs out cleanly,
 so the order stays. Then each kind of refused Logon is tried: MsgSeqNum too low, a bad
 signature, a wrong source address, a second connection while the session is logged on, a Logon
-refused during the failed-logon back-off (throttled), a disabled session and a HeartBtInt out
-of bounds. After each, the order is still live and no command was sequenced (a cancel on
-disconnect would be one MassCancel). Finally a disconnect of a *logged-on* connection still
+refused during the failed-logon back-off, one refused in the cool-down after a Logout for
+throttle abuse (throttled), a disabled session and a HeartBtInt out of bounds. After each, the
+order is still live and no command was sequenced (a cancel on disconnect would be one
+MassCancel). Finally a disconnect of a *logged-on* connection still
 cancels, so the test cannot pass by cancel on disconnect being off.
 """
 
@@ -34,7 +35,8 @@ from venue.config import (
 from venue.core import AddInstrument
 from venue.fix.codec import FixMessage, Framer, encode, format_utc_timestamp
 from venue.gateway import Gateway
-from venue.gateway.auth import FailureLimiter, public_key_b64, sign_logon
+from venue.gateway.auth import public_key_b64, sign_logon
+from venue.gateway.logon_limits import LogonLimits
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.journal.recovery import recover
 from venue.sequencer import Sequencer
@@ -91,7 +93,7 @@ async def venue(tmp_path: Path) -> AsyncIterator[Venue]:
         clock=clock,
         dictionary=DICTIONARY,
         application=order_entry,
-        auth_failures=FailureLimiter(base_delay_ns=BASE_DELAY_NS, max_delay_ns=10**9),
+        logon_limits=LogonLimits(base_delay_ns=BASE_DELAY_NS, max_delay_ns=10**9),
     )
     order_entry.attach(gateway_sender(gateway))
     await gateway.start()
@@ -209,14 +211,23 @@ async def test_no_refused_logon_cancels_resting_orders(venue: Venue) -> None:
         msgspec.structs.replace(slot.config, allowed_addresses=["127.0.0.0/8"])
     )
 
-    # Throttled: failures above made the back-off of 127.0.0.1 non-zero; one more is refused
-    # only after waiting it out.
-    ip_delay = venue.gateway.auth_failures.delay_ns("127.0.0.1", time.time_ns())
-    assert ip_delay >= BASE_DELAY_NS
+    # Slowed down: failures above made the back-off non-zero; one more is refused only after
+    # waiting it out.
+    delay = venue.gateway.logon_limits.delay_ns(NAME, "127.0.0.1", time.time_ns())
+    assert delay >= BASE_DELAY_NS
     c = await Client(venue.port).connect()
     await c.signed_logon(key=WRONG_KEY, seq=next_out)
     assert logout_text(await c.refused()) == b"signature invalid"
     await untouched(venue, last_seq)
+
+    # Throttled: in the cool-down that follows a Logout for throttle abuse (as the throttle
+    # sets it), a Logon with good credentials is refused.
+    venue.gateway.logon_limits.start_cooldown(NAME, time.time_ns() + 60 * 10**9)
+    c = await Client(venue.port).connect()
+    await c.signed_logon(seq=next_out)
+    assert b"cool-down" in logout_text(await c.refused())
+    await untouched(venue, last_seq)
+    venue.gateway.logon_limits.expired(time.time_ns() + 61 * 10**9)  # the cool-down is over
 
     # A disabled session; a HeartBtInt outside the session's bounds.
     venue.gateway.set_session_enabled(NAME, False)
