@@ -181,28 +181,27 @@ class Engine:
     # ------------------------------------------------------------------ public surface
 
     def apply(self, cmd: Command) -> list[Event]:
-        """Apply one sequenced command; never raises.
+        """Apply one sequenced command.
 
-        Field types are those the command struct declares (msgspec checks them on decode).
-        A value that is not a command, or a field of the wrong type, is answered with
-        `CommandRejected(MALFORMED_COMMAND)` by a last-resort guard (all checks run before
-        any mutation, so the state is unchanged).
+        `cmd`'s fields must have the types its struct declares: the sequencer applies the
+        command decoded from the bytes it journals, which msgspec has checked field by field
+        (an ill-typed command is refused there, before it takes a sequence number). A value
+        that is not a command is answered `CommandRejected(MALFORMED_COMMAND)`. An exception
+        from a handler is an internal error: it propagates, and the caller must stop (the
+        state may be half changed; `venue.sequencer` stops the venue).
         """
         handler = self._handlers.get(type(cmd))
-        try:
-            if handler is not None:
-                return handler(cmd)
-        except Exception:  # rule 6: a bad command never stops the venue
-            pass
-        ts = getattr(cmd, "ts", 0)
-        return [
-            CommandRejected(
-                ts=ts if type(ts) is int else 0,
-                command=type(cmd).__name__,
-                symbol="",
-                reason=RejectReason.MALFORMED_COMMAND,
-            )
-        ]
+        if handler is None:
+            ts = getattr(cmd, "ts", 0)
+            return [
+                CommandRejected(
+                    ts=ts if type(ts) is int else 0,
+                    command=type(cmd).__name__,
+                    symbol="",
+                    reason=RejectReason.MALFORMED_COMMAND,
+                )
+            ]
+        return handler(cmd)
 
     def validate_internal_state(self) -> None:
         """Raise AssertionError naming the first broken invariant."""
