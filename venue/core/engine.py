@@ -272,6 +272,9 @@ class Engine:
     def position_view(self, account: str, symbol: str) -> PositionView | None:
         return self.queries.position_view(account, symbol)
 
+    def liquidatable(self, account: str) -> bool:
+        return self.queries.liquidatable(account)
+
     def open_interest(self, symbol: str) -> tuple[int, int]:
         return self.queries.open_interest(symbol)
 
