@@ -166,6 +166,9 @@ class BalanceReason(enum.StrEnum):
     SETTLEMENT = "settlement"
     LIQUIDATION_SURPLUS = "liquidation_surplus"  # to the insurance fund
     INSURANCE_PAYOUT = "insurance_payout"  # from the insurance fund
+    # Liquidation fees the account could not pay, given back from fee revenue (never paid by
+    # the insurance fund): a liquidated account never ends below zero because of its fees.
+    LIQUIDATION_FEE_WAIVED = "liquidation_fee_waived"
 
 
 class MarginTier(msgspec.Struct, frozen=True, array_like=True, gc=False):
