@@ -17,10 +17,13 @@ position's margin + unrealized PnL under that position's maintenance margin. The
    b. if some is left and the insurance fund is positive, an IOC no worse than the price at
       which the loss beyond the bankruptcy price equals the fund's balance (the fund then pays
       that shortfall);
-   c. what is still left is auto-deleveraged: the opposite positions are ranked by profit
-      ratio (upnl / entry notional) x effective leverage (mark notional / equity), highest
-      first (accounts with equity <= 0 last, ties by account creation order), and closed
-      against the liquidated position at its bankruptcy price (`AdlExecuted`, no fee).
+   c. what is still left is auto-deleveraged: the opposite positions are ranked by BitMEX's
+      published rule (`adl_score`: PnL% x effective leverage when PnL% > 0, PnL% / effective
+      leverage when PnL% <= 0; PnL% = upnl / entry value, effective leverage = mark value /
+      the equity backing the position), highest first (positions whose backing equity is
+      not positive last; equal scores by account creation order, the older account first),
+      and closed against the liquidated position at its bankruptcy price (`AdlExecuted`,
+      no fee).
 4. Settlement with the fund: after a full close, the money left (the cross balance, or what
    closing an isolated position returned) goes to the fund (`LIQUIDATION_SURPLUS`). Money
    missing is covered first by waiving the taker fees of the liquidation orders that the
@@ -73,11 +76,29 @@ from venue.core.types import (
     TimeInForce,
 )
 
-__all__ = ["Execute", "Liquidation"]
+__all__ = ["Execute", "Liquidation", "adl_score"]
 
 Execute = Callable[[Market, Order, BookSide, int, int, list[Event]], bool]
 """The engine's order path after R1: `execute(mkt, o, opp, min_key, ts, events)` matches
 `o`, settles its fills (R2) and rests or cancels the remainder; True if `o` rests."""
+
+
+def adl_score(upnl: int, entry_value: int, mark_value: int, equity: int) -> Fraction:
+    """BitMEX's published ADL ranking of one position (exact):
+
+        PnL% = upnl / |entry value|, effective leverage = |mark value| / equity
+        score = PnL% x effective leverage   if PnL% > 0
+              = PnL% / effective leverage   if PnL% <= 0
+
+    `equity` is the money backing the position above its bankruptcy (mark value minus
+    bankrupt value: its isolated margin + upnl, or the account's cross equity); > 0, as is
+    `entry_value`. The most profitable, most leveraged positions score highest; among
+    losing ones the least losing per unit of leverage."""
+    pnl = Fraction(upnl, entry_value)
+    leverage = Fraction(mark_value, equity)
+    if pnl > 0:
+        return pnl * leverage
+    return pnl / leverage
 
 
 class Liquidation:
@@ -293,7 +314,8 @@ class Liquidation:
         return fees
 
     def _adl_ranking(self, acct: Account, pos: Position, mkt: Market) -> list[Account]:
-        """Opposite positions, highest profit ratio x effective leverage first."""
+        """Opposite positions in ADL order (`adl_score`, highest first); positions whose
+        backing equity is not positive last; ties by account creation order."""
         symbol = pos.symbol
         scored: list[tuple[int, Fraction, int, Account]] = []
         for i, other in enumerate(self.state.accounts.values()):
@@ -306,8 +328,7 @@ class Liquidation:
             if equity <= 0 or entry == 0:
                 scored.append((1, Fraction(0), i, other))
                 continue
-            notional = abs(op.size) * mkt.mark * mkt.factor
-            score = Fraction(u, entry) * Fraction(notional, equity)
+            score = adl_score(u, entry, abs(op.size) * mkt.mark * mkt.factor, equity)
             scored.append((0, -score, i, other))
         scored.sort(key=lambda t: (t[0], t[1], t[2]))
         return [t[3] for t in scored]
