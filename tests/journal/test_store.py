@@ -44,7 +44,8 @@ async def test_create_then_reopen_keeps_rows(db_path: Path) -> None:
         assert seen[0] == (3, 103, b"cmd3")
         full: list[tuple[int, int, bytes, bytes]] = []
         await journal.scan(0, full.extend, with_events=True)
-        assert full[-1] == (5, 105, b"cmd5", b"ev5")
+        assert full[-1][:4] == (5, 105, b"cmd5", b"ev5")
+        assert full[-1][4] == journal.last_chain == await journal.chain_hash_at(5)
         assert await journal.quick_check() is None
     finally:
         await journal.close()
@@ -74,6 +75,7 @@ async def test_other_sqlite_file_is_not_a_journal(db_path: Path) -> None:
     conn.execute("CREATE TABLE t (x)")
     conn.commit()
     conn.close()
+    db_path.chmod(0o600)
     with pytest.raises(JournalCorrupt, match="not a venue journal"):
         await Journal.open(db_path)
 
@@ -206,10 +208,10 @@ async def test_commits_run_on_the_loop_thread_at_normal_only(
     flagged: list[bool] = []  # `committing_on_thread` while the transaction ran
     write_batch = store._write_batch
 
-    def spy(*args: Any) -> None:
+    def spy(*args: Any) -> Any:
         threads.append(threading.get_ident())
         flagged.append(journal.committing_on_thread)
-        write_batch(*args)
+        return write_batch(*args)
 
     monkeypatch.setattr(store, "_write_batch", spy)
     journal = await Journal.open(db_path, synchronous=synchronous)
@@ -233,9 +235,9 @@ async def test_a_normal_commit_made_while_a_checkpoint_runs_goes_to_the_database
     threads: list[int] = []
     write_batch = store._write_batch
 
-    def spy(*args: Any) -> None:
+    def spy(*args: Any) -> Any:
         threads.append(threading.get_ident())
-        write_batch(*args)
+        return write_batch(*args)
 
     monkeypatch.setattr(store, "_write_batch", spy)
     monkeypatch.setattr(store, "CHECKPOINT_EVERY", 2)
