@@ -47,6 +47,18 @@ class VenueProcess:
             raise AssertionError(f"venue exited with {self.proc.wait()}:\n" + self.stderr)
         return event
 
+    def wait_ready_or_exit(self, timeout: float = 60.0) -> int | None:
+        """None once the venue logged venue_ready, else its exit status (it ended first)."""
+        try:
+            event = self._ready.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("venue neither got ready nor exited:\n" + self.stderr) from None
+        if event is not None:
+            return None
+        code = self.proc.wait()
+        self._reader.join(timeout=10)
+        return code
+
     @property
     def stderr(self) -> str:
         return "\n".join(self.lines)
@@ -79,9 +91,9 @@ def write_config(tmp_path: Path, *, extra: str = "", sessions_dir: Path | None =
     return path
 
 
-def start_venue(config: Path, *, cwd: Path) -> VenueProcess:
+def start_venue(config: Path, *, cwd: Path, args: tuple[str, ...] = ()) -> VenueProcess:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "venue", "run", "--config", str(config)],
+        [sys.executable, "-m", "venue", "run", "--config", str(config), *args],
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

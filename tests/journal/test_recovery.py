@@ -77,7 +77,7 @@ async def test_recover_equals_full_replay_and_is_deterministic(db_path: Path) ->
     hashes = []
     for _ in range(2):
         full = Engine()
-        for _seq, _ts, cmd, events, _chain in rows:
+        for _seq, _ts, cmd, events in rows:
             assert full.apply(_decode_cmd(cmd)) == _decode_events(events)
         hashes.append(full.state_hash())
     assert hashes == [live_hash, live_hash]

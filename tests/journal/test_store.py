@@ -44,8 +44,11 @@ async def test_create_then_reopen_keeps_rows(db_path: Path) -> None:
         assert seen[0] == (3, 103, b"cmd3")
         full: list[tuple[int, int, bytes, bytes]] = []
         await journal.scan(0, full.extend, with_events=True)
-        assert full[-1][:4] == (5, 105, b"cmd5", b"ev5")
-        assert full[-1][4] == journal.last_chain == await journal.chain_hash_at(5)
+        assert full[-1] == (5, 105, b"cmd5", b"ev5")
+        chained: list[tuple[int, int, bytes, bytes, bytes]] = []
+        await journal.scan(4, chained.extend, with_chain=True)
+        assert chained[-1][:4] == (5, 105, b"cmd5", b"ev5")
+        assert chained[-1][4] == journal.last_chain == await journal.chain_hash_at(5)
         assert await journal.quick_check() is None
     finally:
         await journal.close()

@@ -181,7 +181,7 @@ async def replay_tail(
             chain(rows)  # the whole chunk's rows are intact before any is replayed
             replayer(rows)
 
-        await journal.scan(after_seq, on_chunk, with_events=True)
+        await journal.scan(after_seq, on_chunk, with_chain=True)
     if replayer.last_seq != journal.last_seq:
         raise JournalGap(
             f"journal {journal.path}: replay stopped at seq {replayer.last_seq}, "

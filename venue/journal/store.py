@@ -501,12 +501,16 @@ class Journal:
         on_chunk: Callable[[list[Any]], None],
         *,
         with_events: bool = False,
+        with_chain: bool = False,
         chunk: int = 16384,
     ) -> None:
         """Call `on_chunk(rows)` for the journal rows with seq > after_seq, ascending, in chunks
-        of (seq, ts, cmd) or (seq, ts, cmd, events, chain). One cursor; the next chunk is fetched
-        on the database thread while `on_chunk` works on the current one."""
-        cols = "seq, ts, cmd, events, chain" if with_events else "seq, ts, cmd"
+        of (seq, ts, cmd), (seq, ts, cmd, events) or, `with_chain`, (seq, ts, cmd, events, chain).
+        One cursor; the next chunk is fetched on the database thread while `on_chunk` works on
+        the current one."""
+        cols = "seq, ts, cmd"
+        if with_events or with_chain:
+            cols += ", events, chain" if with_chain else ", events"
         try:
             cur = await self._reader.execute(
                 f"SELECT {cols} FROM journal WHERE seq > ? ORDER BY seq",

@@ -104,7 +104,7 @@ async def verify(path: str) -> VerifyResult:
             chain(rows)
             replayer(rows)
 
-        await journal.scan(0, on_chunk, with_events=True)
+        await journal.scan(0, on_chunk, with_chain=True)
         if replayer.last_seq != journal.last_seq:
             raise JournalGap(
                 f"journal {path}: replay stopped at seq {replayer.last_seq}, "
