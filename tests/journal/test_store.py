@@ -288,8 +288,18 @@ async def test_a_second_writer_is_refused_until_the_first_closes(db_path: Path) 
     try:
         with pytest.raises(JournalUnreadable, match=r"in use by another venue process \(pid"):
             await Journal.open(db_path)
-        reader = await Journal.open(db_path, create=False, exclusive=False)  # e.g. verify
+        reader = await Journal.open(db_path, create=False, exclusive=False)
         await reader.close()
+        batch = Batch()
+        batch.rows = [(1, 5, b"c", b"e")]
+        await first.commit(batch)
+        readonly = await Journal.open(db_path, create=False, readonly=True)  # e.g. verify
+        try:  # beside a live writer: sees what it committed, and cannot write
+            assert readonly.head == first.head == (1, batch.chain)
+            with pytest.raises(JournalWriteFailed, match="read-only"):
+                await readonly.commit(batch)
+        finally:
+            await readonly.close()
     finally:
         await first.close()
     again = await Journal.open(db_path, create=False)
