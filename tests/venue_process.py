@@ -24,6 +24,7 @@ class VenueProcess:
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
         self.lines: list[str] = []
+        self._grew = threading.Condition()
         self._ready: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
@@ -33,7 +34,9 @@ class VenueProcess:
         with self.proc.stderr:
             for raw in self.proc.stderr:
                 line = raw.decode("utf-8", "replace").rstrip("\n")
-                self.lines.append(line)
+                with self._grew:
+                    self.lines.append(line)
+                    self._grew.notify_all()
                 if '"venue_ready"' in line:
                     self._ready.put(json.loads(line))
         self._ready.put(None)  # stderr closed: the process ended
@@ -46,6 +49,15 @@ class VenueProcess:
         if event is None:
             raise AssertionError(f"venue exited with {self.proc.wait()}:\n" + self.stderr)
         return event
+
+    def wait_line(self, text: str, timeout: float = 60.0) -> str:
+        """The first stderr line containing `text`, waiting for it up to `timeout` seconds."""
+        with self._grew:
+            if not self._grew.wait_for(
+                lambda: any(text in line for line in self.lines), timeout=timeout
+            ):
+                raise AssertionError(f"no line with {text!r} in time:\n" + self.stderr)
+            return next(line for line in self.lines if text in line)
 
     def wait_ready_or_exit(self, timeout: float = 60.0) -> int | None:
         """None once the venue logged venue_ready, else its exit status (it ended first)."""

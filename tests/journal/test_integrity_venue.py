@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -107,6 +108,51 @@ def test_a_bit_flipped_in_an_acknowledged_command_after_the_snapshot_stops_venue
     line = _refused(cfg, tmp_path)
     assert f"seq {seq}:" in line
     assert "does not match its chain hash" in line
+
+
+def test_damage_before_the_snapshot_is_logged_and_shown_by_status(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    venue = _ready(cfg, tmp_path)
+    _deposit(tmp_path / "admin.sock", "1")
+    assert venue.terminate() == 0  # the clean stop's snapshot covers every row
+    db = tmp_path / "venue.db"
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute("SELECT seq, cmd FROM journal").fetchall()
+        seq, cmd = [(s, bytes(c)) for s, c in rows if b"Deposit" in c][-1]  # the admin one
+        (snap_seq,) = conn.execute("SELECT max(seq) FROM snapshots").fetchone()
+        assert seq < snap_seq
+        changed = bytes(cmd[:-1]) + bytes([cmd[-1] ^ 1])
+        conn.execute("UPDATE journal SET cmd = ? WHERE seq = ?", (changed, seq))
+        conn.commit()
+    finally:
+        conn.close()
+    venue = _ready(cfg, tmp_path)  # the live state comes from the snapshot: it starts
+    try:
+        line = json.loads(venue.wait_line('"journal_history_damaged"'))
+        assert line["level"] == "error"
+        assert f"seq {seq}:" in line["detail"]
+        with AdminClient(str(tmp_path / "admin.sock")) as client:
+            status = client.request("status").result
+        assert status["journal"]["history_check"]["state"] == "damaged"
+        shown = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "venue.admin.cli",
+                "--socket",
+                str(tmp_path / "admin.sock"),
+                "status",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert f"DAMAGED: journal {db}: seq {seq}:" in shown.stdout
+    finally:
+        assert venue.terminate() == 0
 
 
 @pytest.mark.parametrize("fault", ["deleted", "header damaged", "truncated"])
