@@ -74,14 +74,14 @@ import aiosqlite
 
 from venue.journal import outbound, schema
 from venue.journal.chain import GENESIS, link_rows
-from venue.journal.errors import JournalError, JournalWriteFailed
+from venue.journal.errors import JournalError, JournalUnreadable, JournalWriteFailed
 from venue.journal.evidence import readable_copy
 from venue.journal.files import check_file as _check_file
 from venue.journal.files import check_private as _check_private
 from venue.journal.files import create_file as _create_file
 from venue.journal.files import lock as _lock
 from venue.journal.files import unlock as _unlock
-from venue.journal.marker import Marker
+from venue.journal.marker import Marker, marker_path
 from venue.journal.schema import classify as _classify
 from venue.journal.schema import close_quietly as _close_quietly
 from venue.journal.schema import describe as _describe
@@ -316,9 +316,14 @@ class Journal:
     def mark_running(self) -> None:
         """Arm the durable marker (`<path>.state`): `running` at the last seq now, then noted by
         every commit (see `marker`). Called by recovery once the journal was checked."""
-        if self._marker is None:
-            self._marker = Marker(self._path)
-        self._marker.running(self.last_seq, self.last_chain)
+        try:
+            if self._marker is None:
+                self._marker = Marker(self._path)
+            self._marker.running(self.last_seq, self.last_chain)
+        except OSError as exc:
+            raise JournalUnreadable(
+                f"journal {self._path}: cannot write its marker {marker_path(self._path)}: {exc}"
+            ) from exc
 
     async def close(self) -> None:
         """Close. With the marker armed, a final checkpoint moves everything into the database
@@ -336,7 +341,9 @@ class Journal:
         self._lock_fd = None
         if marker is not None:
             if clean:
-                marker.stopped(self.last_seq, self.last_chain)
+                # not written: the marker keeps `running` at the last seq, still true
+                with contextlib.suppress(OSError):
+                    marker.stopped(self.last_seq, self.last_chain)
             marker.close()
         if self._on_close is not None:
             self._on_close()
