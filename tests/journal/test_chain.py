@@ -21,6 +21,7 @@ from venue.journal.errors import ChainBroken, JournalDiverged, JournalLost
 from venue.journal.history import HistoryCheck
 from venue.journal.marker import marker_path
 from venue.journal.marker import read as read_marker
+from venue.journal.recovery import _first_difference
 
 
 def _documented_chain(rows: list[tuple[int, int, bytes, bytes]]) -> list[bytes]:
@@ -99,7 +100,9 @@ async def test_replay_that_differs_from_the_stored_events_stops_start_up(db_path
     assert events
     changed = msgspec.msgpack.encode([msgspec.structs.replace(events[0], ts=events[0].ts + 1)])
     _sql(db_path, "UPDATE journal SET events = ? WHERE seq = 530", changed, rechain=True)
-    with pytest.raises(JournalDiverged, match="seq 530: replay gives other events") as info:
+    with pytest.raises(
+        JournalDiverged, match="seq 530: replay gives other events than stored: event 0: replayed"
+    ) as info:
         await recover(db_path, create=False)
     assert info.value.seq == 530
     assert "\n" not in str(info.value)
@@ -209,3 +212,12 @@ async def test_a_deleted_journal_with_its_marker_left_is_refused(db_path: Path) 
     db_path.unlink()
     with pytest.raises(JournalLost, match="ends at seq 0"):
         await recover(db_path)
+
+
+def test_the_divergence_message_names_the_first_differing_event() -> None:
+    a = [1, 2, 3]
+    assert _first_difference(a, [1, 5, 3]) == "event 1: replayed 2, stored 5"
+    assert _first_difference(a[:2], a) == "replayed 2 events, stored 3; the first stored only: 3"
+    assert _first_difference([*a, 4], a) == (
+        "replayed 4 events, stored 3; the first replayed only: 4"
+    )

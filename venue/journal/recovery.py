@@ -145,13 +145,26 @@ class EventCheck:
         if stored_events != events:
             raise JournalDiverged(
                 f"journal {self._where}: seq {seq}: replay gives other events than stored: "
-                f"replayed {_short(events)}, stored {_short(stored_events)}",
+                f"{_first_difference(events, stored_events)}",
                 seq=seq,
             )
 
 
-def _short(events: list[Any]) -> str:
-    text = repr(events)
+def _first_difference(replayed: list[Any], stored: list[Any]) -> str:
+    """The first event that differs, both sides shortened (one line)."""
+    for i, (mine, theirs) in enumerate(zip(replayed, stored, strict=False)):
+        if mine != theirs:
+            return f"event {i}: replayed {_short(mine)}, stored {_short(theirs)}"
+    longer, side = (replayed, "replayed") if len(replayed) > len(stored) else (stored, "stored")
+    extra = longer[min(len(replayed), len(stored))]
+    return (
+        f"replayed {len(replayed)} events, stored {len(stored)}; "
+        f"the first {side} only: {_short(extra)}"
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
