@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:
 import msgspec  # noqa: E402 - after the sys.path set-up for running as a script
 
 from tools.bench.journal import iter_workload  # noqa: E402
+from tools.bench.verdict import Checks  # noqa: E402
 from venue.core import Engine  # noqa: E402
 from venue.journal import Batch, Journal, Snapshot, recover  # noqa: E402
 from venue.journal.history import HistoryCheck  # noqa: E402
@@ -109,7 +110,6 @@ async def measure_recover(db: Path) -> dict[str, Any]:
     history = HistoryCheck(db, until_seq=report.snapshot_seq)
     await history.run()
     history_s = time.perf_counter() - t
-    assert history.state == "ok", history.detail
     return {
         "recover_seconds": round(total, 3),
         "last_seq": last,
@@ -117,6 +117,8 @@ async def measure_recover(db: Path) -> dict[str, Any]:
         "steps_seconds": {k: round(v, 3) for k, v in steps.items()},
         "background_history_check_seconds": round(history_s, 3),
         "history_rows": history.rows,
+        "history_state": history.state,
+        "history_detail": history.detail,
     }
 
 
@@ -168,7 +170,23 @@ async def main_async(args: argparse.Namespace, base: Path) -> dict[str, Any]:
     return out
 
 
-def main() -> None:
+def check(result: dict[str, Any]) -> Checks:
+    """The run measured what it says: the tail replayed, the history checked, the venue ran."""
+    checks = Checks()
+    built = result["journal"]
+    checks.expect(result["last_seq"] == built["commands"], "recover did not reach the last seq")
+    checks.expect(result["replayed"] == built["tail"], "recover did not replay the whole tail")
+    checks.expect(result["history_state"] == "ok", f"history check: {result['history_detail']}")
+    checks.expect(result["history_rows"] == built["snapshot_seq"], "history rows missing")
+    run = result.get("venue_run")
+    if run is not None:
+        checks.expect("spawn_to_ready_seconds" in run, "venue run never got ready")
+        checks.expect(run.get("history_event") == "journal_history_checked", "venue history")
+        checks.expect(run["exit"] == 0, f"venue run exited {run['exit']}")
+    return checks
+
+
+def main() -> int:
     configure_logging(level="warning", stream=sys.stderr)  # stdout carries only the JSON
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--commands", type=int, default=1_000_000)
@@ -187,8 +205,8 @@ def main() -> None:
     finally:
         if not args.keep and not args.dir:
             shutil.rmtree(base, ignore_errors=True)
-    print(json.dumps(result))
+    return check(result).emit(result)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
