@@ -280,13 +280,15 @@ async def check_marker(journal: Journal, *, accept_loss: bool) -> str:
     return problem
 
 
-async def loss(journal: Journal, state: marker.MarkerState) -> str:
-    """What the journal lacks of what `state` (its marker) proves, or ""."""
+async def loss(journal: Journal, state: marker.MarkerState, *, last_seq: int = -1) -> str:
+    """What the journal lacks of what `state` (its marker) proves, or "". `last_seq`: where the
+    journal ends when it is not `journal.last_seq` (a reader beside a live venue read more)."""
     mark = f"its marker {marker.marker_path(journal.path)} ({state.state} at seq {state.seq})"
-    if journal.last_seq < state.seq:
+    last = journal.last_seq if last_seq < 0 else last_seq
+    if last < state.seq:
         return (
-            f"the journal ends at seq {journal.last_seq}, but {mark} proves seq {state.seq} "
-            f"was committed: {state.seq - journal.last_seq} committed commands are missing "
+            f"the journal ends at seq {last}, but {mark} proves seq {state.seq} "
+            f"was committed: {state.seq - last} committed commands are missing "
             f"(write-ahead log deleted, truncated or damaged after a crash?)"
         )
     stored = await journal.chain_hash_at(state.seq)

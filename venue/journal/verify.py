@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -84,6 +85,9 @@ async def verify(path: str) -> VerifyResult:
     """Replay `path` from empty, checking the whole chain, every event, every snapshot's hash and
     the durable marker. Raises JournalDiverged, ChainBroken, JournalLost, or JournalError when
     it cannot be read. Opens the file read-only: nothing beside it is written."""
+    # The marker first: a live venue notes a seq only after committing it, so the journal
+    # read after this reaches at least that far unless rows were really lost.
+    state = marker.read(Path(path))
     journal = await Journal.open(path, create=False, readonly=True)
     try:
         problem = await journal.quick_check()
@@ -105,18 +109,17 @@ async def verify(path: str) -> VerifyResult:
             replayer(rows)
 
         await journal.scan(0, on_chunk, with_chain=True)
-        if replayer.last_seq != journal.last_seq:
+        if replayer.last_seq < journal.last_seq:  # beyond: a live venue committed meanwhile
             raise JournalGap(
                 f"journal {path}: replay stopped at seq {replayer.last_seq}, "
                 f"but the journal ends at seq {journal.last_seq}",
                 expected_seq=replayer.last_seq + 1,
                 found_seq=None,
             )
-        state = marker.read(journal.path)
         if state is None:
             marked = "no durable marker beside the journal"
         else:
-            lost = await loss(journal, state)
+            lost = await loss(journal, state, last_seq=replayer.last_seq)
             if lost:
                 raise JournalLost(f"journal {path}: {lost}")
             marked = f"reaches its marker ({state.state} at seq {state.seq})"
