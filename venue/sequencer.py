@@ -246,6 +246,14 @@ class Sequencer:
         self._open.batch.logon_guards[session] = (ts_sending, msg_seq_num)
         self._wake.set()
 
+    def record_store_trim(self, session: str, below: int) -> None:
+        """Drop the session's stored outbound messages below seq `below` (resend retention),
+        after the batch's stores (the stored runs that reach `below` stay whole)."""
+        self._check_open()
+        trims = self._open.batch.store_trims
+        trims[session] = max(below, trims.get(session, 0))
+        self._wake.set()
+
     def record_session_reset(self, session: str) -> None:
         """Delete the session's stored outbound messages, in order with the other records."""
         self._check_open()

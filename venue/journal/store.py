@@ -121,7 +121,15 @@ class RecoveryReport(NamedTuple):
 class Batch:
     """What one transaction writes. The sequencer fills it; `Journal.commit` writes it."""
 
-    __slots__ = ("chain", "logon_guards", "rows", "session_seqs", "snapshot", "store_ops")
+    __slots__ = (
+        "chain",
+        "logon_guards",
+        "rows",
+        "session_seqs",
+        "snapshot",
+        "store_ops",
+        "store_trims",
+    )
 
     def __init__(self) -> None:
         self.rows: list[JournalRow] = []
@@ -130,12 +138,19 @@ class Batch:
         self.session_seqs: dict[str, tuple[int, int, int]] = {}
         # session -> (SendingTime ns, MsgSeqNum) of its last accepted signed Logon
         self.logon_guards: dict[str, tuple[int, int]] = {}
+        # session -> drop its stored outbound runs that end below this seq (resend retention)
+        self.store_trims: dict[str, int] = {}
         self.snapshot: Snapshot | None = None
         self.chain = b""  # set by the commit: the chain hash after the batch's last row
 
     def has_writes(self) -> bool:
         return bool(
-            self.rows or self.store_ops or self.session_seqs or self.logon_guards or self.snapshot
+            self.rows
+            or self.store_ops
+            or self.session_seqs
+            or self.logon_guards
+            or self.store_trims
+            or self.snapshot
         )
 
 
@@ -188,6 +203,8 @@ def _write_batch(  # noqa: PLR0917 (aiosqlite's queue passes arguments positiona
             db.executemany(
                 _UPSERT_GUARD, [(name, *pair) for name, pair in batch.logon_guards.items()]
             )
+        if batch.store_trims:
+            db.executemany(outbound.TRIM, list(batch.store_trims.items()))
         if batch.snapshot is not None:
             db.execute(_INSERT_SNAPSHOT, batch.snapshot)
             db.execute(
