@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from venue.journal import Batch, Journal, JournalFailed, Snapshot
+from venue.journal.archive import ArchiveRecord
 from venue.log import get_logger
 
 if TYPE_CHECKING:
@@ -290,6 +291,28 @@ class Sequencer:
         the replay guard survives a restart (same transaction as the Logon's answer)."""
         self._check_open()
         self._open.batch.logon_guards[session] = (ts_sending, msg_seq_num)
+        self._wake.set()
+
+    def record_store_trim(self, session: str, below: int) -> None:
+        """Drop the session's stored outbound messages below seq `below` (resend retention),
+        after the batch's stores (the stored runs that reach `below` stay whole)."""
+        self._check_open()
+        trims = self._open.batch.store_trims
+        trims[session] = max(below, trims.get(session, 0))
+        self._wake.set()
+
+    def record_archive(self, record: ArchiveRecord) -> None:
+        """Adopt a journal archive (`venue.journal.archive`) in the next transaction: the rows it
+        holds are then the archive's; `record_journal_trim` deletes them from the database."""
+        self._check_open()
+        self._open.batch.archive = record
+        self._wake.set()
+
+    def record_journal_trim(self, rows: int) -> None:
+        """Delete up to `rows` archived rows still in the database, oldest first (a chunk per
+        transaction keeps a live venue's commits short)."""
+        self._check_open()
+        self._open.batch.journal_trim = max(rows, self._open.batch.journal_trim)
         self._wake.set()
 
     def record_session_reset(self, session: str) -> None:
