@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from venue.admin.archiving import Archiving
 from venue.admin.margin import (
     IsolatedMarginArgs,
     MarginModeArgs,
@@ -60,6 +61,7 @@ from venue.core.commands import (
 )
 from venue.core.types import MONEY_SCALE
 from venue.journal import JournalFailed
+from venue.journal.archive import ArchiveRecord
 from venue.log import get_logger
 from venue.sequencer import Sequencer, SequencerStopped
 
@@ -114,6 +116,17 @@ class _Args(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 class _NoArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
+
+
+class _Archive(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An archive written by `venue journal archive` (`venue.journal.archive.ArchiveRecord`)."""
+
+    first_seq: int
+    last_seq: int
+    last_ts: int
+    chain: str  # hex
+    file: str
+    sha256: str
 
 
 class _Name(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -184,6 +197,7 @@ class AdminOps:
         mono_ns: Callable[[], int],
         snapshot_now: Callable[[], int] | None = None,
         started_ns: int | None = None,
+        history: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.sequencer = sequencer
         self.sessions = sessions
@@ -193,6 +207,7 @@ class AdminOps:
         self._mono_ns = mono_ns
         self._started_ns = started_ns if started_ns is not None else now_ns()  # for uptime
         self._snapshot_now = snapshot_now
+        self._history = history  # the background check of the journal's history
         self.commit_wait_ns = 0  # the last status/top probe: wait until all is durable
         self.action_commit_ns = 0  # the last admin action: submit to durable
         self._waiting: set[asyncio.Future[None]] = set()
@@ -226,7 +241,9 @@ class AdminOps:
             "positions": (_Positions, self._positions),
             "insurance_fund": (_NoArgs, self._insurance_fund),
             "snapshot.now": (_NoArgs, self._snapshot),
+            "journal.adopt_archive": (_Archive, self._adopt_archive),
         }
+        self._archiving = Archiving(sequencer, self._committed)
 
     @property
     def op_names(self) -> list[str]:
@@ -322,6 +339,26 @@ class AdminOps:
 
     # -- reads ----------------------------------------------------------------------------------
 
+    async def _adopt_archive(self, a: _Archive, operator: str) -> Any:
+        """`venue journal archive` against a running venue (see `venue.admin.archiving`)."""
+        try:
+            chain = bytes.fromhex(a.chain)
+        except ValueError:
+            raise OpError(ErrorCode.BAD_ARGS, "chain: must be hex") from None
+        record = ArchiveRecord(
+            first_seq=a.first_seq,
+            last_seq=a.last_seq,
+            last_ts=a.last_ts,
+            chain=chain,
+            file=a.file,
+            sha256=a.sha256,
+        )
+        await self.sequencer.wait_ready()
+        why, answer = await self._archiving.adopt(record, operator)
+        if why:
+            raise OpError(ErrorCode.REFUSED, f"archive not adopted: {why}")
+        return answer
+
     async def _ping(self, _a: _NoArgs, operator: str) -> Any:
         return {"operator": operator, "pid": os.getpid(), "ops": self.op_names}
 
@@ -337,6 +374,7 @@ class AdminOps:
             "failed": str(seq.failed) if seq.failed is not None else None,
             "commit_wait_ns": self.commit_wait_ns,
             "last_action_commit_ns": self.action_commit_ns,
+            "history_check": self._history() if self._history is not None else None,
         }
 
     def _fund(self) -> dict[str, Any]:
