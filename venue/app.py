@@ -23,7 +23,7 @@ from pathlib import Path
 import uvloop
 
 from venue import log
-from venue.admin.ops import AdminOps
+from venue.admin.ops import AdminOps, ReplicationOps
 from venue.admin.server import AdminServer, AdminSocketInUse
 from venue.clock import Clock, LiveClock
 from venue.config import (
@@ -33,7 +33,7 @@ from venue.config import (
     instrument_from_config,
     load_config,
 )
-from venue.core import AddInstrument
+from venue.core import AddInstrument, Engine
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
@@ -49,6 +49,7 @@ from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
 from venue.marketdata import MarketDataPublisher
 from venue.marketdata.levels import LevelFeed
+from venue.replication import ReplicaNode, ReplicationError
 from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.risk.monitor import RiskMonitor, run_monitor
 from venue.sequencer import Sequencer
@@ -58,6 +59,7 @@ EXIT_USAGE = 2
 EXIT_CONFIG = 3
 EXIT_JOURNAL = 4
 EXIT_RUNTIME = 5
+EXIT_STEPPED_DOWN = -1  # internal: a replicated primary handed over and follows again
 
 
 class Venue:
@@ -68,9 +70,19 @@ class Venue:
     """
 
     def __init__(
-        self, cfg: VenueConfig, *, clock: Clock | None = None, create: bool = True
+        self,
+        cfg: VenueConfig,
+        *,
+        clock: Clock | None = None,
+        create: bool = True,
+        recovered: tuple[Engine, Journal] | None = None,
+        replication: ReplicaNode | None = None,
     ) -> None:
         self.cfg = cfg
+        # a replicated node hands over its caught-up engine and journal (promotion)
+        self._recovered = recovered
+        self.replication = replication
+        self.stop_reason = ""  # why a replicated primary stopped (fenced, stepped down)
         self.clock: Clock = clock if clock is not None else LiveClock()
         self.create = create
         self.log = log.get_logger("venue.app")
@@ -101,9 +113,13 @@ class Venue:
         db = Path(cfg.journal.path)
         if self.create:
             db.parent.mkdir(parents=True, exist_ok=True)
-        engine, journal, last_seq = await recover(
-            db, synchronous=cfg.journal.synchronous, clock=self.clock, create=self.create
-        )
+        if self._recovered is not None:
+            engine, journal = self._recovered
+            last_seq = journal.last_seq
+        else:
+            engine, journal, last_seq = await recover(
+                db, synchronous=cfg.journal.synchronous, clock=self.clock, create=self.create
+            )
         self.journal = journal
         report = journal.recovery
         self.log.info(
@@ -122,6 +138,9 @@ class Venue:
             snapshot_every_ns=cfg.journal.snapshot_every_seconds * 1_000_000_000,
         )
         seq.on_failure(self._on_journal_failure)
+        if self.replication is not None and self.replication.publisher is not None:
+            # nothing of a batch is released before the stream acknowledged it
+            seq.set_replicator(self.replication.publisher.publish)
         # The feed must see every command from the first one after recovery on.
         if cfg.marketdata.enabled:
             self.marketdata = MarketDataPublisher(cfg.marketdata, seq, self.clock)
@@ -203,6 +222,7 @@ class Venue:
             now_ns=self.clock.now_ns,
             mono_ns=self.clock.monotonic_ns,
             snapshot_now=seq.snapshot_now,
+            replication=self._replication_ops(),
         )
         self.admin = AdminServer(ops, cfg.admin.socket)
         try:
@@ -210,12 +230,36 @@ class Venue:
         except (OSError, AdminSocketInUse) as exc:
             self.admin = None
             raise StartupError(f"cannot open the admin socket {cfg.admin.socket}: {exc}") from exc
+        if self.replication is not None:
+            self.replication.lease.keep(
+                self.replication.cfg.lease_renew_ms / 1000, self._on_lease_lost
+            )
         self.log.info(
             "venue_ready",
+            role="primary" if self.replication is not None else "single",
             fix_port=self.fix_port,
             sessions=len(cfg.sessions),
             feed_session=self.marketdata.session if self.marketdata else None,
         )
+
+    def _replication_ops(self) -> ReplicationOps | None:
+        node = self.replication
+        if node is None:
+            return None
+
+        async def failover() -> dict[str, object]:
+            self.stop_reason = "stepped down"
+            self.stopped.set()
+            return {"stepping_down": node.cfg.node_id}
+
+        return ReplicationOps(status=node.status, failover=failover)
+
+    def _on_lease_lost(self, exc: BaseException) -> None:
+        node = self.replication
+        if node is not None and node.publisher is not None:
+            node.publisher.fence(str(exc))
+        self.stop_reason = f"fenced: {exc}"
+        self.stopped.set()
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         self.log.critical("journal_failed_stopping", error=str(exc))
@@ -263,10 +307,17 @@ async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
     # The journal commits on aiosqlite's thread; with the default 5 ms switch interval that
     # thread waits for the event loop to give up the GIL, which stretches commit latency.
     sys.setswitchinterval(0.0002)
-    venue = Venue(cfg)
+    shutdown = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, venue.stopped.set)
+        loop.add_signal_handler(sig, shutdown.set)
+    if cfg.replication is not None:
+        return await _serve_replicated(cfg, ready_file, shutdown)
+    return await _serve_venue(Venue(cfg), ready_file, shutdown)
+
+
+async def _serve_venue(venue: Venue, ready_file: str | None, shutdown: asyncio.Event) -> int:
+    """Start `venue`, serve until it stops or `shutdown` is set, stop it; the exit status."""
     try:
         await venue.start()
     except JournalError as exc:
@@ -289,10 +340,57 @@ async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
         tmp = f"{ready_file}.tmp"
         Path(tmp).write_text(json.dumps({"fix_port": venue.fix_port, "pid": os.getpid()}))
         Path(tmp).replace(ready_file)
-    await venue.stopped.wait()
-    failed = venue.sequencer is not None and venue.sequencer.failed is not None
+    waiters = [asyncio.create_task(shutdown.wait()), asyncio.create_task(venue.stopped.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for task in waiters:
+        task.cancel()
     await venue.stop()
-    return EXIT_JOURNAL if failed else EXIT_OK
+    failure = venue.sequencer.failed if venue.sequencer is not None else None
+    if venue.stop_reason.startswith("fenced") or failure is not None:
+        why = venue.stop_reason if failure is None else str(failure)
+        print(f"venue: stopped, releasing nothing more: {why}", file=sys.stderr)
+        return EXIT_JOURNAL
+    return EXIT_STEPPED_DOWN if venue.stop_reason == "stepped down" else EXIT_OK
+
+
+async def _serve_replicated(
+    cfg: VenueConfig, ready_file: str | None, shutdown: asyncio.Event
+) -> int:
+    """A replicated node: follow the stream as a standby until the lease is ours, serve as
+    primary; after a deliberate step-down (`venue-admin failover`) follow again."""
+    assert cfg.replication is not None
+    node = ReplicaNode(
+        cfg.replication,
+        db=Path(cfg.journal.path),
+        synchronous=cfg.journal.synchronous,
+        create=True,
+    )
+    Path(cfg.journal.path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        await node.connect()
+        first = True
+        while True:
+            promoted = asyncio.create_task(node.until_primary(first=first), name="replication")
+            waiter = asyncio.create_task(shutdown.wait())
+            await asyncio.wait([promoted, waiter], return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if not promoted.done():
+                promoted.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await promoted
+                return EXIT_OK
+            engine, journal, _publisher = promoted.result()
+            first = False
+            venue = Venue(cfg, recovered=(engine, journal), replication=node)
+            code = await _serve_venue(venue, ready_file, shutdown)
+            if code != EXIT_STEPPED_DOWN:
+                return code
+            await node.step_down()
+    except (ReplicationError, JournalError) as exc:
+        print(f"venue: replication: {exc}", file=sys.stderr)
+        return EXIT_JOURNAL
+    finally:
+        await node.close()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -144,6 +144,14 @@ class _Positions(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
 Handler = Callable[[Any, str], Awaitable[Any]]
 
 
+class ReplicationOps(msgspec.Struct, frozen=True, kw_only=True):
+    """What a replicated primary adds (injected by `venue.app`): its replication status and a
+    deliberate hand-over to the standby."""
+
+    status: Callable[[], Awaitable[dict[str, Any]]]
+    failover: Callable[[], Awaitable[dict[str, Any]]]
+
+
 def _decimal(text: str, what: str) -> Decimal:
     try:
         value = Decimal(text)
@@ -168,8 +176,10 @@ class AdminOps:
         mono_ns: Callable[[], int],
         snapshot_now: Callable[[], int] | None = None,
         started_ns: int | None = None,
+        replication: ReplicationOps | None = None,
     ) -> None:
         self.sequencer = sequencer
+        self.replication = replication
         self.sessions = sessions
         self.kill_switch = kill_switch
         self.journal_path = os.path.abspath(journal_path) if journal_path else ""
@@ -206,6 +216,7 @@ class AdminOps:
             "positions": (_Positions, self._positions),
             "insurance_fund": (_NoArgs, self._insurance_fund),
             "snapshot.now": (_NoArgs, self._snapshot),
+            "failover": (_NoArgs, self._failover),
         }
 
     @property
@@ -337,7 +348,14 @@ class AdminOps:
             "sessions": {"configured": len(sessions), "logged_on": logged_on},
             "instruments": instrument_rows(self.sequencer.engine),
             "insurance_fund": self._fund(),
+            "replication": await self.replication.status() if self.replication else None,
         }
+
+    async def _failover(self, _a: _NoArgs, op: str) -> Any:
+        if self.replication is None:
+            raise OpError(ErrorCode.BAD_ARGS, "failover: this venue is not replicated")
+        _log.warning("admin_failover", operator=op)
+        return await self.replication.failover()
 
     async def _top(self, _a: _NoArgs, _op: str) -> Any:
         await self._probe()
