@@ -411,6 +411,9 @@ def _check_config(args: argparse.Namespace) -> int:
         print(f"venue: configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     print(f"{cfg.source}: ok ({len(cfg.instruments)} instruments, {len(cfg.sessions)} sessions)")
+    rep = cfg.replication
+    if rep is not None:
+        print(f"replicated: node {rep.node_id}, {rep.role} at start, {len(rep.servers)} NATS servers")
     return EXIT_OK
 
 

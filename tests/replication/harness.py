@@ -23,7 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def replication_table(
-    servers: list[str], node_id: str, role: str, *, ttl_ms: int = 2000, renew_ms: int = 250
+    servers: list[str],
+    node_id: str,
+    role: str,
+    *,
+    ttl_ms: int = 2000,
+    renew_ms: int = 250,
+    stream: str = "VENUE",
 ) -> str:
     quoted = ", ".join(f'"{s}"' for s in servers)
     return f"""
@@ -31,7 +37,8 @@ def replication_table(
 servers = [{quoted}]
 node_id = "{node_id}"
 role = "{role}"
-stream = "VENUE"
+stream = "{stream}"
+lease_bucket = "{stream}_lease"
 replicas = 3
 lease_ttl_ms = {ttl_ms}
 lease_renew_ms = {renew_ms}
@@ -52,13 +59,16 @@ class HaNode:
         renew_ms: int = 250,
         synchronous: str = "NORMAL",
         replication: bool = True,
+        stream: str = "VENUE",
     ) -> None:
         self.node_id = node_id
         self.dir = root / node_id
         self.dir.mkdir(parents=True, exist_ok=True)
         extra = BRAVO_DC
         if replication:
-            extra += replication_table(servers, node_id, role, ttl_ms=ttl_ms, renew_ms=renew_ms)
+            extra += replication_table(
+                servers, node_id, role, ttl_ms=ttl_ms, renew_ms=renew_ms, stream=stream
+            )
         self.config = write_config(self.dir, extra=extra)
         text = self.config.read_text().replace(
             'synchronous = "FULL"', f'synchronous = "{synchronous}"'

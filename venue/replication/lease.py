@@ -48,16 +48,19 @@ class Lease:
 
     async def holder(self) -> Holder | None:
         """Who holds the lease now (None: nobody, it expired or was released)."""
+        return (await self._entry())[0]
+
+    async def _entry(self) -> tuple[Holder | None, int]:
         try:
             entry = await self._link.kv.get(KEY)
         except KeyNotFoundError:
-            return None
+            return None, 0
         if not entry.value:
-            return None
+            return None, 0
         try:
-            return msgspec.json.decode(entry.value, type=Holder)
+            return msgspec.json.decode(entry.value, type=Holder), int(entry.revision or 0)
         except msgspec.DecodeError:
-            return Holder(node="?")
+            return Holder(node="?"), int(entry.revision or 0)
 
     def _value(self) -> bytes:
         return msgspec.json.encode(Holder(node=self.node, epoch=self.epoch, address=self.address))
@@ -79,8 +82,14 @@ class Lease:
             return
         except KeyWrongLastSequenceError:
             pass
-        # our revision is gone: it expired (we were paused or NATS was away) or was taken
-        current = await self.holder()
+        # our revision is gone: a renewal whose answer was lost did land (the key holds our own
+        # value at a newer revision), it expired (we were paused or NATS was away), or it was
+        # taken
+        current, revision = await self._entry()
+        if current is not None and (current.node, current.epoch) == (self.node, self.epoch):
+            self.revision = revision
+            self.revision = int(await self._link.kv.update(KEY, self._value(), last=revision))
+            return
         if current is None and await self.try_acquire():
             _log.warning("lease_reacquired_after_expiry", node=self.node)
             return

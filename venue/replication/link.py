@@ -36,6 +36,7 @@ __all__ = ["Link", "WrongLastSequence"]
 
 _log = get_logger("venue.replication")
 _WRONG_LAST_SEQUENCE = 10071  # JetStream's error code for a failed expected-last-sequence
+_FATAL = (10059, 10054)  # stream not found; message larger than the stream accepts
 DUPLICATE_WINDOW_S = 120.0  # a publish retried within this finds its first attempt
 
 
@@ -197,5 +198,9 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, asyncio.TimeoutError | TimeoutError | ConnectionError):
         return True
     if isinstance(exc, APIError):
-        return exc.code in (None, 503, 408, 500) or exc.err_code in (10008, 10074)
+        # Only a missing stream or an oversized message is final; everything else JetStream
+        # answers while it has no quorum or elects a leader (503 no responders, 408, 500,
+        # 409 "duplicate message id is in process" for a retry of an attempt still in flight)
+        # passes when the cluster is whole again.
+        return exc.err_code not in _FATAL
     return isinstance(exc, nats.errors.Error)

@@ -94,31 +94,41 @@ class ReplicaNode:
     async def until_primary(self, *, first: bool) -> tuple[Engine, Journal, Publisher]:
         """Recover, catch up, follow as a standby until the lease is ours, then promote.
         Returns the engine and journal (at the stream's last batch) and the publisher."""
-        engine, journal, _ = await recover(
-            self.db, synchronous=self.synchronous, create=self.create
-        )
+        follower = await self.sync()
         try:
-            follower = await self._place(engine, journal)
-            self.follower = follower
-            self.role = "standby"
-            _log.info(
-                "replication_following",
-                node=self.cfg.node_id,
-                last_seq=follower.last_seq,
-                stream_seq=follower.stream_seq,
-            )
             await self._wait_for_lease(follower, eager=first and self.cfg.role == "primary")
             self.role = "promoting"
             publisher = await self._promote(follower)
         except BaseException:
             await self._unfollow()
-            await (self.follower.journal if self.follower else journal).close()
+            await follower.journal.close()
             raise
         self.publisher = publisher
         self.role = "primary"
         return follower.engine, follower.journal, publisher
 
     # -- placing the local journal in the stream -----------------------------------------
+
+    async def sync(self) -> Follower:
+        """Recover the local journal and catch it up with the stream (dropping a local tail
+        the stream never acknowledged). The caller owns the follower's journal."""
+        engine, journal, _ = await recover(
+            self.db, synchronous=self.synchronous, create=self.create
+        )
+        try:
+            follower = await self._place(engine, journal)
+        except BaseException:
+            await journal.close()
+            raise
+        self.follower = follower
+        self.role = "standby"
+        _log.info(
+            "replication_following",
+            node=self.cfg.node_id,
+            last_seq=follower.last_seq,
+            stream_seq=follower.stream_seq,
+        )
+        return follower
 
     async def _msg(self, stream_seq: int) -> wire.StreamMessage:
         return wire.decode(await self.link.get(stream_seq))
