@@ -413,7 +413,8 @@ def _check_config(args: argparse.Namespace) -> int:
     print(f"{cfg.source}: ok ({len(cfg.instruments)} instruments, {len(cfg.sessions)} sessions)")
     rep = cfg.replication
     if rep is not None:
-        print(f"replicated: node {rep.node_id}, {rep.role} at start, {len(rep.servers)} NATS servers")
+        servers = len(rep.servers)
+        print(f"replicated: node {rep.node_id}, {rep.role} at start, {servers} NATS servers")
     return EXIT_OK
 
 
