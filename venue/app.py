@@ -23,7 +23,7 @@ from pathlib import Path
 import uvloop
 
 from venue import log
-from venue.admin.ops import AdminOps, ReplicationOps
+from venue.admin.ops import AdminOps, ReplicationOps, StandbyOps
 from venue.admin.server import AdminServer, AdminSocketInUse
 from venue.clock import Clock, LiveClock
 from venue.config import (
@@ -370,10 +370,21 @@ async def _serve_replicated(
         await node.connect()
         first = True
         while True:
+            # while it follows, the node answers `venue-admin status` on its admin socket
+            standby_admin = AdminServer(StandbyOps(node.status), cfg.admin.socket)
+            try:
+                await standby_admin.start()
+            except (OSError, AdminSocketInUse) as exc:
+                print(
+                    f"venue: cannot open the admin socket {cfg.admin.socket}: {exc}",
+                    file=sys.stderr,
+                )
+                return EXIT_RUNTIME
             promoted = asyncio.create_task(node.until_primary(first=first), name="replication")
             waiter = asyncio.create_task(shutdown.wait())
             await asyncio.wait([promoted, waiter], return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
+            await standby_admin.stop()
             if not promoted.done():
                 promoted.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -138,6 +138,9 @@ async def test_venue_admin_failover_hands_over_and_status_shows_it(
         await client.connect(port)
         await client.settle()
         assert await _trade(client, 4) > 0
+        standby = (await _admin(b, "status"))["replication"]
+        assert (standby["role"], standby["lease_holder"]["node"]) == ("standby", "a")
+        assert standby["stream_seq"] >= standby["applied_stream_seq"] > 0
         status = await _admin(a, "status")
         rep = status["replication"]
         assert (rep["node"], rep["role"], rep["lease_holder"]["node"]) == ("a", "primary", "a")

@@ -39,6 +39,25 @@ from venue.journal import JournalError
 
 
 def _show_status(s: dict[str, Any]) -> None:
+    if "journal" in s:
+        _show_venue(s)
+    rep = s.get("replication")
+    if rep:
+        holder = rep.get("lease_holder") or {}
+        render.print_kv(
+            "replication",
+            [
+                ("node / role", f"{rep['node']} / {rep['role']}"),
+                ("lease holder", f"{holder.get('node') or '-'} (epoch {holder.get('epoch')})"),
+                ("stream seq", rep.get("stream_seq", "-")),
+                ("replication lag", rep.get("replication_lag", "-")),
+                ("waiting for quorum", "yes" if rep.get("waiting_for_quorum") else "no"),
+                ("error", rep.get("error") or "-"),
+            ],
+        )
+
+
+def _show_venue(s: dict[str, Any]) -> None:
     j = s["journal"]
     fund = s.get("insurance_fund")
     render.print_kv(
@@ -61,20 +80,6 @@ def _show_status(s: dict[str, Any]) -> None:
         ],
     )
     _show_instruments(s["instruments"])
-    rep = s.get("replication")
-    if rep:
-        holder = rep.get("lease_holder") or {}
-        render.print_kv(
-            "replication",
-            [
-                ("node / role", f"{rep['node']} / {rep['role']}"),
-                ("lease holder", f"{holder.get('node') or '-'} (epoch {holder.get('epoch')})"),
-                ("stream seq", rep.get("stream_seq", "-")),
-                ("replication lag", rep.get("replication_lag", "-")),
-                ("waiting for quorum", "yes" if rep.get("waiting_for_quorum") else "no"),
-                ("error", rep.get("error") or "-"),
-            ],
-        )
 
 
 def cmd_status(ctx: Ctx) -> int:

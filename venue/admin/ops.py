@@ -162,6 +162,32 @@ def _decimal(text: str, what: str) -> Decimal:
     return value
 
 
+class Operations(Protocol):
+    """What the admin server runs requests against: `AdminOps` on a running venue,
+    `StandbyOps` on a replicated node that follows the primary."""
+
+    async def run(self, op: str, args: dict[str, Any], operator: str) -> Any: ...
+
+
+class StandbyOps:
+    """A replicated standby's operations: it holds no trading state to show or change yet, only
+    its replication status (role, lease holder, stream sequence, lag)."""
+
+    def __init__(self, status: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self._status = status
+
+    async def run(self, op: str, args: dict[str, Any], operator: str) -> Any:
+        del args
+        if op == "ping":
+            return {"operator": operator, "pid": os.getpid(), "ops": ["ping", "status"]}
+        if op == "status":
+            return {"pid": os.getpid(), "replication": await self._status()}
+        raise OpError(
+            ErrorCode.UNAVAILABLE,
+            f"{op}: this node is a standby; run it on the primary (see `status`: lease holder)",
+        )
+
+
 class AdminOps:
     """The operations table. Construct with the running venue's pieces."""
 
