@@ -141,6 +141,7 @@ class Venue:
         if self.replication is not None and self.replication.publisher is not None:
             # nothing of a batch is released before the stream acknowledged it
             seq.set_replicator(self.replication.publisher.publish)
+            self.replication.on_lease_lost(self._on_lease_lost)
         # The feed must see every command from the first one after recovery on.
         if cfg.marketdata.enabled:
             self.marketdata = MarketDataPublisher(cfg.marketdata, seq, self.clock)
@@ -230,10 +231,6 @@ class Venue:
         except (OSError, AdminSocketInUse) as exc:
             self.admin = None
             raise StartupError(f"cannot open the admin socket {cfg.admin.socket}: {exc}") from exc
-        if self.replication is not None:
-            self.replication.lease.keep(
-                self.replication.cfg.lease_renew_ms / 1000, self._on_lease_lost
-            )
         self.log.info(
             "venue_ready",
             role="primary" if self.replication is not None else "single",
@@ -255,9 +252,6 @@ class Venue:
         return ReplicationOps(status=node.status, failover=failover)
 
     def _on_lease_lost(self, exc: BaseException) -> None:
-        node = self.replication
-        if node is not None and node.publisher is not None:
-            node.publisher.fence(str(exc))
         self.stop_reason = f"fenced: {exc}"
         self.stopped.set()
 

@@ -72,6 +72,7 @@ async def test_a_second_writer_is_fenced_and_an_unacknowledged_tail_is_dropped(
         await asyncio.sleep(0.01)
     await seq_a.stop()
     await journal_a.close()
+    await a.lease.stop()  # a is gone: it renews its lease no more
     assert journal_a.last_seq == 3
     publisher_a = a.publisher
     assert publisher_a is not None

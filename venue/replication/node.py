@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,6 +59,7 @@ class ReplicaNode:
         self._following = False
         self._seen_holder = False  # a holder was seen since start: a free lease is a real expiry
         self._cooldown_until = 0.0  # after a step-down: leave the lease to the standby a while
+        self._lost_listeners: list[Callable[[BaseException], None]] = []
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -315,6 +317,8 @@ class ReplicaNode:
                 continue
             await follower.apply(seq, wire.encode(marker))
             self.lease.epoch = epoch
+            # renewed from now on, not only once the venue is open: start-up may outlast a TTL
+            self.lease.keep(self.cfg.lease_renew_ms / 1000, self._lease_lost)
             _log.info(
                 "replication_promoted",
                 node=self.cfg.node_id,
@@ -330,6 +334,16 @@ class ReplicaNode:
                 last_seq=follower.last_seq,
             )
         raise ReplicationError("could not append the epoch marker: the stream keeps moving")
+
+    def on_lease_lost(self, fn: Callable[[BaseException], None]) -> None:
+        """`fn(exc)` once if the lease is found held by another node while primary."""
+        self._lost_listeners.append(fn)
+
+    def _lease_lost(self, exc: BaseException) -> None:
+        if self.publisher is not None:
+            self.publisher.fence(str(exc))  # the next publish raises: nothing more is released
+        for fn in list(self._lost_listeners):
+            fn(exc)
 
     # -- operations ----------------------------------------------------------------------
 
