@@ -49,6 +49,8 @@ from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
 from venue.marketdata import MarketDataPublisher
 from venue.marketdata.levels import LevelFeed
+from venue.marketdata.publisher import FeedResume
+from venue.marketdata.shadow import FeedShadow
 from venue.replication import ReplicaNode, ReplicationError
 from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.risk.monitor import RiskMonitor, run_monitor
@@ -77,11 +79,13 @@ class Venue:
         create: bool = True,
         recovered: tuple[Engine, Journal] | None = None,
         replication: ReplicaNode | None = None,
+        feed_resume: FeedResume | None = None,
     ) -> None:
         self.cfg = cfg
         # a replicated node hands over its caught-up engine and journal (promotion)
         self._recovered = recovered
         self.replication = replication
+        self._feed_resume = feed_resume  # a promoted standby continues the primary's feed
         self.stop_reason = ""  # why a replicated primary stopped (fenced, stepped down)
         self.clock: Clock = clock if clock is not None else LiveClock()
         self.create = create
@@ -144,7 +148,12 @@ class Venue:
             self.replication.on_lease_lost(self._on_lease_lost)
         # The feed must see every command from the first one after recovery on.
         if cfg.marketdata.enabled:
-            self.marketdata = MarketDataPublisher(cfg.marketdata, seq, self.clock)
+            self.marketdata = MarketDataPublisher(
+                cfg.marketdata, seq, self.clock, resume=self._feed_resume
+            )
+            if self.replication is not None and self.replication.publisher is not None:
+                md = self.marketdata
+                self.replication.publisher.feed_position = lambda: (md.session, md.next_seq)
         # FIX market data (35=V/W/X/Y) reads the committed book too: before the first submit.
         self.fix_marketdata = FixMarketData(
             sequencer=seq,
@@ -374,6 +383,9 @@ async def _serve_replicated(
                     file=sys.stderr,
                 )
                 return EXIT_RUNTIME
+            # a new shadow of the primary's feed for each time this node follows
+            shadow = FeedShadow(cfg.marketdata.history_messages) if cfg.marketdata.enabled else None
+            node.observer = shadow
             promoted = asyncio.create_task(node.until_primary(first=first), name="replication")
             waiter = asyncio.create_task(shutdown.wait())
             await asyncio.wait([promoted, waiter], return_when=asyncio.FIRST_COMPLETED)
@@ -386,7 +398,8 @@ async def _serve_replicated(
                 return EXIT_OK
             engine, journal, _publisher = promoted.result()
             first = False
-            venue = Venue(cfg, recovered=(engine, journal), replication=node)
+            resume = shadow.resume() if shadow is not None else None
+            venue = Venue(cfg, recovered=(engine, journal), replication=node, feed_resume=resume)
             code = await _serve_venue(venue, ready_file, shutdown)
             if code != EXIT_STEPPED_DOWN:
                 return code

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -60,6 +61,7 @@ class HaNode:
         synchronous: str = "NORMAL",
         replication: bool = True,
         stream: str = "VENUE",
+        feed_port: int = 0,
     ) -> None:
         self.node_id = node_id
         self.dir = root / node_id
@@ -73,6 +75,8 @@ class HaNode:
         text = self.config.read_text().replace(
             'synchronous = "FULL"', f'synchronous = "{synchronous}"'
         )
+        if feed_port:  # the feed's destination: a test's receiving socket (unicast loopback)
+            text = re.sub(r"(\[marketdata\][^\[]*?\nport = )0", rf"\g<1>{feed_port}", text, count=1)
         self.config.write_text(text)
         self.db = self.dir / "venue.db"
         self.admin_socket = self.dir / "admin.sock"

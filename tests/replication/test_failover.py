@@ -171,3 +171,90 @@ async def _admin(node: HaNode, *args: str) -> dict:  # type: ignore[type-arg]
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     return json.loads(out)  # type: ignore[no-any-return]
+
+
+class _Feed(asyncio.DatagramProtocol):
+    """Receives the feed's packets (and re-request answers) on one loopback socket."""
+
+    def __init__(self) -> None:
+        self.sessions: set[bytes] = set()
+        self.bodies: dict[int, bytes] = {}
+        self.conflicts: list[int] = []
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        from venue.marketdata.framing import decode_packet
+
+        session, seq, _count, bodies = decode_packet(data)
+        if bodies:
+            self.sessions.add(session)
+        for i, body in enumerate(bodies):
+            if self.bodies.setdefault(seq + i, body) != body:
+                self.conflicts.append(seq + i)
+
+
+async def test_the_promoted_standby_continues_the_feed_session_and_sequence(
+    nats_cluster: NatsCluster, tmp_path: Path
+) -> None:
+    """After a kill -9 of the primary the new primary's feed is the same MoldUDP64 session
+    with the next sequence numbers: a feed handler's book from every message (gaps filled by
+    re-requests to the new primary) equals the new primary's snapshot, and no sequence number
+    was used for two different messages."""
+    from venue.marketdata.book import FeedBook
+    from venue.marketdata.client import fetch_snapshot
+    from venue.marketdata.framing import encode_request, session_bytes
+    from venue.marketdata.messages import decode
+
+    loop = asyncio.get_running_loop()
+    transport, feed = await loop.create_datagram_endpoint(_Feed, local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    a = HaNode(tmp_path, "a", nats_cluster.servers, "primary", feed_port=port)
+    b = HaNode(tmp_path, "b", nats_cluster.servers, "standby", feed_port=port)
+    client = Client("ALPHA-MM", random.Random(3))
+    other = Client("BRAVO-MM", random.Random(4))
+    try:
+        await a.start()
+        await a.wait_ready()
+        md_a = await a.wait_event("marketdata_started")
+        await b.start()
+        await b.wait_event("replication_following")
+        for c in (client, other):
+            await c.connect(int((await a.wait_event("venue_ready"))["fix_port"]))
+            await c.settle()
+            assert await _trade(c, 15) > 0
+        await a.kill()
+        port_b = await b.wait_ready()
+        md_b = await b.wait_event("marketdata_started")
+        assert md_b["session"] == md_a["session"]  # the same session continues
+        assert md_b["next_seq"] > md_a["next_seq"]  # ... after the old primary's messages
+        for c in (client, other):
+            await c.close()
+            await c.connect(port_b)
+            await c.settle()
+            assert await _trade(c, 15) > 0
+        session, snapshot, next_seq = await fetch_snapshot("127.0.0.1", md_b["snapshot_port"])
+        assert session == md_a["session"]
+        missing = [s for s in range(1, next_seq) if s not in feed.bodies]
+        for seq in missing:  # re-requests to the new primary fill what the old one did not send
+            transport.sendto(
+                encode_request(session_bytes(session), seq, 1),
+                ("127.0.0.1", md_b["rerequest_port"]),
+            )
+        deadline = loop.time() + 10
+        while any(s not in feed.bodies for s in range(1, next_seq)) and loop.time() < deadline:
+            await asyncio.sleep(0.01)  # the answers arrive on the feed socket
+        assert [s for s in range(1, next_seq) if s not in feed.bodies] == []
+        assert feed.conflicts == [] and feed.sessions == {session_bytes(session)}
+        live, snap = FeedBook(), FeedBook()
+        for seq in range(1, next_seq):
+            live.apply(decode(feed.bodies[seq]))
+        for body in snapshot:
+            msg = decode(body)
+            if type(msg).__name__ != "SnapshotCompleteMsg":
+                snap.apply(msg)
+        assert live.view() == snap.view() and live.view()
+    finally:
+        for node in (a, b):
+            await node.kill()
+        for c in (client, other):
+            await c.close()
+        transport.close()

@@ -15,24 +15,38 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 import msgspec
 
-from venue.core import Command, Engine
+from venue.core import Command, Engine, Event
 from venue.journal import Journal, Snapshot
 from venue.log import get_logger
 from venue.replication import wire
 from venue.replication.errors import ReplicationError, StateDiverged
 
-__all__ = ["Follower"]
+__all__ = ["FeedObserver", "Follower"]
 
 _log = get_logger("venue.replication")
 _decode_cmd = msgspec.msgpack.Decoder(Command).decode
 
 
+class FeedObserver(Protocol):
+    """Sees each batch as it is applied (`venue.marketdata.shadow.FeedShadow`)."""
+
+    def begin(self, session: str, feed_seq: int, engine: Engine, ts: int) -> None: ...
+    def command(self, ts: int, events: Sequence[Event]) -> None: ...
+    def reset(self) -> None: ...
+
+
 class Follower:
-    def __init__(self, engine: Engine, journal: Journal) -> None:
+    def __init__(
+        self, engine: Engine, journal: Journal, observer: FeedObserver | None = None
+    ) -> None:
         self.engine = engine
         self.journal = journal
+        self.observer = observer
         self.stream_seq = 0  # the last stream message applied (or seen and rejected)
         self.epoch = 0  # the newest epoch seen
         self.primary = ""  # the node that wrote the newest message applied
@@ -81,8 +95,17 @@ class Follower:
         batch = wire.to_batch(msg, rows)
         engine = self.engine
         encode = self._encode
+        observer = self.observer
+        if observer is not None and rows:
+            if len(rows) == len(msg.rows):
+                observer.begin(msg.feed_session, msg.feed_seq, engine, rows[0][1])
+            else:
+                observer.reset()  # part of it was applied before a restart
+                observer = None
         for seq, ts, cmd_bytes, events_bytes in rows:
             events = engine.apply(_decode_cmd(cmd_bytes))
+            if observer is not None:
+                observer.command(ts, events)
             if encode(events) != events_bytes:
                 raise StateDiverged(
                     f"seq {seq}: this node's engine produced other events than the primary's"

@@ -30,7 +30,7 @@ from venue.journal import Journal, Synchronous, recover
 from venue.log import get_logger
 from venue.replication import wire
 from venue.replication.errors import ReplicationError
-from venue.replication.follower import Follower
+from venue.replication.follower import FeedObserver, Follower
 from venue.replication.lease import Lease, describe
 from venue.replication.link import Link, WrongLastSequence, is_transient
 from venue.replication.publisher import Publisher
@@ -60,6 +60,7 @@ class ReplicaNode:
         self._seen_holder = False  # a holder was seen since start: a free lease is a real expiry
         self._cooldown_until = 0.0  # after a step-down: leave the lease to the standby a while
         self._lost_listeners: list[Callable[[BaseException], None]] = []
+        self.observer: FeedObserver | None = None  # given to each follower (the feed's shadow)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -138,7 +139,7 @@ class ReplicaNode:
     async def _place(self, engine: Engine, journal: Journal) -> Follower:
         first, last = await self.link.stream_bounds()
         local = journal.last_seq
-        follower = Follower(engine, journal)
+        follower = Follower(engine, journal, self.observer)
         if last == 0 or last < first:
             if local:
                 _log.warning(
@@ -203,7 +204,7 @@ class ReplicaNode:
                 f"{self.db} from it (copy the primary's journal file here first)"
             )
         engine, journal, _ = await recover(self.db, synchronous=self.synchronous, create=True)
-        follower = Follower(engine, journal)
+        follower = Follower(engine, journal, self.observer)
         follower.stream_seq = first - 1
         return follower
 

@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from venue.journal import Batch
 from venue.log import get_logger
@@ -41,6 +42,9 @@ class Publisher:
         self.waiting_since: float | None = None  # monotonic seconds; None: not waiting
         self._fenced: str | None = None
         self._retry_s = link.cfg.retry_ms / 1000
+        # (feed session, next feed seq) now: at publish time the feed has numbered every
+        # earlier batch and none of this one (it translates at release); set by `venue.app`
+        self.feed_position: Callable[[], tuple[str, int]] | None = None
 
     def fence(self, reason: str) -> None:
         self._fenced = reason
@@ -54,7 +58,10 @@ class Publisher:
             raise Fenced(f"this node is no longer the primary: {self._fenced}")
         if not (batch.rows or batch.store_ops or batch.session_seqs):
             return  # a snapshot alone: followers take their own
-        msg = wire.from_batch(batch, epoch=self.epoch, node=self.node, prev_last_seq=self.last_seq)
+        feed = self.feed_position() if self.feed_position is not None else ("", 0)
+        msg = wire.from_batch(
+            batch, epoch=self.epoch, node=self.node, prev_last_seq=self.last_seq, feed=feed
+        )
         payload = wire.encode(msg)
         expected = self.stream_seq
         msg_id = f"{self.node}.{self.epoch}.{expected + 1}"

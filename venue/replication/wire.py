@@ -9,6 +9,8 @@ Invariants:
 - `last_seq` is the journal's last seq once the message is applied (equal to the previous
   message's for a batch without journal rows, such as a heartbeat's), so a node can find where
   its own journal stands in the stream.
+- A batch names the primary's feed session and the feed sequence number its messages start
+  at, so a standby's shadow of the feed can check it numbers them the same way.
 - Every message names the leader epoch it was written in; an epoch marker (`kind` EPOCH, no
   rows) is the first message of a new primary's epoch.
 """
@@ -38,6 +40,8 @@ class StreamMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=True, 
     session_seqs: dict[str, tuple[int, int, int]] = {}
     snapshot_seq: int = 0  # 0: the primary took no snapshot in this batch
     snapshot_hash: str = ""
+    feed_session: str = ""  # the primary's market-data session ("": no feed)
+    feed_seq: int = 0  # its next feed sequence number before this batch's messages
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -53,7 +57,14 @@ def decode(data: bytes) -> StreamMessage:
     return _decoder.decode(data)
 
 
-def from_batch(batch: Batch, *, epoch: int, node: str, prev_last_seq: int) -> StreamMessage:
+def from_batch(
+    batch: Batch,
+    *,
+    epoch: int,
+    node: str,
+    prev_last_seq: int,
+    feed: tuple[str, int] = ("", 0),
+) -> StreamMessage:
     snap = batch.snapshot
     return StreamMessage(
         kind=BATCH,
@@ -65,6 +76,8 @@ def from_batch(batch: Batch, *, epoch: int, node: str, prev_last_seq: int) -> St
         session_seqs=batch.session_seqs,
         snapshot_seq=snap.seq if snap is not None else 0,
         snapshot_hash=snap.state_hash if snap is not None else "",
+        feed_session=feed[0],
+        feed_seq=feed[1],
     )
 
 
