@@ -140,6 +140,8 @@ class Venue:
             self.clock,
             snapshot_every_commands=cfg.journal.snapshot_every_commands,
             snapshot_every_ns=cfg.journal.snapshot_every_seconds * 1_000_000_000,
+            # replicated: a batch is one stream message, bounded by the servers' max_payload
+            max_batch=self.replication.link.batch_limit() if self.replication else 4096,
         )
         seq.on_failure(self._on_journal_failure)
         if self.replication is not None and self.replication.publisher is not None:

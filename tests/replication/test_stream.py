@@ -150,3 +150,22 @@ def _one_row_batch(seq: int) -> Batch:
     batch = Batch()
     batch.rows = [(seq, 0, b"x", b"y")]
     return batch
+
+
+async def test_a_batch_larger_than_the_servers_accept_stops_with_a_clear_error(
+    nats_cluster: NatsCluster, tmp_path: Path
+) -> None:
+    from venue.replication import ReplicationError
+
+    a = ReplicaNode(
+        _cfg(nats_cluster, "a", "primary"), db=tmp_path / "a.db", synchronous="NORMAL", create=True
+    )
+    await a.connect()
+    _engine, journal, publisher = await asyncio.wait_for(a.until_primary(first=True), TIMEOUT)
+    assert a.link.batch_limit() == 2048  # 8 MiB servers: 2048 commands of 4 KiB
+    batch = Batch()
+    batch.rows = [(1, 0, b"x" * (a.link.max_payload + 1), b"")]
+    with pytest.raises(ReplicationError, match="raise max_payload"):
+        await publisher.publish(batch)
+    await journal.close()
+    await a.close()

@@ -145,6 +145,16 @@ class Link:
                 )
             )
 
+    @property
+    def max_payload(self) -> int:
+        """The largest message the servers accept (their `max_payload`)."""
+        return int(self.nc.max_payload) if self.nc is not None else 1 << 20
+
+    def batch_limit(self) -> int:
+        """Commands per batch for the sequencer, so that a batch (its rows, reports and drop
+        copies: a few KiB per command) fits in one message: 256 at NATS's default 1 MiB."""
+        return max(16, min(4096, self.max_payload // 4096))
+
     async def close(self) -> None:
         if self.nc is not None and not self.nc.is_closed:
             await self.nc.close()

@@ -63,6 +63,12 @@ class Publisher:
             batch, epoch=self.epoch, node=self.node, prev_last_seq=self.last_seq, feed=feed
         )
         payload = wire.encode(msg)
+        limit = self._link.max_payload
+        if len(payload) > limit:  # retrying cannot help; the batch is committed, not released
+            raise ReplicationError(
+                f"the batch ending at seq {msg.last_seq} is {len(payload)} bytes, more than the "
+                f"NATS servers' max_payload of {limit}: raise max_payload (8MB is recommended)"
+            )
         expected = self.stream_seq
         msg_id = f"{self.node}.{self.epoch}.{expected + 1}"
         loop = asyncio.get_running_loop()
