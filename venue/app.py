@@ -4,6 +4,11 @@ Invariants:
 - Start-up order: configuration → journal recovery (snapshot + tail, verified) → instruments
   added as sequenced commands → sequencer → gateway listening. Ports open only after recovery.
 - Shutdown order is the reverse; the sequencer flushes and commits before the journal closes.
+- Replicated (`[replication]`): the node follows the stream as a standby (its admin socket
+  answers `status`) until it holds the lease; promotion hands the caught-up engine and journal
+  to the same start path (no second recovery) with the feed's resume point, and the sequencer
+  releases a batch only once the stream acknowledged it. A fenced node exits 4; a node that
+  stepped down (`venue-admin failover`) follows again.
 - Every failure a person can cause (bad configuration, corrupt journal, port in use) ends the
   process with one clear line on stderr and a non-zero exit, never a traceback.
 """
@@ -371,8 +376,23 @@ async def _serve_replicated(
         create=True,
     )
     Path(cfg.journal.path).parent.mkdir(parents=True, exist_ok=True)
+    connecting = asyncio.create_task(node.connect())
+    waiter = asyncio.create_task(shutdown.wait())
+    await asyncio.wait([connecting, waiter], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if not connecting.done():  # stopped while NATS was still out of reach
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ReplicationError):
+            await connecting
+        await node.close()
+        return EXIT_OK
     try:
-        await node.connect()
+        connecting.result()
+    except ReplicationError as exc:
+        print(f"venue: replication: {exc}", file=sys.stderr)
+        await node.close()
+        return EXIT_RUNTIME
+    try:
         first = True
         while True:
             # while it follows, the node answers `venue-admin status` on its admin socket

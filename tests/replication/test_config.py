@@ -67,3 +67,20 @@ def test_check_config_validates_the_table(
     bad = write_config(tmp_path, extra=GOOD.replace("venue-a", "venue a"))
     assert main(["check-config", "--config", str(bad)]) == 3
     assert "replication.node_id" in capsys.readouterr().err
+
+
+async def test_unreachable_nats_servers_do_not_hang_the_node(tmp_path: Path) -> None:
+    """No NATS at the configured address: the node says what it is trying to reach and stops
+    at once on SIGTERM (it does not sit in the client's endless reconnect loop)."""
+    from tests.replication.cluster import free_ports
+    from tests.replication.harness import HaNode
+
+    (port,) = free_ports(1)
+    node = HaNode(tmp_path, "a", [f"nats://127.0.0.1:{port}"], "primary")
+    await node.start()
+    try:
+        ev = await node.wait_event("nats_error", timeout=20)
+        assert "Connect" in ev["error"] or "refused" in ev["error"]
+        assert await node.stop() == 0
+    finally:
+        await node.kill()

@@ -78,22 +78,15 @@ class Link:
             _log.info("nats_reconnected", server=str(url.netloc) if url else "")
 
         try:
-            self.nc = await nats.connect(
-                servers=list(self.cfg.servers),
-                name=f"venue-{self.cfg.node_id}",
-                connect_timeout=2,
-                reconnect_time_wait=0.2,
-                max_reconnect_attempts=-1,
-                ping_interval=1,
-                max_outstanding_pings=3,
-                allow_reconnect=True,
-                error_cb=on_error,
-                disconnected_cb=on_disconnected,
-                reconnected_cb=on_reconnected,
+            # nats-py retries an unreachable server forever when reconnecting is unbounded:
+            # at start-up the node gives up after `timeout_s` with a clear error instead
+            self.nc = await asyncio.wait_for(
+                self._dial(on_error, on_disconnected, on_reconnected), timeout_s
             )
         except Exception as exc:
             raise ReplicationError(
-                f"cannot reach the NATS servers {', '.join(self.cfg.servers)}: {exc}"
+                f"cannot reach the NATS servers {', '.join(self.cfg.servers)}: "
+                f"{type(exc).__name__}: {exc}"
             ) from exc
         self.connected = True
         self._js = self.nc.jetstream(timeout=self.cfg.publish_timeout_ms / 1000)
@@ -108,6 +101,21 @@ class Link:
                 if asyncio.get_running_loop().time() > deadline:
                     raise ReplicationError(f"JetStream is not available: {exc}") from exc
                 await asyncio.sleep(0.25)
+
+    async def _dial(self, on_error: Any, on_disconnected: Any, on_reconnected: Any) -> NatsClient:
+        return await nats.connect(
+            servers=list(self.cfg.servers),
+            name=f"venue-{self.cfg.node_id}",
+            connect_timeout=2,
+            reconnect_time_wait=0.2,
+            max_reconnect_attempts=-1,  # once connected, a NATS node going away is routine
+            ping_interval=1,
+            max_outstanding_pings=3,
+            allow_reconnect=True,
+            error_cb=on_error,
+            disconnected_cb=on_disconnected,
+            reconnected_cb=on_reconnected,
+        )
 
     async def _ensure(self) -> None:
         cfg = self.cfg
