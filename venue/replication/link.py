@@ -13,7 +13,8 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -33,10 +34,12 @@ from venue.log import get_logger
 from venue.replication.errors import ReplicationError
 
 __all__ = ["Link", "WrongLastSequence"]
+T = TypeVar("T")
 
 _log = get_logger("venue.replication")
 _WRONG_LAST_SEQUENCE = 10071  # JetStream's error code for a failed expected-last-sequence
-_FATAL = (10059, 10054)  # stream not found; message larger than the stream accepts
+# stream not found; message larger than the stream accepts; no message at that sequence
+_FATAL = (10059, 10054, 10037)
 DUPLICATE_WINDOW_S = 120.0  # a publish retried within this finds its first attempt
 
 
@@ -170,13 +173,46 @@ class Link:
     # -- the stream ----------------------------------------------------------------------
 
     async def stream_bounds(self) -> tuple[int, int]:
-        """(first, last) stream sequence; (0, 0) or (1, 0) style bounds for an empty one."""
-        info = await self.js.stream_info(self.cfg.stream)
-        return int(info.state.first_seq), int(info.state.last_seq)
+        """(first, last) stream sequence; (0, 0) or (1, 0) style bounds for an empty one.
+        Waits out a NATS node away or an election (see `_retry`)."""
+
+        async def read() -> tuple[int, int]:
+            info = await self.js.stream_info(self.cfg.stream)
+            return int(info.state.first_seq), int(info.state.last_seq)
+
+        return await self._retry("read the stream's bounds", read)
 
     async def get(self, seq: int) -> bytes:
-        msg = await self.js.get_msg(self.cfg.stream, seq, direct=True)
-        return bytes(msg.data or b"")
+        """The stream message at `seq` (waits out transient failures like `stream_bounds`)."""
+
+        async def read() -> bytes:
+            msg = await self.js.get_msg(self.cfg.stream, seq, direct=True)
+            return bytes(msg.data or b"")
+
+        return await self._retry(f"read stream message {seq}", read)
+
+    async def _retry(self, what: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """`await fn()` until it succeeds or fails for good: a read of the stream has no
+        other way forward, and the caller's task is cancelled if the node is stopped."""
+        warned = False
+        while True:
+            try:
+                result = await fn()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if not warned:
+                    warned = True
+                    _log.warning(
+                        "replication_waiting_for_nats",
+                        doing=what,
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
+                await asyncio.sleep(self.cfg.retry_ms / 1000)
+                continue
+            if warned:
+                _log.info("replication_nats_back", doing=what)
+            return result
 
     async def publish(self, payload: bytes, *, expected: int, msg_id: str) -> int:
         """Append `payload` if the stream's last sequence is `expected`; returns its sequence."""

@@ -235,14 +235,23 @@ class ReplicaNode:
 
     async def _follow(self, follower: Follower) -> None:
         """Apply messages as they come until `_following` is cleared. Stopped between two
-        messages, never by cancellation, so a message is applied wholly or not at all."""
-        self._sub = await self.link.follow(follower.stream_seq + 1)
+        messages, never by cancellation, so a message is applied wholly or not at all. A
+        subscription that NATS trouble breaks is made again from the next message."""
         while self._following:
             try:
-                msg = await self._sub.next_msg(timeout=0.05)
-            except TimeoutError:
-                continue
-            await follower.apply(int(msg.metadata.sequence.stream), bytes(msg.data))
+                self._sub = await self.link.follow(follower.stream_seq + 1)
+                while self._following:
+                    try:
+                        msg = await self._sub.next_msg(timeout=0.05)
+                    except TimeoutError:
+                        continue
+                    await follower.apply(int(msg.metadata.sequence.stream), bytes(msg.data))
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                _log.warning("replication_follow_interrupted", error=f"{type(exc).__name__}: {exc}")
+                await self._unfollow()
+                await asyncio.sleep(self.cfg.retry_ms / 1000)
 
     async def _unfollow(self) -> None:
         sub, self._sub = self._sub, None
