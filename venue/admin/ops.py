@@ -33,7 +33,13 @@ from typing import Any, Protocol
 import msgspec
 
 from venue.admin.protocol import ErrorCode
-from venue.admin.views import account_row, instrument_rows, money_text, position_rows
+from venue.admin.views import (
+    account_row,
+    instrument_figures,
+    instrument_rows,
+    money_text,
+    position_rows,
+)
 from venue.config import ConfigError, SessionConfig, load_session_file
 from venue.core.commands import (
     Deposit,
@@ -232,6 +238,7 @@ class AdminOps:
             "session.reload": (_Name, self._session_reload),
             "cancel_all": (_CancelAll, self._cancel_all),
             "instrument.list": (_NoArgs, self._instrument_list),
+            "instrument.show": (_Symbol, self._instrument_show),
             "instrument.halt": (_Symbol, self._instrument_halt),
             "instrument.resume": (_Symbol, self._instrument_resume),
             "index.set": (_IndexPrice, self._index_set),
@@ -402,6 +409,10 @@ class AdminOps:
 
     async def _instrument_list(self, _a: _NoArgs, _op: str) -> Any:
         return instrument_rows(self.sequencer.engine)
+
+    async def _instrument_show(self, a: _Symbol, _op: str) -> Any:
+        self._market(a.symbol)
+        return instrument_figures(self.sequencer.engine, a.symbol)
 
     def _account(self, name: str) -> dict[str, Any]:
         view = self.sequencer.engine.account_view(name)
