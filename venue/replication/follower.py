@@ -120,3 +120,9 @@ class Follower:
                 _log.info("replication_state_hash_checked", seq=seq, state_hash=state_hash)
         if batch.has_writes():
             await self.journal.commit(batch)
+        mine = getattr(batch, "chain", b"")
+        if msg.chain and mine and rows and len(rows) == len(msg.rows) and mine != msg.chain:
+            raise StateDiverged(
+                f"seq {rows[-1][0]}: journal chain hash {bytes(mine).hex()}, "
+                f"the primary's is {msg.chain.hex()}"
+            )

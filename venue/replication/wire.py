@@ -11,6 +11,8 @@ Invariants:
   its own journal stands in the stream.
 - A batch names the primary's feed session and the feed sequence number its messages start
   at, so a standby's shadow of the feed can check it numbers them the same way.
+- Where the journal keeps a hash chain, a batch carries the chain hash after its last row; a
+  follower's own commit of the same rows must reach the same hash.
 - Every message names the leader epoch it was written in; an epoch marker (`kind` EPOCH, no
   rows) is the first message of a new primary's epoch.
 """
@@ -40,6 +42,7 @@ class StreamMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=True, 
     session_seqs: dict[str, tuple[int, int, int]] = {}
     snapshot_seq: int = 0  # 0: the primary took no snapshot in this batch
     snapshot_hash: str = ""
+    chain: bytes = b""  # the journal's chain hash after the batch's last row (b"": unknown)
     feed_session: str = ""  # the primary's market-data session ("": no feed)
     feed_seq: int = 0  # its next feed sequence number before this batch's messages
 
@@ -76,9 +79,16 @@ def from_batch(
         session_seqs=batch.session_seqs,
         snapshot_seq=snap.seq if snap is not None else 0,
         snapshot_hash=snap.state_hash if snap is not None else "",
+        chain=_chain_of(batch),
         feed_session=feed[0],
         feed_seq=feed[1],
     )
+
+
+def _chain_of(batch: Batch) -> bytes:
+    """The chain hash the commit left on the batch, on journals that keep a hash chain."""
+    chain = getattr(batch, "chain", b"")
+    return bytes(chain) if chain and batch.rows else b""
 
 
 def to_batch(msg: StreamMessage, rows: list[Row]) -> Batch:
