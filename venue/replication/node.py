@@ -184,7 +184,7 @@ class ReplicaNode:
         agreed = await self._agreement(journal, first, last)
         await journal.close()
         kept = self.db.with_name(f"{self.db.name}.dropped-{int(time.time())}")
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".state"):  # .state: the durable marker, if kept
             src = Path(f"{self.db}{suffix}")
             if src.exists():
                 src.rename(Path(f"{kept}{suffix}"))
