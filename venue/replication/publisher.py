@@ -82,6 +82,13 @@ class Publisher:
                 break
             except WrongLastSequence as exc:
                 self._fenced = f"the stream refused seq {msg.last_seq}'s batch ({exc})"
+                _log.critical(
+                    "replication_fenced",
+                    seq=msg.last_seq,
+                    expected_stream_seq=expected,
+                    error=str(exc),
+                    action="another node is primary: releasing nothing more, stopping",
+                )
                 raise Fenced(
                     f"another node is primary: the stream refused this node's batch ending at "
                     f"seq {msg.last_seq} (expected last stream sequence {expected}: {exc})"
