@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,6 +141,8 @@ async def test_venue_admin_failover_hands_over_and_status_shows_it(
         assert await _trade(client, 4) > 0
         standby = (await _admin(b, "status"))["replication"]
         assert (standby["role"], standby["lease_holder"]["node"]) == ("standby", "a")
+        refused = await _admin(b, "failover", ok=False)  # only the primary hands over
+        assert "standby" in refused
         assert standby["stream_seq"] >= standby["applied_stream_seq"] > 0
         status = await _admin(a, "status")
         rep = status["replication"]
@@ -162,15 +165,18 @@ async def test_venue_admin_failover_hands_over_and_status_shows_it(
         await client.close()
 
 
-async def _admin(node: HaNode, *args: str) -> dict:  # type: ignore[type-arg]
+async def _admin(node: HaNode, *args: str, ok: bool = True) -> Any:
     cmd = [sys.executable, "-m", "venue.admin.cli", "--socket", str(node.admin_socket), "--json"]
     cmd += [*args, "--yes"] if args[0] == "failover" else list(args)
     proc = await asyncio.create_subprocess_exec(
         *cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
+    if not ok:
+        assert proc.returncode != 0, out.decode()
+        return err.decode()
     assert proc.returncode == 0, err.decode()
-    return json.loads(out)  # type: ignore[no-any-return]
+    return json.loads(out)
 
 
 class _Feed(asyncio.DatagramProtocol):

@@ -165,3 +165,29 @@ def _hash_after(msgs: list[wire.StreamMessage], seq: int) -> str:
             if row[0] <= seq:
                 engine.apply(decode(row[2]))
     return engine.state_hash()
+
+
+def test_the_feed_shadow_numbers_as_the_primary_and_restarts_on_a_difference() -> None:
+    """The shadow numbers each command's feed messages from the primary's next feed seq; a
+    batch whose feed seq differs from the shadow's count restarts it there (counted)."""
+    from venue.marketdata.shadow import FeedShadow
+    from venue.marketdata.translate import FeedTranslator
+
+    engine = Engine()
+    primary = FeedTranslator()
+    primary_next = 1 + len(primary.preamble(engine, 1))
+    shadow = FeedShadow(1000)
+    for i, cmd in enumerate(commands()):
+        shadow.begin("S1", primary_next, engine, cmd.ts)
+        events = engine.apply(cmd)
+        shadow.command(cmd.ts, events)
+        primary_next += len(primary.on_command(cmd.ts, events))
+        assert shadow.next_seq == primary_next, i
+    assert shadow.mismatches == 0
+    resume = shadow.resume()
+    assert resume is not None and resume.session == "S1"
+    assert resume.history.next_seq == primary_next
+    shadow.begin("S1", primary_next + 3, engine, 9)  # the primary numbered three more
+    assert shadow.mismatches == 1 and shadow.next_seq == primary_next + 3
+    shadow.begin("", 0, engine, 9)  # a primary without a feed: nothing to continue
+    assert shadow.resume() is None
