@@ -10,7 +10,8 @@ Starts a 3-node NATS JetStream cluster on 127.0.0.1 from the pip-installed `nats
    orders evenly spaced at `--rate` orders/s, latency from the scheduled send to the first
    ExecutionReport) against `venue run` twice in the same run: without replication, and as a
    replicated primary (with a standby following). `replication_p50_added_us` is the difference
-   of the two p50s.
+   of the two p50s. `publish_ack_us` is the stream's acknowledgement time for one message
+   alone (what each batch waits for): the added latency on a quiet machine.
 2. Failover, `--seeds` times (tests/replication/scenario.py): a primary and a standby, two
    trading and two drop-copy sessions under load, the primary SIGKILLed at a random moment.
    `rto_s` is from the kill to the first ExecutionReport a client that logged on to the standby
@@ -103,6 +104,32 @@ def latency_run(
     }
 
 
+async def publish_rtt(cluster: NatsCluster, count: int) -> dict[str, float]:
+    """The stream's acknowledgement time for one 2 KB message with the conditions a primary
+    sets (expected last sequence, message id), one at a time: what replication adds per batch."""
+    import nats
+    from nats.js.api import StreamConfig
+
+    nc = await nats.connect(cluster.servers)
+    try:
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name="RTT", subjects=["rtt"], num_replicas=3))
+        last, samples = 0, []
+        for i in range(count):
+            t = time.perf_counter_ns()
+            headers = {"Nats-Expected-Last-Sequence": str(last), "Nats-Msg-Id": str(i)}
+            last = (await js.publish("rtt", b"x" * 2000, headers=headers)).seq
+            samples.append(time.perf_counter_ns() - t)
+        await js.delete_stream("RTT")
+    finally:
+        await nc.close()
+    samples.sort()
+    return {
+        "p50": round(samples[len(samples) // 2] / 1000, 1),
+        "p99": round(samples[min(len(samples) - 1, len(samples) * 99 // 100)] / 1000, 1),
+    }
+
+
 async def failover_runs(
     args: argparse.Namespace, tmp: Path, cluster: NatsCluster
 ) -> dict[str, Any]:
@@ -149,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         single = latency_run(args, tmp, cluster, replicated=False)
         replicated = latency_run(args, tmp, cluster, replicated=True)
         failover = asyncio.run(failover_runs(args, tmp, cluster))
+        rtt = asyncio.run(publish_rtt(cluster, 100 if args.smoke else 1000))
     finally:
         cluster.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -166,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             "on": replicated["latency_us"].get("p99"),
         },
         "replication_p50_added_us": round(p50[1] - p50[0], 1) if None not in p50 else None,
+        "publish_ack_us": rtt,
         "latency_runs": [single, replicated],
         "lease_ttl_ms": args.ttl_ms,
         "note": "one machine: 3 NATS nodes, 2 venues and the clients share the CPUs",
