@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import msgspec
 import pytest
 from structlog.testing import capture_logs
 
@@ -169,3 +170,20 @@ async def test_a_batch_larger_than_the_servers_accept_stops_with_a_clear_error(
         await publisher.publish(batch)
     await journal.close()
     await a.close()
+
+
+async def test_a_node_with_another_lease_ttl_than_the_bucket_is_refused(
+    nats_cluster: NatsCluster, tmp_path: Path
+) -> None:
+    from venue.replication import ReplicationError
+
+    a = ReplicaNode(
+        _cfg(nats_cluster, "a", "primary"), db=tmp_path / "a.db", synchronous="NORMAL", create=True
+    )
+    await a.connect()
+    other = msgspec.structs.replace(_cfg(nats_cluster, "b", "standby"), lease_ttl_ms=5000)
+    b = ReplicaNode(other, db=tmp_path / "b.db", synchronous="NORMAL", create=True)
+    with pytest.raises(ReplicationError, match="lease_ttl_ms = 5000"):
+        await b.connect()
+    for node in (a, b):
+        await node.close()

@@ -147,14 +147,24 @@ class Link:
         except (NotFoundError, Exception) as exc:
             if not isinstance(exc, NotFoundError) and "not found" not in str(exc).lower():
                 raise
-            self._kv = await js.create_key_value(
-                KeyValueConfig(
-                    bucket=cfg.lease_bucket,
-                    history=1,
-                    ttl=cfg.lease_ttl_ms / 1000,
-                    replicas=cfg.replicas,
+        else:
+            ttl = (await self._kv.status()).ttl
+            if ttl is None or abs(ttl - cfg.lease_ttl_ms / 1000) > 0.001:
+                # the TTL is the bucket's: a node configured otherwise would misjudge expiry
+                raise ReplicationError(
+                    f"lease bucket {cfg.lease_bucket} expires keys after {ttl} s, the "
+                    f"configuration says lease_ttl_ms = {cfg.lease_ttl_ms} (delete the bucket "
+                    "with every node stopped, or configure the same TTL)"
                 )
+            return
+        self._kv = await js.create_key_value(
+            KeyValueConfig(
+                bucket=cfg.lease_bucket,
+                history=1,
+                ttl=cfg.lease_ttl_ms / 1000,
+                replicas=cfg.replicas,
             )
+        )
 
     @property
     def max_payload(self) -> int:
