@@ -125,7 +125,9 @@ async def test_a_node_behind_the_stream_catches_up_at_start(
     for suffix in ("", "-wal"):
         src = Path(f"{tmp_path / 'a.db'}{suffix}")
         if src.exists():
-            Path(f"{tmp_path / 'b.db'}{suffix}").write_bytes(src.read_bytes())
+            dst = Path(f"{tmp_path / 'b.db'}{suffix}")
+            dst.write_bytes(src.read_bytes())
+            dst.chmod(0o600)  # journal files are the owner's only
     seq_a = Sequencer(engine_a, journal_a, LiveClock())
     assert a.publisher is not None
     seq_a.set_replicator(a.publisher.publish)
