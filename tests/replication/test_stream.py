@@ -18,7 +18,7 @@ from venue.clock import LiveClock
 from venue.config_replication import ReplicationConfig
 from venue.core import AddInstrument, Engine
 from venue.journal import Batch, Journal
-from venue.replication import Fenced, ReplicaNode
+from venue.replication import Fenced, ReplicaNode, wire
 from venue.sequencer import Sequencer
 
 TIMEOUT = 30.0  # an upper bound for a loaded machine, not an expectation
@@ -142,6 +142,10 @@ async def test_a_node_behind_the_stream_catches_up_at_start(
     assert not [e for e in logs if e["event"] == "replication_local_tail_dropped"]
     assert follower.last_seq == journal_a.last_seq == 2
     assert follower.engine.state_hash() == engine_a.state_hash()
+    # the batches carry the primary's chain hash, which the follower's journal reached too
+    _, last = await a.link.stream_bounds()
+    carried = wire.decode(await a.link.get(last)).chain
+    assert carried == journal_a.last_chain == follower.journal.last_chain != b""
     await follower.journal.close()
     await seq_a.stop()
     await journal_a.close()

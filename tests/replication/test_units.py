@@ -191,3 +191,38 @@ def test_the_feed_shadow_numbers_as_the_primary_and_restarts_on_a_difference() -
     assert shadow.mismatches == 1 and shadow.next_seq == primary_next + 3
     shadow.begin("", 0, engine, 9)  # a primary without a feed: nothing to continue
     assert shadow.resume() is None
+
+
+async def test_a_follower_keeps_the_fix_store_session_seqs_and_logon_guards(
+    tmp_path: Path,
+) -> None:
+    """Everything a promoted standby's gateway reads comes with the batch: the outbound store,
+    the sessions' sequence numbers and the signed-Logon replay guard (issue 16's guard)."""
+    msgs, _ = primary_messages()
+    first = msgspec.structs.replace(
+        msgs[1],
+        store_ops=[("S1", 1, 1, b"logon"), ("S1", 2, 0, b"report")],
+        session_seqs={"S1": (5, 3, 77)},
+        logon_guards={"S1": (1_000, 4)},
+    )
+    follower = await _follower(tmp_path)
+    await follower.apply(1, wire.encode(msgs[0]))
+    await follower.apply(2, wire.encode(first))
+    journal = follower.journal
+    assert await journal.load_session_seqs("S1") == (5, 3, 77)
+    assert await journal.load_logon_guards() == {"S1": (1_000, 4)}
+    assert await journal.read_outbound("S1", 1, 0, 10) == [
+        (1, True, b"logon"),
+        (2, False, b"report"),
+    ]
+    await journal.close()
+
+
+async def test_a_follower_stops_when_its_chain_differs_from_the_primarys(tmp_path: Path) -> None:
+    msgs, _ = primary_messages()
+    follower = await _follower(tmp_path)
+    await follower.apply(1, wire.encode(msgs[0]))
+    forged = msgspec.structs.replace(msgs[1], chain=b"\x00" * 32)
+    with pytest.raises(StateDiverged, match="chain hash"):
+        await follower.apply(2, wire.encode(forged))
+    await follower.journal.close()

@@ -9,8 +9,9 @@ Invariants:
   `StateDiverged` stops the node. The follower writes its own snapshot at those seqs.
 - A message from an epoch older than the newest seen is rejected (logged, not applied): after
   a new primary's epoch marker nothing of an older primary counts.
-- One message is one local transaction (its rows, FIX store changes and session sequence
-  numbers), so the journal and the FIX store agree at every point, as on the primary.
+- One message is one local transaction (its rows, FIX store changes, session sequence numbers
+  and Logon replay guards), so the journal and the FIX store agree at every point, as on the
+  primary; the journal's chain hash after the message's rows must equal the primary's.
 """
 
 from __future__ import annotations
@@ -120,9 +121,8 @@ class Follower:
                 _log.info("replication_state_hash_checked", seq=seq, state_hash=state_hash)
         if batch.has_writes():
             await self.journal.commit(batch)
-        mine = getattr(batch, "chain", b"")
-        if msg.chain and mine and rows and len(rows) == len(msg.rows) and mine != msg.chain:
+        if msg.chain and rows and len(rows) == len(msg.rows) and batch.chain != msg.chain:
             raise StateDiverged(
-                f"seq {rows[-1][0]}: journal chain hash {bytes(mine).hex()}, "
+                f"seq {rows[-1][0]}: journal chain hash {batch.chain.hex()}, "
                 f"the primary's is {msg.chain.hex()}"
             )

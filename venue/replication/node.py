@@ -115,9 +115,14 @@ class ReplicaNode:
     async def sync(self) -> Follower:
         """Recover the local journal and catch it up with the stream (dropping a local tail
         the stream never acknowledged). The caller owns the follower's journal."""
+        # A journal shorter than its marker proves (a lost write-ahead log) is accepted here:
+        # everything a primary released is in the stream, which the catch-up below restores.
         engine, journal, _ = await recover(
-            self.db, synchronous=self.synchronous, create=self.create
+            self.db, synchronous=self.synchronous, create=self.create, accept_loss=True
         )
+        report = journal.recovery
+        if report is not None and report.lost:
+            _log.warning("replication_local_loss_restored_from_stream", lost=report.lost)
         try:
             follower = await self._place(engine, journal)
         except BaseException:

@@ -3,7 +3,8 @@
 Invariants:
 - A batch message holds everything a standby needs to continue exactly where the primary is:
   the journal rows (seq, ts, command bytes, event bytes, as the primary journaled them), the
-  outbound FIX store changes in recording order, and the sessions' sequence numbers. Snapshots
+  outbound FIX store changes in recording order, the sessions' sequence numbers and their
+  signed-Logon replay guards. Snapshots
   are not shipped: a standby writes its own at the seq the primary did, checking the state hash
   the primary recorded there (`snapshot_seq`, `snapshot_hash`).
 - `last_seq` is the journal's last seq once the message is applied (equal to the previous
@@ -11,8 +12,8 @@ Invariants:
   its own journal stands in the stream.
 - A batch names the primary's feed session and the feed sequence number its messages start
   at, so a standby's shadow of the feed can check it numbers them the same way.
-- Where the journal keeps a hash chain, a batch carries the chain hash after its last row; a
-  follower's own commit of the same rows must reach the same hash.
+- A batch with journal rows carries the journal's chain hash after its last row; a follower's
+  own commit of the same rows must reach the same hash.
 - Every message names the leader epoch it was written in; an epoch marker (`kind` EPOCH, no
   rows) is the first message of a new primary's epoch.
 """
@@ -40,6 +41,7 @@ class StreamMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=True, 
     rows: list[Row] = []
     store_ops: list[StoreOp] = []
     session_seqs: dict[str, tuple[int, int, int]] = {}
+    logon_guards: dict[str, tuple[int, int]] = {}  # signed-Logon replay guard per session
     snapshot_seq: int = 0  # 0: the primary took no snapshot in this batch
     snapshot_hash: str = ""
     chain: bytes = b""  # the journal's chain hash after the batch's last row (b"": unknown)
@@ -77,6 +79,7 @@ def from_batch(
         rows=batch.rows,
         store_ops=batch.store_ops,
         session_seqs=batch.session_seqs,
+        logon_guards=batch.logon_guards,
         snapshot_seq=snap.seq if snap is not None else 0,
         snapshot_hash=snap.state_hash if snap is not None else "",
         chain=_chain_of(batch),
@@ -86,9 +89,8 @@ def from_batch(
 
 
 def _chain_of(batch: Batch) -> bytes:
-    """The chain hash the commit left on the batch, on journals that keep a hash chain."""
-    chain = getattr(batch, "chain", b"")
-    return bytes(chain) if chain and batch.rows else b""
+    """The chain hash the commit left on the batch (after its last row; none without rows)."""
+    return bytes(batch.chain) if batch.rows else b""
 
 
 def to_batch(msg: StreamMessage, rows: list[Row]) -> Batch:
@@ -97,4 +99,5 @@ def to_batch(msg: StreamMessage, rows: list[Row]) -> Batch:
     batch.rows = rows
     batch.store_ops = list(msg.store_ops)
     batch.session_seqs = dict(msg.session_seqs)
+    batch.logon_guards = dict(msg.logon_guards)
     return batch
