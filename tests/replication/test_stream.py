@@ -111,7 +111,7 @@ async def test_a_second_writer_is_fenced_and_an_unacknowledged_tail_is_dropped(
         await node.close()
 
 
-async def test_a_node_behind_the_stream_catches_up_at_start(
+async def test_a_node_behind_the_stream_or_its_marker_catches_up_at_start(
     nats_cluster: NatsCluster, tmp_path: Path
 ) -> None:
     a = ReplicaNode(
@@ -133,6 +133,10 @@ async def test_a_node_behind_the_stream_catches_up_at_start(
     seq_a.set_replicator(a.publisher.publish)
     await seq_a.start()
     await _submit(seq_a, "ETH-PERP")  # ... and a went on
+    # b's marker says seq 2 (as if b had written it and then lost its write-ahead log)
+    marker = tmp_path / "b.db.state"
+    marker.write_bytes((tmp_path / "a.db.state").read_bytes())
+    marker.chmod(0o600)
     b = ReplicaNode(
         _cfg(nats_cluster, "b", "standby"), db=tmp_path / "b.db", synchronous="NORMAL", create=True
     )
@@ -140,6 +144,8 @@ async def test_a_node_behind_the_stream_catches_up_at_start(
     with capture_logs() as logs:
         follower = await asyncio.wait_for(b.sync(), TIMEOUT)
     assert not [e for e in logs if e["event"] == "replication_local_tail_dropped"]
+    restored = [e for e in logs if e["event"] == "replication_local_loss_restored_from_stream"]
+    assert len(restored) == 1 and "seq 2" in restored[0]["lost"], logs
     assert follower.last_seq == journal_a.last_seq == 2
     assert follower.engine.state_hash() == engine_a.state_hash()
     # the batches carry the primary's chain hash, which the follower's journal reached too
