@@ -226,3 +226,19 @@ async def test_a_follower_stops_when_its_chain_differs_from_the_primarys(tmp_pat
     with pytest.raises(StateDiverged, match="chain hash"):
         await follower.apply(2, wire.encode(forged))
     await follower.journal.close()
+
+
+async def test_a_follower_applies_the_primarys_resend_retention(tmp_path: Path) -> None:
+    msgs, _ = primary_messages()
+    follower = await _follower(tmp_path)
+    await follower.apply(1, wire.encode(msgs[0]))
+    await follower.apply(
+        2, wire.encode(msgspec.structs.replace(msgs[1], store_ops=[("S1", 1, 0, b"a")]))
+    )
+    await follower.apply(
+        3, wire.encode(msgspec.structs.replace(msgs[2], store_ops=[("S1", 5, 0, b"b")]))
+    )
+    trim = msgspec.structs.replace(msgs[3], store_trims={"S1": 3})  # runs ending below 3 go
+    await follower.apply(4, wire.encode(trim))
+    assert await follower.journal.read_outbound("S1", 1, 0, 10) == [(5, False, b"b")]
+    await follower.journal.close()

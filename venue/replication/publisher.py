@@ -56,8 +56,14 @@ class Publisher:
     async def publish(self, batch: Batch) -> None:
         if self._fenced is not None:
             raise Fenced(f"this node is no longer the primary: {self._fenced}")
-        if not (batch.rows or batch.store_ops or batch.session_seqs or batch.logon_guards):
-            return  # a snapshot alone: followers take their own
+        if not (
+            batch.rows
+            or batch.store_ops
+            or batch.session_seqs
+            or batch.logon_guards
+            or batch.store_trims
+        ):
+            return  # a snapshot or the journal's own archiving alone: followers do their own
         feed = self.feed_position() if self.feed_position is not None else ("", 0)
         msg = wire.from_batch(
             batch, epoch=self.epoch, node=self.node, prev_last_seq=self.last_seq, feed=feed

@@ -3,8 +3,9 @@
 Invariants:
 - A batch message holds everything a standby needs to continue exactly where the primary is:
   the journal rows (seq, ts, command bytes, event bytes, as the primary journaled them), the
-  outbound FIX store changes in recording order, the sessions' sequence numbers and their
-  signed-Logon replay guards. Snapshots
+  outbound FIX store changes in recording order (and its resend-retention trims), the sessions'
+  sequence numbers and their signed-Logon replay guards. Journal archiving (`archive`,
+  `journal_trim`) is each node's own maintenance and is not shipped. Snapshots
   are not shipped: a standby writes its own at the seq the primary did, checking the state hash
   the primary recorded there (`snapshot_seq`, `snapshot_hash`).
 - `last_seq` is the journal's last seq once the message is applied (equal to the previous
@@ -42,6 +43,7 @@ class StreamMessage(msgspec.Struct, frozen=True, kw_only=True, array_like=True, 
     store_ops: list[StoreOp] = []
     session_seqs: dict[str, tuple[int, int, int]] = {}
     logon_guards: dict[str, tuple[int, int]] = {}  # signed-Logon replay guard per session
+    store_trims: dict[str, int] = {}  # resend retention: drop stored runs ending below a seq
     snapshot_seq: int = 0  # 0: the primary took no snapshot in this batch
     snapshot_hash: str = ""
     chain: bytes = b""  # the journal's chain hash after the batch's last row (b"": unknown)
@@ -80,6 +82,7 @@ def from_batch(
         store_ops=batch.store_ops,
         session_seqs=batch.session_seqs,
         logon_guards=batch.logon_guards,
+        store_trims=batch.store_trims,
         snapshot_seq=snap.seq if snap is not None else 0,
         snapshot_hash=snap.state_hash if snap is not None else "",
         chain=_chain_of(batch),
@@ -100,4 +103,5 @@ def to_batch(msg: StreamMessage, rows: list[Row]) -> Batch:
     batch.store_ops = list(msg.store_ops)
     batch.session_seqs = dict(msg.session_seqs)
     batch.logon_guards = dict(msg.logon_guards)
+    batch.store_trims = dict(msg.store_trims)
     return batch
