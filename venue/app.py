@@ -270,7 +270,8 @@ class Venue:
                 f"cannot listen for FIX on {cfg.gateway.host}:{cfg.gateway.port}: {exc.strerror}"
             ) from exc
         # Cancel on disconnect across the stop (crash, restart, failover): RoE section 9. A
-        # promoted standby calls the same `start()` when it opens FIX.
+        # promoted standby comes through this same start path (`_serve` hands the caught-up
+        # engine to `Venue.start`), so the rule applies after a failover too.
         gateway = self.gateway
         self.restart_cancel = RestartCancel(
             sequencer=seq,

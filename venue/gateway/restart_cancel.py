@@ -16,8 +16,9 @@ Invariants:
   more: the session file's setting decides.
 - Only the sequencer changes state; this module reads the engine's `by_session` index and
   submits at most one command per `start`.
-- The promotion path calls the same `start` (HA: `venue.app` after the gateway opens; a
-  promoted standby does the same when it opens FIX).
+- One place for the rule: `venue.app.Venue.start` calls `start` right after the gateway
+  opens, and a promoted standby comes through that same `Venue.start` (`venue.app._serve`
+  hands it the caught-up engine), so a failover applies the rule exactly as a restart does.
 """
 
 from __future__ import annotations
