@@ -23,6 +23,7 @@ from pathlib import Path
 import uvloop
 
 from venue import log
+from venue.admin.argv import globals_anywhere
 from venue.admin.ops import AdminOps
 from venue.admin.server import AdminServer, AdminSocketInUse
 from venue.clock import Clock, LiveClock
@@ -317,16 +318,44 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _journal_verify(args: argparse.Namespace) -> int:
-    return verify_main(["--db", args.db])
+    """`venue journal verify`: every problem the verifier finds (a difference, a database it
+    cannot open or read) is a journal problem, exit 4 as for `venue run`."""
+    code = verify_main(["--db", args.db])
+    return EXIT_OK if code == 0 else EXIT_JOURNAL
 
 
 def _demo(_args: argparse.Namespace) -> int:
     return run_demo(load_config(None))
 
 
+_EPILOG = """\
+Examples (--log-level may come before or after the command):
+    venue run --config venue.toml --log-level debug
+    venue check-config --config venue.toml
+    venue journal verify --db var/venue.db
+    venue demo
+
+Exit status: 0 clean stop (or check passed), 2 usage, 3 configuration, 4 journal (corrupt,
+gap, failed commit, verify found a difference or an unreadable database), 5 runtime (for
+example the FIX port is in use).
+"""
+
+
+def _global_options(p: argparse.ArgumentParser, default: object) -> None:
+    p.add_argument(
+        "--log-level",
+        default="info" if default is None else default,
+        choices=["debug", "info", "warning", "error"],
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="venue", description="A FIX 4.4 derivatives venue.")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p = argparse.ArgumentParser(
+        prog="venue",
+        description="A FIX 4.4 derivatives venue.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the venue")
     run.add_argument("--config", help="venue.toml (default: the embedded default configuration)")
@@ -342,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(func=_journal_verify)
     demo = sub.add_parser("demo", help="run a short order flow through the core and print it")
     demo.set_defaults(func=_demo)
+    globals_anywhere(p, _global_options)
     return p
 
 
