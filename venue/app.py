@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 
 import uvloop
@@ -223,37 +224,52 @@ class Venue:
         self.stopped.set()
 
     async def stop(self) -> None:
-        """Stop in the reverse order of start; safe after a partial start."""
+        """Stop in the reverse order of start; safe after a partial start. Whatever fails on
+        the way (a part's stop, a log line), the journal is closed and `stopped` set."""
+        try:
+            await self._stop_parts()
+        finally:
+            await self._close_journal()
+            self.stopped.set()
+
+    async def _stop_parts(self) -> None:
         if self.admin is not None:
-            await self.admin.stop()
-            self.admin = None
+            admin, self.admin = self.admin, None
+            await self._stop_step("admin", admin.stop())
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self.dropcopy is not None:
-            await self.dropcopy.close()  # trade-capture answers in progress read the journal
+        if self.dropcopy is not None:  # trade-capture answers in progress read the journal
+            await self._stop_step("dropcopy", self.dropcopy.close())
         if self.gateway is not None:
-            try:
-                await self.gateway.stop()
-            except Exception as exc:
-                self.log.error("gateway_stop_failed", error=str(exc))
+            await self._stop_step("gateway", self.gateway.stop())
         if self.sequencer is not None:
-            try:
-                await self.sequencer.stop()
-            except Exception as exc:
-                self.log.error("sequencer_stop_failed", error=str(exc))
+            await self._stop_step("sequencer", self.sequencer.stop())
         if self.marketdata is not None:
-            try:
-                await self.marketdata.stop()
-            except Exception as exc:
-                self.log.error("marketdata_stop_failed", error=str(exc))
-        if self.journal is not None:
-            await self.journal.close()
-            self.journal = None
-        self.stopped.set()
+            await self._stop_step("marketdata", self.marketdata.stop())
+
+    async def _stop_step(self, part: str, step: Awaitable[object]) -> None:
+        try:
+            await step
+        except Exception as exc:
+            self.log.error("stop_failed", part=part, error=str(exc))
+
+    async def _close_journal(self) -> None:
+        journal, self.journal = self.journal, None
+        if journal is None:
+            return
+        seq = self.sequencer.committed_seq if self.sequencer is not None else journal.last_seq
+        await journal.close()
+        self.log.info("journal_closed", path=self.cfg.journal.path, seq=seq)
+
+
+def _say(line: str) -> None:
+    """One line on stderr for a person; a stderr that has gone is no reason to fail."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr)
 
 
 class StartupError(Exception):
@@ -266,21 +282,34 @@ async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
     sys.setswitchinterval(0.0002)
     venue = Venue(cfg)
     loop = asyncio.get_running_loop()
+    signals: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        """The first SIGINT/SIGTERM stops cleanly; another one during the stop exits at once
+        (the journal is safe either way: an uncommitted batch was never acknowledged)."""
+        signals.append(sig.name)
+        if len(signals) == 1:
+            venue.log.info("stopping", signal=sig.name)
+            venue.stopped.set()
+        else:
+            venue.log.warning("stop_forced", signals=signals)
+            os._exit(EXIT_RUNTIME)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, venue.stopped.set)
+        loop.add_signal_handler(sig, on_signal, sig)
     try:
         await venue.start()
     except JournalError as exc:
         await venue.stop()
-        print(f"venue: journal: {exc}", file=sys.stderr)
+        _say(f"venue: journal: {exc}")
         return EXIT_JOURNAL
     except ConfigError as exc:
         await venue.stop()
-        print(f"venue: configuration: {exc}", file=sys.stderr)
+        _say(f"venue: configuration: {exc}")
         return EXIT_CONFIG
     except StartupError as exc:
         await venue.stop()
-        print(f"venue: {exc}", file=sys.stderr)
+        _say(f"venue: {exc}")
         return EXIT_RUNTIME
     except BaseException:
         await venue.stop()  # close the journal so its thread cannot keep the process alive
@@ -300,7 +329,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        print(f"venue: configuration: {exc}", file=sys.stderr)
+        _say(f"venue: configuration: {exc}")
         return EXIT_CONFIG
     return int(uvloop.run(_serve(cfg, args.ready_file)))
 
@@ -311,7 +340,7 @@ def _check_config(args: argparse.Namespace) -> int:
         for i in cfg.instruments:
             instrument_from_config(i, cfg.source)
     except ConfigError as exc:
-        print(f"venue: configuration: {exc}", file=sys.stderr)
+        _say(f"venue: configuration: {exc}")
         return EXIT_CONFIG
     print(f"{cfg.source}: ok ({len(cfg.instruments)} instruments, {len(cfg.sessions)} sessions)")
     return EXIT_OK
@@ -379,7 +408,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     log.configure(level=args.log_level)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    finally:
+        if log.output_lost() is not None:
+            _quiet_exit()
+
+
+def _quiet_exit() -> None:
+    """Our output's reader has gone: point stdout and stderr at /dev/null so the interpreter's
+    last flush cannot fail and turn a clean stop's exit status into 120."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover
