@@ -66,7 +66,7 @@ def configure(
 ) -> None:
     """Configure structlog. `json=None` picks JSON unless `stream` is a TTY. Writing a log line
     never raises (see `_Unfailing`)."""
-    out = _Unfailing(stream if stream is not None else _StderrProxy())
+    out: Any = _Unfailing(stream if stream is not None else _StderrProxy())
     _outputs[:] = [out]
     tty = (stream if stream is not None else sys.stderr).isatty()
     use_json = not tty if json is None else json
