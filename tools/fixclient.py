@@ -325,6 +325,12 @@ class Client:
                 return
             if msg.get(35) == b"5":
                 raise ConnectionError(f"logon refused: {_s(msg, 58)}")
+        if self.closed:  # the venue answers an unknown session with a disconnect, no Logout
+            raise ConnectionError(
+                f"the venue closed the connection without answering the Logon: it knows no "
+                f"session SenderCompID={self.sender} TargetCompID={self.target} from this "
+                f"address (the venue's log names the reason)"
+            )
         raise ConnectionError("no Logon reply within 5 seconds")
 
     def run(self, line: str, linger: float = 0.5) -> bool:
@@ -375,7 +381,16 @@ def main(argv: list[str] | None = None) -> int:
         password = sys.stdin.readline().rstrip("\n")
     elif args.password_prompt:
         password = getpass.getpass("password: ")
-    key_pem = Path(args.key).read_bytes() if args.key else None
+    try:
+        key_pem = Path(args.key).read_bytes() if args.key else None
+        if key_pem is not None:
+            load_private_key(key_pem)
+    except OSError as exc:
+        print(f"fixclient: --key {args.key}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as exc:
+        print(f"fixclient: --key {args.key}: not an Ed25519 private key ({exc})", file=sys.stderr)
+        return 2
     try:
         client = Client(
             args.host,

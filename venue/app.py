@@ -102,7 +102,10 @@ class Venue:
         dictionary = load_dictionary()
         db = Path(cfg.journal.path)
         if self.create:
-            db.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                db.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise JournalError(journal_location_problem(db) or f"{db}: {exc}") from exc
         engine, journal, last_seq = await recover(
             db, synchronous=cfg.journal.synchronous, clock=self.clock, create=self.create
         )
@@ -184,7 +187,9 @@ class Venue:
             try:
                 await self.marketdata.start()
             except OSError as exc:
-                raise StartupError(f"cannot open the market data ports: {exc.strerror}") from exc
+                raise StartupError(
+                    f"cannot open the market data ports: {exc.strerror or exc}"
+                ) from exc
         try:
             await self.gateway.start()
         except OSError as exc:
@@ -334,6 +339,21 @@ def _run(args: argparse.Namespace) -> int:
     return int(uvloop.run(_serve(cfg, args.ready_file)))
 
 
+def journal_location_problem(db: Path) -> str | None:
+    """Why the journal cannot live at `db` (its directory is missing and cannot be made, is
+    not a directory, or is not writable), or None. Creates nothing."""
+    where = db.parent
+    while not where.exists() and where != where.parent:
+        where = where.parent  # the nearest existing ancestor is where the directory would start
+    if not where.is_dir():
+        return f"journal.path {db}: {where} is not a directory"
+    if not os.access(where, os.W_OK | os.X_OK):
+        return f"journal.path {db}: {where} is not writable by this user"
+    if db.exists() and not os.access(db, os.R_OK | os.W_OK):
+        return f"journal.path {db}: the file is not readable and writable by this user"
+    return None
+
+
 def _check_config(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
@@ -342,6 +362,10 @@ def _check_config(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _say(f"venue: configuration: {exc}")
         return EXIT_CONFIG
+    problem = journal_location_problem(Path(cfg.journal.path))
+    if problem is not None:
+        _say(f"venue: journal: {problem}")
+        return EXIT_JOURNAL
     print(f"{cfg.source}: ok ({len(cfg.instruments)} instruments, {len(cfg.sessions)} sessions)")
     return EXIT_OK
 

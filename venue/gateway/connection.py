@@ -68,6 +68,11 @@ PUMP_BATCH = 256  # inbound messages processed per loop iteration and connection
 _log = get_logger("venue.gateway")
 
 
+def _shown(value: bytes) -> str:
+    """A client-chosen value as it may appear in a log line: quoted, escaped, at most 64 bytes."""
+    return repr(value[:64].decode("latin-1"))
+
+
 class Connection(asyncio.Protocol):
     """The adapter between one TCP (or TLS) connection and one `Session`."""
 
@@ -230,7 +235,8 @@ class Connection(asyncio.Protocol):
             return
         slot = gw.slot_for(msg.get(56) or b"", msg.get(49) or b"")
         if slot is None:
-            self._close("Logon for unknown CompIDs")
+            sender, target = (_shown(msg.get(t) or b"") for t in (49, 56))
+            self._close(f"Logon for unknown CompIDs: SenderCompID={sender} TargetCompID={target}")
             return
         now = gw.clock.now_ns()
         check = partial(authenticate, slot.config, msg, self.peer_ip, now)
