@@ -515,6 +515,7 @@ class AdminOps:
         return int(units)
 
     async def _account_deposit(self, a: _Amount, operator: str) -> Any:
+        self._account(a.account)  # NOT_FOUND, as documented, not the engine's refusal
         units = self._units(a.amount)
         cmd = Deposit(account=a.account, amount=units, operator=operator)
         return await self._engine_action(
@@ -522,6 +523,7 @@ class AdminOps:
         )
 
     async def _account_withdraw(self, a: _Amount, operator: str) -> Any:
+        self._account(a.account)
         units = self._units(a.amount)
         cmd = Withdraw(account=a.account, amount=units, operator=operator)
         return await self._engine_action(
