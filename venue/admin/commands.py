@@ -126,10 +126,15 @@ def _session_action(op: str, verb: str, destructive: bool) -> Callable[[Ctx], in
     def run(ctx: Ctx) -> int:
         if destructive:
             ctx.confirm(f"{verb} session {ctx.args.name}")
-        ctx.out(ctx.call(op, name=ctx.args.name), done)
+        ctx.out(ctx.call(op, name=ctx.args.name), _session_done)
         return EXIT_OK
 
     return run
+
+
+def _session_done(value: dict[str, Any]) -> None:
+    """What happened, in words (`result`, the gateway's raw answer, is for --json)."""
+    render.print_kv("done", [(k, v) for k, v in value.items() if k != "result"])
 
 
 def cmd_session_set_seq(ctx: Ctx) -> int:
@@ -141,7 +146,7 @@ def cmd_session_set_seq(ctx: Ctx) -> int:
         ctx.call(
             "session.set_seq", name=a.name, next_in=a.next_in, next_out=a.next_out, force=a.force
         ),
-        done,
+        _session_done,
     )
     return EXIT_OK
 

@@ -387,44 +387,71 @@ class AdminOps:
     # -- actions --------------------------------------------------------------------------------
 
     async def _session_action(
-        self, name: str, operator: str, action: str, fn: Callable[[], Any]
+        self,
+        name: str,
+        operator: str,
+        action: str,
+        fn: Callable[[], Any],
+        outcome: Callable[[Any], str] = str,
     ) -> Any:
+        """Run a gateway action. `result` is the gateway's raw return (scripts read it; for
+        enable/disable it is the previous setting), `outcome` says in words what happened."""
         await self.sequencer.wait_ready()
         result = self._session(name, fn)
         seq = self._record(operator, action, session=name, result=result)
         self.action_commit_ns = await self._committed()
-        return {"session": name, "result": result, "audit_seq": seq}
+        return {"session": name, "result": result, "outcome": outcome(result), "audit_seq": seq}
 
     async def _session_logout(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         text = f"logged out by {operator}"
         return await self._session_action(
-            a.name, operator, "session.logout", lambda: gw.logout_session(a.name, text)
+            a.name,
+            operator,
+            "session.logout",
+            lambda: gw.logout_session(a.name, text),
+            lambda sent: "Logout sent" if sent else "not connected: nothing to log out",
         )
 
     async def _session_disconnect(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         why = f"disconnected by {operator}"
         return await self._session_action(
-            a.name, operator, "session.disconnect", lambda: gw.disconnect_session(a.name, why)
+            a.name,
+            operator,
+            "session.disconnect",
+            lambda: gw.disconnect_session(a.name, why),
+            lambda cut: "disconnected" if cut else "not connected: nothing to disconnect",
         )
 
     async def _session_enable(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         return await self._session_action(
-            a.name, operator, "session.enable", lambda: gw.set_session_enabled(a.name, True)
+            a.name,
+            operator,
+            "session.enable",
+            lambda: gw.set_session_enabled(a.name, True),
+            lambda before: "already enabled" if before else "enabled",
         )
 
     async def _session_disable(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         return await self._session_action(
-            a.name, operator, "session.disable", lambda: gw.set_session_enabled(a.name, False)
+            a.name,
+            operator,
+            "session.disable",
+            lambda: gw.set_session_enabled(a.name, False),
+            lambda before: "disabled" if before else "already disabled",
         )
 
     async def _session_reset(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         return await self._session_action(
-            a.name, operator, "session.reset", lambda: gw.reset_session(a.name)
+            a.name,
+            operator,
+            "session.reset",
+            lambda: gw.reset_session(a.name),
+            lambda _: "sequence numbers reset: next in 1, next out 1",
         )
 
     async def _session_set_seq(self, a: _SetSeq, operator: str) -> Any:
@@ -438,6 +465,7 @@ class AdminOps:
             lambda: gw.set_session_seqs(
                 a.name, next_in=a.next_in, next_out=a.next_out, force=a.force
             ),
+            lambda seqs: f"next in {seqs[0]}, next out {seqs[1]}",
         )
         next_in, next_out = out["result"]
         out["result"] = {"next_in": next_in, "next_out": next_out, "forced": a.force}
@@ -455,7 +483,11 @@ class AdminOps:
         if cfg.name != a.name:
             raise OpError(ErrorCode.REFUSED, f"{source} now names session {cfg.name!r}")
         return await self._session_action(
-            a.name, operator, "session.reload", lambda: gw.reload_session_config(cfg)
+            a.name,
+            operator,
+            "session.reload",
+            lambda: gw.reload_session_config(cfg),
+            lambda changed: f"applied: {', '.join(changed)}" if changed else "no change",
         )
 
     async def _cancel_all(self, a: _CancelAll, operator: str) -> Any:
