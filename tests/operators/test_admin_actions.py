@@ -58,3 +58,18 @@ def _table_rows(text: str) -> list[str]:
         if len(cells) == 2 and cells[0] and cells[0] not in ("field",):
             out.append(f"{cells[0]} {cells[1]}")
     return out
+
+
+async def test_audit_by_operator_name(admin_venue: AdminVenue) -> None:
+    """Issue 19 item 7: `audit --by alice` found nothing: the operator is `root/alice`."""
+    cli = admin_venue.cli
+    assert (await cli("--operator", "alice", "-y", "instrument", "halt", "BTC-PERP")).code == 0
+    assert (await cli("--operator", "bob", "instrument", "resume", "BTC-PERP")).code == 0
+    user = (await cli("--json", "audit")).json()[0]["operator"].split("/")[0]
+    by = {}
+    for who in ("alice", f"{user}/alice", user, "bob", "ali", "carol"):
+        by[who] = [a["action"] for a in (await cli("--json", "audit", "--by", who)).json()]
+    assert by["alice"] == by[f"{user}/alice"] == ["instrument.halt"]
+    assert by[user] == ["instrument.halt", "instrument.resume"]
+    assert by["bob"] == ["instrument.resume"]
+    assert by["ali"] == by["carol"] == []

@@ -18,7 +18,7 @@ Examples (global options such as --json, --yes, --socket may come anywhere):
     venue-admin cancel-all --firm ALPHA --yes
     venue-admin account show ALPHA-1 --json
     venue-admin insurance-fund
-    venue-admin audit --by root
+    venue-admin audit --by alice
 
 Exit status:
     0  done
@@ -193,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     snap.add_parser("now", help="take a snapshot now").set_defaults(func=c.cmd_snapshot_now)
     sp = sub.add_parser("audit", help="the admin actions on record")
-    sp.add_argument("--by", help="operator (exact, or the OS user part)")
+    sp.add_argument(
+        "--by", help="operator: exact (root/alice), its OS user (root) or its name (alice)"
+    )
     sp.add_argument("--action", help="action name or prefix (session., cancel_all, ...)")
     sp.add_argument("--since", help="ISO-8601 UTC time")
     sp.add_argument("--until", help="ISO-8601 UTC time")
