@@ -27,6 +27,7 @@ from venue import log
 from venue.admin.argv import globals_anywhere
 from venue.admin.ops import AdminOps
 from venue.admin.server import AdminServer, AdminSocketInUse
+from venue.admin.tape import Tape
 from venue.clock import Clock, LiveClock
 from venue.config import (
     ConfigError,
@@ -202,7 +203,10 @@ class Venue:
         self._tasks.append(
             asyncio.create_task(run_monitor(self.risk, seq, self.clock), name="risk-monitor")
         )
+        tape = Tape()  # recent trades and funding for the admin, from committed events
+        seq.subscribe(tape.on_committed)
         ops = AdminOps(
+            tape=tape,
             sequencer=seq,
             sessions=self.gateway,
             kill_switch=self.order_entry,
@@ -378,7 +382,11 @@ def _journal_verify(args: argparse.Namespace) -> int:
 
 
 def _demo(_args: argparse.Namespace) -> int:
-    return run_demo(load_config(None))
+    try:
+        return run_demo(load_config(None))
+    except BrokenPipeError:  # `venue demo | head`: the reader has seen enough
+        _quiet_exit()
+        return EXIT_OK
 
 
 _EPILOG = """\

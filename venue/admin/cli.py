@@ -17,6 +17,9 @@ Examples (global options such as --json, --yes, --socket may come anywhere):
     venue-admin instrument resume BTC-PERP
     venue-admin cancel-all --firm ALPHA --yes
     venue-admin account show ALPHA-1 --json
+    venue-admin orders --firm ALPHA --instrument BTC-PERP
+    venue-admin book BTC-PERP --firm ALPHA
+    venue-admin trades --instrument BTC-PERP
     venue-admin insurance-fund
     venue-admin audit --by alice
 
@@ -178,6 +181,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--account")
     sp.add_argument("--instrument")
     sp.set_defaults(func=c.cmd_positions)
+    sp = sub.add_parser("orders", help="open orders (filters combine)")
+    for opt in ("--firm", "--account", "--session", "--instrument"):
+        sp.add_argument(opt)
+    sp.add_argument("--limit", type=int, default=1000)
+    sp.set_defaults(func=c.cmd_orders)
+    sp = sub.add_parser("book", help="book depth of an instrument by price level")
+    sp.add_argument("symbol")
+    sp.add_argument("--depth", type=int, default=10, help="levels per side")
+    sp.add_argument("--firm", help="mark this firm's own orders")
+    sp.set_defaults(func=c.cmd_book)
+    sp = sub.add_parser("trades", help="recent trades (since the venue started), newest first")
+    sp.add_argument("--account")
+    sp.add_argument("--instrument")
+    sp.add_argument("--limit", type=int, default=50)
+    sp.set_defaults(func=c.cmd_trades)
     sub.add_parser("insurance-fund", help="the insurance fund's balance").set_defaults(
         func=c.cmd_insurance_fund
     )

@@ -32,7 +32,9 @@ from typing import Any, Protocol
 
 import msgspec
 
-from venue.admin.protocol import ErrorCode
+from venue.admin.ops_views import ViewOps
+from venue.admin.protocol import ErrorCode, OpError
+from venue.admin.tape import Tape
 from venue.admin.views import account_row, instrument_rows, money_text, position_rows
 from venue.config import ConfigError, SessionConfig, load_session_file
 from venue.core.commands import (
@@ -51,13 +53,6 @@ from venue.sequencer import Sequencer, SequencerStopped
 __all__ = ["AdminOps", "KillSwitch", "OpError", "SessionControl"]
 
 _log = get_logger("venue.admin")
-
-
-class OpError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class SessionControl(Protocol):
@@ -168,6 +163,7 @@ class AdminOps:
         mono_ns: Callable[[], int],
         snapshot_now: Callable[[], int] | None = None,
         started_ns: int | None = None,
+        tape: Tape | None = None,
     ) -> None:
         self.sequencer = sequencer
         self.sessions = sessions
@@ -195,7 +191,6 @@ class AdminOps:
             "session.set_seq": (_SetSeq, self._session_set_seq),
             "session.reload": (_Name, self._session_reload),
             "cancel_all": (_CancelAll, self._cancel_all),
-            "instrument.list": (_NoArgs, self._instrument_list),
             "instrument.halt": (_Symbol, self._instrument_halt),
             "instrument.resume": (_Symbol, self._instrument_resume),
             "index.set": (_IndexPrice, self._index_set),
@@ -207,6 +202,9 @@ class AdminOps:
             "insurance_fund": (_NoArgs, self._insurance_fund),
             "snapshot.now": (_NoArgs, self._snapshot),
         }
+        # open orders, book depth, instruments with market numbers, recent trades
+        views = ViewOps(sequencer.engine, tape, self._session_names)
+        self._ops.update(views.table())
 
     @property
     def op_names(self) -> list[str]:
@@ -228,6 +226,11 @@ class AdminOps:
             raise OpError(ErrorCode.UNAVAILABLE, str(exc)) from None
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    def _session_names(self) -> list[str]:
+        if self.sessions is None:
+            return []
+        return [str(s["name"]) for s in self.sessions.session_status()]
 
     def _gateway(self) -> SessionControl:
         if self.sessions is None:
@@ -356,9 +359,6 @@ class AdminOps:
         gw = self._gateway()
         return self._session(a.name, lambda: gw.session_detail(a.name))
 
-    async def _instrument_list(self, _a: _NoArgs, _op: str) -> Any:
-        return instrument_rows(self.sequencer.engine)
-
     def _account(self, name: str) -> dict[str, Any]:
         view = self.sequencer.engine.account_view(name)
         if view is None:
@@ -369,7 +369,10 @@ class AdminOps:
         return [self._account(name) for name in list(self.sequencer.engine.accounts)]
 
     async def _account_show(self, a: _Account, _op: str) -> Any:
-        return self._account(a.account)
+        row = self._account(a.account)
+        engine = self.sequencer.engine
+        row["positions"] = position_rows(engine, [a.account], list(engine.markets))
+        return row
 
     async def _positions(self, a: _Positions, _op: str) -> Any:
         engine = self.sequencer.engine
