@@ -41,6 +41,7 @@ from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
 from venue.gateway.dropcopy import DropCopy
+from venue.gateway.fixlog import FixMessageLog
 from venue.gateway.marketdata_fix import FixMarketData
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.positions import MSG_TYPES as POSITION_MSG_TYPES
@@ -88,6 +89,7 @@ class Venue:
         self.risk: RiskMonitor | None = None
         self.dropcopy: DropCopy | None = None
         self.fix_marketdata: FixMarketData | None = None
+        self.message_log: FixMessageLog | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -171,7 +173,15 @@ class Venue:
             self.fix_marketdata, roles=["marketdata", "trading", "dropcopy"], msg_types=[b"V"]
         )
         self.router.register(self.dropcopy, roles=["dropcopy"])
+        if cfg.fixlog.enabled:
+            self.message_log = FixMessageLog(
+                db.parent / "fixlog",
+                heartbeats=cfg.fixlog.heartbeats,
+                max_bytes=cfg.fixlog.max_bytes,
+                backups=cfg.fixlog.backups,
+            )
         self.gateway = Gateway(
+            message_log=self.message_log,
             config=cfg.gateway,
             sessions=cfg.sessions,
             sequencer=seq,
@@ -255,6 +265,9 @@ class Venue:
             await self._stop_step("dropcopy", self.dropcopy.close())
         if self.gateway is not None:
             await self._stop_step("gateway", self.gateway.stop())
+        if self.message_log is not None:
+            message_log, self.message_log = self.message_log, None
+            message_log.close()
         if self.sequencer is not None:
             await self._stop_step("sequencer", self.sequencer.stop())
         if self.marketdata is not None:

@@ -67,7 +67,7 @@ def test_the_documents_show_commands() -> None:
 def workdir() -> Iterator[Path]:
     d = Path(tempfile.mkdtemp(prefix="vdoc", dir="/tmp"))  # short: the admin socket lives here
     text = (REPO / "venue" / "default.toml").read_text()
-    for port in ("9878", "9900", "9901", "9902"):
+    for port in ("9878", "9900", "9901", "9902", "9903"):
         text = text.replace(f"port = {port}", "port = 0")
     (d / "venue.toml").write_text(text)
     try:

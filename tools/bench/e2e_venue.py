@@ -56,6 +56,7 @@ def write_setup(
         text = text.replace("port = 9900", f"port = {marketdata_port}")
     text = text.replace("rerequest_port = 9901", "rerequest_port = 0")
     text = text.replace("snapshot_port = 9902", "snapshot_port = 0")
+    text = text.replace("port = 9903", "port = 0")  # metrics: an ephemeral port
     sessions_dir = directory / "sessions"
     sessions_dir.mkdir(exist_ok=True)
     text = text.replace('# sessions_dir = "sessions"', f'sessions_dir = "{sessions_dir}"')

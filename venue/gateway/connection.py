@@ -204,6 +204,8 @@ class Connection(asyncio.Protocol):
                     continue
                 if gw.log_messages:
                     self._log_message("fix_in", item.raw)
+                if gw.message_log is not None:
+                    gw.message_log.add(slot.name, "in", item.raw)
                 self._on_message(slot, item, now)
         except JournalFailed as exc:
             self._abort(f"journal failed: {exc}")
@@ -234,6 +236,8 @@ class Connection(asyncio.Protocol):
             self._close("Logon with an unsupported BeginString")
             return
         slot = gw.slot_for(msg.get(56) or b"", msg.get(49) or b"")
+        if slot is not None and gw.message_log is not None:
+            gw.message_log.add(slot.name, "in", msg.raw)
         if slot is None:
             sender, target = (_shown(msg.get(t) or b"") for t in (49, 56))
             self._close(f"Logon for unknown CompIDs: SenderCompID={sender} TargetCompID={target}")
@@ -388,8 +392,11 @@ class Connection(asyncio.Protocol):
         out.append(data)
         if len(out) == 1:  # first frame since the last flush: one write for all of them
             asyncio.get_running_loop().call_soon(self._flush)
-        if self._gw.log_messages:
+        gw = self._gw
+        if gw.log_messages:
             self._log_message("fix_out", data)
+        if gw.message_log is not None and self.slot is not None:
+            gw.message_log.add(self.slot.name, "out", data)
 
     def _flush(self) -> None:
         """Write what `_write` queued since the last flush in one `transport.write`."""
