@@ -22,6 +22,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 
 import uvloop
+from prometheus_client import CollectorRegistry
 
 from venue import log
 from venue.admin.argv import globals_anywhere
@@ -53,6 +54,7 @@ from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
 from venue.marketdata import MarketDataPublisher
 from venue.marketdata.levels import LevelFeed
+from venue.metrics import MetricsServer, VenueMetrics
 from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.risk.monitor import RiskMonitor, run_monitor
 from venue.sequencer import Sequencer
@@ -90,6 +92,8 @@ class Venue:
         self.dropcopy: DropCopy | None = None
         self.fix_marketdata: FixMarketData | None = None
         self.message_log: FixMessageLog | None = None
+        self.metrics: VenueMetrics | None = None
+        self.metrics_server: MetricsServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -231,12 +235,43 @@ class Venue:
         except (OSError, AdminSocketInUse) as exc:
             self.admin = None
             raise StartupError(f"cannot open the admin socket {cfg.admin.socket}: {exc}") from exc
+        if cfg.metrics.enabled:
+            await self._start_metrics()
         self.log.info(
             "venue_ready",
+            metrics_port=self.metrics_server.port if self.metrics_server else None,
             fix_port=self.fix_port,
             sessions=len(cfg.sessions),
             feed_session=self.marketdata.session if self.marketdata else None,
         )
+
+    async def _start_metrics(self) -> None:
+        """Prometheus `/metrics` (venue.metrics): the numbers are kept on the loop's thread,
+        per batch where possible, and turned into metric families only when scraped."""
+        seq, cfg = self.sequencer, self.cfg.metrics
+        assert seq is not None and self.order_entry is not None
+        metrics = self.metrics = VenueMetrics(
+            engine=seq.engine,
+            now_ns=self.clock.now_ns,
+            mono_ns=self.clock.monotonic_ns,
+            journal_seqs=lambda: (seq.last_seq, seq.committed_seq),
+            sessions=self.gateway,
+            feed=self.marketdata,
+        )
+        seq.subscribe(metrics.on_committed)
+        seq.batch_observers.append(metrics.on_batch)
+        self.order_entry.on_submitted = metrics.order_submitted
+        self._tasks.append(asyncio.create_task(metrics.watch_loop_lag(), name="loop-lag"))
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(metrics)
+        self.metrics_server = MetricsServer(registry, cfg.host, cfg.port)
+        try:
+            await self.metrics_server.start()
+        except OSError as exc:
+            self.metrics_server = None
+            raise StartupError(
+                f"cannot serve metrics on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
+            ) from exc
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         self.log.critical("journal_failed_stopping", error=str(exc))
@@ -252,6 +287,9 @@ class Venue:
             self.stopped.set()
 
     async def _stop_parts(self) -> None:
+        if self.metrics_server is not None:
+            server, self.metrics_server = self.metrics_server, None
+            await self._stop_step("metrics", server.stop())
         if self.admin is not None:
             admin, self.admin = self.admin, None
             await self._stop_step("admin", admin.stop())

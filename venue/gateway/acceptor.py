@@ -117,6 +117,8 @@ class Gateway:
         self.log_messages = log_messages  # one log line per FIX message in and out
         self.log_heartbeats = log_heartbeats  # ...including Heartbeats (off by default)
         self.message_log = message_log  # the per-session FIX message files (gateway/fixlog)
+        self.messages_in: dict[bytes, int] = {}  # by MsgType, every session (venue.metrics)
+        self.messages_out: dict[bytes, int] = {}
         self.slots: dict[str, SessionSlot] = {}
         self._by_comp_ids: dict[tuple[bytes, bytes], SessionSlot] = {}
         self.connections: set[Connection] = set()

@@ -206,6 +206,8 @@ class Connection(asyncio.Protocol):
                     self._log_message("fix_in", item.raw)
                 if gw.message_log is not None:
                     gw.message_log.add(slot.name, "in", item.raw)
+                counts = gw.messages_in  # by MsgType, for the metrics
+                counts[item.msg_type] = counts.get(item.msg_type, 0) + 1
                 self._on_message(slot, item, now)
         except JournalFailed as exc:
             self._abort(f"journal failed: {exc}")
@@ -229,6 +231,7 @@ class Connection(asyncio.Protocol):
 
     def _on_first_message(self, msg: FixMessage) -> None:
         gw = self._gw
+        gw.messages_in[msg.msg_type] = gw.messages_in.get(msg.msg_type, 0) + 1
         if msg.msg_type != b"A":
             self._close(f"first message is not a Logon (35={msg.msg_type.decode('latin-1')})")
             return
@@ -393,6 +396,9 @@ class Connection(asyncio.Protocol):
         if len(out) == 1:  # first frame since the last flush: one write for all of them
             asyncio.get_running_loop().call_soon(self._flush)
         gw = self._gw
+        start = data.find(b"\x0135=") + 4  # MsgType, for the metrics
+        msg_type = data[start : data.find(b"\x01", start)]
+        gw.messages_out[msg_type] = gw.messages_out.get(msg_type, 0) + 1
         if gw.log_messages:
             self._log_message("fix_out", data)
         if gw.message_log is not None and self.slot is not None:

@@ -84,6 +84,7 @@ class OrderEntry:
     ) -> None:
         self._sequencer = sequencer
         self._engine = sequencer.engine
+        self.on_submitted: Callable[[int, int], None] | None = None  # (seq, ts_recv) per order
         self._configs = {s.name: s for s in sessions}
         self._contexts = {
             s.name: SessionContext(session=s.name, firm=s.firm, accounts=tuple(s.accounts))
@@ -170,6 +171,8 @@ class OrderEntry:
             result = self._submit(decoded)  # type: ignore[arg-type]
             if result is None:
                 return [self._unavailable(session, msg)]
+            if self.on_submitted is not None:  # the metrics' acknowledgement latency
+                self.on_submitted(result[0], ts_recv)
             return self._route(result[0], result[1], table)
         if tp is Refusal:
             assert isinstance(decoded, Refusal)
