@@ -18,13 +18,13 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import logging.handlers
 import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from venue.log import get_logger
 
@@ -36,13 +36,12 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 class _OwnerOnlyFile(logging.handlers.RotatingFileHandler):
-    """A RotatingFileHandler whose files are created 0600 whatever the umask."""
+    """RotatingFileHandler's file naming and rotation, its files created 0600 whatever the
+    umask and opened in binary: lines are written as bytes, never formatted as records."""
 
-    def _open(self) -> io.TextIOWrapper:
+    def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        return io.TextIOWrapper(
-            io.FileIO(fd, "a"), encoding=self.encoding or "latin-1", errors=self.errors
-        )
+        return os.fdopen(fd, "ab")
 
 
 class FixMessageLog:
@@ -53,7 +52,7 @@ class FixMessageLog:
         self.heartbeats = heartbeats
         self.max_bytes = max_bytes
         self.backups = backups
-        self._pending: list[tuple[str, str, bytes]] = []
+        self._pending: list[tuple[str, bytes, bytes]] = []
         self._files: dict[str, _OwnerOnlyFile] = {}
         self._failed: set[str] = set()
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -62,44 +61,40 @@ class FixMessageLog:
         """Queue one message (or several back to back) for the session's file."""
         if not self._pending:
             asyncio.get_running_loop().call_soon(self.flush)
-        self._pending.append((session, direction, raw))
+        self._pending.append((session, _DIRECTIONS[direction], raw))
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H:%M:%S.%f")
-        by_session: dict[str, list[str]] = {}
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H:%M:%S.%f").encode()
+        by_session: dict[str, list[bytes]] = {}
+        heartbeats = self.heartbeats
         for session, direction, raw in pending:
-            lines = by_session.setdefault(session, [])
-            for msg in _split(raw):
-                if not self.heartbeats and _HEARTBEAT in msg:
-                    continue
-                text = msg.replace(b"\x01", b"|").decode("latin-1")
-                lines.append(f"{stamp} {direction:<3} {text}")
+            lines = by_session.get(session)
+            if lines is None:
+                lines = by_session[session] = []
+            for msg in _split(raw) if b"\x018=FIX" in raw else (raw,):
+                if heartbeats or _HEARTBEAT not in msg:
+                    lines += (stamp, direction, msg.replace(b"\x01", b"|"), b"\n")
         for session, lines in by_session.items():
             if lines:
-                self._write(session, "\n".join(lines))
+                self._write(session, b"".join(lines))
 
-    def _write(self, session: str, text: str) -> None:
+    def _write(self, session: str, data: bytes) -> None:
         handler = self._files.get(session)
         try:
             if handler is None:
                 name = _SAFE.sub("_", session) + ".log"
                 handler = _OwnerOnlyFile(
-                    self.directory / name,
-                    maxBytes=self.max_bytes,
-                    backupCount=self.backups,
-                    encoding="latin-1",
+                    self.directory / name, maxBytes=self.max_bytes, backupCount=self.backups
                 )
-                handler.setFormatter(logging.Formatter("%(message)s"))
                 self._files[session] = handler
-            record = logging.LogRecord("fix", logging.INFO, "", 0, text, None, None)
-            if handler.shouldRollover(record):
+            stream: Any = handler.stream
+            if stream.tell() + len(data) > self.max_bytes and stream.tell() > 0:
                 handler.doRollover()
-            stream = handler.stream or handler._open()
-            handler.stream = stream
-            stream.write(text + "\n")
+                stream = handler.stream
+            stream.write(data)
             stream.flush()
         except OSError as exc:
             if session not in self._failed:
@@ -111,6 +106,9 @@ class FixMessageLog:
         for handler in self._files.values():
             handler.close()
         self._files.clear()
+
+
+_DIRECTIONS = {"in": b" in  ", "out": b" out "}
 
 
 def _split(raw: bytes) -> list[bytes]:
