@@ -34,6 +34,7 @@ from venue.config import (
     ConfigError,
     VenueConfig,
     account_commands,
+    impact_notionals,
     instrument_from_config,
     load_config,
 )
@@ -43,6 +44,7 @@ from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
 from venue.gateway.dropcopy import DropCopy
 from venue.gateway.fixlog import FixMessageLog
+from venue.gateway.funding import FundingReports
 from venue.gateway.marketdata_fix import FixMarketData
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.positions import MSG_TYPES as POSITION_MSG_TYPES
@@ -90,6 +92,7 @@ class Venue:
         self.admin: AdminServer | None = None
         self.risk: RiskMonitor | None = None
         self.dropcopy: DropCopy | None = None
+        self.funding_reports: FundingReports | None = None
         self.fix_marketdata: FixMarketData | None = None
         self.message_log: FixMessageLog | None = None
         self.metrics: VenueMetrics | None = None
@@ -149,7 +152,12 @@ class Venue:
         )
         self.expiry = OrderExpiry(engine, last_ts=journal.last_ts, now_ns=self.clock.now_ns())
         seq.subscribe(self.expiry.on_committed)
-        self.risk = RiskMonitor(engine, cfg.risk, now_ns=self.clock.now_ns())
+        self.risk = RiskMonitor(
+            engine,
+            cfg.risk,
+            now_ns=self.clock.now_ns(),
+            impact_notional=impact_notionals(cfg),
+        )
         seq.subscribe(self.risk.on_committed)
         await seq.start()
         for inst in instruments:
@@ -165,6 +173,9 @@ class Venue:
             account_firms={a: f.name for f in cfg.firms for a in f.accounts},
         )
         await self.dropcopy.load(journal)
+        # Funding payments reach the account's trading sessions (RoE section 14), in the
+        # funding's own batch like drop copies.
+        self.funding_reports = FundingReports(sequencer=seq, sessions=cfg.sessions)
         # Order entry is the default application; other roles register on the router.
         self.router = RoleRouter(cfg.sessions, default=self.order_entry)
         self.router.register(
@@ -197,6 +208,7 @@ class Venue:
         )
         self.order_entry.attach(gateway_sender(self.gateway))
         self.dropcopy.attach(self.gateway.send)
+        self.funding_reports.attach(self.gateway.send)
         self.fix_marketdata.attach(self.gateway.send)
         if self.marketdata is not None:
             try:

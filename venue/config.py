@@ -130,6 +130,7 @@ class InstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     taker_fee: str = "0"
     fee_tiers: list[FeeTierConfig] = []
     index_stale_seconds: int = 0  # 0: no check; else risk-increasing orders need a fresh index
+    impact_notional: str | None = None  # USD for the mark's impact prices; None: [risk] default
 
 
 class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -311,6 +312,17 @@ def _validate_instrument(i: InstrumentConfig, file: str, key: str) -> None:
         parse_expiry_ns(i.expiry, file, f"{key}.expiry")
     elif i.expiry is not None:
         raise ConfigError(file, f"{key}.expiry", "a perpetual has no expiry")
+    if i.impact_notional is not None:
+        _money(i.impact_notional, file, f"{key}.impact_notional")
+
+
+def impact_notionals(cfg: VenueConfig) -> dict[str, int]:
+    """symbol → impact notional (money units) of the instruments that set their own."""
+    return {
+        i.symbol: _money(i.impact_notional, cfg.source, f"instruments[{i.symbol}]")
+        for i in cfg.instruments
+        if i.impact_notional is not None
+    }
 
 
 def _is_loopback_network(text: str) -> bool:

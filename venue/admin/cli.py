@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="instrument_command", required=True
     )
     inst.add_parser("list").set_defaults(func=c.cmd_instrument_list)
+    sp = inst.add_parser("show", help="mark, index, premium, funding, open interest, state")
+    sp.add_argument("symbol")
+    sp.set_defaults(func=c.cmd_instrument_show)
     for verb, fn in (("halt", c.cmd_instrument_halt), ("resume", c.cmd_instrument_resume)):
         sp = inst.add_parser(verb)
         sp.add_argument("symbol")

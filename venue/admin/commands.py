@@ -13,6 +13,7 @@ import getpass
 import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,46 @@ _show_instruments = tables.show_instruments
 
 def cmd_instrument_list(ctx: Ctx) -> int:
     ctx.out(ctx.call("instrument.list"), _show_instruments)
+    return EXIT_OK
+
+
+def _at_tick(value: str | None, tick_size: str) -> str:
+    """A price at the instrument's tick precision (tick 0.5: "60005.0"), "-" when absent."""
+    if value is None:
+        return "-"
+    exp = Decimal(tick_size).normalize().as_tuple().exponent
+    places = -exp if isinstance(exp, int) and exp < 0 else 0
+    return f"{Decimal(value):.{places}f}"
+
+
+def _percent(rate: str | None) -> str:
+    """A rate (decimal fraction) in percent, exactly ("0.0001" -> "0.01 %")."""
+    if rate is None:
+        return "-"
+    return f"{(Decimal(rate) * 100).normalize():f} %"
+
+
+def _show_instrument(f: dict[str, Any]) -> None:
+    tick = f["tick_size"]
+    render.print_kv(
+        f["symbol"],
+        [
+            ("kind", f["kind"]),
+            ("state", f["state"]),
+            ("mark price", f"{_at_tick(f['mark_price'], tick)} ({f['mark_source']})"),
+            ("index price", _at_tick(f["index_price"], tick)),
+            ("premium (mark - index)", _at_tick(f["premium"], tick)),
+            ("funding rate (last)", _percent(f["funding_rate"])),
+            ("funded at", render.ts_text(f["funding_time_ns"])),
+            ("predicted funding rate", _percent(f["predicted_funding_rate"])),
+            ("next funding", render.ts_text(f["next_funding_time_ns"])),
+            ("open interest", f"{f['open_interest']} ({f['units']['open_interest_lots']} lots)"),
+        ],
+    )
+
+
+def cmd_instrument_show(ctx: Ctx) -> int:
+    ctx.out(ctx.call("instrument.show", symbol=ctx.args.symbol), _show_instrument)
     return EXIT_OK
 
 

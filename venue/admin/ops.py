@@ -35,7 +35,13 @@ import msgspec
 from venue.admin.ops_views import ViewOps
 from venue.admin.protocol import ErrorCode, OpError
 from venue.admin.tape import Tape
-from venue.admin.views import account_row, instrument_rows, money_text, position_rows
+from venue.admin.views import (
+    account_row,
+    instrument_figures,
+    instrument_rows,
+    money_text,
+    position_rows,
+)
 from venue.config import ConfigError, SessionConfig, load_session_file
 from venue.core.commands import (
     Deposit,
@@ -191,6 +197,7 @@ class AdminOps:
             "session.set_seq": (_SetSeq, self._session_set_seq),
             "session.reload": (_Name, self._session_reload),
             "cancel_all": (_CancelAll, self._cancel_all),
+            "instrument.show": (_Symbol, self._instrument_show),
             "instrument.halt": (_Symbol, self._instrument_halt),
             "instrument.resume": (_Symbol, self._instrument_resume),
             "index.set": (_IndexPrice, self._index_set),
@@ -358,6 +365,10 @@ class AdminOps:
     async def _session_show(self, a: _Name, _op: str) -> Any:
         gw = self._gateway()
         return self._session(a.name, lambda: gw.session_detail(a.name))
+
+    async def _instrument_show(self, a: _Symbol, _op: str) -> Any:
+        self._market(a.symbol)
+        return instrument_figures(self.sequencer.engine, a.symbol)
 
     def _account(self, name: str) -> dict[str, Any]:
         view = self.sequencer.engine.account_view(name)

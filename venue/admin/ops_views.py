@@ -8,9 +8,8 @@ Invariants:
   not_found, never an empty list that would read as "none".
 - Values leave as exact decimal strings (prices = ticks x tick size, quantities = lots x lot
   size), with each row's `tick_size`/`lot_size` so people's tables can round for display.
-- Funding, mark and index here are the engine's last applied values and the tape's last
-  FundingApplied; `instrument show` (market-data visibility) is the fuller view, and this
-  module should read its numbers once that lands (one query, `market_numbers`).
+- Mark, index, funding and open interest in `instrument list` are `instrument show`'s numbers
+  (`views.instrument_figures`), one row per instrument.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import msgspec
 
 from venue.admin.protocol import ErrorCode, OpError
 from venue.admin.tape import Tape
-from venue.admin.views import instrument_rows, price_text
+from venue.admin.views import instrument_figures, instrument_rows, price_text
 from venue.core import Engine
 
 __all__ = ["ViewOps", "market_numbers"]
@@ -59,20 +58,17 @@ def _lots(lots: int, lot_size: str) -> str:
     return format((Decimal(lots) * Decimal(lot_size)).normalize(), "f")
 
 
-def market_numbers(engine: Engine, tape: Tape | None) -> list[dict[str, Any]]:
-    """`instrument_rows` plus mark, index, last funding rate and open interest."""
+def market_numbers(engine: Engine) -> list[dict[str, Any]]:
+    """`instrument_rows` plus mark, index, last funding rate and time, and open interest, read
+    from `instrument_figures` (the numbers of `instrument show`)."""
     rows = instrument_rows(engine)
     for row in rows:
-        mkt = engine.markets[row["symbol"]]
-        tick, lot = row["tick_size"], row["lot_size"]
-        funding = tape.funding.get(row["symbol"]) if tape is not None else None
-        row["mark"] = price_text(mkt.mark_price or None, tick)
-        row["index"] = price_text(mkt.index_price or None, tick)
-        row["funding_rate"] = (
-            format((Decimal(funding.rate_ppb) / 10**9).normalize(), "f") if funding else None
-        )
-        row["funding_ts"] = funding.ts if funding else None
-        row["open_interest"] = _lots(engine.open_interest(row["symbol"])[0], lot)
+        figures = instrument_figures(engine, row["symbol"])
+        row["mark"] = figures["mark_price"]
+        row["index"] = figures["index_price"]
+        row["funding_rate"] = figures["funding_rate"]
+        row["funding_time_ns"] = figures["funding_time_ns"]
+        row["open_interest"] = figures["open_interest"]
     return rows
 
 
@@ -118,7 +114,7 @@ class ViewOps:
     # -- operations ---------------------------------------------------------------------------
 
     async def _instruments(self, _a: _NoArgs, _op: str) -> Any:
-        return market_numbers(self.engine, self.tape)
+        return market_numbers(self.engine)
 
     async def _orders(self, a: _Orders, _op: str) -> Any:
         self._check(firm=a.firm, account=a.account, session=a.session, symbol=a.symbol)

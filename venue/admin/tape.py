@@ -1,8 +1,7 @@
-"""The admin's record of recent trades and funding, kept from committed events.
+"""The admin's record of recent trades, kept from committed events.
 
 `Tape.on_committed` is a sequencer subscriber: it sees every committed command's events and
-keeps the last `max_fills` fills (both sides of each trade) and each instrument's last applied
-funding rate, for `venue-admin trades` and `instrument list`.
+keeps the last `max_fills` fills (both sides of each trade), for `venue-admin trades`.
 
 Invariants:
 - Only committed events are recorded (a subscriber runs after commit), so nothing shown can be
@@ -18,9 +17,9 @@ from collections import deque
 from typing import NamedTuple
 
 from venue.core import Command, Event
-from venue.core.events import FundingApplied, OrderFilled
+from venue.core.events import OrderFilled
 
-__all__ = ["Fill", "Funding", "Tape"]
+__all__ = ["Fill", "Tape"]
 
 
 class Fill(NamedTuple):
@@ -38,21 +37,13 @@ class Fill(NamedTuple):
     cl_ord_id: str
 
 
-class Funding(NamedTuple):
-    ts: int
-    rate_ppb: int
-    mark: int  # ticks
-
-
 class Tape:
     def __init__(self, max_fills: int = 10_000) -> None:
         self.fills: deque[Fill] = deque(maxlen=max_fills)
-        self.funding: dict[str, Funding] = {}
 
     def on_committed(self, seq: int, ts: int, cmd: Command, events: list[Event]) -> None:
         for ev in events:
-            t = type(ev)
-            if t is OrderFilled:
+            if type(ev) is OrderFilled:
                 assert isinstance(ev, OrderFilled)
                 self.fills.append(
                     Fill(
@@ -70,6 +61,3 @@ class Tape:
                         ev.cl_ord_id,
                     )
                 )
-            elif t is FundingApplied:
-                assert isinstance(ev, FundingApplied)
-                self.funding[ev.symbol] = Funding(ev.ts, ev.rate_ppb, ev.mark)

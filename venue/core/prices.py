@@ -1,12 +1,13 @@
-"""`PricesAndSettlement`: index and mark prices, funding, final settlement, admin records.
+"""`Prices`: index and mark prices, funding, published statistics, final settlement of dated
+futures, admin records.
 
-Extends `venue.core.derivatives.DerivativesState` (the engine extends this class through
-`venue.core.queries.Queries`). Units: see `venue.core.accounts` (money = 10^-6 USD).
-
-Invariants kept here:
+Units: see `venue.core.accounts` (money = 10^-6 USD). Invariants kept here:
 - A refused command changes nothing (`CommandRejected`).
 - Funding is zero-sum with the fund: payers round up, receivers round down, and the insurance
   fund takes the difference (`FundingApplied.to_insurance_fund`), so money is conserved.
+- An applied funding is kept with its instrument (`funding_rate_ppb`, `funding_ts`), as is
+  the last published outlook (`predicted_rate_ppb`, `next_funding_ts`); `StatisticsPublished`
+  reads them with the mark, the index and the open interest, and changes nothing else.
 - Final settlement happens once per expired instrument: every position is closed at the
   settlement price (`PositionSettled`, `BalanceChanged`), which becomes the mark price.
 """
@@ -16,12 +17,12 @@ from __future__ import annotations
 from venue.core.accounts import ceil_div
 from venue.core.commands import (
     ApplyFunding,
+    PublishStatistics,
     RecordAdminAction,
     SetIndexPrice,
     SetMarkPrice,
     SettleInstrument,
 )
-from venue.core.derivatives import DerivativesState, _mark
 from venue.core.events import (
     AdminActionRecorded,
     CommandRejected,
@@ -32,7 +33,10 @@ from venue.core.events import (
     InstrumentSettled,
     MarkPriceSet,
     PositionSettled,
+    StatisticsPublished,
 )
+from venue.core.ledger import Ledger
+from venue.core.state import EngineState
 from venue.core.types import (
     MAX_PRICE,
     PPB,
@@ -43,14 +47,20 @@ from venue.core.types import (
     Side,
 )
 
-__all__ = ["PricesAndSettlement"]
+__all__ = ["Prices"]
 
 
-class PricesAndSettlement(DerivativesState):
+class Prices:
+    """The price, funding and settlement commands; money moves through the `Ledger`."""
+
+    def __init__(self, state: EngineState, ledger: Ledger) -> None:
+        self.state = state
+        self.ledger = ledger
+
     # ------------------------------------------------------------------ prices
 
-    def _set_index_price(self, cmd: SetIndexPrice) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
+    def set_index_price(self, cmd: SetIndexPrice) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
         if mkt is None:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
         if not 0 < cmd.price <= MAX_PRICE:
@@ -59,8 +69,8 @@ class PricesAndSettlement(DerivativesState):
         mkt.index_ts = cmd.ts
         return [IndexPriceSet(ts=cmd.ts, symbol=cmd.symbol, price=cmd.price, source=cmd.source)]
 
-    def _set_mark_price(self, cmd: SetMarkPrice) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
+    def set_mark_price(self, cmd: SetMarkPrice) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
         if mkt is None:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
         if not 0 < cmd.price <= MAX_PRICE:
@@ -70,21 +80,23 @@ class PricesAndSettlement(DerivativesState):
 
     # ------------------------------------------------------------------ funding, settlement
 
-    def _apply_funding(self, cmd: ApplyFunding) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
+    def apply_funding(self, cmd: ApplyFunding) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
         if mkt is None:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
         if mkt.instrument.kind != InstrumentKind.PERPETUAL:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.NOT_A_PERPETUAL)]
         if not -PPB <= cmd.rate_ppb <= PPB:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
-        mark = _mark(mkt)
+        mark = mkt.mark
         rate = cmd.rate_ppb
         symbol = mkt.instrument.symbol
+        mkt.funding_rate_ppb = rate
+        mkt.funding_ts = cmd.ts
         payments: list[FundingPayment] = []
         residual = 0
         if rate:
-            for acct in self.accounts.values():
+            for acct in self.state.accounts.values():
                 pos = acct.positions.get(symbol)
                 if pos is None:
                     continue
@@ -104,11 +116,41 @@ class PricesAndSettlement(DerivativesState):
             )
         ]
         if residual:
-            events.append(self._fund(cmd.ts, residual, "", BalanceReason.FUNDING))
+            events.append(self.ledger.fund(cmd.ts, residual, "", BalanceReason.FUNDING))
         return events
 
-    def _settle_instrument(self, cmd: SettleInstrument) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
+    def publish_statistics(self, cmd: PublishStatistics) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        outlook = cmd.predicted_rate_ppb or cmd.next_funding_ts
+        if outlook and mkt.instrument.kind != InstrumentKind.PERPETUAL:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.NOT_A_PERPETUAL)]
+        if not -PPB <= cmd.predicted_rate_ppb <= PPB or cmd.next_funding_ts < 0:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
+        mkt.predicted_rate_ppb = cmd.predicted_rate_ppb
+        mkt.next_funding_ts = cmd.next_funding_ts
+        symbol = mkt.instrument.symbol
+        return [
+            StatisticsPublished(
+                ts=cmd.ts,
+                symbol=symbol,
+                mark=mkt.mark,
+                index=mkt.index_price,
+                funding_rate_ppb=mkt.funding_rate_ppb,
+                funding_ts=mkt.funding_ts,
+                predicted_rate_ppb=mkt.predicted_rate_ppb,
+                next_funding_ts=mkt.next_funding_ts,
+                open_interest=sum(
+                    p.size
+                    for a in self.state.accounts.values()
+                    if (p := a.positions.get(symbol)) is not None and p.size > 0
+                ),
+            )
+        ]
+
+    def settle_instrument(self, cmd: SettleInstrument) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
         if mkt is None:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
         if mkt.state != InstrumentState.EXPIRED:
@@ -124,7 +166,7 @@ class PricesAndSettlement(DerivativesState):
             InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=0)
         ]
         n = 0
-        for acct in self.accounts.values():
+        for acct in self.state.accounts.values():
             pos = acct.positions.get(symbol)
             if pos is None:
                 continue
@@ -141,16 +183,16 @@ class PricesAndSettlement(DerivativesState):
                         price=cmd.price,
                     )
                 )
-            self._trade(acct, mkt, -pos.size, cmd.price, 0)
+            self.ledger.trade(acct, mkt, -pos.size, cmd.price, 0)
             events.append(
-                self._balance_event(
+                self.ledger.balance_event(
                     cmd.ts, acct, acct.balance - before, BalanceReason.SETTLEMENT, symbol
                 )
             )
         events[0] = InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=n)
         return events
 
-    def _record_admin_action(self, cmd: RecordAdminAction) -> list[Event]:
+    def record_admin_action(self, cmd: RecordAdminAction) -> list[Event]:
         return [
             AdminActionRecorded(
                 ts=cmd.ts, operator=cmd.operator, action=cmd.action, detail=cmd.detail
@@ -159,7 +201,7 @@ class PricesAndSettlement(DerivativesState):
 
 
 def _cmd_rejected(
-    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | SettleInstrument,
+    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | PublishStatistics | SettleInstrument,
     symbol: str,
     reason: RejectReason,
 ) -> CommandRejected:
