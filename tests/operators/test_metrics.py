@@ -49,6 +49,7 @@ def test_scrape_a_live_venue(tmp_path: Path) -> None:
         with pytest.raises(urllib.error.HTTPError) as not_here:
             _scrape(port, "/")
         assert not_here.value.code == 404
+        not_here.value.close()  # the error holds the response and its socket
     finally:
         assert venue.terminate() == 0
     assert ctype.startswith("text/plain; version=")  # prometheus_client's CONTENT_TYPE_LATEST
