@@ -5,9 +5,11 @@ session's FIX messages go to their own rotated file under the journal's director
 from __future__ import annotations
 
 import json
+import logging
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,17 @@ def _start(config: Path, cwd: Path, *extra: str) -> VenueProcess:
 
 def _events(venue: VenueProcess) -> list[dict[str, object]]:
     return [json.loads(line) for line in venue.lines if line.startswith("{")]
+
+
+@pytest.fixture
+def debug_logs() -> Iterator[None]:
+    """Let debug lines through whatever level an earlier test configured."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
 
 
 def test_fix_message_log_and_clean_stop_line(tmp_path: Path) -> None:
@@ -90,7 +103,7 @@ def test_fix_message_log_rotates(tmp_path: Path) -> None:
         assert stat.S_IMODE(p.stat().st_mode) == 0o600 and p.stat().st_size <= 4096 + 400
 
 
-async def test_periodic_mark_price_is_debug() -> None:
+async def test_periodic_mark_price_is_debug(debug_logs: None) -> None:
     """run_monitor logs the mark's periodic SetMarkPrice at debug, anything else at info, and
     a summary line once a minute (the issue: 53 of 93 lines of a short run were marks)."""
     from types import SimpleNamespace
@@ -127,7 +140,7 @@ async def test_periodic_mark_price_is_debug() -> None:
     assert logs[3]["commands"] == {"ApplyFunding": 1, "SetMarkPrice": 2}
 
 
-def test_risk_summary_line() -> None:
+def test_risk_summary_line(debug_logs: None) -> None:
     s = monitor._Summary(0)
     with structlog.testing.capture_logs() as logs:
         s.count("SetMarkPrice")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -13,9 +14,11 @@ from tests.venue_process import REPO
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_first_run_announces_the_set_up() -> None:
     # -n: print the recipe without running it; -W: as if pyproject.toml had just changed
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
     out = subprocess.run(
-        ["make", "-n", "-W", "pyproject.toml", "run"],
+        ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", "run"],
         cwd=REPO,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
