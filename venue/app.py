@@ -1,8 +1,13 @@
 """Composition root and the `venue` command: the only module that wires everything.
 
 Invariants:
-- Start-up order: configuration → journal recovery (snapshot + tail, verified) → instruments
-  added as sequenced commands → sequencer → gateway listening. Ports open only after recovery.
+- Start-up order: configuration → journal recovery (snapshot + tail, chain and events checked,
+  the durable marker compared) → instruments added as sequenced commands → sequencer → gateway
+  listening. Ports open only after recovery. The history before the newest snapshot is checked
+  after `venue_ready`, in the background; damage there is logged as an error and shown by
+  `venue-admin status`.
+- A journal loss accepted with `--accept-journal-loss` is journaled (`RecordAdminAction`
+  `journal.accept_loss`) before any other command of this run.
 - Shutdown order is the reverse; the sequencer flushes and commits before the journal closes.
 - Every failure a person can cause (bad configuration, corrupt journal, port in use) ends the
   process with one clear line on stderr and a non-zero exit, never a traceback.
@@ -16,6 +21,7 @@ import contextlib
 import gc
 import json
 import os
+import pwd
 import signal
 import sys
 from collections.abc import Awaitable
@@ -38,7 +44,7 @@ from venue.config import (
     instrument_from_config,
     load_config,
 )
-from venue.core import AddInstrument
+from venue.core import AddInstrument, RecordAdminAction
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
@@ -52,6 +58,8 @@ from venue.gateway.positions import PositionsApplication
 from venue.gateway.roles import RoleRouter
 from venue.gateway.tls import make_server_context
 from venue.journal import Journal, JournalError
+from venue.journal.files import DIR_MODE
+from venue.journal.history import HistoryCheck
 from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
 from venue.marketdata import MarketDataPublisher
@@ -76,11 +84,18 @@ class Venue:
     """
 
     def __init__(
-        self, cfg: VenueConfig, *, clock: Clock | None = None, create: bool = True
+        self,
+        cfg: VenueConfig,
+        *,
+        clock: Clock | None = None,
+        create: bool = True,
+        accept_journal_loss: bool = False,
     ) -> None:
         self.cfg = cfg
         self.clock: Clock = clock if clock is not None else LiveClock()
         self.create = create
+        self.accept_journal_loss = accept_journal_loss
+        self.history: HistoryCheck | None = None
         self.log = log.get_logger("venue.app")
         self.journal: Journal | None = None
         self.sequencer: Sequencer | None = None
@@ -112,12 +127,22 @@ class Venue:
         dictionary = load_dictionary()
         db = Path(cfg.journal.path)
         if self.create:
-            try:
-                db.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise JournalError(journal_location_problem(db) or f"{db}: {exc}") from exc
+            problem = journal_location_problem(db)
+            if problem is not None:
+                raise JournalError(problem)
+            if not db.parent.exists():
+                try:  # journal files are the owner's only
+                    db.parent.mkdir(mode=DIR_MODE, parents=True)
+                except OSError as exc:
+                    raise JournalError(
+                        f"journal.path {db}: cannot create {db.parent}: {exc.strerror or exc}"
+                    ) from exc
         engine, journal, last_seq = await recover(
-            db, synchronous=cfg.journal.synchronous, clock=self.clock, create=self.create
+            db,
+            synchronous=cfg.journal.synchronous,
+            clock=self.clock,
+            create=self.create,
+            accept_loss=self.accept_journal_loss,
         )
         self.journal = journal
         report = journal.recovery
@@ -160,6 +185,15 @@ class Venue:
         )
         seq.subscribe(self.risk.on_committed)
         await seq.start()
+        if report is not None and report.lost:
+            self.log.warning("journal_loss_accepted", path=str(db), lost=report.lost)
+            seq.submit(
+                RecordAdminAction(
+                    operator=f"{_os_user()}/venue-run",
+                    action="journal.accept_loss",
+                    detail=f"started with --accept-journal-loss: {report.lost}",
+                )
+            )
         for inst in instruments:
             if engine.instrument(inst.symbol) is None:
                 seq.submit(AddInstrument(instrument=inst))
@@ -240,6 +274,7 @@ class Venue:
             now_ns=self.clock.now_ns,
             mono_ns=self.clock.monotonic_ns,
             snapshot_now=seq.snapshot_now,
+            history=self._history_status,
         )
         self.admin = AdminServer(ops, cfg.admin.socket)
         try:
@@ -256,6 +291,21 @@ class Venue:
             sessions=len(cfg.sessions),
             feed_session=self.marketdata.session if self.marketdata else None,
         )
+        self.history = HistoryCheck(db, until_seq=report.snapshot_seq if report else 0)
+        self._tasks.append(asyncio.create_task(self._check_history(), name="journal-history"))
+
+    def _history_status(self) -> dict[str, object]:
+        return self.history.status() if self.history is not None else {"state": "pending"}
+
+    async def _check_history(self) -> None:
+        """The rows up to the newest snapshot, after `venue_ready` (see `journal.history`)."""
+        check = self.history
+        assert check is not None
+        await check.run()
+        if check.state == "ok":
+            self.log.info("journal_history_checked", rows=check.rows, until_seq=check.until_seq)
+        elif check.state != "stopped":
+            self.log.error("journal_history_damaged", state=check.state, detail=check.detail)
 
     async def _start_metrics(self) -> None:
         """Prometheus `/metrics` (venue.metrics): the numbers are kept on the loop's thread,
@@ -348,11 +398,18 @@ class StartupError(Exception):
     """A start-up problem a person can fix (a port in use): one line, no traceback."""
 
 
-async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
+def _os_user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+async def _serve(cfg: VenueConfig, ready_file: str | None, accept_loss: bool = False) -> int:
     # The journal commits on aiosqlite's thread; with the default 5 ms switch interval that
     # thread waits for the event loop to give up the GIL, which stretches commit latency.
     sys.setswitchinterval(0.0002)
-    venue = Venue(cfg)
+    venue = Venue(cfg, accept_journal_loss=accept_loss)
     loop = asyncio.get_running_loop()
     signals: list[str] = []
 
@@ -403,7 +460,7 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _say(f"venue: configuration: {exc}")
         return EXIT_CONFIG
-    return int(uvloop.run(_serve(cfg, args.ready_file)))
+    return int(uvloop.run(_serve(cfg, args.ready_file, args.accept_journal_loss)))
 
 
 def journal_location_problem(db: Path) -> str | None:
@@ -484,6 +541,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the venue")
     run.add_argument("--config", help="venue.toml (default: the embedded default configuration)")
     run.add_argument("--ready-file", help="write {fix_port, pid} as JSON here once listening")
+    run.add_argument(
+        "--accept-journal-loss",
+        action="store_true",
+        help="start although the journal ends before what its durable marker proves "
+        "(the loss is journaled as an admin action; see README, Durability)",
+    )
     run.set_defaults(func=_run)
     check = sub.add_parser("check-config", help="load and validate a configuration, then exit")
     check.add_argument("--config", help="venue.toml (default: the embedded default)")
