@@ -29,6 +29,7 @@ import msgspec
 
 from venue.config_marketdata import MarketDataConfig
 from venue.config_ops import FixLogConfig, MetricsConfig
+from venue.config_replication import ReplicationConfig
 from venue.config_risk import RiskConfig
 from venue.core.commands import AddAccount, Deposit
 from venue.core.margin import value_factor
@@ -174,6 +175,8 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     enabled: bool = True
     cancel_on_disconnect: bool = True
     cancel_on_logout: bool = False
+    # outbound messages kept for resend: the newest N (0 keeps all); older ones are gap-filled
+    resend_retention_messages: int = 0
     fix_marketdata: bool = False  # trading role: may also send MarketDataRequest (V)
     allowed_addresses: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     auth: AuthConfig = AuthConfig()
@@ -191,6 +194,7 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     risk: RiskConfig = RiskConfig()
     fixlog: FixLogConfig = FixLogConfig()
     metrics: MetricsConfig = MetricsConfig()
+    replication: ReplicationConfig | None = None  # absent: one node, no NATS
     segments: list[SegmentConfig] = msgspec.field(
         default_factory=lambda: [
             SegmentConfig(name="retail", max_leverage=20),
@@ -379,6 +383,10 @@ def _validate_session(s: SessionConfig, file: str, key: str) -> None:
     hb = s.heartbeat
     if not 1 <= hb.min_seconds <= hb.max_seconds <= 3600:
         raise ConfigError(file, f"{k}heartbeat", "need 1 <= min_seconds <= max_seconds <= 3600")
+    if s.resend_retention_messages < 0:
+        raise ConfigError(
+            file, f"{k}resend_retention_messages", "need 0 (keep all) or a positive count"
+        )
     if a.lockout_failures < 0 or a.lockout_window_seconds < 1 or a.lockout_seconds < 1:
         raise ConfigError(
             file,
@@ -446,6 +454,11 @@ def validate(cfg: VenueConfig) -> None:
     for table, ops_bad in (("fixlog", cfg.fixlog.validate()), ("metrics", cfg.metrics.validate())):
         if ops_bad is not None:
             raise ConfigError(f, f"{table}.{ops_bad[0]}", ops_bad[1])
+    if cfg.replication is not None:
+        rep_bad = cfg.replication.validate()
+        if rep_bad is not None:
+            key, why = rep_bad
+            raise ConfigError(f, f"replication.{key}" if key else "replication", why)
     accounts: dict[str, str] = {}
     firms: set[str] = set()
     segments: dict[str, int] = {}

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from venue.admin.archiving import Archiving
 from venue.admin.ops_views import ViewOps
 from venue.admin.protocol import ErrorCode, OpError
 from venue.admin.tape import Tape
@@ -53,6 +54,7 @@ from venue.core.commands import (
 )
 from venue.core.types import MONEY_SCALE
 from venue.journal import JournalFailed
+from venue.journal.archive import ArchiveRecord
 from venue.log import get_logger
 from venue.sequencer import Sequencer, SequencerStopped
 
@@ -102,6 +104,17 @@ class _NoArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
 
 
+class _Archive(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An archive written by `venue journal archive` (`venue.journal.archive.ArchiveRecord`)."""
+
+    first_seq: int
+    last_seq: int
+    last_ts: int
+    chain: str  # hex
+    file: str
+    sha256: str
+
+
 class _Name(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: str
 
@@ -146,6 +159,14 @@ class _Positions(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
 Handler = Callable[[Any, str], Awaitable[Any]]
 
 
+class ReplicationOps(msgspec.Struct, frozen=True, kw_only=True):
+    """What a replicated primary adds (injected by `venue.app`): its replication status and a
+    deliberate hand-over to the standby."""
+
+    status: Callable[[], Awaitable[dict[str, Any]]]
+    failover: Callable[[], Awaitable[dict[str, Any]]]
+
+
 def _decimal(text: str, what: str) -> Decimal:
     try:
         value = Decimal(text)
@@ -154,6 +175,32 @@ def _decimal(text: str, what: str) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise OpError(ErrorCode.BAD_ARGS, f"{what}: must be a positive number")
     return value
+
+
+class Operations(Protocol):
+    """What the admin server runs requests against: `AdminOps` on a running venue,
+    `StandbyOps` on a replicated node that follows the primary."""
+
+    async def run(self, op: str, args: dict[str, Any], operator: str) -> Any: ...
+
+
+class StandbyOps:
+    """A replicated standby's operations: it holds no trading state to show or change yet, only
+    its replication status (role, lease holder, stream sequence, lag)."""
+
+    def __init__(self, status: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self._status = status
+
+    async def run(self, op: str, args: dict[str, Any], operator: str) -> Any:
+        del args
+        if op == "ping":
+            return {"operator": operator, "pid": os.getpid(), "ops": ["ping", "status"]}
+        if op == "status":
+            return {"pid": os.getpid(), "replication": await self._status()}
+        raise OpError(
+            ErrorCode.UNAVAILABLE,
+            f"{op}: this node is a standby; run it on the primary (see `status`: lease holder)",
+        )
 
 
 class AdminOps:
@@ -171,9 +218,11 @@ class AdminOps:
         snapshot_now: Callable[[], int] | None = None,
         started_ns: int | None = None,
         tape: Tape | None = None,
+        replication: ReplicationOps | None = None,
         history: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.sequencer = sequencer
+        self.replication = replication
         self.sessions = sessions
         self.kill_switch = kill_switch
         self.journal_path = os.path.abspath(journal_path) if journal_path else ""
@@ -212,10 +261,13 @@ class AdminOps:
             "positions": (_Positions, self._positions),
             "insurance_fund": (_NoArgs, self._insurance_fund),
             "snapshot.now": (_NoArgs, self._snapshot),
+            "journal.adopt_archive": (_Archive, self._adopt_archive),
+            "failover": (_NoArgs, self._failover),
         }
         # open orders, book depth, instruments with market numbers, recent trades
         views = ViewOps(sequencer.engine, tape, self._session_names)
         self._ops.update(views.table())
+        self._archiving = Archiving(sequencer, self._committed)
 
     @property
     def op_names(self) -> list[str]:
@@ -316,6 +368,26 @@ class AdminOps:
 
     # -- reads ----------------------------------------------------------------------------------
 
+    async def _adopt_archive(self, a: _Archive, operator: str) -> Any:
+        """`venue journal archive` against a running venue (see `venue.admin.archiving`)."""
+        try:
+            chain = bytes.fromhex(a.chain)
+        except ValueError:
+            raise OpError(ErrorCode.BAD_ARGS, "chain: must be hex") from None
+        record = ArchiveRecord(
+            first_seq=a.first_seq,
+            last_seq=a.last_seq,
+            last_ts=a.last_ts,
+            chain=chain,
+            file=a.file,
+            sha256=a.sha256,
+        )
+        await self.sequencer.wait_ready()
+        why, answer = await self._archiving.adopt(record, operator)
+        if why:
+            raise OpError(ErrorCode.REFUSED, f"archive not adopted: {why}")
+        return answer
+
     async def _ping(self, _a: _NoArgs, operator: str) -> Any:
         return {"operator": operator, "pid": os.getpid(), "ops": self.op_names}
 
@@ -352,7 +424,14 @@ class AdminOps:
             "sessions": {"configured": len(sessions), "logged_on": logged_on},
             "instruments": instrument_rows(self.sequencer.engine),
             "insurance_fund": self._fund(),
+            "replication": await self.replication.status() if self.replication else None,
         }
+
+    async def _failover(self, _a: _NoArgs, op: str) -> Any:
+        if self.replication is None:
+            raise OpError(ErrorCode.BAD_ARGS, "failover: this venue is not replicated")
+        _log.warning("admin_failover", operator=op)
+        return await self.replication.failover()
 
     async def _top(self, _a: _NoArgs, _op: str) -> Any:
         await self._probe()
