@@ -103,8 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser(
         "failover", help="replicated venue: the primary steps down, the standby promotes"
     )
-    # `venue-admin failover --yes` as well as `venue-admin --yes failover`
-    sp.add_argument("--yes", "-y", action="store_true", default=argparse.SUPPRESS)
+    # `venue-admin failover --yes` as well: every global option is accepted anywhere (argv.py)
     sp.set_defaults(func=c.cmd_failover)
     sub.add_parser("sessions", help="every session's state").set_defaults(func=c.cmd_sessions)
 
