@@ -28,6 +28,7 @@ from typing import Literal, TypeVar
 import msgspec
 
 from venue.config_marketdata import MarketDataConfig
+from venue.config_ops import FixLogConfig, MetricsConfig
 from venue.config_replication import ReplicationConfig
 from venue.config_risk import RiskConfig
 from venue.core.commands import AddAccount, Deposit, SetMarginMode
@@ -199,6 +200,8 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     admin: AdminConfig = AdminConfig()
     marketdata: MarketDataConfig = MarketDataConfig()
     risk: RiskConfig = RiskConfig()
+    fixlog: FixLogConfig = FixLogConfig()
+    metrics: MetricsConfig = MetricsConfig()
     replication: ReplicationConfig | None = None  # absent: one node, no NATS
     segments: list[SegmentConfig] = msgspec.field(
         default_factory=lambda: [
@@ -458,6 +461,9 @@ def validate(cfg: VenueConfig) -> None:
     if bad is not None:
         key, _, why = bad.partition(": ")
         raise ConfigError(f, f"risk.{key}", why)
+    for table, ops_bad in (("fixlog", cfg.fixlog.validate()), ("metrics", cfg.metrics.validate())):
+        if ops_bad is not None:
+            raise ConfigError(f, f"{table}.{ops_bad[0]}", ops_bad[1])
     if cfg.replication is not None:
         rep_bad = cfg.replication.validate()
         if rep_bad is not None:

@@ -166,6 +166,8 @@ class Sequencer:
         self._ready.set()
         self._task: asyncio.Task[None] | None = None
         self.commits = 0  # transactions written (for tools/bench and tests)
+        # fn(commands, commit_ns, committed_seq) once per committed and released batch
+        self.batch_observers: list[Callable[[int, int, int], None]] = []
 
     # -- properties ------------------------------------------------------------------------
 
@@ -421,6 +423,7 @@ class Sequencer:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            started = self._clock.monotonic_ns()
             try:
                 await self._journal.commit(pending.batch)
                 if self._replicate is not None:
@@ -433,6 +436,8 @@ class Sequencer:
             self.commits += 1
             self._committed_seq = pending.last_seq
             self._release(pending.release)
+            if self.batch_observers:
+                self._observe(pending.commands, self._clock.monotonic_ns() - started)
             if self._backlogged and self._last_seq - self._committed_seq <= self._low_water:
                 self._backlogged = False
                 self._ready.set()
@@ -443,6 +448,13 @@ class Sequencer:
                 # before the next one, so what arrives meanwhile joins it and nothing waits on
                 # a chain of commits fed by release callbacks.
                 await asyncio.sleep(0)
+
+    def _observe(self, commands: int, commit_ns: int) -> None:
+        for fn in self.batch_observers:
+            try:
+                fn(commands, commit_ns, self._committed_seq)
+            except Exception:
+                _log.exception("sequencer_batch_observer_failed")
 
     def _notify(self, listeners: list[Callable[[], None]]) -> None:
         for fn in list(listeners):

@@ -236,12 +236,14 @@ def test_journal_files_are_created_private(tmp_path: Path) -> None:
     try:
         assert jdir.stat().st_mode & 0o777 == 0o700  # created by the venue
         names = {"venue.db", "venue.db-wal", "venue.db-shm", "venue.db.lock", "venue.db.state"}
-        assert {p.name for p in jdir.iterdir()} == names
+        # fixlog/: the sessions' FIX message files (issue 19), a private directory of its own
+        assert {p.name for p in jdir.iterdir()} == {*names, "fixlog"}
         modes = {p.name: p.stat().st_mode & 0o777 for p in jdir.iterdir()}
-        assert modes == dict.fromkeys(names, 0o600)
+        assert modes == {**dict.fromkeys(names, 0o600), "fixlog": 0o700}
     finally:
         assert venue.terminate() == 0
-    assert all(p.stat().st_mode & 0o777 == 0o600 for p in jdir.iterdir())
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in jdir.iterdir() if p.is_file())
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in (jdir / "fixlog").iterdir())
 
 
 @pytest.mark.parametrize(("name", "mode"), [("venue.db", 0o644), ("venue.db.lock", 0o640)])
