@@ -49,9 +49,12 @@ from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
 from venue.marketdata import MarketDataPublisher
 from venue.marketdata.levels import LevelFeed
+from venue.reports.cli import main as report_main
 from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.risk.monitor import RiskMonitor, run_monitor
 from venue.sequencer import Sequencer
+from venue.surveillance import AlertStore, AlertStoreError, LiveSurveillance
+from venue.surveillance.offline import main as surveil_main
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -85,6 +88,8 @@ class Venue:
         self.risk: RiskMonitor | None = None
         self.dropcopy: DropCopy | None = None
         self.fix_marketdata: FixMarketData | None = None
+        self.surveillance: LiveSurveillance | None = None
+        self._alert_store: AlertStore | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -139,6 +144,15 @@ class Venue:
         seq.subscribe(self.expiry.on_committed)
         self.risk = RiskMonitor(engine, cfg.risk, now_ns=self.clock.now_ns())
         seq.subscribe(self.risk.on_committed)
+        if cfg.surveillance.enabled:
+            # queued by the subscriber, judged by its own task: off the order path
+            alerts_path = cfg.surveillance.alerts_path or str(db.parent / "surveillance.db")
+            try:
+                self._alert_store = AlertStore.open(alerts_path, create=self.create)
+            except AlertStoreError as exc:
+                raise StartupError(str(exc)) from exc
+            self.surveillance = LiveSurveillance(cfg.surveillance, self._alert_store)
+            seq.subscribe(self.surveillance.on_committed)
         await seq.start()
         for inst in instruments:
             if engine.instrument(inst.symbol) is None:
@@ -195,6 +209,13 @@ class Venue:
         self._tasks.append(
             asyncio.create_task(run_monitor(self.risk, seq, self.clock), name="risk-monitor")
         )
+        if self.surveillance is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.surveillance.run(journal, last_seq, self.clock.monotonic_ns),
+                    name="surveillance",
+                )
+            )
         ops = AdminOps(
             sequencer=seq,
             sessions=self.gateway,
@@ -252,6 +273,9 @@ class Venue:
         if self.journal is not None:
             await self.journal.close()
             self.journal = None
+        if self._alert_store is not None:
+            self._alert_store.close()
+            self._alert_store = None
         self.stopped.set()
 
 
@@ -340,6 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = jsub.add_parser("verify", help="replay the journal from empty and compare")
     verify.add_argument("--db", default="var/venue.db", help="the journal database")
     verify.set_defaults(func=_journal_verify)
+    surveil = sub.add_parser(
+        "surveil", help="market surveillance over a journal file", add_help=False
+    )
+    surveil.add_argument("rest", nargs=argparse.REMAINDER)
+    surveil.set_defaults(func=lambda a: surveil_main(a.rest))
+    report = sub.add_parser("report", help="compliance reports over a journal", add_help=False)
+    report.add_argument("rest", nargs=argparse.REMAINDER)
+    report.set_defaults(func=lambda a: report_main(a.rest))
     demo = sub.add_parser("demo", help="run a short order flow through the core and print it")
     demo.set_defaults(func=_demo)
     return p

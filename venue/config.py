@@ -29,6 +29,7 @@ import msgspec
 
 from venue.config_marketdata import MarketDataConfig
 from venue.config_risk import RiskConfig
+from venue.config_surveillance import SurveillanceConfig
 from venue.core.commands import AddAccount, Deposit
 from venue.core.margin import value_factor
 from venue.core.types import (
@@ -182,6 +183,7 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     admin: AdminConfig = AdminConfig()
     marketdata: MarketDataConfig = MarketDataConfig()
     risk: RiskConfig = RiskConfig()
+    surveillance: SurveillanceConfig = SurveillanceConfig()
     segments: list[SegmentConfig] = msgspec.field(
         default_factory=lambda: [
             SegmentConfig(name="retail", max_leverage=20),
@@ -432,6 +434,7 @@ def validate(cfg: VenueConfig) -> None:
                     f, f"firms[{idx}].accounts[{a_idx}]", f"{acct!r} is invalid or duplicated"
                 )
             accounts[acct] = firm.name
+    _validate_surveillance(cfg, firms)
     symbols: set[str] = set()
     for idx, inst in enumerate(cfg.instruments):
         _validate_instrument(inst, f, f"instruments[{idx}]")
@@ -469,6 +472,19 @@ def validate(cfg: VenueConfig) -> None:
         for d_idx, acct in enumerate(s.dropcopy_accounts):
             if acct not in accounts:
                 raise ConfigError(f, f"{k}dropcopy_accounts[{d_idx}]", f"unknown account {acct!r}")
+
+
+def _validate_surveillance(cfg: VenueConfig, firms: set[str]) -> None:
+    bad = cfg.surveillance.validate()
+    if bad is not None:
+        key, _, why = bad.partition(": ")
+        raise ConfigError(cfg.source, f"surveillance.{key}", why)
+    for idx, group in enumerate(cfg.surveillance.affiliated_firms):
+        for firm in group:
+            if firm not in firms:
+                raise ConfigError(
+                    cfg.source, f"surveillance.affiliated_firms[{idx}]", f"unknown firm {firm!r}"
+                )
 
 
 def instrument_from_config(

@@ -38,6 +38,7 @@ import sys
 from collections.abc import Sequence
 
 from venue.admin import commands as c
+from venue.admin import compliance
 from venue.admin.context import (
     EXIT_DIVERGED,
     EXIT_FORBIDDEN,
@@ -194,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--until", help="ISO-8601 UTC time")
     sp.add_argument("--db", help="journal database (default: the running venue's)")
     sp.set_defaults(func=c.cmd_audit)
+    compliance.register(sub)
     sp = sub.add_parser("top", help="live view of sessions, books and the journal")
     sp.add_argument("--iterations", type=int, default=0, help="stop after N refreshes (0: never)")
     sp.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
