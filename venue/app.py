@@ -364,14 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify = jsub.add_parser("verify", help="replay the journal from empty and compare")
     verify.add_argument("--db", default="var/venue.db", help="the journal database")
     verify.set_defaults(func=_journal_verify)
-    surveil = sub.add_parser(
+    # these two parse their own arguments (venue.surveillance.offline, venue.reports.cli)
+    sub.add_parser(
         "surveil", help="market surveillance over a journal file", add_help=False
-    )
-    surveil.add_argument("rest", nargs=argparse.REMAINDER)
-    surveil.set_defaults(func=lambda a: surveil_main(a.rest))
-    report = sub.add_parser("report", help="compliance reports over a journal", add_help=False)
-    report.add_argument("rest", nargs=argparse.REMAINDER)
-    report.set_defaults(func=lambda a: report_main(a.rest))
+    ).set_defaults(func=lambda a: surveil_main(a.rest), own_args=True)
+    sub.add_parser(
+        "report", help="compliance reports over a journal file", add_help=False
+    ).set_defaults(func=lambda a: report_main(a.rest), own_args=True)
     demo = sub.add_parser("demo", help="run a short order flow through the core and print it")
     demo.set_defaults(func=_demo)
     return p
@@ -379,7 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if not getattr(args, "own_args", False) and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     log.configure(level=args.log_level)
     return int(args.func(args))
 

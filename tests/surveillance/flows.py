@@ -19,8 +19,13 @@ SYMBOLS = {"BTC-PERP": 120_000, "ETH-PERP": 60_000, "SOL-PERP": 30_000}  # refer
 QUOTE_CAP = 24
 
 
-def market_making_market(sessions: int = 4) -> Market:
-    firms = {f"MM{i + 1}": [f"MM{i + 1}-1"] for i in range(sessions)}
+def market_making_market(sessions: int = 4, *, one_firm: bool = False) -> Market:
+    """A firm per session, or (`one_firm`, as e2e.py sets it up) one firm MM with accounts
+    MM1-1, MM2-1, ..."""
+    if one_firm:
+        firms = {"MM": [f"MM{i + 1}-1" for i in range(sessions)]}
+    else:
+        firms = {f"MM{i + 1}": [f"MM{i + 1}-1"] for i in range(sessions)}
     return Market(firms, [instrument(s, ref) for s, ref in SYMBOLS.items()])
 
 
@@ -31,9 +36,12 @@ def market_making(
     seed: int = 7,
     rate_per_s: int = 2_000,
     funding_every_s: int = 600,
+    stp: bool = True,
 ) -> None:
     """Append `commands` order commands of the flow to `m` (plus ApplyFunding at every
-    multiple of `funding_every_s` of the flow's time)."""
+    multiple of `funding_every_s` of the flow's time). `stp`: orders carry a self-trade
+    prevention id (e2e.py's orders carry none)."""
+    stp_id = 1 if stp else 0
     rng = random.Random(seed)
     accounts = [a for a in m.firm_of if a.startswith("MM")]
     mids = dict(SYMBOLS)
@@ -59,7 +67,7 @@ def market_making(
             side = Side.BUY if rng.random() < 0.5 else Side.SELL
             mid = mids[sym]
             px = mid + 6 if side == Side.BUY else mid - 6
-            events = m.do_order(acct, side, px, rng.randint(1, 4), sym, TimeInForce.IOC)
+            events = m.do_order(acct, side, px, rng.randint(1, 4), sym, TimeInForce.IOC, stp_id)
         elif (r >= 0.45 or full) and mine:
             order_id = rng.choice(list(mine))
             o_sym, side = mine[order_id]
@@ -75,7 +83,7 @@ def market_making(
             off = rng.randint(1, 8)
             mid = mids[sym]
             px = mid - off if side == Side.BUY else mid + off
-            events = m.do_order(acct, side, px, rng.randint(1, 10), sym, TimeInForce.GTC)
+            events = m.do_order(acct, side, px, rng.randint(1, 10), sym, TimeInForce.GTC, stp_id)
         for ev in events:
             book = live.get(ev.account) if hasattr(ev, "account") else None
             if book is None:

@@ -136,9 +136,16 @@ class Market:
         return 0
 
     def do_order(  # noqa: PLR0917 -- the flow's positional helper
-        self, account: str, side: Side, price: int, qty: int, symbol: str, tif: TimeInForce
+        self,
+        account: str,
+        side: Side,
+        price: int,
+        qty: int,
+        symbol: str,
+        tif: TimeInForce,
+        stp_id: int = 1,
     ) -> list[Event]:
-        """Enter a limit order with self-trade prevention (stp_id 1); its events."""
+        """Enter a limit order (self-trade prevention id 1 unless told); its events."""
         self._cl += 1
         return self.do(
             NewOrder(
@@ -151,7 +158,7 @@ class Market:
                 price=price,
                 qty=qty,
                 tif=tif,
-                stp_id=1,
+                stp_id=stp_id,
             )
         )
 

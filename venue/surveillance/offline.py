@@ -96,7 +96,7 @@ def _print_table(alerts: list[Alert]) -> None:
 def main(argv: Sequence[str]) -> int:
     p = argparse.ArgumentParser(prog="venue surveil", description=__doc__.split("\n\n")[1])
     p.add_argument("--db", required=True, help="the journal database (read only)")
-    p.add_argument("--from", dest="from_", help="first journal seq or ISO-8601 UTC time")
+    p.add_argument("--from", dest="from_", metavar="FROM", help="first journal seq or ISO time")
     p.add_argument("--to", help="last journal seq, or ISO-8601 UTC time (exclusive)")
     p.add_argument("--config", help="venue.toml ([surveillance] settings, affiliated firms)")
     p.add_argument("--alerts", help="also save the alerts in this alerts file")
