@@ -20,6 +20,7 @@ import signal
 import sys
 from pathlib import Path
 
+import msgspec
 import uvloop
 
 from venue import log
@@ -33,6 +34,7 @@ from venue.config import (
     instrument_from_config,
     load_config,
 )
+from venue.config_surveillance import SurveillanceConfig
 from venue.core import AddInstrument
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
@@ -89,6 +91,7 @@ class Venue:
         self.dropcopy: DropCopy | None = None
         self.fix_marketdata: FixMarketData | None = None
         self.surveillance: LiveSurveillance | None = None
+        self.surveillance_process: asyncio.subprocess.Process | None = None
         self._alert_store: AlertStore | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
@@ -144,15 +147,22 @@ class Venue:
         seq.subscribe(self.expiry.on_committed)
         self.risk = RiskMonitor(engine, cfg.risk, now_ns=self.clock.now_ns())
         seq.subscribe(self.risk.on_committed)
+        alerts_path = cfg.surveillance.alerts_path or str(db.parent / "surveillance.db")
         if cfg.surveillance.enabled:
-            # queued by the subscriber, judged by its own task: off the order path
-            alerts_path = cfg.surveillance.alerts_path or str(db.parent / "surveillance.db")
             try:
                 self._alert_store = AlertStore.open(alerts_path, create=self.create)
             except AlertStoreError as exc:
                 raise StartupError(str(exc)) from exc
-            self.surveillance = LiveSurveillance(cfg.surveillance, self._alert_store)
-            seq.subscribe(self.surveillance.on_committed)
+            if cfg.surveillance.run == "task":
+                # queued by the subscriber, judged by its own task
+                self.surveillance = LiveSurveillance(cfg.surveillance, self._alert_store)
+                seq.subscribe(self.surveillance.on_committed)
+            else:  # a process of its own follows the journal file: off the order path
+                self._alert_store.close()
+                self._alert_store = None
+                self.surveillance_process = await start_follower(
+                    str(db), alerts_path, cfg.surveillance, start_seq=last_seq + 1
+                )
         await seq.start()
         for inst in instruments:
             if engine.instrument(inst.symbol) is None:
@@ -270,6 +280,9 @@ class Venue:
                 await self.marketdata.stop()
             except Exception as exc:
                 self.log.error("marketdata_stop_failed", error=str(exc))
+        if self.surveillance_process is not None:
+            await stop_follower(self.surveillance_process)
+            self.surveillance_process = None
         if self.journal is not None:
             await self.journal.close()
             self.journal = None
@@ -277,6 +290,41 @@ class Venue:
             self._alert_store.close()
             self._alert_store = None
         self.stopped.set()
+
+
+async def start_follower(
+    db: str, alerts_path: str, settings: SurveillanceConfig, *, start_seq: int
+) -> asyncio.subprocess.Process:
+    """The surveillance process (`venue surveil --follow`), at idle priority, stopped with
+    the venue (and by itself should the venue die)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "venue",
+        "surveil",
+        "--db",
+        db,
+        "--follow",
+        "--alerts",
+        alerts_path,
+        "--start-seq",
+        str(start_seq),
+        "--settings",
+        msgspec.json.encode(settings).decode(),
+        "--watch-parent",
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def stop_follower(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 class StartupError(Exception):

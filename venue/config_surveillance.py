@@ -14,6 +14,8 @@ Invariants:
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 __all__ = [
@@ -87,12 +89,18 @@ class MarkingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 
 
 class SurveillanceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """`enabled`: run the engine as a sequencer subscriber in the venue. Alerts and cases are
-    kept in their own SQLite file, `alerts_path` (default: `surveillance.db` in the journal's
-    directory), apart from the journal. `affiliated_firms`:
-    groups of firms with one beneficial owner (each firm in at most one group)."""
+    """`enabled`: the venue runs the engine over what it commits: `run = "process"` (default)
+    in a process of its own at idle priority that follows the journal file
+    (`venue.surveillance.follow`), `"task"` as a sequencer subscriber and a task in the venue's
+    own loop (`venue.surveillance.live`: simpler, but its CPU comes off the order path's).
+    Alerts and cases are kept in their own SQLite file, `alerts_path` (default:
+    `surveillance.db` in the journal's directory), apart from the journal.
+    `affiliated_firms`: groups of firms with one beneficial owner (each firm in at most one
+    group)."""
 
     enabled: bool = True
+    run: Literal["process", "task"] = "process"
+    idle_priority: bool = True  # the process runs at SCHED_IDLE (else at normal priority)
     alerts_path: str = ""  # "": surveillance.db beside the journal
     affiliated_firms: list[list[str]] = []
     max_evidence: int = 1_000  # journal seqs kept per alert (the first ones)

@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.surveillance.market import Market
 from tests.venue_process import REPO, write_config
@@ -54,20 +57,40 @@ async def run_admin(*args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
-async def test_subscriber_queues_and_the_task_judges_and_restart_does_not_duplicate(
-    tmp_path: Path,
+async def wait_judged(venue: Venue, alerts_file: Path, seq: int) -> None:
+    """Until the surveillance (task or process) has judged `seq` and saved its alerts."""
+    if venue.surveillance is not None:
+        await asyncio.wait_for(venue.surveillance.wait_processed(seq), 20)
+        return
+    assert venue.surveillance_process is not None
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        store = AlertStore.open(alerts_file, create=False)
+        try:
+            if store.last_seq() >= seq:
+                return
+        finally:
+            store.close()
+        assert asyncio.get_running_loop().time() < deadline, "surveillance did not catch up"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("run", ["process", "task"])
+async def test_venue_surveillance_alerts_and_restart_does_not_duplicate(
+    tmp_path: Path, run: str
 ) -> None:
-    cfg = load_config(write_config(tmp_path))
+    extra = f'\n[surveillance]\nrun = "{run}"\nidle_priority = false\n'
+    cfg = load_config(write_config(tmp_path, extra=extra))
+    alerts_file = tmp_path / "surveillance.db"
     venue = Venue(cfg)
     await venue.start()
     try:
-        assert venue.surveillance is not None
+        assert (venue.surveillance is not None) == (run == "task")
         first = await wash_trade(venue, "1")
-        await asyncio.wait_for(venue.surveillance.wait_processed(first), 10)
+        await wait_judged(venue, alerts_file, first)
     finally:
         await venue.stop()
     db = tmp_path / "venue.db"
-    alerts_file = tmp_path / "surveillance.db"
     assert alerts_file.stat().st_mode & 0o077 == 0  # 0600, like the journal
     store = AlertStore.open(alerts_file, create=False)
     try:
@@ -82,9 +105,8 @@ async def test_subscriber_queues_and_the_task_judges_and_restart_does_not_duplic
     venue = Venue(cfg)  # restart: the windows are fed again from the journal
     await venue.start()
     try:
-        assert venue.surveillance is not None
         second = await wash_trade(venue, "2")
-        await asyncio.wait_for(venue.surveillance.wait_processed(second), 10)
+        await wait_judged(venue, alerts_file, second)
     finally:
         await venue.stop()
     store = AlertStore.open(alerts_file, create=False)
@@ -184,3 +206,14 @@ def test_bench_tool_smoke() -> None:
     report = json.loads(out.stdout)
     assert report["rows"] > 3000 and report["trades"] > 100
     assert report["alerts"] == 0
+
+
+def test_idle_priority_puts_the_process_in_the_idle_class() -> None:
+    code = "from venue.surveillance.follow import idle_priority; print(idle_priority())"
+    out = subprocess.run(
+        [sys.executable, "-c", code + "; import os; print(os.sched_getscheduler(0))"],
+        check=False, capture_output=True, text=True, cwd=REPO, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    what, policy = out.stdout.split()
+    assert what == "idle" and int(policy) == os.SCHED_IDLE

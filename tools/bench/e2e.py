@@ -201,6 +201,7 @@ def run_venue(
         sessions=args.sessions,
         synchronous=sync,
         marketdata_port=md.getsockname()[1] if md else None,
+        surveillance=not args.no_surveillance,
         busy_poll_us=args.busy_poll_us,
     )
     venue = VenueProcess(
@@ -356,6 +357,9 @@ def main(argv: list[str] | None = None) -> int:
         "--floor", action="store_true", help="also drive floor.py, without and with a commit"
     )
     parser.add_argument("--no-marketdata", action="store_true", help="venue without its feed")
+    parser.add_argument(
+        "--no-surveillance", action="store_true", help="venue without its surveillance task"
+    )
     parser.add_argument(
         "--busy-poll-us", type=int, default=0, help="venue's gateway.busy_poll_us (0: off)"
     )

@@ -139,7 +139,7 @@ class LiveSurveillance:
         if done <= 0 or boundary <= 0:  # a new alerts file: from the next command on
             self._save(boundary)
             return
-        start = await _first_seq_after(journal, min(done, boundary), warmup_ns(self._cfg))
+        start = await first_seq_after(journal, min(done, boundary), warmup_ns(self._cfg))
         feed = self.engine.feed
 
         def on_chunk(rows: list[Any]) -> None:
@@ -152,7 +152,7 @@ class LiveSurveillance:
         self._save(boundary)
 
 
-async def _first_seq_after(journal: Journal, seq: int, back_ns: int) -> int:
+async def first_seq_after(journal: Journal, seq: int, back_ns: int) -> int:
     """The first seq whose ts is at least `back_ns` before row `seq`'s (binary search: ts
     never decreases with seq)."""
     rows = await journal.read_rows([seq])

@@ -5,6 +5,8 @@
 `from <= seq|ts` and `seq <= to` (a seq) or `ts < to` (a time). The patterns' windows start
 empty at `--from`. Alerts are printed (a table, or one JSON document with `--json`) and, with
 `--alerts FILE`, saved in that alerts file for case handling (`venue-admin surveillance`).
+`--follow --alerts FILE` keeps following the journal as it grows (`venue.surveillance.follow`:
+what the venue runs as its surveillance process).
 
 Invariants: the journal is never written; the same journal, range and settings print the same
 alerts with the same ids (the engine is deterministic). Exit status: 0 done (alerts or not),
@@ -29,6 +31,7 @@ from venue.journal import JournalError
 from venue.journal.rows import read_rows_decoded
 from venue.surveillance.alerts import Alert
 from venue.surveillance.engine import Surveillance
+from venue.surveillance.follow import follow_main
 from venue.surveillance.store import AlertStore, AlertStoreError
 
 __all__ = ["main", "parse_bound", "surveil_journal"]
@@ -101,12 +104,31 @@ def main(argv: Sequence[str]) -> int:
     p.add_argument("--config", help="venue.toml ([surveillance] settings, affiliated firms)")
     p.add_argument("--alerts", help="also save the alerts in this alerts file")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument(
+        "--follow", action="store_true", help="keep following the journal (needs --alerts)"
+    )
+    p.add_argument("--start-seq", type=int, default=0, help="--follow: first seq (new alerts)")
+    p.add_argument("--settings", help="the [surveillance] settings as JSON (the venue's)")
+    p.add_argument("--watch-parent", action="store_true", help="stop when the parent exits")
     args = p.parse_args(list(argv))
     try:
-        cfg = load_config(args.config).surveillance
-    except ConfigError as exc:
+        if args.settings:
+            cfg = msgspec.json.decode(args.settings, type=SurveillanceConfig)
+        else:
+            cfg = load_config(args.config).surveillance
+    except (ConfigError, msgspec.ValidationError, msgspec.DecodeError) as exc:
         print(f"venue surveil: configuration: {exc}", file=sys.stderr)
         return 3
+    if args.follow:
+        if not args.alerts:
+            print("venue surveil: --follow needs --alerts FILE", file=sys.stderr)
+            return 2
+        try:
+            asyncio.run(follow_main(args.db, cfg, args.alerts, args.start_seq, args.watch_parent))
+        except (JournalError, AlertStoreError) as exc:
+            print(f"venue surveil: {exc}", file=sys.stderr)
+            return 4
+        return 0
     try:
         alerts, last = asyncio.run(
             surveil_journal(args.db, cfg, from_bound=args.from_, to_bound=args.to)
