@@ -77,15 +77,18 @@ class StuffingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 class MarkingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Marking the close: within `window_seconds` before a funding time of a perpetual (its
-    `ApplyFunding`) or the expiry of a dated future (its `ExpireInstrument`), one owner's
-    aggressive trades moved the last price by at least `min_move_bps` basis points (the sum of
-    each of its trades' price change from the trade before it, against the last price before
-    the window), in at least `min_trades` trades."""
+    `ApplyFunding`) or the expiry of a dated future (its `ExpireInstrument`), the last price
+    moved by at least `min_move_bps` basis points (from the last price before the window to the
+    last trade), and one owner's aggressive trades, at least `min_side_share_pct` % of their
+    quantity on the side of that move, moved it by at least `min_move_bps` themselves (the sum
+    of each of their trades' price change from the trade before it), in at least `min_trades`
+    trades. (A market maker's two-sided taking bounces between bid and ask: not one-sided.)"""
 
     enabled: bool = True
     window_seconds: int = 300
     min_move_bps: int = 50
     min_trades: int = 1
+    min_side_share_pct: int = 80
 
 
 class SurveillanceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -132,6 +135,8 @@ class SurveillanceConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkno
         for key, value in positive:
             if value <= 0:
                 return f"{key}: must be positive"
+        if not 0 <= self.marking.min_side_share_pct <= 100:
+            return "marking.min_side_share_pct: must be between 0 and 100"
         if self.spoofing.near_touch_ticks < 0:
             return "spoofing.near_touch_ticks: must not be negative"
         seen: set[str] = set()

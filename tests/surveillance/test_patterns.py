@@ -304,3 +304,32 @@ def test_same_journal_same_alerts() -> None:
     m.cancel("SP-1", spoof)
     first, second = surveil(m), surveil(m)
     assert first == second and len(first) == 2
+
+
+def test_marking_needs_a_one_sided_owner_and_a_net_move() -> None:
+    """Two-sided taking (a market maker's bid-ask bounce) moves the last price up and down:
+    not marking, however large the sum of its moves; a one-sided push that others take back
+    within the window leaves no net move: not marking either."""
+    cfg = MarkingConfig(window_seconds=300, min_move_bps=50, min_side_share_pct=80)
+    m = Market({"MM": ["MM-1"], "TW": ["TW-1"], "MK": ["MK-1"], "OT": ["OT-1"]})
+    m.order("MM-1", SELL, 1000, 1)
+    m.order("TW-1", BUY, 1000, 1, tif=TimeInForce.IOC)
+    m.advance_ms(600_000)
+    for i in range(1, 11):  # TW lifts 1000+i+1, then hits a bid at 1000+i: net +1 a round
+        m.order("MM-1", SELL, 1000 + i + 1, 1)
+        m.order("TW-1", BUY, 1000 + i + 1, 1, tif=TimeInForce.IOC)
+        m.order("MM-1", BUY, 1000 + i, 1)
+        m.order("TW-1", SELL, 1000 + i, 1, tif=TimeInForce.IOC)
+        m.advance_ms(1_000)
+    m.do(ApplyFunding(symbol="X-PERP", rate_ppb=0))
+    # the window moved +10 ticks (100 bps), all of it TW's taking, but TW took both sides
+    assert surveil(m, marking=cfg) == []
+    m2 = Market({"MM": ["MM-1"], "MK": ["MK-1"], "OT": ["OT-1"]})
+    m2.order("MM-1", SELL, 1000, 1)
+    m2.order("OT-1", BUY, 1000, 1, tif=TimeInForce.IOC)
+    m2.advance_ms(600_000)
+    push_price(m2, "MK-1", 1000, 10)  # +100 bps by MK alone...
+    m2.order("MM-1", BUY, 1001, 1)
+    m2.order("OT-1", SELL, 1001, 1, tif=TimeInForce.IOC)  # ...taken back by OT: net +1 tick
+    m2.do(ApplyFunding(symbol="X-PERP", rate_ppb=0))
+    assert surveil(m2, marking=cfg) == []

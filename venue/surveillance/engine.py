@@ -36,6 +36,7 @@ from venue.core import (
     OrderFilled,
     OrderReplaced,
     ReplaceOrder,
+    Side,
 )
 from venue.surveillance.alerts import Alert, AlertBook
 from venue.surveillance.patterns import Marking, Spoofing, Stuffing, Wash
@@ -150,7 +151,10 @@ class Surveillance:
         if ev.aggressor:
             self._aggressor = ev
             if self._mark is not None:
-                self._mark.on_trade(seq, ev.ts, ev.symbol, ev.last_px, owner)
+                self._mark.on_trade(
+                    seq, ev.ts, ev.symbol, ev.last_px, owner,
+                    ev.last_qty if ev.side == Side.BUY else -ev.last_qty,
+                )  # fmt: skip
             return
         aggressor, self._aggressor = self._aggressor, None
         if aggressor is None or aggressor.trade_id != ev.trade_id or self._wash is None:

@@ -357,18 +357,20 @@ class Stuffing:
 
 
 class Marking:
-    """One owner's aggressive trades moving the last price just before a funding time or a
-    future's expiry."""
+    """One owner's aggressive, one-sided trades moving the last price just before a funding
+    time or a future's expiry."""
 
     def __init__(self, cfg: MarkingConfig, book: AlertBook) -> None:
         self._cfg = cfg
         self._book = book
         self._window = cfg.window_seconds * _S
         self._last: dict[str, int] = {}  # symbol -> last trade price
-        # symbol -> (ts, seq, price, price before it, aggressor's owner)
-        self._trades: dict[str, deque[tuple[int, int, int, int, str]]] = {}
+        # symbol -> (ts, seq, price, price before it, aggressor's owner, +qty buy / -qty sell)
+        self._trades: dict[str, deque[tuple[int, int, int, int, str, int]]] = {}
 
-    def on_trade(self, seq: int, ts: int, symbol: str, price: int, owner: str) -> None:
+    def on_trade(  # noqa: PLR0917 -- one call site, positional on the hot path
+        self, seq: int, ts: int, symbol: str, price: int, owner: str, signed_qty: int
+    ) -> None:
         before = self._last.get(symbol, price)
         self._last[symbol] = price
         trades = self._trades.get(symbol)
@@ -376,7 +378,7 @@ class Marking:
             trades = self._trades[symbol] = deque()
         while trades and ts - trades[0][0] > self._window:
             trades.popleft()
-        trades.append((ts, seq, price, before, owner))
+        trades.append((ts, seq, price, before, owner, signed_qty))
 
     def on_deadline(self, seq: int, ts: int, symbol: str, what: str) -> None:
         cfg = self._cfg
@@ -384,19 +386,30 @@ class Marking:
         if not trades:
             return
         ref = trades[0][3]
-        moves: dict[str, list[int]] = {}  # owner -> [sum of moves, trades, first ts]
+        net = trades[-1][2] - ref
+        if ref <= 0 or abs(net) * 10_000 < cfg.min_move_bps * ref:
+            return  # the price did not move that much over the window
+        # owner -> [sum of moves, trades, first ts, lots bought, lots sold]
+        moves: dict[str, list[int]] = {}
         seqs: dict[str, list[int]] = {}
-        for t_ts, t_seq, price, before, owner in trades:
+        for t_ts, t_seq, price, before, owner, signed in trades:
             m = moves.get(owner)
             if m is None:
-                m = moves[owner] = [0, 0, t_ts]
+                m = moves[owner] = [0, 0, t_ts, 0, 0]
                 seqs[owner] = []
             m[0] += price - before
             m[1] += 1
+            m[3 if signed > 0 else 4] += abs(signed)
             seqs[owner].append(t_seq)
-        for owner, (move, count, first_ts) in moves.items():
+        for owner, (move, count, first_ts, bought, sold) in moves.items():
             bps = abs(move) * 10_000
-            if count >= cfg.min_trades and ref > 0 and bps >= cfg.min_move_bps * ref:
+            along = bought if net > 0 else sold
+            if (
+                count >= cfg.min_trades
+                and (move > 0) == (net > 0)
+                and bps >= cfg.min_move_bps * ref
+                and along * 100 >= cfg.min_side_share_pct * (bought + sold)
+            ):
                 self._book.trigger(
                     seq=seq,
                     ts=ts,
@@ -406,7 +419,9 @@ class Marking:
                     ts_from=first_ts,
                     score=bps * 100 // (cfg.min_move_bps * ref),
                     evidence=[*seqs[owner], seq],
-                    detail=f"{count} aggressive trade(s) moved the last price by {move:+d} ticks "
-                    f"({bps // ref} bps of {ref}) within {cfg.window_seconds} s before {what}",
+                    detail=f"{count} aggressive trade(s), {along * 100 // (bought + sold)} % on "
+                    f"one side, moved the last price by {move:+d} ticks ({bps // ref} bps of "
+                    f"{ref}; the window moved {net:+d}) within {cfg.window_seconds} s "
+                    f"before {what}",
                     merge_ns=0,
                 )
