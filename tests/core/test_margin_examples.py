@@ -298,7 +298,7 @@ def test_r1_fast_path_agrees_with_the_slow_requirement(
     usd: int,
     mark: int,
 ) -> None:
-    """R1's inlined arithmetic decides exactly as `_symbol_requirement` + `_requirement`."""
+    """R1's inlined arithmetic decides exactly as `symbol_requirement` + `requirement`."""
     from venue.core.book import Order
     from venue.core.types import OrdType, StpMode
 
@@ -322,23 +322,23 @@ def test_r1_fast_path_agrees_with_the_slow_requirement(
         10**6, "S", "F", "A", "x", SYM, side, OrdType.LIMIT, TimeInForce.GTC, price, new[2],
         0, 0, 0, False, False, 0, StpMode.CANCEL_AGGRESSOR,
     )  # fmt: skip
-    before = e._symbol_requirement(acct, mkt)
-    after = e._symbol_requirement(acct, mkt, None, (side, price, new[2]))
+    before = e.margin.symbol_requirement(acct, mkt)
+    after = e.margin.symbol_requirement(acct, mkt, None, (side, price, new[2]))
     if after <= before:
         want = None
-    elif e._requirement(acct, mkt, after) > e._cross_equity(acct):
+    elif e.margin.requirement(acct, mkt, after) > e.margin.cross_equity(acct):
         want = RejectReason.INSUFFICIENT_MARGIN
     else:
         want = None
-    assert e._risk_check(mkt, o, v.ts) == want
+    assert e.margin.pre_trade(mkt, o, v.ts, acct) == want
     # The same for replacing each resting order with the new terms.
     for r in list(acct.orders.values()):
-        before = e._symbol_requirement(acct, mkt)
-        after = e._symbol_requirement(acct, mkt, r, (r.side, price, new[2] - r.cum_qty))
+        before = e.margin.symbol_requirement(acct, mkt)
+        after = e.margin.symbol_requirement(acct, mkt, r, (r.side, price, new[2] - r.cum_qty))
         if after <= before:
             want = None
-        elif e._requirement(acct, mkt, after) > e._cross_equity(acct):
+        elif e.margin.requirement(acct, mkt, after) > e.margin.cross_equity(acct):
             want = RejectReason.INSUFFICIENT_MARGIN
         else:
             want = None
-        assert e._risk_check(mkt, r, v.ts, True, price, new[2]) == want
+        assert e.margin.pre_trade(mkt, r, v.ts, acct, True, price, new[2]) == want

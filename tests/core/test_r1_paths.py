@@ -1,9 +1,9 @@
 """R1's fast paths against the slow definitions, on several instruments at once.
 
-The engine decides pre-trade risk with inlined arithmetic (`DerivativesState._risk_check`) and,
-when the order's market term grows, one pass over the account (`_covers`). These properties
-check both against the plain definitions (`_symbol_requirement`, `_requirement`,
-`_cross_equity`) on random accounts holding cross and isolated positions and resting orders in
+The engine decides pre-trade risk with inlined arithmetic (`Margin.pre_trade`) and,
+when the order's market term grows, one pass over the account (`covers`). These properties
+check both against the plain definitions (`symbol_requirement`, `requirement`,
+`cross_equity`) on random accounts holding cross and isolated positions and resting orders in
 three instruments of different value factors, at random marks; and that fills pay the rate of
 the first matching fee tier.
 """
@@ -87,16 +87,16 @@ def test_r1_decides_as_the_slow_requirement_on_several_instruments(  # noqa: PLR
         v.mark(mark, symbol)
     e = v.engine
     acct = e.accounts["A"]
-    equity = e._cross_equity(acct)
+    equity = e.margin.cross_equity(acct)
 
     # The slow step: one pass == requirement (with one market's term replaced) <= equity.
     for symbol in SYMBOLS:
         mkt = e.markets[symbol]
-        own = e._symbol_requirement(acct, mkt)
-        border = max(0, equity - e._requirement(acct, mkt, 0))  # the largest value covered
+        own = e.margin.symbol_requirement(acct, mkt)
+        border = max(0, equity - e.margin.requirement(acct, mkt, 0))  # the largest value covered
         for value in (0, own, own + 1, border, border + 1):
-            want = e._requirement(acct, mkt, value) <= equity
-            assert e._covers(acct, mkt, value) is want, (symbol, value)
+            want = e.margin.requirement(acct, mkt, value) <= equity
+            assert e.margin.covers(acct, mkt, value) is want, (symbol, value)
             event(f"covered: {want}")
 
     # A new order and replaces, where the order's own market holds no isolated position (for
@@ -116,18 +116,18 @@ def test_r1_decides_as_the_slow_requirement_on_several_instruments(  # noqa: PLR
     def slow(before: int, after: int) -> RejectReason | None:
         if after <= before:
             return None
-        if e._requirement(acct, mkt, after) > e._cross_equity(acct):
+        if e.margin.requirement(acct, mkt, after) > e.margin.cross_equity(acct):
             return RejectReason.INSUFFICIENT_MARGIN
         return None
 
-    before = e._symbol_requirement(acct, mkt)
-    after = e._symbol_requirement(acct, mkt, None, (side, price, lots))
+    before = e.margin.symbol_requirement(acct, mkt)
+    after = e.margin.symbol_requirement(acct, mkt, None, (side, price, lots))
     want = slow(before, after)
     event(f"new order: {want}")
-    assert e._risk_check(mkt, o, v.ts) == want
+    assert e.margin.pre_trade(mkt, o, v.ts, acct) == want
     for r in [r for r in acct.orders.values() if r.symbol == symbol]:
-        after = e._symbol_requirement(acct, mkt, r, (r.side, price, lots - r.cum_qty))
-        assert e._risk_check(mkt, r, v.ts, True, price, lots) == slow(before, after)
+        after = e.margin.symbol_requirement(acct, mkt, r, (r.side, price, lots - r.cum_qty))
+        assert e.margin.pre_trade(mkt, r, v.ts, acct, True, price, lots) == slow(before, after)
     v.check()
 
 

@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import msgspec
+from verdict import Checks
 
 from venue.core import (
     AddAccount,
@@ -234,6 +236,17 @@ def throughput(prefill: list[Any], cmds: list[Any]) -> tuple[float, int, float]:
     return len(cmds) / dt, n_events, len(cmds) / max(cpu, 1e-9)
 
 
+def refused(prefill: list[Any], cmds: list[Any]) -> int:
+    """How many of `cmds` the engine answered with a `...Rejected` event (an untimed pass):
+    a flow that is mostly refused measures the reject path, not the venue."""
+    engine = _engine()
+    for c in prefill:
+        engine.apply(c)
+    return sum(
+        1 for c in cmds if any(type(e).__name__.endswith("Rejected") for e in engine.apply(c))
+    )
+
+
 def latencies(
     prefill: list[Any], cmds: list[Any], engine: Engine | None = None
 ) -> dict[str, dict[str, float]]:
@@ -381,7 +394,7 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=1_000_000)
     parser.add_argument("--book", type=int, default=1_000, help="resting orders in the flow")
@@ -392,7 +405,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.replay:
         print(json.dumps(replay(args)))
-        return
+        return 0
 
     t0 = time.perf_counter()
     prefill, cmds = generate(args.commands, args.book, args.seed)
@@ -418,13 +431,21 @@ def main() -> None:
         "latency": lat,
         "generate_s": round(gen_s, 1),
     }
+    result["refused_commands"] = refused(prefill, cmds)
     if args.resting:
         mem = bytes_per_resting_order(args.resting)
         result.update(mem)
         result["bytes_per_resting_order"] = round(mem["bytes_per_resting_order"], 1)
         result["target_bytes_per_resting_order"] = 400
-    print(json.dumps(result))
+    checks = Checks()
+    checks.expect(len(cmds) > 0, "no commands generated")
+    checks.expect(n_events > 0, "the commands produced no events")
+    checks.expect(
+        result["refused_commands"] * 10 <= len(cmds),
+        f"{result['refused_commands']} of {len(cmds)} commands refused by the core",
+    )
+    return checks.emit(result)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

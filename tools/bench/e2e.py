@@ -58,7 +58,9 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_client import Counts, Driver, Flow, Instrument, Session, instrument  # noqa: E402
+from e2e_targets import ratios, search_max_rate  # noqa: E402
 from e2e_venue import VenueProcess, cpu_seconds, write_setup  # noqa: E402
+from verdict import Checks  # noqa: E402
 
 from venue.config import load_config  # noqa: E402
 from venue.gateway.auth import load_private_key  # noqa: E402
@@ -234,6 +236,7 @@ def run_venue(
 # target -> (script, arguments); "{dir}" is the run's own directory
 EXTERNAL = {
     "quickfix": ("peer_quickfix.py", ["--dir", "{dir}"]),
+    "quickfix-fair": ("peer_quickfix.py", ["--dir", "{dir}", "--fair"]),
     "floor": ("floor.py", []),
     "floor+commit": ("floor.py", ["--commit", "{dir}/floor.db"]),
     "floor+commit-full": ("floor.py", ["--commit", "{dir}/floor.db", "--sync", "FULL"]),
@@ -352,7 +355,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("both", "closed", "open"), default="both")
     parser.add_argument("--sync", default="NORMAL,FULL", help="journal levels to run")
     parser.add_argument("--pin", action="store_true", help="generator on CPU 0, venue on CPU 1")
-    parser.add_argument("--peer", action="store_true", help="also drive the QuickFIX peer")
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="also drive the QuickFIX peers: lean (no validation, memory store) and fair "
+        "(the venue's dictionary validated, a file store)",
+    )
+    parser.add_argument(
+        "--search-max-rate",
+        action="store_true",
+        help="find the highest even rate with p99 <= 1 ms (venue, NORMAL, open loop)",
+    )
     parser.add_argument(
         "--floor", action="store_true", help="also drive floor.py, without and with a commit"
     )
@@ -422,11 +435,14 @@ def main(argv: list[str] | None = None) -> int:
                         report["runs"].append(run_venue(args, sync, mode, Path(tmp), every))
             if args.peer:
                 peer_runs = []
-                for mode, rate in plan:
-                    args.rate = rate
-                    peer_runs.append(run_external(args, mode, Path(tmp), "quickfix"))
+                for target in ("quickfix", "quickfix-fair"):
+                    for mode, rate in plan:
+                        args.rate = rate
+                        peer_runs.append(run_external(args, mode, Path(tmp), target))
                 report["peer"] = peer_runs
-                report["venue_over_quickfix_orders_per_s"] = _ratios(report["runs"], peer_runs)
+                report["venue_over_quickfix_orders_per_s"] = _ratios(
+                    report["runs"], [p for p in peer_runs if p["target"] == "quickfix"]
+                )
             if args.floor:
                 floor_runs = []
                 for target in ("floor", "floor+commit", "floor+commit-full"):
@@ -434,12 +450,49 @@ def main(argv: list[str] | None = None) -> int:
                         args.rate = rate
                         floor_runs.append(run_external(args, mode, Path(tmp), target))
                 report["floor"] = floor_runs
+            if args.search_max_rate:
+                report["max_rate_search"] = search(args, Path(tmp))
+        report["ratios"] = ratios(report)
     headline = _headline(report["runs"])
     if headline:
         report["headline"] = headline
     report["host"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
-    print(json.dumps(report, indent=2))
-    return 0
+    return report_checks(report).emit(report, indent=2)
+
+
+def search(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """The highest even rate at which the venue (NORMAL) keeps p99 within 1 ms."""
+    seen: list[float] = []
+
+    def probe(rate: float) -> dict[str, Any]:
+        args.rate = rate
+        seen.append(rate)
+        sub = tmp / f"search-{len(seen)}"
+        sub.mkdir()
+        return run_venue(args, "NORMAL", "open", sub, args.stage_every)
+
+    return search_max_rate(probe)
+
+
+def report_checks(report: dict[str, Any]) -> Checks:
+    """A run that answered nothing, left orders unanswered, or whose venue failed measures
+    nothing: say so instead of reporting its speed."""
+    checks = Checks()
+    every = report["runs"] + report.get("peer", []) + report.get("floor", [])
+    checks.expect(bool(every), "no run")
+    for r in every:
+        name = f"{r.get('target')} {r.get('sync', '')} {r['mode']}@{r.get('rate') or ''}"
+        counts = r.get("counts", {})
+        checks.expect(r.get("orders_per_s", 0) > 0, f"{name}: no order answered")
+        checks.expect(r.get("unanswered", 0) == 0, f"{name}: {r.get('unanswered')} unanswered")
+        checks.expect(
+            counts.get("answered") == counts.get("sent"),
+            f"{name}: sent {counts.get('sent')}, answered {counts.get('answered')}",
+        )
+        if r.get("target") == "venue":
+            checks.expect(r.get("venue_exit") == 0, f"{name}: venue exit {r.get('venue_exit')}")
+            checks.expect("venue_errors" not in r, f"{name}: the venue logged errors")
+    return checks
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import cProfile
 import gc
-import json
 import sys
 import tempfile
 import time
@@ -50,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import uvloop  # noqa: E402
 from e2e_client import Flow, Session  # noqa: E402
 from e2e_venue import write_setup  # noqa: E402
+from verdict import Checks  # noqa: E402
 
 from venue import log  # noqa: E402
 from venue.app import Venue  # noqa: E402
@@ -334,8 +334,14 @@ def main() -> int:
     args = parser.parse_args()
     log.configure(level="warning")
     report = uvloop.run(run(args))
-    print(json.dumps(report, indent=2))
-    return 0
+    checks = Checks()
+    checks.expect(report["unanswered"] == 0, f"{report['unanswered']} orders got no answer")
+    if not args.spy:
+        checks.expect(
+            report["order_rejects"] * 10 <= args.orders * args.sessions,
+            f"{report['order_rejects']} orders refused",
+        )
+    return checks.emit(report, indent=2)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ import argparse
 import asyncio
 import gc
 import hashlib
-import json
 import random
+import socket
 import sqlite3
 import sys
 import tempfile
@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import msgspec  # noqa: E402
+from verdict import Checks  # noqa: E402 - tools/bench is the script's own directory
 
 from venue import log  # noqa: E402 - after the sys.path set-up for running as a script
 
@@ -50,14 +51,17 @@ log.configure(stream=sys.stderr, level="warning")  # before any module binds its
 from venue.clock import LiveClock, ManualClock  # noqa: E402
 from venue.config import MarketDataConfig  # noqa: E402
 from venue.core import (  # noqa: E402
+    AddAccount,
     AddInstrument,
     CancelOrder,
     Command,
+    Deposit,
     Engine,
     Event,
     Instrument,
     InstrumentKind,
     NewOrder,
+    OrderRejected,
     ReplaceOrder,
     Side,
 )
@@ -66,6 +70,7 @@ from venue.marketdata import MarketDataPublisher  # noqa: E402
 from venue.sequencer import Sequencer  # noqa: E402
 
 SYMBOLS = ("BTC-PERP", "ETH-PERP", "SOL-PERP", "XRP-PERP")
+SESSIONS = ("MM1", "MM2", "MM3")
 REF = 100_000
 
 
@@ -118,7 +123,7 @@ class Flow:
         side = Side.BUY if rnd.random() < 0.5 else Side.SELL
         away = rnd.randint(-3, 50)
         price = REF - away if side == Side.BUY else REF + away
-        session = rnd.choice(("MM1", "MM2", "MM3"))
+        session = rnd.choice(SESSIONS)
         cl = f"n{n}"
         self.live.append((session, cl))
         return NewOrder(
@@ -142,6 +147,17 @@ def _pct(values: list[int], p: float) -> float:
 
 def _summary(values: list[int]) -> dict[str, float]:
     return {"p50": _pct(values, 0.5), "p99": _pct(values, 0.99), "max": _pct(values, 1.0)}
+
+
+class _Rejections:
+    """Counts the flow's orders the core refused: a flow that is mostly refused measures the
+    reject path, not the feed (a refused order puts nothing on the feed)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_commit(self, seq: int, ts: int, cmd: Any, events: list[Any]) -> None:
+        self.count += sum(1 for e in events if isinstance(e, OrderRejected))
 
 
 class _Drain(asyncio.DatagramProtocol):
@@ -169,7 +185,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             batch_sizes.append(len(batch.rows))
 
     journal.commit = timed_commit  # type: ignore[method-assign]
-    sink, drain = await loop.create_datagram_endpoint(_Drain, local_addr=("127.0.0.1", 0))
+    # a receive buffer as large as the host allows: the burst sends faster than the loop
+    # drains, and a datagram dropped by a full buffer is reported as an error below
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
+    sock.bind(("127.0.0.1", 0))
+    sink, drain = await loop.create_datagram_endpoint(_Drain, sock=sock)
     port = sink.get_extra_info("sockname")[1]
     sequencer = (PreCommitSequencer if args.pre_commit else Sequencer)(engine, journal, LiveClock())
     await sequencer.start()
@@ -193,6 +214,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             )
         )
+    for session in SESSIONS:  # the flow's accounts, funded far beyond what it can use
+        sequencer.submit(AddAccount(firm=session, account=session, max_leverage=50))
+        sequencer.submit(Deposit(account=session, amount=10**15))
+    rejected = _Rejections()
+    sequencer.subscribe(rejected.on_commit)
     flow = Flow()
     for _ in range(2000):  # warm up the book
         sequencer.submit(flow.next())
@@ -207,6 +233,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     # -- paced run ------------------------------------------------------------------------
     pub.timing = []
     batch_sizes.clear()
+    rejected.count = 0
+    paced_msgs0, paced_packets0 = pub.messages_sent, pub.packets_sent
     total = int(args.rate * args.seconds)
     start = time.perf_counter()
     sent = 0
@@ -218,6 +246,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(0.0005)
     await committed()
     paced_s = time.perf_counter() - start
+    paced_msgs = pub.messages_sent - paced_msgs0
+    paced_packets = pub.packets_sent - paced_packets0
+    paced_rejected = rejected.count
     timing = pub.timing
     commit_to_packet = [t_sent - commit_done[seq] for seq, _t0, t_sent in timing]
     publisher_only = [t_sent - t0 for _seq, t0, t_sent in timing]
@@ -234,6 +265,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     # -- burst ----------------------------------------------------------------------------
     pub.timing = None
     pub.busy_ns = 0  # counted from here on
+    rejected.count = 0
     msgs0, packets0 = pub.messages_sent, pub.packets_sent
     start = time.perf_counter()
     for i in range(args.burst):
@@ -245,6 +277,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     busy_ns = pub.busy_ns
     msgs = pub.messages_sent - msgs0
     packets = pub.packets_sent - packets0
+    burst_rejected = rejected.count
+    sent_total = pub.packets_sent
+    # the drain reads what the loop delivered; let it catch up with what was sent
+    deadline = time.monotonic() + 5
+    while drain.packets < sent_total and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    received_total = drain.packets  # before stop(): its end-of-session packets are not counted
 
     await pub.stop()
     await sequencer.stop(snapshot=False)
@@ -260,6 +299,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "commands": total,
             "achieved_commands_per_s": round(total / paced_s),
             "commands_with_messages": len(timing),
+            "rejected_orders": paced_rejected,
+            "messages": paced_msgs,
+            "packets": paced_packets,
             "commit_to_packet_us": _summary(commit_to_packet),
             "first_of_batch_commit_to_packet_us": _summary(first_of_batch),
             "publisher_only_us": _summary(publisher_only),
@@ -268,6 +310,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "burst": {
             "commands": args.burst,
+            "rejected_orders": burst_rejected,
             "messages": msgs,
             "packets": packets,
             "messages_per_packet": round(msgs / packets, 1) if packets else 0,
@@ -276,7 +319,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "publisher_messages_per_s_cpu": round(msgs / (busy_ns / 1e9)) if busy_ns else 0,
             "publisher_us_per_command": round(busy_ns / args.burst / 1000, 2),
         },
-        "received_packets": drain.packets,
+        "received_packets": received_total,
+        "sent_packets": sent_total,
         "feed_book_inconsistencies": pub.translator.inconsistencies,
     }
 
@@ -372,16 +416,46 @@ def main() -> int:
     p.add_argument("--repeat", type=int, default=7, help="--replay: passes (best reported)")
     args = p.parse_args()
     if args.replay:
-        print(json.dumps(replay(args)))
-        return 0
+        result = replay(args)
+        return replay_checks(result).emit(result)
     try:
         import uvloop
 
         result = uvloop.run(run(args))
     except ImportError:
         result = asyncio.run(run(args))
-    print(json.dumps(result))
-    return 0
+    return run_checks(result).emit(result)
+
+
+def run_checks(result: dict[str, Any]) -> Checks:
+    """What makes the paced and burst figures meaningless: no feed output, a flow the core
+    mostly refused, packets that did not all arrive, a feed book that disagrees."""
+    checks = Checks()
+    for phase in ("paced", "burst"):
+        r = result[phase]
+        checks.expect(r["messages"] > 0, f"{phase}: the publisher sent no feed messages")
+        checks.expect(r["packets"] > 0, f"{phase}: the publisher sent no packets")
+        checks.expect(
+            r["rejected_orders"] * 10 <= r["commands"],
+            f"{phase}: {r['rejected_orders']} of {r['commands']} commands refused by the core",
+        )
+    checks.expect(
+        result["received_packets"] == result["sent_packets"],
+        f"sent {result['sent_packets']} packets, received {result['received_packets']}",
+    )
+    checks.expect(
+        result["feed_book_inconsistencies"] == 0,
+        f"{result['feed_book_inconsistencies']} feed book inconsistencies",
+    )
+    return checks
+
+
+def replay_checks(result: dict[str, Any]) -> Checks:
+    checks = Checks()
+    checks.expect(result["commands"] > 0, "the journal has no commands")
+    checks.expect(result["messages"] > 0, "the replay produced no feed messages")
+    checks.expect(result["packets"] > 0, "the replay produced no packets")
+    return checks
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import json
 import os
 import platform
 import random
@@ -42,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import msgspec
 from core import REF, SESSIONS, _engine, _instrument, generate
+from verdict import Checks
 
 from venue.core import NewOrder, OrdType, Side, TimeInForce
 from venue.fix.encoder import FrameEncoder
@@ -148,13 +148,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--commands", type=int, default=20_000)
     p.add_argument("--repeat", type=int, default=7)
     p.add_argument("--seed", type=int, default=1)
-    print(json.dumps(measure(p.parse_args()), indent=1))
+    result = measure(p.parse_args())
+    checks = Checks()
+    checks.expect(result["commands"] > 0, "no commands")
+    checks.expect(result["reports"] > 0, "the commands produced no ExecutionReports")
+    return checks.emit(result, indent=1)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

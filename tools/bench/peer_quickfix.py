@@ -2,12 +2,20 @@
 
     python tools/bench/peer_quickfix.py --dir TMPDIR --sessions BENCH1,BENCH2 [--port 0]
 
+    python tools/bench/peer_quickfix.py ... --fair
+
 It accepts the given client CompIDs (TargetCompID) as SenderCompID VENUE, with sequence numbers
 reset at Logon, a memory store and no log, and answers each order message with one
 ExecutionReport and does nothing else: NewOrderSingle (D) -> ExecType 0 New, cancel/replace (G)
 -> 5 Replaced, cancel (F) -> 4 Canceled (so the e2e generator's flow, which also moves and
 cancels quotes, gets one answer per message, as from the venue). No matching, no risk, no
 journal: the figure is what a lean C++ FIX engine costs per order.
+
+`--fair` gives the peer the venue's session duties, for a like-for-like comparison: every
+message validated against the venue's own dictionary (`fix_specs/FIX44.xml`, user-defined
+fields included) and a persistent file message store written at each message without fsync,
+as the venue's journal at `synchronous=NORMAL` (`FileStoreSync=N`: the OS page cache, a
+killed process loses nothing). It still does no matching, risk or market data.
 
 On start it prints one JSON line `{"port": N}` on stdout, then serves until SIGTERM/SIGINT.
 The `quickfix` package (PyPI, built from source) is an optional extra: `make bench-peer`.
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--sessions", required=True, help="client CompIDs, comma separated")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--fair", action="store_true", help="validate and persist (see above)")
     args = parser.parse_args(argv)
     port = args.port or free_port()
     lines = [
@@ -109,18 +118,31 @@ def main(argv: list[str] | None = None) -> int:
         "EndTime=00:00:00",
         "BeginString=FIX.4.4",
         "SenderCompID=VENUE",
-        "UseDataDictionary=N",
         "ResetOnLogon=Y",
-        "ValidateUserDefinedFields=N",
         "CheckLatency=N",
     ]
+    if args.fair:
+        dictionary = Path(__file__).resolve().parents[2] / "fix_specs" / "FIX44.xml"
+        store_dir = args.dir / "store"
+        store_dir.mkdir(exist_ok=True)
+        lines += [
+            "UseDataDictionary=Y",
+            f"DataDictionary={dictionary}",
+            "ValidateUserDefinedFields=Y",
+            "ValidateFieldsOutOfOrder=Y",
+            "ValidateFieldsHaveValues=Y",
+            f"FileStorePath={store_dir}",
+            "FileStoreSync=N",
+        ]
+    else:
+        lines += ["UseDataDictionary=N", "ValidateUserDefinedFields=N"]
     for comp in args.sessions.split(","):
         lines += ["", "[SESSION]", f"TargetCompID={comp}"]
     settings_path = args.dir / "peer.cfg"
     settings_path.write_text("\n".join(lines) + "\n")
     settings = fix.SessionSettings(str(settings_path))
     app = Peer()
-    store = fix.MemoryStoreFactory()
+    store = fix.FileStoreFactory(settings) if args.fair else fix.MemoryStoreFactory()
     acceptor = fix.SocketAcceptor(app, store, settings)
     acceptor.start()
     stop = threading.Event()

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from venue.core.book import Order
+from venue.core.book import Market, Order
 from venue.core.margin import (
     ceil_div,
     initial_margin,
@@ -29,7 +29,7 @@ from venue.core.margin import (
     tier_table,
     value_factor,
 )
-from venue.core.types import PPB
+from venue.core.types import PPB, Side
 
 __all__ = [
     "Account",
@@ -37,11 +37,16 @@ __all__ = [
     "Position",
     "PositionView",
     "ceil_div",
+    "expose",
     "initial_margin",
     "maintenance_margin",
+    "reexpose",
     "tier_table",
+    "upnl",
     "value_factor",
 ]
+
+_BUY = Side.BUY
 
 
 class Position:
@@ -154,3 +159,40 @@ class PositionView:
     maintenance_margin: int
     liquidation_price: Fraction | None
     bankruptcy_price: Fraction | None
+
+
+def expose(acct: Account, symbol: str, side: Side, leaves: int, price: int) -> None:
+    """Add `leaves` lots at `price` (negative: remove) to the account's exposure."""
+    e = acct.exposure.get(symbol)
+    if e is None:
+        e = acct.exposure[symbol] = [0, 0, 0, 0]
+    if side == _BUY:
+        e[0] += leaves
+        e[2] += leaves * price
+    else:
+        e[1] += leaves
+        e[3] += leaves * price
+    if not e[0] and not e[1]:
+        del acct.exposure[symbol]
+
+
+def upnl(pos: Position, mkt: Market) -> int:
+    """Unrealized PnL of `pos` at the mark (money units)."""
+    return mkt.factor * (pos.size * mkt.mark - pos.cost)
+
+
+def reexpose(acct: Account, o: Order, price: int, qty: int) -> None:
+    """`o` (of `acct`) keeps resting but changes to `price` and `qty` (a replace that does
+    not trade): its exposure moves from its current terms to the new ones in place (as
+    `drop` then `hold` would, without leaving and re-entering the account's order index).
+    Call before changing `o`."""
+    e = acct.exposure[o.symbol]
+    cum = o.cum_qty
+    old = o.qty - cum
+    new = qty - cum
+    if o.side == _BUY:
+        e[0] += new - old
+        e[2] += new * price - old * o.price
+    else:
+        e[1] += new - old
+        e[3] += new * price - old * o.price

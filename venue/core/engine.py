@@ -1,8 +1,18 @@
 """The engine: `apply(cmd) -> events`, a pure, deterministic state machine.
 
-Each order command runs three named steps (exchange-core style): pre-trade risk (R1,
-`_risk_pre_hold`, for replaces too) → matching (`_match`) → settlement of fills
-(R2, `_settle`). R1 and R2 are implemented in `venue.core.derivatives`.
+Composition: one `EngineState` (`venue.core.state`) and the collaborators that work on it,
+each with its inputs given explicitly and testable on its own:
+- `Margin` (`venue.core.risk`): margin figures, pre-trade risk (R1), the liquidation predicate;
+- `Matching` (`venue.core.matching`): price-time matching of one aggressor;
+- `Ledger` (`venue.core.ledger`): settlement of fills (R2), balances, the fund, account commands;
+- `Liquidation` (`venue.core.liquidation`): the Liquidate command, insurance fund, ADL;
+- `Prices` (`venue.core.prices`): index and mark prices, funding, final settlement;
+- `Queries` (`venue.core.queries`): read-only views;
+and the plain command functions of `venue.core.instruments` and `venue.core.orders`.
+
+Each order command runs three named steps (exchange-core style), in this module: pre-trade
+risk (R1, `margin.pre_trade`, for replaces too) → matching (`matching.match`) → settlement of
+fills (R2, `ledger.settle`); see `_new_order`, `_replace_order` and `_execute`.
 
 Invariants kept here (checked by `validate_internal_state`):
 - Only `cmd.ts` is time; ids come from counters in the state (`next_order_id`, `next_exec_id`,
@@ -43,9 +53,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from venue.core.book import BookSide, Level, Market, Order, fok_fillable
+from venue.core.accounts import Account, AccountView, PositionView, expose, reexpose
+from venue.core.book import BookSide, Market, Order, fok_fillable
 from venue.core.checks import check_state
 from venue.core.commands import (
     AddAccount,
@@ -71,24 +83,36 @@ from venue.core.commands import (
     SettleInstrument,
     Withdraw,
 )
-from venue.core.derivatives import _expose
 from venue.core.events import (
     CommandRejected,
     Event,
     OrderAccepted,
-    OrderFilled,
     OrderReplaced,
 )
+from venue.core.instruments import (
+    add_instrument,
+    expire_instrument,
+    halt,
+    resume,
+    set_reference_price,
+)
+from venue.core.ledger import Ledger
 from venue.core.liquidation import Liquidation
+from venue.core.matching import Matching
+from venue.core.orders import expire_orders, mass_cancel
+from venue.core.prices import Prices
+from venue.core.queries import Queries
 from venue.core.rejects import cancel_rejected, order_rejected
+from venue.core.risk import Margin
+from venue.core.state import EngineState
 from venue.core.types import (
     MAX_PRICE,
     CancelReason,
+    Instrument,
     InstrumentState,
     OrdType,
     RejectReason,
     Side,
-    StpMode,
     TimeInForce,
 )
 
@@ -102,12 +126,8 @@ _MARKET = OrdType.MARKET
 _GTD = TimeInForce.GTD
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
-_DAY = TimeInForce.DAY
-_OPEN = InstrumentState.OPEN
 _HALTED = InstrumentState.HALTED
 _EXPIRED = InstrumentState.EXPIRED
-_CANCEL_RESTING = StpMode.CANCEL_RESTING
-_CANCEL_AGGRESSOR = StpMode.CANCEL_AGGRESSOR
 _NO_SESSION: dict[str, Order] = {}
 # Cancel reasons of the hot paths, bound once (an enum class attribute read costs ~70 ns)
 _REQUESTED = CancelReason.REQUESTED
@@ -116,38 +136,45 @@ _MARKET_REMAINDER = CancelReason.MARKET_REMAINDER
 _IOC_REMAINDER = CancelReason.IOC_REMAINDER
 
 
-class Engine(Liquidation):
+class Engine:
     """The whole trading state and the only code that changes it.
 
-    Outside the core, `markets` (symbol → `Market`), `orders` (order_id → live `Order`) and
-    `by_session` (session → cl_ord_id → live `Order`) may be read for queries (status requests,
-    book snapshots) but never mutated; `instrument()` answers the current instrument.
+    Outside the core, `markets` (symbol → `Market`), `orders` (order_id → live `Order`),
+    `by_session` (session → cl_ord_id → live `Order`) and `accounts` may be read for queries
+    (status requests, book snapshots) but never mutated; `instrument()` answers the current
+    instrument.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, state: EngineState | None = None) -> None:
+        self.state = state = state if state is not None else EngineState()
+        self.margin = margin = Margin(state)
+        self.ledger = ledger = Ledger(state, margin)
+        self.matching = Matching(state)
+        self.liquidation = Liquidation(state, margin, ledger, self._execute)
+        self.prices = prices = Prices(state, ledger)
+        self.queries = Queries(state, margin)
         self._handlers: dict[type[Any], Callable[[Any], list[Event]]] = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
             ReplaceOrder: self._replace_order,
-            MassCancel: self._mass_cancel,
-            ExpireOrders: self._expire_orders,
-            AddInstrument: self._add_instrument,
-            Halt: self._halt,
-            Resume: self._resume,
-            ExpireInstrument: self._expire_instrument,
-            SetReferencePrice: self._set_reference_price,
-            AddAccount: self._add_account,
-            Deposit: self._deposit,
-            Withdraw: self._withdraw,
-            SetMarginMode: self._set_margin_mode,
-            SetIndexPrice: self._set_index_price,
-            SetMarkPrice: self._set_mark_price,
-            ApplyFunding: self._apply_funding,
-            Liquidate: self._liquidate,
-            SettleInstrument: self._settle_instrument,
-            RecordAdminAction: self._record_admin_action,
-            FundInsurance: self._fund_insurance,
+            MassCancel: partial(mass_cancel, state),
+            ExpireOrders: partial(expire_orders, state),
+            AddInstrument: partial(add_instrument, state),
+            Halt: partial(halt, state),
+            Resume: partial(resume, state),
+            ExpireInstrument: partial(expire_instrument, state),
+            SetReferencePrice: partial(set_reference_price, state),
+            AddAccount: ledger.add_account,
+            Deposit: ledger.deposit,
+            Withdraw: ledger.withdraw,
+            SetMarginMode: ledger.set_margin_mode,
+            SetIndexPrice: prices.set_index_price,
+            SetMarkPrice: prices.set_mark_price,
+            ApplyFunding: prices.apply_funding,
+            Liquidate: self.liquidation.liquidate,
+            SettleInstrument: prices.settle_instrument,
+            RecordAdminAction: prices.record_admin_action,
+            FundInsurance: ledger.fund_insurance,
         }
 
     # ------------------------------------------------------------------ public surface
@@ -178,29 +205,85 @@ class Engine(Liquidation):
 
     def validate_internal_state(self) -> None:
         """Raise AssertionError naming the first broken invariant."""
-        check_state(self.markets, self.orders, self.by_session, self.next_order_id)
-        self.check_accounts()
+        state = self.state
+        check_state(state.markets, state.orders, state.by_session, state.next_order_id)
+        self.queries.check_accounts()
 
-    # ------------------------------------------------------------------ R1 / R2
+    def snapshot(self) -> bytes:
+        """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
+        return self.state.snapshot()
 
-    # The three steps' names (exchange-core style) are bound straight to their implementations
-    # in `venue.core.derivatives`, so the hot path pays no extra call for them:
-    # R1, pre-trade risk (`_risk_check`): the account must exist and cover the order's
-    # worst-case initial margin; reduce-only orders are resized down to the position. Called
-    # as `_risk_pre_hold(mkt, o, ts, False, 0, 0, acct)` for a new order and
-    # `_risk_pre_hold(mkt, o, ts, True, price, qty, acct)` for a replace (the resting order at
-    # its new terms), `acct` being the order's account (None: unknown). Never mutates state
-    # when it refuses.
-    _risk_pre_hold = Liquidation._risk_check
-    # R2, settlement of the fills `events[start:]` (`_settle_fills`): positions, entry
-    # prices, realized PnL, fees, isolated margin: `_settle(mkt, events, start)`.
-    _settle = Liquidation._settle_fills
+    def state_hash(self) -> str:
+        """Hex sha256 of the canonical snapshot encoding."""
+        return self.state.state_hash()
+
+    @classmethod
+    def restore(cls, data: bytes) -> Engine:
+        """Rebuild an engine from `snapshot()` bytes (same `state_hash()`)."""
+        return cls(EngineState.restore(data))
+
+    # The state, read-only outside the core.
+
+    @property
+    def markets(self) -> dict[str, Market]:
+        return self.state.markets
+
+    @property
+    def orders(self) -> dict[int, Order]:
+        return self.state.orders
+
+    @property
+    def by_session(self) -> dict[str, dict[str, Order]]:
+        return self.state.by_session
+
+    @property
+    def accounts(self) -> dict[str, Account]:
+        return self.state.accounts
+
+    @property
+    def insurance_fund(self) -> int:
+        return self.state.insurance_fund
+
+    @property
+    def fees_collected(self) -> int:
+        return self.state.fees_collected
+
+    @property
+    def net_deposits(self) -> int:
+        return self.state.net_deposits
+
+    # Queries (`venue.core.queries.Queries`).
+
+    def instrument(self, symbol: str) -> Instrument | None:
+        return self.queries.instrument(symbol)
+
+    def mark_price(self, symbol: str) -> int | None:
+        return self.queries.mark_price(symbol)
+
+    def index_price(self, symbol: str) -> int | None:
+        return self.queries.index_price(symbol)
+
+    def index_stale(self, symbol: str, ts: int) -> bool:
+        return self.queries.index_stale(symbol, ts)
+
+    def account_view(self, account: str) -> AccountView | None:
+        return self.queries.account_view(account)
+
+    def position_view(self, account: str, symbol: str) -> PositionView | None:
+        return self.queries.position_view(account, symbol)
+
+    def open_interest(self, symbol: str) -> tuple[int, int]:
+        return self.queries.open_interest(symbol)
+
+    def total_money(self) -> int:
+        return self.queries.total_money()
 
     # ------------------------------------------------------------------ orders
 
     def _new_order(self, cmd: NewOrder) -> list[Event]:
+        state = self.state
         ts = cmd.ts
-        mkt = self.markets.get(cmd.symbol)
+        mkt = state.markets.get(cmd.symbol)
         reason: RejectReason | None = None
         side = cmd.side
         is_buy = side == _BUY
@@ -216,7 +299,7 @@ class Engine(Liquidation):
             reason = RejectReason.INSTRUMENT_EXPIRED
         elif mkt.state is _HALTED:
             reason = RejectReason.INSTRUMENT_HALTED
-        elif cmd.cl_ord_id in (per := self.by_session.get(cmd.session, _NO_SESSION)):
+        elif cmd.cl_ord_id in (per := state.by_session.get(cmd.session, _NO_SESSION)):
             reason = RejectReason.DUPLICATE_CL_ORD_ID
         elif qty <= 0:
             reason = RejectReason.INVALID_QUANTITY
@@ -250,7 +333,7 @@ class Engine(Liquidation):
             min_key = opp.sign * price
         else:
             min_key = mkt.buy_key if is_buy else mkt.sell_key
-        order_id = self.next_order_id
+        order_id = state.next_order_id
         session = _intern(cmd.session)
         account = _intern(cmd.account)
         cl_ord_id = cmd.cl_ord_id
@@ -278,8 +361,8 @@ class Engine(Liquidation):
         keys = opp.keys
         crosses = bool(keys) and keys[-1] >= min_key
         # R1: pre-trade risk (the account, None if unknown, is looked up once for R1 and hold)
-        acct = self.accounts.get(account)
-        reason = self._risk_pre_hold(mkt, o, ts, False, 0, 0, acct)
+        acct = state.accounts.get(account)
+        reason = self.margin.pre_trade(mkt, o, ts, acct)
         if reason is None:
             if cmd.post_only and crosses:
                 reason = RejectReason.POST_ONLY_WOULD_TAKE
@@ -292,9 +375,9 @@ class Engine(Liquidation):
         if acct is None:  # cannot happen: R1 refuses an unknown account
             return [order_rejected(cmd, RejectReason.UNKNOWN_ACCOUNT)]
 
-        self.next_order_id = order_id + 1
-        exec_id = self.next_exec_id
-        self.next_exec_id = exec_id + 1
+        state.next_order_id = order_id + 1
+        exec_id = state.next_exec_id
+        state.next_exec_id = exec_id + 1
         qty = o.qty  # R1 may have resized a reduce-only order
         events: list[Event] = [
             OrderAccepted(
@@ -320,19 +403,20 @@ class Engine(Liquidation):
             self._execute(mkt, o, opp, min_key, ts, events)
         else:  # a limit order that does not cross rests (FOK crosses: checked above)
             (mkt.bids if is_buy else mkt.asks).add(o)
-            self.orders[order_id] = o
+            state.orders[order_id] = o
             if per is _NO_SESSION:
-                per = self.by_session[session] = {}
+                per = state.by_session[session] = {}
             per[cl_ord_id] = o
-            # `_hold(o)`, inlined: a new order joins its account's index and exposure
+            # `state.hold(o)`, inlined: a new order joins its account's index and exposure
             acct.orders[order_id] = o
-            _expose(acct, symbol, side, qty, price)
+            expose(acct, symbol, side, qty, price)
         return events
 
     def _execute(  # noqa: PLR0917 -- hot-path helper, called positionally
         self, mkt: Market, o: Order, opp: BookSide, min_key: int, ts: int, events: list[Event]
     ) -> bool:
-        """Match `o` as aggressor, settle, then rest or cancel its remainder.
+        """Match `o` as aggressor, settle its fills (R2), then rest or cancel its remainder.
+        The order path after R1, for new orders, replaces that cross, and liquidation orders.
 
         Returns True if the order rests (it is then in the book and the indexes).
         """
@@ -340,8 +424,8 @@ class Engine(Liquidation):
         keys = opp.keys
         if keys and keys[-1] >= min_key:
             start = len(events)
-            stopped = self._match(mkt, o, opp, min_key, ts, events)
-            self._settle(mkt, events, start)  # R2
+            stopped = self.matching.match(mkt, o, opp, min_key, ts, events)
+            self.ledger.settle(mkt, events, start)  # R2
         if o.cum_qty < o.qty:
             if stopped:
                 reason = _SELF_TRADE
@@ -353,166 +437,38 @@ class Engine(Liquidation):
                 reason = CancelReason.FOK_NOT_FILLED
             else:
                 (mkt.bids if o.side == _BUY else mkt.asks).add(o)
-                self._index(o)
+                self.state.index(o)
                 return True
-            events.append(self._canceled(o, ts, reason, o.cl_ord_id, "", ""))
+            events.append(self.state.canceled(o, ts, reason, o.cl_ord_id, "", ""))
         return False
 
-    def _match(  # noqa: PLR0917 -- hot-path helper, called positionally
-        self, mkt: Market, o: Order, opp: BookSide, min_key: int, ts: int, events: list[Event]
-    ) -> bool:
-        """Trade `o` against `opp` in price-time priority down to `min_key`.
-
-        Returns True if self-trade prevention stopped the aggressor (its remainder must be
-        canceled). Resting orders that fill completely or are canceled by STP leave the book.
-        """
-        keys = opp.keys
-        levels = opp.levels
-        sign = opp.sign
-        stp_id = o.stp_id
-        firm = o.firm
-        append = events.append
-        o_qty = o.qty
-        o_cum = o.cum_qty
-        o_notional = o.cum_notional
-        last_px = 0
-        stopped = False
-        by_session = self.by_session
-        orders = self.orders
-        while keys:
-            key = keys[-1]
-            if key < min_key:
-                break
-            px = sign * key
-            level: Level = levels[px]
-            lorders = level.orders
-            n = len(lorders)
-            i = 0
-            traded = 0
-            while i < n:
-                r = lorders[i]
-                r_leaves = r.qty - r.cum_qty
-                if stp_id and r.stp_id == stp_id and r.firm == firm:
-                    mode = o.stp_mode
-                    if mode == _CANCEL_AGGRESSOR:
-                        stopped = True
-                        break
-                    i += 1
-                    traded += r_leaves
-                    del orders[r.order_id]
-                    del by_session[r.session][r.cl_ord_id]
-                    append(self._canceled(r, ts, _SELF_TRADE, r.cl_ord_id, "", ""))
-                    if mode == _CANCEL_RESTING:
-                        continue
-                    stopped = True
-                    break
-                q = o_qty - o_cum
-                if r_leaves < q:  # noqa: PLR1730 -- cheaper than a min() call
-                    q = r_leaves
-                o_cum += q
-                notional = px * q
-                o_notional += notional
-                r.cum_qty += q
-                r.cum_notional += notional
-                traded += q
-                trade_id = self.next_trade_id
-                self.next_trade_id = trade_id + 1
-                exec_id = self.next_exec_id
-                self.next_exec_id = exec_id + 2
-                append(
-                    OrderFilled(
-                        ts,
-                        o.order_id,
-                        exec_id,
-                        trade_id,
-                        o.session,
-                        firm,
-                        o.account,
-                        o.cl_ord_id,
-                        o.symbol,
-                        o.side,
-                        o.ord_type,
-                        o.tif,
-                        o.price,
-                        o_qty,
-                        px,
-                        q,
-                        o_cum,
-                        o_qty - o_cum,
-                        o_notional,
-                        True,
-                    )
-                )
-                append(
-                    OrderFilled(
-                        ts,
-                        r.order_id,
-                        exec_id + 1,
-                        trade_id,
-                        r.session,
-                        r.firm,
-                        r.account,
-                        r.cl_ord_id,
-                        r.symbol,
-                        r.side,
-                        r.ord_type,
-                        r.tif,
-                        r.price,
-                        r.qty,
-                        px,
-                        q,
-                        r.cum_qty,
-                        r.qty - r.cum_qty,
-                        r.cum_notional,
-                        False,
-                    )
-                )
-                last_px = px
-                if r.cum_qty == r.qty:
-                    i += 1
-                    del orders[r.order_id]
-                    del by_session[r.session][r.cl_ord_id]
-                if o_cum == o_qty:
-                    break
-            if i:
-                del lorders[:i]
-            level.qty -= traded
-            if not lorders:
-                del levels[px]
-                keys.pop()
-            if stopped or o_cum == o_qty:
-                break
-        o.cum_qty = o_cum
-        o.cum_notional = o_notional
-        if last_px and last_px != mkt.ref_price:
-            mkt.set_ref_price(last_px)
-        return stopped
-
     def _cancel_order(self, cmd: CancelOrder) -> list[Event]:
-        per = self.by_session.get(cmd.session, _NO_SESSION)  # o's own session's index
+        state = self.state
+        per = state.by_session.get(cmd.session, _NO_SESSION)  # o's own session's index
         o = per.get(cmd.orig_cl_ord_id)
         if o is None or cmd.order_id or o.firm != cmd.firm:
-            o, reason = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
+            o, reason = state.find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
             if o is None:
                 return [cancel_rejected(cmd, reason, False)]
-            per = self.by_session[o.session]
-        mkt = self.markets[o.symbol]
+            per = state.by_session[o.session]
+        mkt = state.markets[o.symbol]
         (mkt.bids if o.side == _BUY else mkt.asks).remove(o)
-        del self.orders[o.order_id]
+        del state.orders[o.order_id]
         del per[o.cl_ord_id]
-        self._drop(o)
-        return [self._canceled(o, cmd.ts, _REQUESTED, cmd.cl_ord_id, o.cl_ord_id, cmd.session)]
+        state.drop(o)
+        return [state.canceled(o, cmd.ts, _REQUESTED, cmd.cl_ord_id, o.cl_ord_id, cmd.session)]
 
     def _replace_order(self, cmd: ReplaceOrder) -> list[Event]:
-        per = self.by_session.get(cmd.session, _NO_SESSION)  # o's own session's index
+        state = self.state
+        per = state.by_session.get(cmd.session, _NO_SESSION)  # o's own session's index
         o = per.get(cmd.orig_cl_ord_id)
         if o is None or cmd.order_id or o.firm != cmd.firm:
-            o, reason0 = self._find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
+            o, reason0 = state.find(cmd.session, cmd.firm, cmd.orig_cl_ord_id, cmd.order_id)
             if o is None:
                 return [cancel_rejected(cmd, reason0, True)]
-            per = self.by_session[o.session]
-        mkt = self.markets[o.symbol]
-        acct = self.accounts[o.account]
+            per = state.by_session[o.session]
+        mkt = state.markets[o.symbol]
+        acct = state.accounts[o.account]
         ts = cmd.ts
         price = cmd.price
         qty = cmd.qty
@@ -541,7 +497,7 @@ class Engine(Liquidation):
         elif o.post_only and (keys := opp.keys) and keys[-1] >= opp.sign * price:
             reason = RejectReason.POST_ONLY_WOULD_TAKE
         else:
-            reason = self._risk_pre_hold(mkt, o, ts, True, price, qty, acct)  # R1
+            reason = self.margin.pre_trade(mkt, o, ts, acct, True, price, qty)  # R1
         if reason is not None:
             return [cancel_rejected(cmd, reason, True, o)]
 
@@ -553,22 +509,22 @@ class Engine(Liquidation):
         kept = price == o.price and qty <= o.qty
         crosses = False
         if kept:
-            self._reexpose(acct, o, price, qty)
+            reexpose(acct, o, price, qty)
             own.levels[o.price].qty -= o.qty - qty
             o.qty = qty
         else:  # o stays in the order index: its place there is by order_id
             keys = opp.keys
             crosses = bool(keys) and keys[-1] >= opp.sign * price
             if crosses:
-                self._drop(o)  # its margin exposure is re-held if it still rests after trading
+                state.drop(o)  # its margin exposure is re-held if it still rests after trading
                 own.remove(o)
                 o.price = price
                 o.qty = qty
             else:  # no cross: straight to the tail of its new level
-                self._reexpose(acct, o, price, qty)
+                reexpose(acct, o, price, qty)
                 own.move(o, price, qty)
-        exec_id = self.next_exec_id
-        self.next_exec_id = exec_id + 1
+        exec_id = state.next_exec_id
+        state.next_exec_id = exec_id + 1
         events: list[Event] = [
             OrderReplaced(
                 ts,
@@ -593,5 +549,5 @@ class Engine(Liquidation):
             )
         ]
         if crosses and not self._execute(mkt, o, opp, opp.sign * price, ts, events):
-            self._unindex(o)
+            state.unindex(o)
         return events

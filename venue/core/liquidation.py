@@ -37,12 +37,12 @@ positions against each other). A refused Liquidate (`NOT_LIQUIDATABLE`, `INDEX_S
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
-from venue.core.accounts import Account, Position
+from venue.core.accounts import Account, Position, upnl
 from venue.core.book import BookSide, Market, Order
 from venue.core.commands import Liquidate
-from venue.core.derivatives import _mark, _reject, _stale, _upnl
 from venue.core.events import (
     AdlExecuted,
     Event,
@@ -51,8 +51,10 @@ from venue.core.events import (
     OrderAccepted,
     PositionLiquidated,
 )
+from venue.core.ledger import Ledger, account_rejected
 from venue.core.margin import maintenance_margin
-from venue.core.queries import Queries
+from venue.core.risk import Margin, stale
+from venue.core.state import EngineState
 from venue.core.types import (
     LIQUIDATION_SESSION,
     MAX_PRICE,
@@ -65,49 +67,46 @@ from venue.core.types import (
     TimeInForce,
 )
 
-__all__ = ["Liquidation"]
+__all__ = ["Execute", "Liquidation"]
+
+Execute = Callable[[Market, Order, BookSide, int, int, list[Event]], bool]
+"""The engine's order path after R1: `execute(mkt, o, opp, min_key, ts, events)` matches
+`o`, settles its fills (R2) and rests or cancels the remainder; True if `o` rests."""
 
 
-class Liquidation(Queries):
-    def _execute(  # noqa: PLR0917 -- implemented by the matching engine
-        self, mkt: Market, o: Order, opp: BookSide, min_key: int, ts: int, events: list[Event]
-    ) -> bool:
-        raise NotImplementedError
+class Liquidation:
+    """The Liquidate command. Its orders go through the engine's own order path (`execute`);
+    money moves through the `Ledger`; health is `Margin.below_maintenance`."""
 
-    # ------------------------------------------------------------------ health
+    def __init__(
+        self, state: EngineState, margin: Margin, ledger: Ledger, execute: Execute
+    ) -> None:
+        self.state = state
+        self.margin = margin
+        self.ledger = ledger
+        self.execute = execute
 
-    def _unhealthy(self, acct: Account) -> tuple[bool, list[Position]]:
-        """(cross below maintenance, isolated positions below maintenance)."""
-        equity, mm = self._account_mm(acct)
-        has_cross = any(not p.isolated for p in acct.positions.values())
-        isolated = [
-            p
-            for p in acct.positions.values()
-            if p.isolated
-            and p.margin + _upnl(p, self.markets[p.symbol]) < self._mm(p, self.markets[p.symbol])
-        ]
-        return has_cross and equity < mm, isolated
-
-    def _liquidate(self, cmd: Liquidate) -> list[Event]:
-        acct = self.accounts.get(cmd.account)
+    def liquidate(self, cmd: Liquidate) -> list[Event]:
+        state = self.state
+        acct = state.accounts.get(cmd.account)
         if acct is None:
-            return _reject(cmd, cmd.account, "", RejectReason.UNKNOWN_ACCOUNT)
+            return account_rejected(cmd, cmd.account, "", RejectReason.UNKNOWN_ACCOUNT)
         ts = cmd.ts
         for pos in acct.positions.values():
-            if _stale(self.markets[pos.symbol], ts):
-                return _reject(cmd, cmd.account, pos.symbol, RejectReason.INDEX_STALE)
-        cross, isolated = self._unhealthy(acct)
+            if stale(state.markets[pos.symbol], ts):
+                return account_rejected(cmd, cmd.account, pos.symbol, RejectReason.INDEX_STALE)
+        cross, isolated = self.margin.below_maintenance(acct)
         if not cross and not isolated:
-            return _reject(cmd, cmd.account, "", RejectReason.NOT_LIQUIDATABLE)
-        equity, mm = self._account_mm(acct)
+            return account_rejected(cmd, cmd.account, "", RejectReason.NOT_LIQUIDATABLE)
+        equity, mm = self.margin.cross_mm(acct)
         events: list[Event] = [
             LiquidationStarted(ts=ts, account=acct.account, equity=equity, maintenance_margin=mm)
         ]
         # Ascending order_id (the order index's order), not the account index's insertion
         # order, which a snapshot does not keep: replay from a snapshot gives the same events.
         name = acct.account
-        for o in [o for o in self.orders.values() if o.account == name]:
-            self._cancel_resting(o, ts, CancelReason.LIQUIDATION, "", events)
+        for o in [o for o in state.orders.values() if o.account == name]:
+            state.cancel_resting(o, ts, CancelReason.LIQUIDATION, "", events)
         full = True
         if cross:
             full = not self._partial(acct, ts, events)
@@ -119,7 +118,7 @@ class Liquidation(Queries):
             before = acct.balance
             self._close_fully(acct, pos, ts, events)
             self._settle_with_fund(acct, acct.balance - before, ts, events)
-        equity, mm = self._account_mm(acct)
+        equity, mm = self.margin.cross_mm(acct)
         events.append(
             LiquidationCompleted(
                 ts=ts,
@@ -136,12 +135,12 @@ class Liquidation(Queries):
 
     def _partial(self, acct: Account, ts: int, events: list[Event]) -> bool:
         """Close part of one cross position if that restores health; True if it did."""
-        equity, mm = self._account_mm(acct)
+        equity, mm = self.margin.cross_mm(acct)
         for pos in [p for p in acct.positions.values() if not p.isolated]:
-            mkt = self.markets[pos.symbol]
-            own = self._mm(pos, mkt)
+            mkt = self.state.markets[pos.symbol]
+            own = self.margin.mm(pos, mkt)
             n = abs(pos.size)
-            mark_value = _mark(mkt) * mkt.factor
+            mark_value = mkt.mark * mkt.factor
             lo, hi = 1, n  # smallest k with mm - own + MM(n - k) <= equity
             if mm - own + self._mm_of(mkt, (n - hi) * mark_value) > equity:
                 continue
@@ -165,18 +164,19 @@ class Liquidation(Queries):
                     size=pos.size,
                 )
             )
-            cross, _ = self._unhealthy(acct)
+            cross, _ = self.margin.below_maintenance(acct)
             return not cross
         return False
 
-    def _mm_of(self, mkt: Market, notional: int) -> int:
+    @staticmethod
+    def _mm_of(mkt: Market, notional: int) -> int:
         return maintenance_margin(notional, mkt.mm_table)
 
     def _limit(self, acct: Account, pos: Position, mkt: Market, fund: int) -> int:
         """Worst acceptable price (ticks) to close `pos`: where the backing equity reaches
         -`fund` (the bankruptcy price for fund == 0), rounded in the account's (and the
         fund's) favour, within 1..MAX_PRICE."""
-        bp = self._price_where(acct, pos, mkt, maintenance=False)
+        bp = self.margin.price_where(acct, pos, mkt, maintenance=False)
         long = pos.size > 0
         if bp is None:
             return 1 if long else MAX_PRICE
@@ -203,8 +203,9 @@ class Liquidation(Queries):
         opp = mkt.bids if side == Side.SELL else mkt.asks
         if not opp.keys or opp.keys[-1] < opp.sign * limit:
             return 0
-        order_id = self.next_order_id
-        self.next_order_id = order_id + 1
+        state = self.state
+        order_id = state.next_order_id
+        state.next_order_id = order_id + 1
         o = Order(
             order_id,
             LIQUIDATION_SESSION,
@@ -225,8 +226,8 @@ class Liquidation(Queries):
             0,
             StpMode.CANCEL_AGGRESSOR,
         )
-        exec_id = self.next_exec_id
-        self.next_exec_id = exec_id + 1
+        exec_id = state.next_exec_id
+        state.next_exec_id = exec_id + 1
         events.append(
             OrderAccepted(
                 ts,
@@ -247,16 +248,16 @@ class Liquidation(Queries):
                 True,
             )
         )
-        self._execute(mkt, o, opp, opp.sign * limit, ts, events)
+        self.execute(mkt, o, opp, opp.sign * limit, ts, events)
         return o.cum_qty
 
     def _close_fully(self, acct: Account, pos: Position, ts: int, events: list[Event]) -> None:
-        mkt = self.markets[pos.symbol]
+        mkt = self.state.markets[pos.symbol]
         symbol = pos.symbol
         bankruptcy = self._limit(acct, pos, mkt, 0)
         book = self._book_close(acct, pos, mkt, abs(pos.size), bankruptcy, ts, events)
-        if pos.size and self.insurance_fund > 0:
-            limit = self._limit(acct, pos, mkt, self.insurance_fund)
+        if pos.size and self.state.insurance_fund > 0:
+            limit = self._limit(acct, pos, mkt, self.state.insurance_fund)
             book += self._book_close(acct, pos, mkt, abs(pos.size), limit, ts, events)
         adl = 0
         if pos.size:
@@ -277,18 +278,18 @@ class Liquidation(Queries):
         """Opposite positions, highest profit ratio x effective leverage first."""
         symbol = pos.symbol
         scored: list[tuple[int, Fraction, int, Account]] = []
-        for i, other in enumerate(self.accounts.values()):
+        for i, other in enumerate(self.state.accounts.values()):
             op = other.positions.get(symbol)
             if other is acct or op is None or (op.size > 0) == (pos.size > 0):
                 continue
-            upnl = _upnl(op, mkt)
-            equity = op.margin + upnl if op.isolated else self._cross_equity(other)
+            u = upnl(op, mkt)
+            equity = op.margin + u if op.isolated else self.margin.cross_equity(other)
             entry = abs(op.cost) * mkt.factor
             if equity <= 0 or entry == 0:
                 scored.append((1, Fraction(0), i, other))
                 continue
-            notional = abs(op.size) * _mark(mkt) * mkt.factor
-            score = Fraction(upnl, entry) * Fraction(notional, equity)
+            notional = abs(op.size) * mkt.mark * mkt.factor
+            score = Fraction(u, entry) * Fraction(notional, equity)
             scored.append((0, -score, i, other))
         scored.sort(key=lambda t: (t[0], t[1], t[2]))
         return [t[3] for t in scored]
@@ -302,10 +303,10 @@ class Liquidation(Queries):
                 break
             op = other.positions[pos.symbol]
             q = min(abs(pos.size), abs(op.size))
-            trade_id = self.next_trade_id
-            self.next_trade_id = trade_id + 1
-            self._trade(acct, mkt, -q if side == Side.SELL else q, price, 0)
-            self._trade(other, mkt, q if side == Side.SELL else -q, price, 0)
+            trade_id = self.state.next_trade_id
+            self.state.next_trade_id = trade_id + 1
+            self.ledger.trade(acct, mkt, -q if side == Side.SELL else q, price, 0)
+            self.ledger.trade(other, mkt, q if side == Side.SELL else -q, price, 0)
             total += q
             events.append(
                 AdlExecuted(
@@ -327,10 +328,14 @@ class Liquidation(Queries):
         (< 0) from the fund, up to its balance."""
         if amount > 0:
             acct.balance -= amount
-            events.append(self._balance_event(ts, acct, -amount, BalanceReason.LIQUIDATION_SURPLUS))
-            events.append(self._fund(ts, amount, acct.account, BalanceReason.LIQUIDATION_SURPLUS))
-        elif amount < 0 and self.insurance_fund > 0:
-            pay = min(-amount, self.insurance_fund)
+            events.append(
+                self.ledger.balance_event(ts, acct, -amount, BalanceReason.LIQUIDATION_SURPLUS)
+            )
+            events.append(
+                self.ledger.fund(ts, amount, acct.account, BalanceReason.LIQUIDATION_SURPLUS)
+            )
+        elif amount < 0 and self.state.insurance_fund > 0:
+            pay = min(-amount, self.state.insurance_fund)
             acct.balance += pay
-            events.append(self._balance_event(ts, acct, pay, BalanceReason.INSURANCE_PAYOUT))
-            events.append(self._fund(ts, -pay, acct.account, BalanceReason.INSURANCE_PAYOUT))
+            events.append(self.ledger.balance_event(ts, acct, pay, BalanceReason.INSURANCE_PAYOUT))
+            events.append(self.ledger.fund(ts, -pay, acct.account, BalanceReason.INSURANCE_PAYOUT))

@@ -1,9 +1,6 @@
-"""`PricesAndSettlement`: index and mark prices, funding, final settlement, admin records.
+"""`Prices`: index and mark prices, funding, final settlement of dated futures, admin records.
 
-Extends `venue.core.derivatives.DerivativesState` (the engine extends this class through
-`venue.core.queries.Queries`). Units: see `venue.core.accounts` (money = 10^-6 USD).
-
-Invariants kept here:
+Units: see `venue.core.accounts` (money = 10^-6 USD). Invariants kept here:
 - A refused command changes nothing (`CommandRejected`).
 - Funding is zero-sum with the fund: payers round up, receivers round down, and the insurance
   fund takes the difference (`FundingApplied.to_insurance_fund`), so money is conserved.
@@ -21,7 +18,6 @@ from venue.core.commands import (
     SetMarkPrice,
     SettleInstrument,
 )
-from venue.core.derivatives import DerivativesState, _mark
 from venue.core.events import (
     AdminActionRecorded,
     CommandRejected,
@@ -33,6 +29,8 @@ from venue.core.events import (
     MarkPriceSet,
     PositionSettled,
 )
+from venue.core.ledger import Ledger
+from venue.core.state import EngineState
 from venue.core.types import (
     MAX_PRICE,
     PPB,
@@ -43,14 +41,20 @@ from venue.core.types import (
     Side,
 )
 
-__all__ = ["PricesAndSettlement"]
+__all__ = ["Prices"]
 
 
-class PricesAndSettlement(DerivativesState):
+class Prices:
+    """The price, funding and settlement commands; money moves through the `Ledger`."""
+
+    def __init__(self, state: EngineState, ledger: Ledger) -> None:
+        self.state = state
+        self.ledger = ledger
+
     # ------------------------------------------------------------------ prices
 
-    def _set_index_price(self, cmd: SetIndexPrice) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
+    def set_index_price(self, cmd: SetIndexPrice) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
         if mkt is None:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
         if not 0 < cmd.price <= MAX_PRICE:
@@ -59,8 +63,8 @@ class PricesAndSettlement(DerivativesState):
         mkt.index_ts = cmd.ts
         return [IndexPriceSet(ts=cmd.ts, symbol=cmd.symbol, price=cmd.price, source=cmd.source)]
 
-    def _set_mark_price(self, cmd: SetMarkPrice) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
+    def set_mark_price(self, cmd: SetMarkPrice) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
         if mkt is None:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
         if not 0 < cmd.price <= MAX_PRICE:
@@ -70,21 +74,21 @@ class PricesAndSettlement(DerivativesState):
 
     # ------------------------------------------------------------------ funding, settlement
 
-    def _apply_funding(self, cmd: ApplyFunding) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
+    def apply_funding(self, cmd: ApplyFunding) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
         if mkt is None:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
         if mkt.instrument.kind != InstrumentKind.PERPETUAL:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.NOT_A_PERPETUAL)]
         if not -PPB <= cmd.rate_ppb <= PPB:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
-        mark = _mark(mkt)
+        mark = mkt.mark
         rate = cmd.rate_ppb
         symbol = mkt.instrument.symbol
         payments: list[FundingPayment] = []
         residual = 0
         if rate:
-            for acct in self.accounts.values():
+            for acct in self.state.accounts.values():
                 pos = acct.positions.get(symbol)
                 if pos is None:
                     continue
@@ -104,11 +108,11 @@ class PricesAndSettlement(DerivativesState):
             )
         ]
         if residual:
-            events.append(self._fund(cmd.ts, residual, "", BalanceReason.FUNDING))
+            events.append(self.ledger.fund(cmd.ts, residual, "", BalanceReason.FUNDING))
         return events
 
-    def _settle_instrument(self, cmd: SettleInstrument) -> list[Event]:
-        mkt = self.markets.get(cmd.symbol)
+    def settle_instrument(self, cmd: SettleInstrument) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
         if mkt is None:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
         if mkt.state != InstrumentState.EXPIRED:
@@ -124,7 +128,7 @@ class PricesAndSettlement(DerivativesState):
             InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=0)
         ]
         n = 0
-        for acct in self.accounts.values():
+        for acct in self.state.accounts.values():
             pos = acct.positions.get(symbol)
             if pos is None:
                 continue
@@ -141,16 +145,16 @@ class PricesAndSettlement(DerivativesState):
                         price=cmd.price,
                     )
                 )
-            self._trade(acct, mkt, -pos.size, cmd.price, 0)
+            self.ledger.trade(acct, mkt, -pos.size, cmd.price, 0)
             events.append(
-                self._balance_event(
+                self.ledger.balance_event(
                     cmd.ts, acct, acct.balance - before, BalanceReason.SETTLEMENT, symbol
                 )
             )
         events[0] = InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=n)
         return events
 
-    def _record_admin_action(self, cmd: RecordAdminAction) -> list[Event]:
+    def record_admin_action(self, cmd: RecordAdminAction) -> list[Event]:
         return [
             AdminActionRecorded(
                 ts=cmd.ts, operator=cmd.operator, action=cmd.action, detail=cmd.detail

@@ -1,74 +1,69 @@
-"""`Queries`: the derivatives state read by the FIX, risk and admin sides, and its checks.
+"""`Queries`: the state read by the FIX, risk and admin sides, and the derivatives checks.
 
 Everything here only reads: `mark_price`, `index_price`, `index_stale`, `account_view`,
 `position_view` (with exact liquidation and bankruptcy prices), `open_interest`,
-`total_money`, `check_accounts` (the invariants of `venue.core.derivatives`, from scratch),
-`instrument` (current reference price and state), `snapshot` and `state_hash` (the canonical
-encoding of `venue.core.snapshot`). `restore` is the one constructor: it rebuilds a fresh
-engine from `snapshot()` bytes, and the restored engine has the same `state_hash()`.
+`total_money`, `check_accounts` (the invariants of `venue.core.ledger` and
+`venue.core.state`, from scratch), `instrument` (current reference price and state).
 """
 
 from __future__ import annotations
 
-import hashlib
 from fractions import Fraction
-from typing import Self
 
 import msgspec
 
-from venue.core.accounts import (
-    Account,
-    AccountView,
-    Position,
-    PositionView,
-    initial_margin,
-)
-from venue.core.book import Market
-from venue.core.derivatives import _BUY, _mark, _stale, _upnl
-from venue.core.prices import PricesAndSettlement
-from venue.core.snapshot import decode_accounts, decode_state, encode_state
-from venue.core.types import PPB, Instrument
+from venue.core.accounts import AccountView, Position, PositionView, initial_margin, upnl
+from venue.core.risk import Margin, stale
+from venue.core.state import EngineState
+from venue.core.types import Instrument, Side
 
 __all__ = ["Queries"]
 
+_BUY = Side.BUY
 
-class Queries(PricesAndSettlement):
-    # ------------------------------------------------------------------ queries
+
+class Queries:
+    """Read-only views of the state (figures from `Margin`)."""
+
+    def __init__(self, state: EngineState, margin: Margin) -> None:
+        self.state = state
+        self.margin = margin
 
     def mark_price(self, symbol: str) -> int | None:
-        mkt = self.markets.get(symbol)
-        return None if mkt is None else _mark(mkt)
+        mkt = self.state.markets.get(symbol)
+        return None if mkt is None else mkt.mark
 
     def index_price(self, symbol: str) -> int | None:
         """The last index price (ticks), or None if unknown or never set."""
-        mkt = self.markets.get(symbol)
+        mkt = self.state.markets.get(symbol)
         return None if mkt is None or mkt.index_ts < 0 else mkt.index_price
 
     def index_stale(self, symbol: str, ts: int) -> bool:
-        mkt = self.markets.get(symbol)
-        return mkt is not None and _stale(mkt, ts)
+        mkt = self.state.markets.get(symbol)
+        return mkt is not None and stale(mkt, ts)
 
     def account_view(self, account: str) -> AccountView | None:
-        acct = self.accounts.get(account)
+        acct = self.state.accounts.get(account)
         if acct is None:
             return None
-        upnl = iso = mm = 0
+        margin = self.margin
+        upl = iso = mm = 0
         for pos in acct.positions.values():
-            mkt = self.markets[pos.symbol]
-            upnl += _upnl(pos, mkt)
+            mkt = self.state.markets[pos.symbol]
+            upl += upnl(pos, mkt)
             iso += pos.margin
-            mm += self._mm(pos, mkt)
-        req = self._requirement(acct)
-        cross = self._cross_equity(acct)
+            mm += margin.mm(pos, mkt)
+        req = margin.requirement(acct)
+        cross = margin.cross_equity(acct)
         return AccountView(
             firm=acct.firm,
             account=acct.account,
             segment=acct.segment,
             max_leverage=acct.max_leverage,
             balance=acct.balance,
-            unrealized_pnl=upnl,
+            unrealized_pnl=upl,
             isolated_margin=iso,
-            equity=acct.balance + iso + upnl,
+            equity=acct.balance + iso + upl,
             initial_margin=req,
             maintenance_margin=mm,
             available=cross - req,
@@ -76,12 +71,13 @@ class Queries(PricesAndSettlement):
 
     def position_view(self, account: str, symbol: str) -> PositionView | None:
         """The position (flat positions too) of a known account in a known instrument."""
-        acct = self.accounts.get(account)
-        mkt = self.markets.get(symbol)
+        acct = self.state.accounts.get(account)
+        mkt = self.state.markets.get(symbol)
         if acct is None or mkt is None:
             return None
+        margin = self.margin
         pos = acct.positions.get(symbol) or Position(symbol, acct.isolated.get(symbol, False))
-        mark = _mark(mkt)
+        mark = mkt.mark
         s = pos.size
         return PositionView(
             account=account,
@@ -91,19 +87,19 @@ class Queries(PricesAndSettlement):
             entry_price=Fraction(pos.cost, s) if s else None,
             mark_price=mark,
             realized_pnl=pos.realized_pnl,
-            unrealized_pnl=_upnl(pos, mkt),
+            unrealized_pnl=upnl(pos, mkt),
             isolated=pos.isolated,
             margin=pos.margin,
-            initial_margin=initial_margin(abs(s) * mark * mkt.factor, self._imr(acct, mkt)),
-            maintenance_margin=self._mm(pos, mkt),
-            liquidation_price=self._price_where(acct, pos, mkt, maintenance=True),
-            bankruptcy_price=self._price_where(acct, pos, mkt, maintenance=False),
+            initial_margin=initial_margin(abs(s) * mark * mkt.factor, margin.imr(acct, mkt)),
+            maintenance_margin=margin.mm(pos, mkt),
+            liquidation_price=margin.price_where(acct, pos, mkt, maintenance=True),
+            bankruptcy_price=margin.price_where(acct, pos, mkt, maintenance=False),
         )
 
     def open_interest(self, symbol: str) -> tuple[int, int]:
         """(long lots, short lots) over all accounts; equal by invariant."""
         long = short = 0
-        for acct in self.accounts.values():
+        for acct in self.state.accounts.values():
             pos = acct.positions.get(symbol)
             if pos is not None:
                 if pos.size > 0:
@@ -114,11 +110,12 @@ class Queries(PricesAndSettlement):
 
     def total_money(self) -> int:
         """Balances + isolated margins + unrealized PnL at mark + fund + fees (conserved)."""
-        total = self.insurance_fund + self.fees_collected
-        for acct in self.accounts.values():
+        state = self.state
+        total = state.insurance_fund + state.fees_collected
+        for acct in state.accounts.values():
             total += acct.balance
             for pos in acct.positions.values():
-                total += pos.margin + _upnl(pos, self.markets[pos.symbol])
+                total += pos.margin + upnl(pos, state.markets[pos.symbol])
         return total
 
     def check_accounts(self) -> None:
@@ -130,11 +127,12 @@ class Queries(PricesAndSettlement):
             if not ok:
                 raise AssertionError(what)
 
+        state = self.state
         held = 0
-        for name, acct in self.accounts.items():
+        for name, acct in state.accounts.items():
             want: dict[str, list[int]] = {}
             for order_id, o in acct.orders.items():
-                check(self.orders.get(order_id) is o, f"{name}: order {order_id} not resting")
+                check(state.orders.get(order_id) is o, f"{name}: order {order_id} not resting")
                 check(o.account == name, f"{name}: order {order_id} of another account")
                 x = want.setdefault(o.symbol, [0, 0, 0, 0])
                 i = 0 if o.side == _BUY else 1
@@ -145,95 +143,19 @@ class Queries(PricesAndSettlement):
             for symbol, pos in acct.positions.items():
                 check(pos.size != 0, f"{name}: flat position {symbol} kept")
                 check(pos.margin >= 0, f"{name}: negative isolated margin in {symbol}")
-        check(held == len(self.orders), "resting orders missing from account indexes")
-        for symbol in self.markets:
+        check(held == len(state.orders), "resting orders missing from account indexes")
+        for symbol in state.markets:
             long, short = self.open_interest(symbol)
             check(long == short, f"{symbol}: open interest long {long} != short {short}")
-        check(self.insurance_fund >= 0, "insurance fund negative")
-        check(self.total_money() == self.net_deposits, "money not conserved")
-
-    def _price_where(
-        self, acct: Account, pos: Position, mkt: Market, maintenance: bool
-    ) -> Fraction | None:
-        """The mark price (exact ticks) at which the position's backing equity equals its
-        maintenance margin (liquidation price) or zero (bankruptcy price), other positions
-        at their current marks. None if flat or no positive price does it."""
-        s = pos.size
-        if s == 0:
-            return None
-        f = mkt.factor
-        if pos.isolated:
-            base = pos.margin
-            other_mm = 0
-        else:
-            base = acct.balance
-            other_mm = 0
-            for p in acct.positions.values():
-                if p is not pos and not p.isolated:
-                    m2 = self.markets[p.symbol]
-                    base += _upnl(p, m2)
-                    other_mm += self._mm(p, m2) if maintenance else 0
-        # equity(p) = base + f*(s*p - cost); want equity(p) == other_mm + MM(|s|*p*f)
-        if not maintenance or not mkt.mm_table:
-            price = Fraction(f * pos.cost - base + other_mm, f * s)
-            return price if price > 0 else None
-        a = abs(s) * f  # notional = a * p
-        for floor, mmr, cumx in mkt.mm_table:
-            # base + f*s*p - f*cost = other_mm + (a*p*mmr - cumx)/PPB
-            den = f * s * PPB - a * mmr
-            if den == 0:
-                continue
-            price = Fraction((other_mm + f * pos.cost - base) * PPB - cumx, den)
-            if price <= 0:
-                continue
-            row = None
-            for t in mkt.mm_table:
-                if a * price >= t[0]:
-                    row = t
-            if row is not None and row[0] == floor:
-                return price
-        return None
-
-    # ------------------------------------------------------------------ instrument, snapshot
+        check(state.insurance_fund >= 0, "insurance fund negative")
+        check(self.total_money() == state.net_deposits, "money not conserved")
 
     def instrument(self, symbol: str) -> Instrument | None:
         """The instrument with its current reference price and state, or None if unknown."""
-        mkt = self.markets.get(symbol)
+        mkt = self.state.markets.get(symbol)
         if mkt is None:
             return None
         inst = mkt.instrument
         if inst.ref_price != mkt.ref_price or inst.state != mkt.state:
             inst = msgspec.structs.replace(inst, ref_price=mkt.ref_price, state=mkt.state)
         return inst
-
-    def snapshot(self) -> bytes:
-        """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
-        return encode_state(
-            self.next_order_id,
-            self.next_exec_id,
-            self.next_trade_id,
-            self.markets,
-            self.accounts,
-            (self.insurance_fund, self.fees_collected, self.net_deposits),
-        )
-
-    def state_hash(self) -> str:
-        """Hex sha256 of the canonical snapshot encoding."""
-        return hashlib.sha256(self.snapshot()).hexdigest()
-
-    @classmethod
-    def restore(cls, data: bytes) -> Self:
-        """Rebuild an engine from `snapshot()` bytes (same `state_hash()`)."""
-        rec, markets, orders = decode_state(data)
-        engine = cls()
-        engine.next_order_id = rec.next_order_id
-        engine.next_exec_id = rec.next_exec_id
-        engine.next_trade_id = rec.next_trade_id
-        engine.markets = markets
-        engine.accounts = decode_accounts(rec)
-        engine.insurance_fund = rec.insurance_fund
-        engine.fees_collected = rec.fees_collected
-        engine.net_deposits = rec.net_deposits
-        for o in orders:  # ascending order_id
-            engine._index(o)
-        return engine

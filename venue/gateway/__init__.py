@@ -4,8 +4,9 @@ Public surface: `Gateway` (the acceptor), the application seam (`Application`, `
 `PreOpenApplication`). Authentication, TLS and throttles live in `auth`, `tls`, `throttle`.
 """
 
-from venue.gateway.acceptor import Gateway, SessionSlot, settings_for
+from venue.gateway.acceptor import Gateway, settings_for
 from venue.gateway.application import Application, Outbound, PreOpenApplication
+from venue.gateway.slot import SessionSlot
 
 __all__ = [
     "Application",

@@ -36,7 +36,7 @@ from venue.gateway.application import Application, Outbound, PreOpenApplication
 from venue.gateway.auth import FailureLimiter
 from venue.gateway.busypoll import BusyPoll
 from venue.gateway.connection import Connection
-from venue.gateway.throttle import SessionThrottle
+from venue.gateway.slot import SessionSlot
 from venue.log import get_logger
 
 if TYPE_CHECKING:
@@ -62,23 +62,6 @@ def settings_for(cfg: SessionConfig, gateway: GatewayConfig) -> SessionSettings:
         reset_on_logon=cfg.reset.on_logon,
         daily_reset_at=cfg.reset.daily_at,
     )
-
-
-class SessionSlot:
-    """A configured session, its state machine, throttle, counters and current connection."""
-
-    def __init__(self, config: SessionConfig, session: Session) -> None:
-        self.config = config
-        self.name = config.name
-        self.session = session
-        self.throttle = SessionThrottle(config.throttle)
-        self.connection: Connection | None = None
-        self.peer = ""
-        self.ts_last_out = 0
-        self.logons = 0
-        self.throttle_hits = 0
-        self.slow_consumer_cuts = 0
-        self.garbled = 0
 
 
 class Gateway:

@@ -52,7 +52,7 @@ from venue.journal import JournalFailed
 from venue.log import get_logger
 
 if TYPE_CHECKING:
-    from venue.gateway.acceptor import Gateway, SessionSlot
+    from venue.gateway.slot import Host, SessionSlot
 
 __all__ = ["Connection"]
 
@@ -71,7 +71,7 @@ _log = get_logger("venue.gateway")
 class Connection(asyncio.Protocol):
     """The adapter between one TCP (or TLS) connection and one `Session`."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Host) -> None:
         self._gw = gateway
         self._framer = Framer(gateway.config.max_message_size)
         self._busy_poll = gateway.busy_poll  # None unless gateway.busy_poll_us > 0

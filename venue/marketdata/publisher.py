@@ -260,6 +260,7 @@ class MarketDataPublisher:
         outbox, self._outbox = self._outbox, []
         for packet in outbox:
             transport.sendto(packet, self._dest)
+        self.packets_sent += len(outbox)  # every packet that left counts, the preamble too
         self._heartbeat_task = loop.create_task(self._heartbeats(), name="marketdata-heartbeat")
         _log.info(
             "marketdata_started",
