@@ -24,6 +24,8 @@ import msgspec
 import uvloop
 
 from venue import log
+from venue.admin.custody import Custody
+from venue.admin.custody_ops import CustodyOps, load_custody
 from venue.admin.ops import AdminOps
 from venue.admin.server import AdminServer, AdminSocketInUse
 from venue.clock import Clock, LiveClock
@@ -235,6 +237,10 @@ class Venue:
             mono_ns=self.clock.monotonic_ns,
             snapshot_now=seq.snapshot_now,
         )
+        if cfg.custody.enabled:  # withdrawals become M-of-N approved requests
+            custody = Custody(cfg.custody)
+            await load_custody(journal, custody)
+            CustodyOps(ops, custody)
         self.admin = AdminServer(ops, cfg.admin.socket)
         try:
             await self.admin.start()

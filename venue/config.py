@@ -27,6 +27,7 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+from venue.config_custody import CustodyConfig
 from venue.config_marketdata import MarketDataConfig
 from venue.config_risk import RiskConfig
 from venue.config_surveillance import SurveillanceConfig
@@ -184,6 +185,7 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     marketdata: MarketDataConfig = MarketDataConfig()
     risk: RiskConfig = RiskConfig()
     surveillance: SurveillanceConfig = SurveillanceConfig()
+    custody: CustodyConfig = CustodyConfig()
     segments: list[SegmentConfig] = msgspec.field(
         default_factory=lambda: [
             SegmentConfig(name="retail", max_leverage=20),
@@ -479,6 +481,10 @@ def _validate_surveillance(cfg: VenueConfig, firms: set[str]) -> None:
     if bad is not None:
         key, _, why = bad.partition(": ")
         raise ConfigError(cfg.source, f"surveillance.{key}", why)
+    bad = cfg.custody.validate()
+    if bad is not None:
+        key, _, why = bad.partition(": ")
+        raise ConfigError(cfg.source, f"custody.{key}", why)
     for idx, group in enumerate(cfg.surveillance.affiliated_firms):
         for firm in group:
             if firm not in firms:

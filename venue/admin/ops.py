@@ -208,6 +208,11 @@ class AdminOps:
             "snapshot.now": (_NoArgs, self._snapshot),
         }
 
+    def add_op(self, name: str, args: type[_Args], handler: Handler) -> None:
+        """Register or replace an operation (`venue.admin.custody_ops` replaces
+        `account.withdraw` when custody is configured)."""
+        self._ops[name] = (args, handler)
+
     @property
     def op_names(self) -> list[str]:
         return list(self._ops)
