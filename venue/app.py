@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import json
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import uvloop
@@ -302,24 +304,47 @@ async def start_follower(
     db: str, alerts_path: str, settings: SurveillanceConfig, *, start_seq: int
 ) -> asyncio.subprocess.Process:
     """The surveillance process (`venue surveil --follow`), at idle priority, stopped with
-    the venue (and by itself should the venue die)."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "venue",
-        "surveil",
-        "--db",
-        db,
-        "--follow",
-        "--alerts",
-        alerts_path,
-        "--start-seq",
-        str(start_seq),
-        "--settings",
-        msgspec.json.encode(settings).decode(),
-        "--watch-parent",
-        stdin=asyncio.subprocess.DEVNULL,
-    )
+    the venue (and killed by the kernel should the venue die)."""
+    with open(f"{alerts_path}.log", "ab") as log_file:  # the child keeps its own descriptor
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "venue",
+            "surveil",
+            "--db",
+            db,
+            "--follow",
+            "--alerts",
+            alerts_path,
+            "--start-seq",
+            str(start_seq),
+            "--settings",
+            msgspec.json.encode(settings).decode(),
+            "--watch-parent",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            # never the venue's own stderr: whoever reads it to its end would wait for this
+            # process too; its failures go to a file beside the alerts
+            stderr=log_file,
+            preexec_fn=_die_with_parent,
+        )
+
+
+def _libc_prctl() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: --watch-parent remains
+        return None
+
+
+_PRCTL = _libc_prctl()  # looked up here: the forked child only calls it
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL when the venue dies (Linux prctl PR_SET_PDEATHSIG),
+    so a killed venue never leaves its surveillance process behind."""
+    if _PRCTL is not None:
+        _PRCTL(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
 
 
 async def stop_follower(proc: asyncio.subprocess.Process) -> None:

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,29 @@ def test_idle_priority_puts_the_process_in_the_idle_class() -> None:
     assert out.returncode == 0, out.stderr
     what, policy = out.stdout.split()
     assert what == "idle" and int(policy) == os.SCHED_IDLE
+
+
+def test_a_killed_venue_leaves_no_surveillance_process_and_closes_its_stderr(
+    tmp_path: Path,
+) -> None:
+    """The surveillance process never holds the venue's stderr (a reader waiting for its end
+    would wait for it too) and dies with the venue (PR_SET_PDEATHSIG)."""
+    from tests.venue_process import start_venue
+
+    venue = start_venue(write_config(tmp_path), cwd=tmp_path)
+    try:
+        venue.wait_ready()
+        children = Path(f"/proc/{venue.proc.pid}/task/{venue.proc.pid}/children").read_text()
+        [follower] = [int(c) for c in children.split()]
+        cmdline = Path(f"/proc/{follower}/cmdline").read_bytes().split(b"\0")
+        assert b"surveil" in cmdline and b"--follow" in cmdline
+    finally:
+        venue.kill()
+    assert not venue._reader.is_alive()  # stderr reached its end once the venue was gone
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{follower}").exists():
+        status = Path(f"/proc/{follower}/status").read_text()
+        if "State:\tZ" in status:  # a zombie: dead, awaiting its (gone) parent's reaper
+            break
+        assert time.monotonic() < deadline, "the surveillance process outlived the venue"
+        time.sleep(0.05)
