@@ -477,14 +477,11 @@ def validate(cfg: VenueConfig) -> None:
 
 
 def _validate_surveillance(cfg: VenueConfig, firms: set[str]) -> None:
-    bad = cfg.surveillance.validate()
-    if bad is not None:
-        key, _, why = bad.partition(": ")
-        raise ConfigError(cfg.source, f"surveillance.{key}", why)
-    bad = cfg.custody.validate()
-    if bad is not None:
-        key, _, why = bad.partition(": ")
-        raise ConfigError(cfg.source, f"custody.{key}", why)
+    for name, table in (("surveillance", cfg.surveillance), ("custody", cfg.custody)):
+        bad = table.validate()
+        if bad is not None:
+            key, _, why = bad.partition(": ")
+            raise ConfigError(cfg.source, f"{name}.{key}", why)
     for idx, group in enumerate(cfg.surveillance.affiliated_firms):
         for firm in group:
             if firm not in firms:
