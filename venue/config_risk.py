@@ -23,8 +23,10 @@ RATE_SCALE = 1_000_000_000
 class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What the risk monitor needs to know (see `fix_specs/RULES_OF_ENGAGEMENT.md` section 12).
 
-    Mark price: every `mark_sample_ms` the monitor samples each instrument's premium (best bid /
-    ask against the index) into a window of the last `mark_window_samples` samples; mark =
+    Mark price: every `mark_sample_ms` the monitor samples each instrument's premium (impact
+    bid / ask against the index: the average price at which the impact notional would fill on
+    each side, `impact_notional_usd` whole USD unless the instrument sets its own
+    `impact_notional`) into a window of the last `mark_window_samples` samples; mark =
     index + their mean, clamped to ± `mark_clamp_ppb` of the index. A changed mark is submitted
     at most once per `mark_min_interval_ms` per instrument.
 
@@ -32,6 +34,10 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     multiple of `funding_interval_seconds` since the Unix epoch (00:00, 08:00, 16:00 UTC by
     default) rate = P + clamp(`interest_rate_ppb` − P, ± `funding_clamp_ppb`), capped at
     ± `funding_cap_ppb`.
+
+    Statistics: at most once per `statistics_interval_ms` per instrument, when one of its figures
+    changed, the monitor publishes them (mark, index, funding rate, predicted rate, next funding
+    time, open interest) as one sequenced `PublishStatistics`: the market data carries them.
 
     Index: an instrument's own staleness limit (`index_stale_ns`, which the core enforces)
     decides; `index_stale_seconds` only applies to instruments without one (0: not checked,
@@ -51,6 +57,8 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     mark_window_samples: int = 60
     mark_clamp_ppb: int = 5_000_000  # 0.5 % of the index
     mark_min_interval_ms: int = 1_000
+    impact_notional_usd: int = 10_000  # instruments without their own `impact_notional`
+    statistics_interval_ms: int = 1_000
     premium_sample_seconds: int = 60
     funding_interval_seconds: int = 8 * 3600
     interest_rate_ppb: int = 100_000  # 0.01 % per funding interval
@@ -68,6 +76,8 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             "mark_sample_ms",
             "mark_window_samples",
             "mark_min_interval_ms",
+            "impact_notional_usd",
+            "statistics_interval_ms",
             "premium_sample_seconds",
             "funding_interval_seconds",
             "liquidation_checks_per_tick",

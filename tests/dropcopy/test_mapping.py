@@ -12,6 +12,7 @@ from tests.dropcopy.conftest import account_setup
 from venue.core import AddInstrument, CancelOrder, Engine, NewOrder, ReplaceOrder
 from venue.core.events import (
     AdlExecuted,
+    FundingApplied,
     OrderAccepted,
     OrderCanceled,
     OrderFilled,
@@ -130,7 +131,7 @@ def test_copies_are_the_owner_reports_plus_origin() -> None:
 
 def test_the_copied_event_types() -> None:
     order_events = {OrderAccepted, OrderFilled, OrderCanceled, OrderReplaced, OrderRejected}
-    assert set(COPIERS) == order_events | {AdlExecuted, PositionSettled}
+    assert set(COPIERS) == order_events | {AdlExecuted, PositionSettled, FundingApplied}
 
 
 ADL = AdlExecuted(

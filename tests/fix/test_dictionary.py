@@ -22,7 +22,24 @@ APPLICATION = [
     "D", "F", "G", "9", "8", "q", "r", "H", "AF", "x", "y", "j",
     "AD", "AE", "V", "W", "X", "Y", "AN", "AP", "BB", "BA",
 ]  # fmt: skip
-VENUE_TAGS = {5001, 5002, 5003, 5004, 5005, 5006, 5007, 5008, 5009, 5010, 5011, 5012, 7928, 8000}
+VENUE_TAGS = {
+    5001,
+    5002,
+    5003,
+    5004,
+    5005,
+    5006,
+    5007,
+    5008,
+    5009,
+    5010,
+    5011,
+    5012,
+    5013,
+    5014,
+    7928,
+    8000,
+}
 BORROWED = {969, 880, 1057}  # later-FIX tags, or placed where FIX 4.4 lacks them
 DOC = DEFAULT_PATH.parent / "DICTIONARY.md"
 

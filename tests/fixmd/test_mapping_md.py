@@ -89,7 +89,7 @@ def test_unsubscribe_needs_only_the_id() -> None:
         ({"extra": [(286, b"1")]}, b"B"),
         ({"extra": [(547, b"Y")]}, b"C"),
         ({"extra": [(386, b"1"), (336, b"1")]}, b"9"),
-        ({"types": (b"0", b"3")}, b"8"),
+        ({"types": (b"0", b"4")}, b"8"),
         ({"types": ()}, b"8"),
         ({"symbols": (b"BTC-PERP", b"DOGE-PERP")}, b"0"),
         ({"symbols": ()}, b"0"),

@@ -26,6 +26,7 @@ from venue.core import (
     Liquidate,
     MarginTier,
     NewOrder,
+    PublishStatistics,
     SetIndexPrice,
     SetMarkPrice,
     SettleInstrument,
@@ -106,7 +107,11 @@ class Harness:
         return self.monitor
 
     async def step(self, now: int) -> list[Command]:
-        """Move the clock to `now`, submit what the monitor decides, wait for the commit."""
+        """Move the clock to `now`, submit what the monitor decides, wait for the commit.
+        Answers the commands but `PublishStatistics` (`step_all`: all of them)."""
+        return no_statistics(await self.step_all(now))
+
+    async def step_all(self, now: int) -> list[Command]:
         assert self.monitor is not None
         self.clock.set(now)
         cmds = self.monitor.due(now)
@@ -126,6 +131,11 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
     yield Harness(seq, clock)
     await seq.stop()
     await journal.close()
+
+
+def no_statistics(cmds: list[Command]) -> list[Command]:
+    """The commands but `PublishStatistics` (tested in test_statistics_monitor)."""
+    return [c for c in cmds if type(c) is not PublishStatistics]
 
 
 def order(account: str, side: Side, price: int, qty: int, cl: str) -> NewOrder:
@@ -179,7 +189,8 @@ async def test_mark_is_index_plus_book_premium_and_submitted_only_on_change(h: H
     )
     submit_index(h.seq, PERP, "60000")
     await h.flush()
-    m = h.start_monitor(RiskConfig(mark_window_samples=2))
+    # an impact notional of 1 USD fills inside the one resting lot: impact bid = its price
+    m = h.start_monitor(RiskConfig(mark_window_samples=2, impact_notional_usd=1))
     now = h.clock.now_ns()
     # window [100] → mark = 120 000 + 100
     assert await h.step(now) == [SetMarkPrice(symbol=PERP, price=120_100)]
@@ -193,7 +204,7 @@ async def test_mark_is_index_plus_book_premium_and_submitted_only_on_change(h: H
     # a change inside mark_min_interval_ms is held back until the interval has passed
     submit_index(h.seq, PERP, "60030")
     await h.flush()
-    assert m.due(now + 2 * SEC + 100 * MS) == []  # before the next sample
+    assert no_statistics(m.due(now + 2 * SEC + 100 * MS)) == []  # before the next sample
     cmds = await h.step(now + 3 * SEC)
     assert [type(c) for c in cmds] == [SetMarkPrice]
 
@@ -204,7 +215,7 @@ async def test_funding_at_the_scheduled_time_with_the_premium_rate(h: Harness) -
     await h.submit(order("ALPHA-1", Side.BUY, 120_120, 1, "B2"))
     submit_index(h.seq, PERP, "60000")
     await h.flush()
-    m = h.start_monitor()
+    m = h.start_monitor(RiskConfig(impact_notional_usd=1))  # impact bid = the one lot's price
     assert m.next_funding_ns == T0 + 8 * 3600 * SEC
     start = h.clock.now_ns()
     cmds = await h.step(start)
@@ -250,12 +261,12 @@ async def test_liquidation_submitted_once_when_the_mark_crosses(h: Harness) -> N
     assert view.maintenance_margin == 2_775 * USD
     # the committed index is a trigger: the holders are checked on the next tick
     h.clock.set(now + 2 * SEC)
-    first = m.due(now + 2 * SEC)
+    first = no_statistics(m.due(now + 2 * SEC))
     assert first == [Liquidate(account="ALPHA-1")]
     assert m.in_flight == ["ALPHA-1"]
     # in flight (submitted, not committed): never twice
     h.seq.submit(first[0])
-    assert m.due(now + 2 * SEC + MS) == []
+    assert no_statistics(m.due(now + 2 * SEC + MS)) == []
     await h.flush()
     assert m.in_flight == []
     # committed: not again before liquidation_retry_ms, then only if still below maintenance
@@ -308,7 +319,7 @@ async def test_future_expires_and_settles_at_the_30_minute_index_average(h: Harn
     ]
     (settled,) = h.events(InstrumentSettled)
     assert isinstance(settled, InstrumentSettled) and settled.price == 120_350
-    assert m.due(expiry + SEC) == []  # once only
+    assert no_statistics(m.due(expiry + SEC)) == []  # once only
 
 
 async def test_run_monitor_submits_funding_when_the_manual_clock_reaches_it(

@@ -13,6 +13,7 @@ import getpass
 import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ def _show_status(s: dict[str, Any]) -> None:
             ("commit wait (now)", render.duration(j["commit_wait_ns"])),
             ("last admin action commit", render.duration(j["last_action_commit_ns"])),
             ("journal failed", j["failed"] or "no"),
+            ("journal history check", _history_text(j.get("history_check"))),
             (
                 "sessions logged on",
                 f"{len(s['sessions']['logged_on'])} of "
@@ -61,6 +63,15 @@ def _show_status(s: dict[str, Any]) -> None:
         ],
     )
     _show_instruments(s["instruments"])
+
+
+def _history_text(h: dict[str, Any] | None) -> str:
+    """The background chain check of the rows before the newest snapshot."""
+    if not h:
+        return "-"
+    if h["state"] in ("damaged", "failed"):
+        return f"{str(h['state']).upper()}: {h['detail']}"
+    return f"{h['state']} (rows 1..{h['until_seq']}, {h['rows_checked']} checked)"
 
 
 def cmd_status(ctx: Ctx) -> int:
@@ -82,6 +93,7 @@ _SESSION_COLS = [
     "msgs_in",
     "msgs_out",
     "throttle_hits",
+    "logons",
 ]
 
 
@@ -100,7 +112,17 @@ def _session_row(s: dict[str, Any]) -> list[object]:
         s["messages_in"],
         s["messages_out"],
         s["throttle_hits"],
+        _refusing(s),
     ]
+
+
+def _refusing(s: dict[str, Any]) -> str:
+    """Why the session's Logons are refused now, if they are: a lock-out or a cool-down, and
+    until when (UTC time of day; `session show` and --json give the full time)."""
+    for key, what in (("locked_until_ns", "locked"), ("cooldown_until_ns", "cool-down")):
+        if s.get(key):
+            return f"{what} until {render.ts_text(s[key])[11:19]}Z"
+    return "-"
 
 
 def cmd_sessions(ctx: Ctx) -> int:
@@ -234,6 +256,46 @@ def _show_instruments(rows: list[dict[str, Any]]) -> None:
 
 def cmd_instrument_list(ctx: Ctx) -> int:
     ctx.out(ctx.call("instrument.list"), _show_instruments)
+    return EXIT_OK
+
+
+def _at_tick(value: str | None, tick_size: str) -> str:
+    """A price at the instrument's tick precision (tick 0.5: "60005.0"), "-" when absent."""
+    if value is None:
+        return "-"
+    exp = Decimal(tick_size).normalize().as_tuple().exponent
+    places = -exp if isinstance(exp, int) and exp < 0 else 0
+    return f"{Decimal(value):.{places}f}"
+
+
+def _percent(rate: str | None) -> str:
+    """A rate (decimal fraction) in percent, exactly ("0.0001" -> "0.01 %")."""
+    if rate is None:
+        return "-"
+    return f"{(Decimal(rate) * 100).normalize():f} %"
+
+
+def _show_instrument(f: dict[str, Any]) -> None:
+    tick = f["tick_size"]
+    render.print_kv(
+        f["symbol"],
+        [
+            ("kind", f["kind"]),
+            ("state", f["state"]),
+            ("mark price", f"{_at_tick(f['mark_price'], tick)} ({f['mark_source']})"),
+            ("index price", _at_tick(f["index_price"], tick)),
+            ("premium (mark - index)", _at_tick(f["premium"], tick)),
+            ("funding rate (last)", _percent(f["funding_rate"])),
+            ("funded at", render.ts_text(f["funding_time_ns"])),
+            ("predicted funding rate", _percent(f["predicted_funding_rate"])),
+            ("next funding", render.ts_text(f["next_funding_time_ns"])),
+            ("open interest", f"{f['open_interest']} ({f['units']['open_interest_lots']} lots)"),
+        ],
+    )
+
+
+def cmd_instrument_show(ctx: Ctx) -> int:
+    ctx.out(ctx.call("instrument.show", symbol=ctx.args.symbol), _show_instrument)
     return EXIT_OK
 
 

@@ -3,6 +3,9 @@
 Invariants:
 - Only reads: nothing here mutates engine state (the engine's queries and its `markets` /
   `orders` are read, never written).
+- `instrument_figures` is the one place an instrument's figures (mark, index, premium,
+  funding, open interest, state) are read for the admin: a list of instruments calls it per
+  instrument. Rates leave as exact decimal fractions (ppb / 10^9), times as integer ns.
 - Prices leave as exact decimal strings (ticks x tick size; exact fractions of a tick are
   divided out to 28 significant digits), quantities as lots and decimal strings (lots x lot
   size), money as exact decimal strings of USD (units / MONEY_SCALE) with the raw integer units
@@ -17,15 +20,17 @@ from typing import Any
 
 from venue.core import Engine
 from venue.core.accounts import AccountView, PositionView
-from venue.core.types import MONEY_SCALE
+from venue.core.types import MONEY_SCALE, PPB
 
 __all__ = [
     "account_row",
     "fraction_price",
+    "instrument_figures",
     "instrument_rows",
     "money_text",
     "position_rows",
     "price_text",
+    "rate_text",
 ]
 
 _ACCOUNT_MONEY = (
@@ -87,6 +92,49 @@ def instrument_rows(engine: Engine) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def rate_text(ppb: int) -> str:
+    """A rate in parts per 10^9 as an exact decimal fraction ("0.0001" is 0.01 %)."""
+    return _plain(Decimal(ppb) / PPB)
+
+
+def instrument_figures(engine: Engine, symbol: str) -> dict[str, Any]:
+    """Mark, index, premium (mark − index), last funding rate and its time, predicted rate and
+    the next funding time (as last published by the risk monitor), open interest and state
+    of one listed instrument: exact decimal strings, with the raw integers under `units`
+    (ticks, ppb, ns, lots). A figure the venue does not have yet is None."""
+    mkt = engine.markets[symbol]
+    inst = mkt.instrument
+    tick, lot = inst.tick_size, inst.lot_size
+    index = mkt.index_price or None
+    perpetual = str(inst.kind) == "perpetual"
+    funded = perpetual and mkt.funding_ts > 0
+    outlook = perpetual and mkt.next_funding_ts > 0
+    oi = engine.open_interest(symbol)[0]
+    return {
+        "symbol": symbol,
+        "kind": str(inst.kind),
+        "state": str(mkt.state),
+        "tick_size": tick,
+        "lot_size": lot,
+        "mark_price": price_text(mkt.mark, tick),
+        "mark_source": "mark" if mkt.mark_price else "index" if index else "reference",
+        "index_price": price_text(index, tick),
+        "premium": price_text(mkt.mark - index, tick) if index else None,
+        "funding_rate": rate_text(mkt.funding_rate_ppb) if funded else None,
+        "funding_time_ns": mkt.funding_ts if funded else None,
+        "predicted_funding_rate": rate_text(mkt.predicted_rate_ppb) if outlook else None,
+        "next_funding_time_ns": mkt.next_funding_ts if outlook else None,
+        "open_interest": _plain(Decimal(oi) * Decimal(lot)),
+        "units": {
+            "mark_price": mkt.mark,
+            "index_price": mkt.index_price,
+            "funding_rate_ppb": mkt.funding_rate_ppb,
+            "predicted_rate_ppb": mkt.predicted_rate_ppb,
+            "open_interest_lots": oi,
+        },
+    }
 
 
 def account_row(view: AccountView) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from venue.core.commands import (
     Liquidate,
     MassCancel,
     NewOrder,
+    PublishStatistics,
     RecordAdminAction,
     ReplaceOrder,
     Resume,
@@ -63,6 +64,7 @@ from venue.core.events import (
     PositionLiquidated,
     PositionSettled,
     ReferencePriceChanged,
+    StatisticsPublished,
 )
 from venue.core.types import (
     BAND_SCALE,
@@ -144,6 +146,7 @@ __all__ = [
     "PositionLiquidated",
     "PositionSettled",
     "PositionView",
+    "PublishStatistics",
     "RecordAdminAction",
     "ReferencePriceChanged",
     "RejectReason",
@@ -155,6 +158,7 @@ __all__ = [
     "SetReferencePrice",
     "SettleInstrument",
     "Side",
+    "StatisticsPublished",
     "StpMode",
     "TimeInForce",
     "Withdraw",

@@ -156,6 +156,8 @@ class Market:
         "expiry_ts",
         "factor",
         "fee_rates",
+        "funding_rate_ppb",
+        "funding_ts",
         "hi",
         "imr_ppb",
         "index_ts",
@@ -164,6 +166,8 @@ class Market:
         "mark",
         "max_qty",
         "mm_table",
+        "next_funding_ts",
+        "predicted_rate_ppb",
         "ref_price",
         "sell_key",
         "settled",
@@ -189,6 +193,12 @@ class Market:
         self._index_price = 0
         self.index_ts = -1  # -1: never set
         self.settled = False
+        # Funding as published: the last applied (rate, time) and the risk monitor's outlook
+        # (`PublishStatistics`); all 0 until set.
+        self.funding_rate_ppb = 0
+        self.funding_ts = 0
+        self.predicted_rate_ppb = 0
+        self.next_funding_ts = 0
         self.state = InstrumentState(instrument.state)
         self.max_qty = instrument.max_order_qty
         self.expiry_ts = instrument.expiry_ts

@@ -28,6 +28,7 @@ __all__ = [
     "Liquidate",
     "MassCancel",
     "NewOrder",
+    "PublishStatistics",
     "RecordAdminAction",
     "ReplaceOrder",
     "Resume",
@@ -241,6 +242,21 @@ class ApplyFunding(msgspec.Struct, frozen=True, kw_only=True, array_like=True, g
     rate_ppb: int
 
 
+class PublishStatistics(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Publish `symbol`'s figures (`StatisticsPublished`). The risk monitor adds its funding
+    outlook for a perpetual: the rate the next funding would apply if it were due now
+    (`predicted_rate_ppb`) and when it is due (`next_funding_ts`, ns); both 0 for a future.
+    The core keeps them with the instrument and adds what it knows itself (mark, index, the
+    last funding applied, open interest)."""
+
+    ts: int = 0
+    symbol: str
+    predicted_rate_ppb: int = 0
+    next_funding_ts: int = 0
+
+
 class Liquidate(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
     """Liquidate `account` if below maintenance margin at mark (`venue.core.liquidation`)."""
 
@@ -288,6 +304,7 @@ Command = (
     | SetIndexPrice
     | SetMarkPrice
     | ApplyFunding
+    | PublishStatistics
     | Liquidate
     | SettleInstrument
     | RecordAdminAction

@@ -69,6 +69,7 @@ __all__ = [
     "PositionLiquidated",
     "PositionSettled",
     "ReferencePriceChanged",
+    "StatisticsPublished",
 ]
 
 
@@ -347,6 +348,26 @@ class FundingApplied(
     to_insurance_fund: int
 
 
+class StatisticsPublished(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """An instrument's figures as of `ts` (`PublishStatistics`): `mark` (ticks; the index, else
+    the reference price, until a mark is set), `index` (ticks, 0 before the first), the last
+    funding applied (`funding_rate_ppb` at `funding_ts`, both 0 before the first), the risk
+    monitor's `predicted_rate_ppb` for the funding due at `next_funding_ts` (0 for futures),
+    and `open_interest`: the lots held long (= held short) over all accounts."""
+
+    ts: int
+    symbol: str
+    mark: int
+    index: int
+    funding_rate_ppb: int
+    funding_ts: int
+    predicted_rate_ppb: int
+    next_funding_ts: int
+    open_interest: int
+
+
 class LiquidationStarted(
     msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
 ):
@@ -468,6 +489,7 @@ Event = (
     | IndexPriceSet
     | MarkPriceSet
     | FundingApplied
+    | StatisticsPublished
     | LiquidationStarted
     | PositionLiquidated
     | AdlExecuted

@@ -1,9 +1,13 @@
-"""`Prices`: index and mark prices, funding, final settlement of dated futures, admin records.
+"""`Prices`: index and mark prices, funding, published statistics, final settlement of dated
+futures, admin records.
 
 Units: see `venue.core.accounts` (money = 10^-6 USD). Invariants kept here:
 - A refused command changes nothing (`CommandRejected`).
 - Funding is zero-sum with the fund: payers round up, receivers round down, and the insurance
   fund takes the difference (`FundingApplied.to_insurance_fund`), so money is conserved.
+- An applied funding is kept with its instrument (`funding_rate_ppb`, `funding_ts`), as is
+  the last published outlook (`predicted_rate_ppb`, `next_funding_ts`); `StatisticsPublished`
+  reads them with the mark, the index and the open interest, and changes nothing else.
 - Final settlement happens once per expired instrument: every position is closed at the
   settlement price (`PositionSettled`, `BalanceChanged`), which becomes the mark price.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 from venue.core.accounts import ceil_div
 from venue.core.commands import (
     ApplyFunding,
+    PublishStatistics,
     RecordAdminAction,
     SetIndexPrice,
     SetMarkPrice,
@@ -28,6 +33,7 @@ from venue.core.events import (
     InstrumentSettled,
     MarkPriceSet,
     PositionSettled,
+    StatisticsPublished,
 )
 from venue.core.ledger import Ledger
 from venue.core.state import EngineState
@@ -85,6 +91,8 @@ class Prices:
         mark = mkt.mark
         rate = cmd.rate_ppb
         symbol = mkt.instrument.symbol
+        mkt.funding_rate_ppb = rate
+        mkt.funding_ts = cmd.ts
         payments: list[FundingPayment] = []
         residual = 0
         if rate:
@@ -110,6 +118,36 @@ class Prices:
         if residual:
             events.append(self.ledger.fund(cmd.ts, residual, "", BalanceReason.FUNDING))
         return events
+
+    def publish_statistics(self, cmd: PublishStatistics) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        outlook = cmd.predicted_rate_ppb or cmd.next_funding_ts
+        if outlook and mkt.instrument.kind != InstrumentKind.PERPETUAL:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.NOT_A_PERPETUAL)]
+        if not -PPB <= cmd.predicted_rate_ppb <= PPB or cmd.next_funding_ts < 0:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
+        mkt.predicted_rate_ppb = cmd.predicted_rate_ppb
+        mkt.next_funding_ts = cmd.next_funding_ts
+        symbol = mkt.instrument.symbol
+        return [
+            StatisticsPublished(
+                ts=cmd.ts,
+                symbol=symbol,
+                mark=mkt.mark,
+                index=mkt.index_price,
+                funding_rate_ppb=mkt.funding_rate_ppb,
+                funding_ts=mkt.funding_ts,
+                predicted_rate_ppb=mkt.predicted_rate_ppb,
+                next_funding_ts=mkt.next_funding_ts,
+                open_interest=sum(
+                    p.size
+                    for a in self.state.accounts.values()
+                    if (p := a.positions.get(symbol)) is not None and p.size > 0
+                ),
+            )
+        ]
 
     def settle_instrument(self, cmd: SettleInstrument) -> list[Event]:
         mkt = self.state.markets.get(cmd.symbol)
@@ -163,7 +201,7 @@ class Prices:
 
 
 def _cmd_rejected(
-    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | SettleInstrument,
+    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | PublishStatistics | SettleInstrument,
     symbol: str,
     reason: RejectReason,
 ) -> CommandRejected:

@@ -6,7 +6,10 @@ Invariants kept here:
   Hence `state_hash()` (sha256 of the encoding) is equal for equal states, and
   `restore(snapshot())` rebuilds a state with the same hash.
 - Accounts in the order they were added, each account's positions in the order they opened.
-- `SNAPSHOT_VERSION` changes whenever the layout changes.
+- `SNAPSHOT_VERSION` changes whenever the layout changes. Version 3 appends the published
+  funding figures (`FundingRecord`, markets with any of them set, in market order); a state
+  without any is still encoded as version 2, byte for byte, so the snapshots and state hashes
+  of journals without funding figures do not change. Both versions decode.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 __all__ = [
     "SNAPSHOT_VERSION",
     "AccountRecord",
+    "FundingRecord",
     "MarketRecord",
     "OrderRecord",
     "PositionRecord",
@@ -31,7 +35,8 @@ __all__ = [
     "encode_state",
 ]
 
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
+_PLAIN_VERSION = 2  # the layout without funding figures
 
 
 class OrderRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
@@ -84,6 +89,28 @@ class AccountRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
     positions: list[PositionRecord]
 
 
+class FundingRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    symbol: str
+    rate_ppb: int  # the last funding applied, at `ts`
+    ts: int
+    predicted_rate_ppb: int  # the last published outlook, for `next_ts`
+    next_ts: int
+
+
+class _PlainStateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """Version 2: what `StateRecord` is without its funding figures."""
+
+    version: int
+    next_order_id: int
+    next_exec_id: int
+    next_trade_id: int
+    markets: list[MarketRecord]
+    accounts: list[AccountRecord]
+    insurance_fund: int
+    fees_collected: int
+    net_deposits: int
+
+
 class StateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
     version: int
     next_order_id: int
@@ -94,6 +121,7 @@ class StateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
     insurance_fund: int
     fees_collected: int
     net_deposits: int
+    funding: list[FundingRecord] = []
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -141,6 +169,16 @@ def encode_state(  # noqa: PLR0917 -- one call site
         )
         for a in accounts.values()
     ]
+    funding = [
+        FundingRecord(s, m.funding_rate_ppb, m.funding_ts, m.predicted_rate_ppb, m.next_funding_ts)
+        for s, m in markets.items()
+        if m.funding_rate_ppb or m.funding_ts or m.predicted_rate_ppb or m.next_funding_ts
+    ]
+    if not funding:
+        plain = _PlainStateRecord(
+            _PLAIN_VERSION, next_order_id, next_exec_id, next_trade_id, records, accts, *money
+        )
+        return _encoder.encode(plain)
     return _encoder.encode(
         StateRecord(
             SNAPSHOT_VERSION,
@@ -150,6 +188,7 @@ def encode_state(  # noqa: PLR0917 -- one call site
             records,
             accts,
             *money,
+            funding,
         )
     )
 
@@ -173,7 +212,7 @@ def decode_accounts(rec: StateRecord) -> dict[str, Account]:
 def decode_state(data: bytes) -> tuple[StateRecord, dict[str, Market], list[Order]]:
     """Decode a snapshot: the record, the rebuilt markets, and their orders by order_id."""
     rec = _decoder.decode(data)
-    if rec.version != SNAPSHOT_VERSION:
+    if rec.version not in (_PLAIN_VERSION, SNAPSHOT_VERSION):
         raise ValueError(f"snapshot version {rec.version}, expected {SNAPSHOT_VERSION}")
     intern = sys.intern
     markets: dict[str, Market] = {}
@@ -213,6 +252,10 @@ def decode_state(data: bytes) -> tuple[StateRecord, dict[str, Market], list[Orde
                     )
                     side.add(o)
                     restored.append(o)
+    for f in rec.funding:
+        mkt = markets[f.symbol]
+        mkt.funding_rate_ppb, mkt.funding_ts = f.rate_ppb, f.ts
+        mkt.predicted_rate_ppb, mkt.next_funding_ts = f.predicted_rate_ppb, f.next_ts
     restored.sort(key=lambda o: o.order_id)
     return rec, markets, restored
 

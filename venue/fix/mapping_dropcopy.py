@@ -24,6 +24,10 @@ Invariants:
   auto-deleveraging (`AdlExecuted`) yields one Trade copy per side, for the firm of each
   account (`CopyContext.account_firm`). Settlement at expiry is not copied: its events do not
   carry the settled position size (see the module `venue.gateway.dropcopy`).
+- Funding: each payment of a position (`FundingApplied.payments`, flat positions left out) is
+  the CollateralReport (35=BA) the account's trading sessions receive
+  (`mapping_positions.funding_report`) plus Parties (firm and account); BA has no
+  CopyMsgIndicator or OriginatingSession in FIX 4.4, so none is added.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import msgspec
 from venue.core.events import (
     AdlExecuted,
     Event,
+    FundingApplied,
     OrderAccepted,
     OrderCanceled,
     OrderFilled,
@@ -47,6 +52,7 @@ from venue.core.types import Side
 from venue.fix.codec import format_utc_timestamp
 from venue.fix.mapping_num import InstrumentSpec
 from venue.fix.mapping_out import Body, execution_report
+from venue.fix.mapping_positions import funding_report
 
 __all__ = [
     "COPIERS",
@@ -238,6 +244,20 @@ def _settled(seq: int, ev: Event, ctx: CopyContext) -> list[Copy]:
     return [Copy(firm=firm, account=ev.account, msg_type=b"8", body=body)]
 
 
+def _funding(seq: int, ev: Event, ctx: CopyContext) -> list[Copy]:
+    """Funding: one CollateralReport copy per position that paid or received."""
+    assert isinstance(ev, FundingApplied)
+    spec = ctx.specs.get(ev.symbol)
+    out = []
+    for p in ev.payments:
+        if not p.size:
+            continue
+        firm = ctx.account_firm.get(p.account, "")
+        body = funding_report(seq, ev, p, spec) + parties(firm, p.account, "")
+        out.append(Copy(firm=firm, account=p.account, msg_type=b"BA", body=body))
+    return out
+
+
 COPIERS: dict[type, Copier] = {
     OrderAccepted: _order_event,
     OrderFilled: _order_event,
@@ -246,6 +266,7 @@ COPIERS: dict[type, Copier] = {
     OrderRejected: _rejected,
     AdlExecuted: _adl,
     PositionSettled: _settled,
+    FundingApplied: _funding,
 }
 """Event type → the function that builds its drop copies. Not listed: no copy."""
 

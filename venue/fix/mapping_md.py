@@ -4,7 +4,11 @@ MarketDataRequestReject (Y).
 
 The venue publishes aggregated price levels (AggregatedBook 266=Y): one entry per price with the
 total quantity (MDEntrySize 271) and the number of orders (NumberOfOrders 346); entries are keyed
-by (MDEntryType, MDEntryPx). Trades are entries of type 2 with TrdMatchID (880).
+by (MDEntryType, MDEntryPx). Trades are entries of type 2 with TrdMatchID (880). An instrument's
+statistics are one entry per type, each replacing the previous value of its type: index `3`
+(270), open interest `C` (271), and the venue's own mark price `x` (270), funding rate `y` (270
+a decimal fraction, 272/273 when it was applied) and predicted funding rate `z` (270, 272/273
+the next funding time); see fix_specs/DICTIONARY.md.
 
 Invariants:
 - Decoding needs the message and the set of listed symbols only: no engine, no clock. Every
@@ -15,22 +19,31 @@ Invariants:
 - Prices and sizes are exact decimal strings (ticks × tick size, lots × lot size); a level's
   delete carries its price (the key) and no size.
 - Bodies list group fields in the dictionary's order (`fix_specs/FIX44.xml`).
+- A statistics entry is sent only when it has a value: no index entry before the first index,
+  no funding entries for a dated future, no funding rate entry before the first funding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Sequence
+from typing import Protocol
 
 import msgspec
 
 from venue.fix.codec import FixMessage, format_utc_timestamp
-from venue.fix.mapping_num import InstrumentSpec
+from venue.fix.mapping_num import InstrumentSpec, Scale
 from venue.fix.mapping_out import Body
 
 __all__ = [
     "BID",
+    "FUNDING_RATE",
+    "INDEX_VALUE",
+    "MARK_PRICE",
     "MAX_MD_REQ_ID",
     "OFFER",
+    "OPEN_INTEREST",
+    "PREDICTED_FUNDING_RATE",
+    "STATISTICS_TYPES",
     "TRADE",
     "MarketDataQuery",
     "MarketDataRefusal",
@@ -38,6 +51,7 @@ __all__ = [
     "incremental_refresh",
     "level_entry",
     "snapshot_full_refresh",
+    "statistics_entries",
     "trade_entry",
 ]
 
@@ -45,7 +59,14 @@ __all__ = [
 BID = b"0"
 OFFER = b"1"
 TRADE = b"2"
-SUPPORTED_ENTRY_TYPES = (BID, OFFER, TRADE)
+INDEX_VALUE = b"3"
+OPEN_INTEREST = b"C"
+MARK_PRICE = b"x"  # the venue's own values (fix_specs/FIX44.xml, DICTIONARY.md)
+FUNDING_RATE = b"y"
+PREDICTED_FUNDING_RATE = b"z"
+STATISTICS_TYPES = (INDEX_VALUE, MARK_PRICE, FUNDING_RATE, PREDICTED_FUNDING_RATE, OPEN_INTEREST)
+SUPPORTED_ENTRY_TYPES = (BID, OFFER, TRADE, *STATISTICS_TYPES)
+_RATE = Scale("0.000000001")  # rates are parts per 10^9
 
 # SubscriptionRequestType (263)
 SNAPSHOT = 0
@@ -95,6 +116,11 @@ class MarketDataQuery(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def trades(self) -> bool:
         return TRADE in self.entry_types
+
+    @property
+    def statistics(self) -> tuple[bytes, ...]:
+        """The statistics entry types asked for, in `STATISTICS_TYPES` order."""
+        return tuple(t for t in STATISTICS_TYPES if t in self.entry_types)
 
 
 class MarketDataRefusal(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,7 +183,8 @@ def decode_market_data_request(
         if t not in SUPPORTED_ENTRY_TYPES:
             return refuse(
                 UNSUPPORTED_MD_ENTRY_TYPE,
-                f"MDEntryType (269) {t.decode('latin-1')}: only 0 bid, 1 offer, 2 trade",
+                f"MDEntryType (269) {t.decode('latin-1')}: only 0 bid, 1 offer, 2 trade, "
+                "3 index, x mark, y funding rate, z predicted funding rate, C open interest",
             )
     names = [s.decode("latin-1") for s in _unique(msg.get_all(55))]
     for name in names:
@@ -180,9 +207,10 @@ def decode_market_data_request(
 # Outbound bodies
 
 
-def _date_time(ts: int) -> tuple[bytes, bytes]:
+def _date_time(ts: int) -> Body:
+    """MDEntryDate (272) and MDEntryTime (273) of `ts`, UTC."""
     stamp = format_utc_timestamp(ts)
-    return stamp[:8], stamp[9:]
+    return [(272, stamp[:8]), (273, stamp[9:])]
 
 
 def level_entry(  # noqa: PLR0917 -- built positionally per level
@@ -223,7 +251,6 @@ def trade_entry(  # noqa: PLR0917
     incremental: bool, spec: InstrumentSpec, ts: int, trade_id: int, price: int, qty: int
 ) -> Body:
     """One trade: MDEntryType 2, price, size, date and time (UTC) and TrdMatchID (880)."""
-    date, time_ = _date_time(ts)
     head: Body = (
         [(279, NEW), (269, TRADE), (55, spec.symbol_bytes)] if incremental else [(269, TRADE)]
     )
@@ -231,10 +258,60 @@ def trade_entry(  # noqa: PLR0917
         *head,
         (270, spec.price_text(price)),
         (271, spec.qty_text(qty)),
-        (272, date),
-        (273, time_),
+        *_date_time(ts),
         (880, b"%d" % trade_id),
     ]
+
+
+class StatisticsLike(Protocol):
+    """An instrument's figures (`venue.marketdata.messages.StatisticsMsg`)."""
+
+    @property
+    def mark_price(self) -> int: ...
+    @property
+    def index_price(self) -> int: ...
+    @property
+    def funding_rate_ppb(self) -> int: ...
+    @property
+    def funding_ts(self) -> int: ...
+    @property
+    def predicted_rate_ppb(self) -> int: ...
+    @property
+    def next_funding_ts(self) -> int: ...
+    @property
+    def open_interest(self) -> int: ...
+
+
+def statistics_entries(
+    incremental: bool, spec: InstrumentSpec, stats: StatisticsLike, types: Sequence[bytes]
+) -> list[Body]:
+    """The entries of `types` (in that order) that have a value: for W (`incremental` False,
+    no Symbol) or X (279=0 new: each replaces the previous value of its type, and Symbol)."""
+    out: list[Body] = []
+    for t in types:
+        if t == INDEX_VALUE:
+            if not stats.index_price:
+                continue
+            fields: Body = [(270, spec.price_text(stats.index_price))]
+        elif t == MARK_PRICE:
+            fields = [(270, spec.price_text(stats.mark_price))]
+        elif t == FUNDING_RATE:
+            if not stats.funding_ts:
+                continue
+            fields = [(270, _RATE.units_to_text(stats.funding_rate_ppb))]
+            fields += _date_time(stats.funding_ts)
+        elif t == PREDICTED_FUNDING_RATE:
+            if not stats.next_funding_ts:
+                continue
+            fields = [(270, _RATE.units_to_text(stats.predicted_rate_ppb))]
+            fields += _date_time(stats.next_funding_ts)
+        elif t == OPEN_INTEREST:
+            fields = [(271, spec.qty_text(stats.open_interest))]
+        else:
+            continue
+        head: Body = [(279, NEW), (269, t), (55, spec.symbol_bytes)] if incremental else [(269, t)]
+        out.append(head + fields)
+    return out
 
 
 def snapshot_full_refresh(md_req_id: bytes, spec: InstrumentSpec, entries: list[Body]) -> Body:

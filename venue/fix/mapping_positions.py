@@ -1,5 +1,6 @@
 """RequestForPositions (AN) → PositionReport (AP) and CollateralInquiry (BB) → CollateralReport
-(BA): decoding the requests and building the report bodies. Part of the FIX mapping.
+(BA): decoding the requests and building the report bodies; and the unsolicited CollateralReport
+of a funding payment. Part of the FIX mapping.
 
 Invariants:
 - Pure and total: no clock, no I/O, no engine state; decoders return a query or a `Refusal`,
@@ -11,7 +12,10 @@ Invariants:
   views (entry and liquidation prices) like AvgPx (exact when they terminate within 8 more
   digits than the tick, else rounded half-even there).
 - Bodies carry every field the dictionary requires for AP and BA (`fix_specs/FIX44.xml`),
-  venue fields 5003-5004 and 5006-5012 as documented in `fix_specs/DICTIONARY.md`.
+  venue fields 5003-5004 and 5006-5014 as documented in `fix_specs/DICTIONARY.md`.
+- A funding report is built from the journaled event alone (`FundingApplied` and one of its
+  payments) and the command's seq: the same event always yields the same report
+  (CollRptID `F<seq>-<account>`), whoever receives it and whenever.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from venue.fix.mapping_types import (
 
 if TYPE_CHECKING:
     from venue.core.accounts import AccountView, PositionView
+    from venue.core.events import FundingApplied, FundingPayment
 
 __all__ = [
     "CollateralQuery",
@@ -44,6 +49,7 @@ __all__ = [
     "collateral_report",
     "decode_collateral_inquiry",
     "decode_request_for_positions",
+    "funding_report",
     "money_text",
     "not_authorized",
     "position_report",
@@ -52,6 +58,7 @@ __all__ = [
 
 assert MONEY_SCALE == 10**6  # _MONEY prints 6 decimals
 _MONEY = Scale("0.000001")
+_RATE = Scale("0.000000001")  # rates are parts per 10^9
 CURRENCY = b"USD"
 NOT_AUTHORIZED = 6  # BusinessRejectReason: not authorized
 UNSUPPORTED = 0  # BusinessRejectReason: other (an unsupported request)
@@ -243,3 +250,34 @@ def collateral_report(
         (5012, money_text(view.available)),
     ]
     return body
+
+
+def funding_report(
+    seq: int, ev: FundingApplied, payment: FundingPayment, spec: InstrumentSpec | None
+) -> Body:
+    """The unsolicited CollateralReport (BA) of one funding payment (910=3, no 909).
+
+    The position (Quantity 53, Side 54: `1` long, `2` short) paid or received FundingPayment
+    (5013, USD; negative: paid) at FundingRate (5014, a fraction) and MarkPrice (5003), at the
+    funding time (TrdRegTimestamp 769, type 1); AccountBalance (5010) is the balance after."""
+    size = payment.size
+    symbol = ev.symbol.encode("latin-1")
+    qty = spec.qty_text(abs(size)) if spec is not None else b"%d" % abs(size)
+    mark = spec.price_text(ev.mark) if spec is not None else b"%d" % ev.mark
+    return [
+        (908, b"F%d-%s" % (seq, payment.account.encode("latin-1"))),
+        (910, b"3"),
+        (1, payment.account.encode("latin-1")),
+        (55, symbol),
+        (53, qty),
+        (15, CURRENCY),
+        (768, b"1"),
+        (769, format_utc_timestamp(ev.ts)),
+        (770, b"1"),
+        (54, b"1" if size > 0 else b"2"),
+        (58, b"funding"),
+        (5010, money_text(payment.balance)),
+        (5003, mark),
+        (5013, money_text(payment.amount)),
+        (5014, _RATE.units_to_text(ev.rate_ppb)),
+    ]

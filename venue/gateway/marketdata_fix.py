@@ -24,6 +24,11 @@ Invariants:
   is always kept. With the feed publisher's translator shared (`LevelFeed(shared=...)`), the
   level source translates nothing itself: construct this after the publisher, so that its
   subscriber runs after the publisher's for every command.
+- Statistics (index `3`, mark `x`, funding rate `y`, predicted rate `z`, open interest `C`)
+  come from the latest statistics the level source holds (the feed's `S`): W carries those
+  asked for that have a value; each later `S` of a watched instrument adds the same entries to
+  that batch's X (279=0, each replacing its type's previous value). They are not conflated
+  with the book: a batch with a new `S` always gets them.
 - Work is bounded: at most `max_subscriptions` per session (281=2 beyond), MDReqIDs of at most
   64 bytes. A flush computes the entries of each (symbol, side, depth) view once (the changed
   levels of a full book, `depth` levels per changed side otherwise) and the X bodies once per
@@ -55,11 +60,13 @@ from venue.fix.mapping_md import (
     SUBSCRIBE,
     UNSUBSCRIBE,
     MarketDataQuery,
+    StatisticsLike,
     decode_market_data_request,
     incremental_refresh,
     level_entry,
     reject_body,
     snapshot_full_refresh,
+    statistics_entries,
     trade_entry,
 )
 from venue.fix.mapping_num import InstrumentSpec
@@ -81,6 +88,8 @@ _NOT_PERMITTED = "market data is not permitted on this session"
 Level = tuple[int, int]  # (qty, number of orders)
 ViewKey = tuple[str, Side, int]  # (symbol, side, depth: 0 = all levels)
 _ENTRY_TYPE = {Side.BUY: BID, Side.SELL: OFFER}
+Shape = tuple[tuple[str, ...], tuple[Side, ...], int, bool, tuple[bytes, ...]]
+"""What a subscription watches: symbols, sides, depth, trades, statistics types."""
 
 
 class TradeLike(Protocol):
@@ -101,6 +110,8 @@ class ChangesLike(Protocol):
     def levels(self) -> Mapping[str, Mapping[tuple[Side, int], None]]: ...
     @property
     def trades(self) -> Sequence[TradeLike]: ...
+    @property
+    def statistics(self) -> Mapping[str, None]: ...
 
 
 class LevelSource(Protocol):
@@ -113,18 +124,20 @@ class LevelSource(Protocol):
     def levels(self, symbol: str, side: Side, depth: int = 0) -> list[tuple[int, int, int]]: ...
     def level(self, symbol: str, side: Side, price: int) -> tuple[int, int] | None: ...
     def last_trade(self, symbol: str) -> TradeLike | None: ...
+    def statistics(self, symbol: str) -> StatisticsLike | None: ...
 
 
 class _Subscription:
     """What one MDReqID of one session watches."""
 
-    __slots__ = ("depth", "md_req_id", "session", "sides", "symbols", "trades")
+    __slots__ = ("depth", "md_req_id", "session", "sides", "stats", "symbols", "trades")
 
     def __init__(self, session: str, q: MarketDataQuery) -> None:
         self.session = session
         self.md_req_id = q.md_req_id
         self.depth = q.market_depth
         self.trades = q.trades
+        self.stats = q.statistics
         self.symbols = q.symbols
         self.sides: list[Side] = []
         if q.bids:
@@ -310,6 +323,9 @@ class FixMarketData:
             t = self._levels.last_trade(symbol)
             if t is not None:
                 entries.append(trade_entry(False, spec, t.ts, t.trade_id, t.price, t.qty))
+        stats = self._levels.statistics(symbol) if sub.stats else None
+        if stats is not None:
+            entries += statistics_entries(False, spec, stats, sub.stats)
         return snapshot_full_refresh(sub.md_req_id, spec, entries)
 
     # -- committed commands → X -----------------------------------------------------------------
@@ -325,7 +341,7 @@ class FixMarketData:
         entries of each (symbol, side, depth) are computed once and shared by every
         subscription that watches it."""
         changes = self._levels.take_changes()
-        if not self._subs or not (changes.levels or changes.trades):
+        if not self._subs or not (changes.levels or changes.trades or changes.statistics):
             return
         self.flushes += 1
         view_entries: dict[ViewKey, list[Body]] = {}
@@ -353,10 +369,10 @@ class FixMarketData:
         out: list[Outbound] = []
         limit = self._max_entries
         # subscriptions of the same shape get the same entries: group them once per flush
-        shaped: dict[tuple[tuple[str, ...], tuple[Side, ...], int, bool], list[Body]] = {}
+        shaped: dict[Shape, list[Body]] = {}
         for session_subs in self._subs.values():
             for sub in session_subs.values():
-                shape = (sub.symbols, tuple(sub.sides), sub.depth, sub.trades)
+                shape = (sub.symbols, tuple(sub.sides), sub.depth, sub.trades, sub.stats)
                 bodies = shaped.get(shape)
                 if bodies is None:
                     mine: list[Body] = []
@@ -365,6 +381,8 @@ class FixMarketData:
                             mine += trades[symbol]
                         for side in sub.sides:
                             mine += view_entries.get((symbol, side, sub.depth), ())
+                        if sub.stats and symbol in changes.statistics:
+                            mine += self._statistics(symbol, sub.stats)
                     bodies = shaped[shape] = [
                         incremental_refresh(b"", mine[i : i + limit])[1:]
                         for i in range(0, len(mine), limit)
@@ -379,6 +397,12 @@ class FixMarketData:
             _log.warning("marketdata_not_sent", reason="no sender attached", count=len(out))
             return
         self._send(out)
+
+    def _statistics(self, symbol: str, types: tuple[bytes, ...]) -> list[Body]:
+        stats = self._levels.statistics(symbol)
+        if stats is None:
+            return []
+        return statistics_entries(True, self._spec(symbol), stats, types)
 
     def _diff_levels(  # noqa: PLR0917
         self,

@@ -14,8 +14,9 @@ Invariants:
 - A message that does not fit the book (unknown locate or order, duplicate order id, a
   non-positive quantity or an execution larger than the order) raises `BookError` and changes
   nothing.
-- Each instrument keeps the latest index price `I`, mark price `M` and funding `F` message it
-  saw (None before the first); a snapshot re-sends them after the instrument's definition.
+- Each instrument keeps the latest index price `I`, mark price `M`, funding `F` and statistics
+  `S` message it saw (None before the first); a snapshot re-sends them after the instrument's
+  definition.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from venue.marketdata.messages import (
     IndexPriceMsg,
     MarkPriceMsg,
     ModifyOrderMsg,
+    PriceMsg,
     SnapshotCompleteMsg,
+    StatisticsMsg,
     StatusMsg,
     encode_add,
     encode_definition_msg,
@@ -122,6 +125,7 @@ class InstrumentBook:
         "mark_price",
         "orders",
         "state",
+        "statistics",
         "symbol",
         "trades",
         "volume",
@@ -139,6 +143,7 @@ class InstrumentBook:
         self.index_price: IndexPriceMsg | None = None
         self.mark_price: MarkPriceMsg | None = None
         self.funding: FundingMsg | None = None
+        self.statistics: StatisticsMsg | None = None
         self.trades = 0
         self.volume = 0
 
@@ -206,14 +211,17 @@ class FeedBook:
         book.state = state
         book.definition = book.definition._replace(state=state)
 
-    def set_price(self, msg: IndexPriceMsg | MarkPriceMsg | FundingMsg) -> None:
-        """Keep the latest index price, mark price or funding of the message's instrument."""
+    def set_price(self, msg: PriceMsg) -> None:
+        """Keep the latest index price, mark price, funding or statistics of the message's
+        instrument."""
         book = self.get(msg.locate)
         t = type(msg)
         if t is IndexPriceMsg:
             book.index_price = msg  # type: ignore[assignment]
         elif t is MarkPriceMsg:
             book.mark_price = msg  # type: ignore[assignment]
+        elif t is StatisticsMsg:
+            book.statistics = msg  # type: ignore[assignment]
         else:
             book.funding = msg  # type: ignore[assignment]
 
@@ -291,7 +299,7 @@ class FeedBook:
             self.set_state(msg.locate, msg.state)  # type: ignore[union-attr]
         elif t is DefinitionMsg:
             self.define(msg)  # type: ignore[arg-type]
-        elif t is IndexPriceMsg or t is MarkPriceMsg or t is FundingMsg:
+        elif t is IndexPriceMsg or t is MarkPriceMsg or t is FundingMsg or t is StatisticsMsg:
             self.set_price(msg)  # type: ignore[arg-type]
         elif t is SnapshotCompleteMsg:
             raise BookError("a snapshot-complete message is not a book update")
@@ -299,7 +307,8 @@ class FeedBook:
     # -- snapshots and views -----------------------------------------------------------------
 
     def snapshot_messages(self, ts: int, symbols: Iterable[str] | None = None) -> list[bytes]:
-        """Definitions, the latest index price, mark price and funding (with their own ts), then
+        """Definitions, the latest index price, mark price, funding and statistics (with their
+        own ts), then
         resting orders (each side best level first, time priority within a level) of every
         instrument, or only of `symbols` (unknown ones are skipped)."""
         if symbols is None:
@@ -309,7 +318,7 @@ class FeedBook:
         out: list[bytes] = []
         for book in books:
             out.append(encode_definition_msg(book.definition._replace(ts=ts)))
-            for price_msg in (book.index_price, book.mark_price, book.funding):
+            for price_msg in (book.index_price, book.mark_price, book.funding, book.statistics):
                 if price_msg is not None:
                     out.append(encode_price_msg(price_msg))
             loc = book.locate

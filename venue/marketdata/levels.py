@@ -14,6 +14,8 @@ Invariants:
   executed at it; a modify that moves an order notes both prices. Changes are kept per symbol
   in first-touched order (dicts, never sets) until `take_changes`.
 - Trades are noted once each (the resting order's execution), in the order they happened.
+- An instrument whose statistics (`S`) arrived is noted once per `take_changes` (its symbol,
+  in first-noted order); `statistics(symbol)` answers the latest.
 - While `track(False)`, nothing is noted (the book itself is kept all the same: the translator
   works on a plain `FeedBook` that shares the noting book's attribute dict, so both are one
   state); a reader turns it on before it needs changes (`FixMarketData`: while it has
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from venue.core import Side
 from venue.marketdata.book import FeedBook, InstrumentBook
-from venue.marketdata.messages import SIDE_BUY, ExecutedMsg
+from venue.marketdata.messages import SIDE_BUY, ExecutedMsg, PriceMsg, StatisticsMsg
 from venue.marketdata.translate import FeedTranslator
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ Changed = dict[tuple[Side, int], None]
 class LevelChanges(NamedTuple):
     levels: dict[str, Changed]  # symbol -> changed levels
     trades: list[Trade]
+    statistics: dict[str, None]  # symbols with new statistics, in first-noted order
 
 
 def _side(feed_side: int) -> Side:
@@ -71,6 +74,7 @@ class _NotingBook(FeedBook):
         super().__init__()
         self.changed: dict[str, Changed] = {}
         self.trades: list[Trade] = []
+        self.stats: dict[str, None] = {}
         self.noting = True
 
     def _note(self, book: InstrumentBook, feed_side: int, price: int) -> None:
@@ -106,6 +110,11 @@ class _NotingBook(FeedBook):
         assert o is not None
         self._note(book, o.side, o.price)
 
+    def set_price(self, msg: PriceMsg) -> None:
+        FeedBook.set_price(self, msg)
+        if self.noting and type(msg) is StatisticsMsg:
+            self.stats[self.instruments[msg.locate].symbol] = None
+
     def execute(self, msg: ExecutedMsg) -> None:
         if not self.noting:
             FeedBook.execute(self, msg)
@@ -134,7 +143,7 @@ class LevelFeed:
         book = _NotingBook()
         if shared is not None:
             book.__dict__.update(shared.book.__dict__)  # same contents, noting from now on
-            book.changed, book.trades, book.noting = {}, [], True
+            book.changed, book.trades, book.stats, book.noting = {}, [], {}, True
             shared.book = book
             self._translator = shared
         else:
@@ -160,9 +169,10 @@ class LevelFeed:
     def take_changes(self) -> LevelChanges:
         """The levels changed and the trades since the last call."""
         book = self._book
-        out = LevelChanges(book.changed, book.trades)
+        out = LevelChanges(book.changed, book.trades, book.stats)
         book.changed = {}
         book.trades = []
+        book.stats = {}
         return out
 
     def track(self, on: bool) -> None:
@@ -170,7 +180,7 @@ class LevelFeed:
         empty). Turning it on starts from no change."""
         book = self._book
         if on and not book.noting:
-            book.changed, book.trades = {}, []
+            book.changed, book.trades, book.stats = {}, [], {}
         book.noting = on
         self._translator.book = book if on else self._plain
 
@@ -208,6 +218,11 @@ class LevelFeed:
         if book is None or t is None:
             return None
         return Trade(symbol, t.ts, t.trade_id, t.price, t.qty, _side(t.aggressor_side))
+
+    def statistics(self, symbol: str) -> StatisticsMsg | None:
+        """The latest statistics of `symbol` (`S`), None before the first."""
+        book = self._book.by_symbol.get(symbol)
+        return book.statistics if book is not None else None
 
     @property
     def inconsistencies(self) -> int:

@@ -8,8 +8,9 @@ Invariants:
   or an unknown type, raises `MalformedMessage` and never anything else.
 - Prices are signed 64-bit integer ticks and quantities signed 64-bit integer lots; the tick and
   lot sizes are the decimal strings of the instrument definition. No floats.
-- Index price `I`, mark price `M` and funding `F` carry integer ticks and a rate in parts per
-  10^9 (no floats). The reserved type (off-book trade) is documented and never sent.
+- Index price `I`, mark price `M`, funding `F` and statistics `S` carry integer ticks, lots,
+  rates in parts per 10^9 and times in ns (no floats). The reserved type (off-book trade) is
+  documented and never sent.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "SIDE_BUY",
     "SIDE_SELL",
     "SNAPSHOT_COMPLETE",
+    "STATISTICS",
     "STATUS",
     "AddOrderMsg",
     "DefinitionMsg",
@@ -42,7 +44,9 @@ __all__ = [
     "MalformedMessage",
     "MarkPriceMsg",
     "ModifyOrderMsg",
+    "PriceMsg",
     "SnapshotCompleteMsg",
+    "StatisticsMsg",
     "StatusMsg",
     "decode",
     "encode_add",
@@ -56,6 +60,7 @@ __all__ = [
     "encode_modify",
     "encode_price_msg",
     "encode_snapshot_complete",
+    "encode_statistics",
     "encode_status",
     "pack_add",
     "pack_delete",
@@ -73,6 +78,7 @@ SNAPSHOT_COMPLETE = ord("G")  # snapshot stream only
 INDEX_PRICE = ord("I")
 MARK_PRICE = ord("M")
 FUNDING = ord("F")
+STATISTICS = ord("S")
 RESERVED = {
     ord("P"): "off-book trade: liquidation / ADL (derivatives issue)",
 }
@@ -93,6 +99,7 @@ _EXEC = struct.Struct(">BHQQQqqB")
 _SNAP = struct.Struct(">BHQQH")
 _PRICE = struct.Struct(">BHQq")  # I and M
 _FUNDING = struct.Struct(">BHQqq")
+_STATISTICS = struct.Struct(">BHQqqqQqQq")
 
 # The order messages' packers, for the translator's hot path: `pack_add(ADD_ORDER, locate, ts,
 # ...)` is `encode_add(locate, ts, ...)` without a Python call around the struct (same bytes).
@@ -112,6 +119,7 @@ LENGTHS: dict[int, int] = {
     INDEX_PRICE: _PRICE.size,
     MARK_PRICE: _PRICE.size,
     FUNDING: _FUNDING.size,
+    STATISTICS: _STATISTICS.size,
 }
 
 KIND_CODES = {"perpetual": b"P", "future": b"F"}
@@ -205,6 +213,23 @@ class FundingMsg(NamedTuple):
     mark: int  # the mark price (ticks) the funding was computed at
 
 
+class StatisticsMsg(NamedTuple):
+    """An instrument's figures (fix_specs/MARKET_DATA.md, `S`)."""
+
+    locate: int
+    ts: int
+    mark_price: int  # ticks
+    index_price: int  # ticks; 0 before the first index
+    funding_rate_ppb: int  # the last funding applied; > 0: longs paid shorts
+    funding_ts: int  # when it was applied; 0: never
+    predicted_rate_ppb: int  # the next funding's rate if it were due now
+    next_funding_ts: int  # when the next funding is due; 0 for a dated future
+    open_interest: int  # lots held long (= held short) over all accounts
+
+
+PriceMsg = IndexPriceMsg | MarkPriceMsg | FundingMsg | StatisticsMsg
+"""The messages a book keeps the latest of per instrument (snapshots repeat them)."""
+
 FeedMessage = (
     DefinitionMsg
     | StatusMsg
@@ -216,6 +241,7 @@ FeedMessage = (
     | IndexPriceMsg
     | MarkPriceMsg
     | FundingMsg
+    | StatisticsMsg
 )
 
 
@@ -316,8 +342,14 @@ def encode_funding(locate: int, ts: int, rate_ppb: int, mark: int) -> bytes:
     return _FUNDING.pack(FUNDING, locate, ts, rate_ppb, mark)
 
 
-def encode_price_msg(msg: IndexPriceMsg | MarkPriceMsg | FundingMsg) -> bytes:
-    """Encode a decoded `I`, `M` or `F` (snapshots re-send the latest of each)."""
+def encode_statistics(msg: StatisticsMsg) -> bytes:
+    return _STATISTICS.pack(STATISTICS, *msg)
+
+
+def encode_price_msg(msg: PriceMsg) -> bytes:
+    """Encode a decoded `I`, `M`, `F` or `S` (snapshots re-send the latest of each)."""
+    if type(msg) is StatisticsMsg:
+        return encode_statistics(msg)
     if type(msg) is FundingMsg:
         return encode_funding(msg.locate, msg.ts, msg.rate_ppb, msg.mark)
     if type(msg) is IndexPriceMsg:
@@ -389,6 +421,8 @@ def decode(body: bytes | memoryview) -> FeedMessage:
     if kind == FUNDING:
         _, loc, ts, rate, mark = _FUNDING.unpack(body)
         return FundingMsg(loc, ts, rate, mark)
+    if kind == STATISTICS:
+        return StatisticsMsg(*_STATISTICS.unpack(body)[1:])
     _, loc, ts, next_seq, count = _SNAP.unpack(body)
     return SnapshotCompleteMsg(loc, ts, next_seq, count)
 

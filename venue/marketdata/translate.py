@@ -14,9 +14,10 @@ Invariants:
   replace that loses priority and trades is a `D` before its first execution, then an `A` at
   the end of the command if a remainder rests.
 - Every cancel of a resting order (requested, mass, expiry, self-trade) is one `D`.
-- Index price, mark price and funding events are one `I`, `M`, `F` each, for instruments of
-  this session; a new session's preamble carries each instrument's index and mark price if
-  the engine has them (funding is an event only: the next `F`, or a snapshot, gives it).
+- Index price, mark price, funding and statistics events are one `I`, `M`, `F`, `S` each, for
+  instruments of this session; a new session's preamble carries each instrument's index and
+  mark price if the engine has them. Funding and statistics are events only: the next `F` or
+  `S` (the risk monitor publishes statistics right after start), or a snapshot, gives them.
 - Locates are assigned 1, 2, ... in the order instruments first appear (engine order on a new
   session's preamble, then `InstrumentAdded` order), and never reused within a session.
 - The translator never raises on a well-formed event stream; an event that contradicts its
@@ -43,6 +44,7 @@ from venue.core import (
     OrderReplaced,
     ReferencePriceChanged,
     Side,
+    StatisticsPublished,
 )
 from venue.marketdata.book import BookError, FeedBook
 from venue.marketdata.messages import (
@@ -57,6 +59,8 @@ from venue.marketdata.messages import (
     FundingMsg,
     IndexPriceMsg,
     MarkPriceMsg,
+    PriceMsg,
+    StatisticsMsg,
     encode_add,
     encode_definition_msg,
     encode_delete,
@@ -98,6 +102,18 @@ class _Incoming:
         self.price = price
         self.leaves = leaves
         self.in_book = in_book  # still shown at its old price/qty (replace, before any trade)
+
+
+def _figures(sp: StatisticsPublished) -> tuple[int, int, int, int, int, int, int]:
+    return (
+        sp.mark,
+        sp.index,
+        sp.funding_rate_ppb,
+        sp.funding_ts,
+        sp.predicted_rate_ppb,
+        sp.next_funding_ts,
+        sp.open_interest,
+    )
 
 
 class FeedTranslator:
@@ -265,6 +281,10 @@ class FeedTranslator:
             elif t is FundingApplied:
                 fa: FundingApplied = ev  # type: ignore[assignment]
                 self._price(out, FundingMsg(locates.get(fa.symbol, 0), ts, fa.rate_ppb, fa.mark))
+            elif t is StatisticsPublished:
+                sp: StatisticsPublished = ev  # type: ignore[assignment]
+                loc = locates.get(sp.symbol, 0)
+                self._price(out, StatisticsMsg(loc, ts, *_figures(sp)))
         if incoming:
             for inc in incoming.values():
                 if inc.leaves <= 0:
@@ -310,7 +330,7 @@ class FeedTranslator:
             return None
         return encode_add(loc, ts, order_id, side, price, qty)
 
-    def _price(self, out: list[bytes], msg: IndexPriceMsg | MarkPriceMsg | FundingMsg) -> None:
+    def _price(self, out: list[bytes], msg: PriceMsg) -> None:
         try:
             self.book.set_price(msg)
         except BookError:

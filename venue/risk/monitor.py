@@ -15,9 +15,11 @@ Invariants:
   its mark stops moving, it gets no premium samples, and accounts holding it are not submitted
   for liquidation (the core pauses them too). Transitions are logged (`index_stale`,
   `index_fresh`) and `stale_symbols()` answers the current set.
-- Mark price: one premium sample per `mark_sample_ms` per instrument with a fresh index, a
-  window of the last `mark_window_samples`; `SetMarkPrice` only when the mark differs from the
-  engine's, and at most once per `mark_min_interval_ms` per instrument.
+- Mark price: one premium sample per `mark_sample_ms` per instrument with a fresh index, from
+  the impact bid and ask (`venue.risk.pricing.impact_price`) of the instrument's impact notional
+  (its own, else `RiskConfig.impact_notional_usd`), a window of the last
+  `mark_window_samples`; `SetMarkPrice` only when the mark differs from the engine's, and at
+  most once per `mark_min_interval_ms` per instrument.
 - Funding: at each multiple of `funding_interval_seconds` after start-up, one `ApplyFunding`
   per open perpetual with a mark, with the rate of the premium samples since the previous
   funding time; the samples then start over. A funding time the venue was down for is skipped.
@@ -27,6 +29,12 @@ Invariants:
   `liquidation_checks_per_tick` checks per `due`. `Liquidate` is submitted only when equity <
   maintenance margin, never while one for the account is in flight (submitted, not yet seen
   committed), and not again within `liquidation_retry_ms` of the last one committing.
+- Statistics: at most once per `statistics_interval_ms` per instrument, one
+  `PublishStatistics` when something it reports changed since the last one (a fill, an index,
+  mark, funding, auto-deleveraging or settlement of the instrument committed, or the funding
+  outlook moved): a perpetual's predicted rate is the funding rate of the premium samples
+  taken since the previous funding time (`funding_rate_ppb`, the rule funding applies), and
+  its next funding time the next multiple of `funding_interval_seconds`.
 - Futures: at `expiry_ts` one `ExpireInstrument`, then one `SettleInstrument` at the
   time-weighted index average over the last `settlement_window_seconds` (from committed
   `IndexPriceSet` events; fallback: the index in force, then the mark, then the reference
@@ -43,10 +51,12 @@ from venue.core.commands import (
     ApplyFunding,
     ExpireInstrument,
     Liquidate,
+    PublishStatistics,
     SetMarkPrice,
     SettleInstrument,
 )
 from venue.core.events import (
+    AdlExecuted,
     BalanceChanged,
     FundingApplied,
     IndexPriceSet,
@@ -54,11 +64,13 @@ from venue.core.events import (
     InstrumentSettled,
     MarkPriceSet,
     OrderFilled,
+    PositionSettled,
 )
-from venue.core.types import InstrumentKind, InstrumentState
+from venue.core.types import MONEY_SCALE, InstrumentKind, InstrumentState
 from venue.log import get_logger
 from venue.risk.pricing import (
     funding_rate_ppb,
+    impact_price,
     mark_price,
     next_boundary,
     premium_ppb,
@@ -68,8 +80,11 @@ from venue.risk.pricing import (
 from venue.risk.settings import RiskConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
     from venue.clock import Clock
     from venue.core import Command, Engine, Event
+    from venue.core.book import BookSide
     from venue.sequencer import Sequencer
 
 __all__ = ["RiskMonitor", "run_monitor"]
@@ -80,6 +95,15 @@ _SEC = 1_000_000_000
 _EXPIRED = InstrumentState.EXPIRED
 _PERPETUAL = InstrumentKind.PERPETUAL
 _FUTURE = InstrumentKind.FUTURE
+# events that change what an instrument's statistics report (all carry the symbol)
+_MOVES_STATISTICS = (
+    OrderFilled,
+    IndexPriceSet,
+    MarkPriceSet,
+    FundingApplied,
+    AdlExecuted,
+    PositionSettled,
+)
 
 
 class _Symbol:
@@ -94,6 +118,7 @@ class _Symbol:
         "premiums",
         "settle_sent",
         "stale",
+        "statistics_due",
         "window",
     )
 
@@ -107,14 +132,25 @@ class _Symbol:
         self.history: list[tuple[int, int]] = []  # (ts, index) kept for futures' settlement
         self.expire_sent = False
         self.settle_sent = False
+        self.statistics_due = True  # something reported changed since the last publication
 
 
 class RiskMonitor:
     """Decides what risk commands to submit. See the module docstring."""
 
-    def __init__(self, engine: Engine, config: RiskConfig, *, now_ns: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        config: RiskConfig,
+        *,
+        now_ns: int,
+        impact_notional: Mapping[str, int] | None = None,
+    ) -> None:
+        """`impact_notional`: symbol → money units, for instruments with their own (config)."""
         self._engine = engine
         self._cfg = config
+        self._impact = dict(impact_notional or {})
+        self._impact_default = config.impact_notional_usd * MONEY_SCALE
         self._symbols: dict[str, _Symbol] = {}
         self._holders: dict[str, dict[str, None]] = {}  # symbol -> accounts that may hold it
         self._candidates: dict[str, None] = {}  # accounts to check, in arrival order
@@ -122,6 +158,7 @@ class RiskMonitor:
         self._retry: dict[str, int] = {}  # account -> earliest time of the next Liquidate
         self._next_mark_sample = now_ns
         self._next_premium_sample = now_ns
+        self._next_statistics = now_ns
         funding_ns = config.funding_interval_seconds * _SEC
         self._next_funding = next_boundary(now_ns, funding_ns)
         for symbol, mkt in engine.markets.items():
@@ -145,6 +182,10 @@ class RiskMonitor:
             self._candidates[cmd.account] = None
         for ev in events:
             tp = type(ev)
+            if tp in _MOVES_STATISTICS:
+                st = self._symbols.get(ev.symbol)  # type: ignore[union-attr]
+                if st is not None:
+                    st.statistics_due = True
             if tp is OrderFilled:
                 assert isinstance(ev, OrderFilled)
                 self._holders.setdefault(ev.symbol, {})[ev.account] = None
@@ -220,6 +261,9 @@ class RiskMonitor:
         if now_ns >= self._next_mark_sample:
             self._marks(now_ns, out)
             self._next_mark_sample = now_ns + self._cfg.mark_sample_ms * _MS
+        if now_ns >= self._next_statistics:
+            self._statistics(now_ns, out)
+            self._next_statistics = now_ns + self._cfg.statistics_interval_ms * _MS
         self._liquidations(now_ns, out)
         return out
 
@@ -244,9 +288,15 @@ class RiskMonitor:
             elif st.stale and not stale:
                 st.stale = False
 
-    def _best(self, symbol: str) -> tuple[int | None, int | None]:
+    def impact_prices(self, symbol: str) -> tuple[int | None, int | None]:
+        """(impact bid, impact ask) of `symbol` now, in ticks; None for a side too thin."""
         mkt = self._engine.markets[symbol]
-        return mkt.bids.best_price(), mkt.asks.best_price()
+        notional = self._impact.get(symbol, self._impact_default)
+        factor = mkt.factor
+        return (
+            impact_price(_levels(mkt.bids), notional, factor, bid=True),
+            impact_price(_levels(mkt.asks), notional, factor, bid=False),
+        )
 
     def _live(self, symbol: str, st: _Symbol) -> bool:
         mkt = self._engine.markets.get(symbol)
@@ -257,7 +307,7 @@ class RiskMonitor:
         for symbol, st in self._symbols.items():
             if not self._live(symbol, st):
                 continue
-            bid, ask = self._best(symbol)
+            bid, ask = self.impact_prices(symbol)
             st.window.append(premium_ticks(bid, ask, st.index))
             mark = mark_price(st.index, st.window, cfg.mark_clamp_ppb)
             if mark == self._engine.mark_price(symbol):
@@ -272,7 +322,7 @@ class RiskMonitor:
             mkt = self._engine.markets.get(symbol)
             if mkt is None or mkt.instrument.kind != _PERPETUAL or not self._live(symbol, st):
                 continue
-            bid, ask = self._best(symbol)
+            bid, ask = self.impact_prices(symbol)
             st.premiums.append(premium_ppb(premium_ticks(bid, ask, st.index), st.index))
 
     def _funding(self, out: list[Command]) -> None:
@@ -289,6 +339,33 @@ class RiskMonitor:
                 samples, cfg.interest_rate_ppb, cfg.funding_clamp_ppb, cfg.funding_cap_ppb
             )
             out.append(ApplyFunding(symbol=symbol, rate_ppb=rate))
+
+    def predicted_rate_ppb(self, symbol: str) -> int:
+        """The rate the next funding of `symbol` would apply if it were due now (ppb)."""
+        st = self._symbols.get(symbol)
+        cfg = self._cfg
+        samples = st.premiums if st is not None else []
+        return funding_rate_ppb(
+            samples, cfg.interest_rate_ppb, cfg.funding_clamp_ppb, cfg.funding_cap_ppb
+        )
+
+    def _statistics(self, now_ns: int, out: list[Command]) -> None:
+        for symbol, st in self._symbols.items():
+            mkt = self._engine.markets.get(symbol)
+            if mkt is None:
+                continue
+            rate = next_ts = 0
+            if mkt.instrument.kind == _PERPETUAL and mkt.state != _EXPIRED:
+                rate, next_ts = self.predicted_rate_ppb(symbol), self._next_funding
+            if not st.statistics_due and (rate, next_ts) == (
+                mkt.predicted_rate_ppb,
+                mkt.next_funding_ts,
+            ):
+                continue
+            st.statistics_due = False
+            out.append(
+                PublishStatistics(symbol=symbol, predicted_rate_ppb=rate, next_funding_ts=next_ts)
+            )
 
     def _expiries(self, now_ns: int, out: list[Command]) -> None:
         window_ns = self._cfg.settlement_window_seconds * _SEC
@@ -356,6 +433,14 @@ class RiskMonitor:
             if st is not None and st.stale:
                 return True
         return False
+
+
+def _levels(side: BookSide) -> Iterator[tuple[int, int]]:
+    """(price, quantity) of a side of the engine's book, best level first (read only)."""
+    levels, sign = side.levels, side.sign
+    for key in reversed(side.keys):
+        level = levels[sign * key]
+        yield level.price, level.qty
 
 
 async def run_monitor(monitor: RiskMonitor, sequencer: Sequencer, clock: Clock) -> None:

@@ -1,5 +1,5 @@
-"""Pure price arithmetic of the risk monitor: premium, mark price, funding rate, settlement
-price, and exact decimal → tick conversion of index prices.
+"""Pure price arithmetic of the risk monitor: impact prices, premium, mark price, funding
+rate, settlement price, and exact decimal → tick conversion of index prices.
 
 Invariants:
 - Integers only (prices in ticks, rates in parts per 10^9, times in ns); no floats, no clock,
@@ -7,6 +7,10 @@ Invariants:
 - Divisions that produce a price or a rate round **toward zero** (`div0`), so a premium or a
   rate is never inflated by rounding in either direction; the settlement average rounds to the
   nearest tick, ties to even (it is paid between longs and shorts, so no side is favoured).
+- Impact prices (the average price at which the impact notional would fill on one side) are
+  exact fractions rounded to whole ticks away from the other side: an impact bid down, an
+  impact ask up, so rounding only ever moves a premium toward zero. A side too thin to fill the
+  impact notional has no impact price (it then contributes nothing to the premium).
 - Decimal input is converted exactly or refused (`ValueError`), never rounded (DESIGN rule 5).
 """
 
@@ -25,6 +29,7 @@ __all__ = [
     "decimal_to_ticks",
     "div0",
     "funding_rate_ppb",
+    "impact_price",
     "mark_price",
     "next_boundary",
     "premium_ppb",
@@ -43,15 +48,45 @@ def clamp(value: int, low: int, high: int) -> int:
     return low if value < low else high if value > high else value
 
 
-def premium_ticks(best_bid: int | None, best_ask: int | None, index: int) -> int:
-    """One premium sample (ticks): max(0, bid − index) − max(0, index − ask).
+def impact_price(
+    levels: Iterable[tuple[int, int]], notional: int, value_per_tick_lot: int, *, bid: bool
+) -> int | None:
+    """The average price (ticks) at which `notional` (money units) would fill against one side.
 
-    Zero while the index lies inside the spread; the distance to the near side of the book
-    when the whole book is above or below the index. A missing side contributes nothing, so a
-    one-sided or empty book never drags the mark.
+    `levels` are (price in ticks, quantity in lots), best first; a lot at price p is worth
+    p × `value_per_tick_lot` money units. Whole levels are taken while they fit; the level that
+    completes the notional is taken in part (a fraction of a lot is fine: this is a price, not
+    a trade). With S lots taken whole and r money units left for the last level's price p:
+
+        impact = notional × p / (value_per_tick_lot × S × p + r)
+
+    rounded down to a tick for a bid, up for an ask. None when the whole side is worth less
+    than `notional` (or `notional` / `value_per_tick_lot` is not positive).
     """
-    up = best_bid - index if best_bid is not None and best_bid > index else 0
-    down = index - best_ask if best_ask is not None and best_ask < index else 0
+    if notional <= 0 or value_per_tick_lot <= 0:
+        return None
+    taken = 0  # money units of the whole levels taken so far
+    lots = 0
+    for price, qty in levels:
+        worth = price * qty * value_per_tick_lot
+        if taken + worth >= notional:
+            num = notional * price
+            den = value_per_tick_lot * lots * price + (notional - taken)
+            return num // den if bid else -(-num // den)
+        taken += worth
+        lots += qty
+    return None
+
+
+def premium_ticks(impact_bid: int | None, impact_ask: int | None, index: int) -> int:
+    """One premium sample (ticks): max(0, impact bid − index) − max(0, index − impact ask).
+
+    Zero while the index lies between the impact prices; the distance to the near one when
+    both are above or below the index. A missing side (one that cannot fill the impact
+    notional) contributes nothing, so a thin, one-sided or empty book never drags the mark.
+    """
+    up = impact_bid - index if impact_bid is not None and impact_bid > index else 0
+    down = index - impact_ask if impact_ask is not None and impact_ask < index else 0
     return up - down
 
 
