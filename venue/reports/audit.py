@@ -3,8 +3,13 @@ records for every operator action) as CSV, each with the hashes an auditor needs
 the row is the one in the journal.
 
 Columns: seq, time (UTC, microseconds), operator, action, detail, `command_sha256` (SHA-256 of
-the row's stored command bytes), `events_sha256` (of its stored events bytes) and `chain` (the
-journal's chained row hash, hex, when the journal file has a `chain` column; empty otherwise).
+the row's stored command bytes), `events_sha256` (of its stored events bytes), `chain` (the
+journal's chained row hash, hex) and `prev_chain` (the previous row's), so that with the row's
+stored bytes an auditor recomputes `chain` by the journal's rule (`venue.journal.chain`:
+BLAKE2b-256, person `venue-journal`, over prev_chain, seq and ts as 8-byte big-endian, the
+command's length as 4-byte big-endian, the command and the events) and, with the whole
+journal, follows the chain from any row to the head. A journal file without a `chain` column
+(older than schema version 4, never opened by a newer venue) leaves both empty.
 
 Invariants:
 - Read only: the file is opened with SQLite's `mode=ro`; nothing is written.
@@ -38,6 +43,7 @@ AUDIT_COLUMNS = [
     "command_sha256",
     "events_sha256",
     "chain",
+    "prev_chain",
 ]
 _decode = msgspec.msgpack.Decoder(Command).decode
 
@@ -56,8 +62,10 @@ def audit_rows(
     try:
         cols = {str(r[1]) for r in conn.execute("PRAGMA table_info(journal)")}
         chained = "chain" in cols
-        sql = f"SELECT seq, ts, cmd, events{', chain' if chained else ''} FROM journal"
-        sql += " WHERE instr(cmd, ?) > 0 ORDER BY seq"
+        sql = "SELECT seq, ts, cmd, events"
+        if chained:
+            sql += ", chain, (SELECT p.chain FROM journal p WHERE p.seq = journal.seq - 1)"
+        sql += " FROM journal WHERE instr(cmd, ?) > 0 ORDER BY seq"
         rows: list[list[object]] = []
         for r in conn.execute(sql, (b"RecordAdminAction",)):
             seq, ts, raw, events = int(r[0]), int(r[1]), bytes(r[2]), bytes(r[3])
@@ -76,6 +84,7 @@ def audit_rows(
                     hashlib.sha256(raw).hexdigest(),
                     hashlib.sha256(events).hexdigest(),
                     bytes(r[4]).hex() if chained else "",
+                    _prev_chain(r[5]) if chained else "",
                 ]
             )
     except sqlite3.Error as exc:
@@ -83,6 +92,11 @@ def audit_rows(
     finally:
         conn.close()
     return chained, rows
+
+
+def _prev_chain(value: bytes | None) -> str:
+    """The previous row's chain hash; the genesis (32 zero bytes) before seq 1."""
+    return bytes(value).hex() if value is not None else bytes(32).hex()
 
 
 async def audit_export(
