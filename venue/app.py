@@ -361,7 +361,9 @@ async def start_follower(
 ) -> asyncio.subprocess.Process:
     """The surveillance process (`venue surveil --follow`), at idle priority, stopped with
     the venue (and killed by the kernel should the venue die)."""
-    with open(f"{alerts_path}.log", "ab") as log_file:  # the child keeps its own descriptor
+    # private like the journal's files; the child keeps its own descriptor
+    log_file = os.open(f"{alerts_path}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -384,6 +386,8 @@ async def start_follower(
             stderr=log_file,
             preexec_fn=_die_with_parent,
         )
+    finally:
+        os.close(log_file)
 
 
 def _libc_prctl() -> Any:
