@@ -32,6 +32,7 @@ import msgspec
 import uvloop
 
 from venue import log
+from venue.admin import archive_cli
 from venue.admin.custody import Custody
 from venue.admin.custody_ops import CustodyOps, load_custody
 from venue.admin.ops import AdminOps
@@ -296,7 +297,9 @@ class Venue:
             sessions=len(cfg.sessions),
             feed_session=self.marketdata.session if self.marketdata else None,
         )
-        self.history = HistoryCheck(db, until_seq=report.snapshot_seq if report else 0)
+        self.history = HistoryCheck(
+            db, until_seq=report.snapshot_seq if report else 0, after=journal.base
+        )
         self._tasks.append(asyncio.create_task(self._check_history(), name="journal-history"))
 
     def _history_status(self) -> dict[str, object]:
@@ -516,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = jsub.add_parser("verify", help="replay the journal from empty and compare")
     verify.add_argument("--db", default="var/venue.db", help="the journal database")
     verify.set_defaults(func=_journal_verify)
+    archive_cli.add_parser(jsub)
     # these two parse their own arguments (venue.surveillance.offline, venue.reports.cli)
     sub.add_parser(
         "surveil", help="market surveillance over a journal file", add_help=False
