@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -31,13 +32,17 @@ import signal
 import sys
 from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import uvloop
 from prometheus_client import CollectorRegistry
 
 from venue import log
 from venue.admin import archive_cli
 from venue.admin.argv import globals_anywhere
+from venue.admin.custody import Custody
+from venue.admin.custody_ops import CustodyOps, load_custody
 from venue.admin.ops import AdminOps, ReplicationOps, StandbyOps
 from venue.admin.server import AdminServer, AdminSocketInUse
 from venue.admin.tape import Tape
@@ -51,6 +56,7 @@ from venue.config import (
     load_config,
     margin_mode_commands,
 )
+from venue.config_surveillance import SurveillanceConfig
 from venue.core import AddInstrument, Engine, RecordAdminAction
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
@@ -76,9 +82,12 @@ from venue.marketdata.publisher import FeedResume
 from venue.marketdata.shadow import FeedShadow
 from venue.metrics import MetricsServer, VenueMetrics
 from venue.replication import ReplicaNode, ReplicationError
+from venue.reports.cli import main as report_main
 from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.risk.monitor import RiskMonitor, run_monitor
 from venue.sequencer import Sequencer
+from venue.surveillance import AlertStore, AlertStoreError, LiveSurveillance
+from venue.surveillance.offline import main as surveil_main
 
 _log = log.get_logger("venue.app")
 
@@ -135,6 +144,9 @@ class Venue:
         self.message_log: FixMessageLog | None = None
         self.metrics: VenueMetrics | None = None
         self.metrics_server: MetricsServer | None = None
+        self.surveillance: LiveSurveillance | None = None
+        self.surveillance_process: asyncio.subprocess.Process | None = None
+        self._alert_store: AlertStore | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -222,6 +234,22 @@ class Venue:
             impact_notional=impact_notionals(cfg),
         )
         seq.subscribe(self.risk.on_committed)
+        alerts_path = cfg.surveillance.alerts_path or str(db.parent / "surveillance.db")
+        if cfg.surveillance.enabled:
+            try:
+                self._alert_store = AlertStore.open(alerts_path, create=self.create)
+            except AlertStoreError as exc:
+                raise StartupError(str(exc)) from exc
+            if cfg.surveillance.run == "task":
+                # queued by the subscriber, judged by its own task
+                self.surveillance = LiveSurveillance(cfg.surveillance, self._alert_store)
+                seq.subscribe(self.surveillance.on_committed)
+            else:  # a process of its own follows the journal file: off the order path
+                self._alert_store.close()
+                self._alert_store = None
+                self.surveillance_process = await start_follower(
+                    str(db), alerts_path, cfg.surveillance, start_seq=last_seq + 1
+                )
         await seq.start()
         if report is not None and report.lost:
             self.log.warning("journal_loss_accepted", path=str(db), lost=report.lost)
@@ -319,6 +347,13 @@ class Venue:
         )
         tape = Tape()  # recent trades and funding for the admin, from committed events
         seq.subscribe(tape.on_committed)
+        if self.surveillance is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.surveillance.run(journal, last_seq, self.clock.monotonic_ns),
+                    name="surveillance",
+                )
+            )
         ops = AdminOps(
             tape=tape,
             sequencer=seq,
@@ -331,6 +366,10 @@ class Venue:
             replication=self._replication_ops(),
             history=self._history_status,
         )
+        if cfg.custody.enabled:  # withdrawals become M-of-N approved requests
+            custody = Custody(cfg.custody)
+            await load_custody(journal, custody)
+            CustodyOps(ops, custody)
         self.admin = AdminServer(ops, cfg.admin.socket)
         try:
             await self.admin.start()
@@ -448,6 +487,12 @@ class Venue:
             await self._stop_step("sequencer", self.sequencer.stop())
         if self.marketdata is not None:
             await self._stop_step("marketdata", self.marketdata.stop())
+        if self.surveillance_process is not None:
+            process, self.surveillance_process = self.surveillance_process, None
+            await self._stop_step("surveillance", stop_follower(process))
+        if self._alert_store is not None:
+            store, self._alert_store = self._alert_store, None
+            store.close()
 
     async def _stop_step(self, part: str, step: Awaitable[object]) -> None:
         try:
@@ -468,6 +513,68 @@ def _say(line: str) -> None:
     """One line on stderr for a person; a stderr that has gone is no reason to fail."""
     with contextlib.suppress(OSError, ValueError):
         print(line, file=sys.stderr)
+
+
+async def start_follower(
+    db: str, alerts_path: str, settings: SurveillanceConfig, *, start_seq: int
+) -> asyncio.subprocess.Process:
+    """The surveillance process (`venue surveil --follow`), at idle priority, stopped with
+    the venue (and killed by the kernel should the venue die)."""
+    # private like the journal's files; the child keeps its own descriptor
+    log_file = os.open(f"{alerts_path}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "venue",
+            "surveil",
+            "--db",
+            db,
+            "--follow",
+            "--alerts",
+            alerts_path,
+            "--start-seq",
+            str(start_seq),
+            "--settings",
+            msgspec.json.encode(settings).decode(),
+            "--watch-parent",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            # never the venue's own stderr: whoever reads it to its end would wait for this
+            # process too; its failures go to a file beside the alerts
+            stderr=log_file,
+            preexec_fn=_die_with_parent,
+        )
+    finally:
+        os.close(log_file)
+
+
+def _libc_prctl() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: --watch-parent remains
+        return None
+
+
+_PRCTL = _libc_prctl()  # looked up here: the forked child only calls it
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL when the venue dies (Linux prctl PR_SET_PDEATHSIG),
+    so a killed venue never leaves its surveillance process behind."""
+    if _PRCTL is not None:
+        _PRCTL(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
+
+
+async def stop_follower(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 class StartupError(Exception):
@@ -721,6 +828,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", default="var/venue.db", help="the journal database")
     verify.set_defaults(func=_journal_verify)
     archive_cli.add_parser(jsub)
+    # these two parse their own arguments (venue.surveillance.offline, venue.reports.cli)
+    sub.add_parser(
+        "surveil", help="market surveillance over a journal file", add_help=False
+    ).set_defaults(func=lambda a: surveil_main(a.rest), own_args=True)
+    sub.add_parser(
+        "report", help="compliance reports over a journal file", add_help=False
+    ).set_defaults(func=lambda a: report_main(a.rest), own_args=True)
     demo = sub.add_parser("demo", help="run a short order flow through the core and print it")
     demo.set_defaults(func=_demo)
     globals_anywhere(p, _global_options)
@@ -729,7 +843,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if not getattr(args, "own_args", False) and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     log.configure(level=args.log_level)
     try:
         return int(args.func(args))

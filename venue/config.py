@@ -27,10 +27,12 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+from venue.config_custody import CustodyConfig
 from venue.config_marketdata import MarketDataConfig
 from venue.config_ops import FixLogConfig, MetricsConfig
 from venue.config_replication import ReplicationConfig
 from venue.config_risk import RiskConfig
+from venue.config_surveillance import SurveillanceConfig
 from venue.core.commands import AddAccount, Deposit, SetMarginMode
 from venue.core.margin import value_factor
 from venue.core.types import (
@@ -202,6 +204,8 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     risk: RiskConfig = RiskConfig()
     fixlog: FixLogConfig = FixLogConfig()
     metrics: MetricsConfig = MetricsConfig()
+    surveillance: SurveillanceConfig = SurveillanceConfig()
+    custody: CustodyConfig = CustodyConfig()
     replication: ReplicationConfig | None = None  # absent: one node, no NATS
     segments: list[SegmentConfig] = msgspec.field(
         default_factory=lambda: [
@@ -491,6 +495,7 @@ def validate(cfg: VenueConfig) -> None:
                     f, f"firms[{idx}].accounts[{a_idx}]", f"{acct!r} is invalid or duplicated"
                 )
             accounts[acct] = firm.name
+    _validate_surveillance(cfg, firms)
     symbols: set[str] = set()
     for idx, inst in enumerate(cfg.instruments):
         _validate_instrument(inst, f, f"instruments[{idx}]")
@@ -528,6 +533,20 @@ def validate(cfg: VenueConfig) -> None:
         for d_idx, acct in enumerate(s.dropcopy_accounts):
             if acct not in accounts:
                 raise ConfigError(f, f"{k}dropcopy_accounts[{d_idx}]", f"unknown account {acct!r}")
+
+
+def _validate_surveillance(cfg: VenueConfig, firms: set[str]) -> None:
+    for name, table in (("surveillance", cfg.surveillance), ("custody", cfg.custody)):
+        bad = table.validate()
+        if bad is not None:
+            key, _, why = bad.partition(": ")
+            raise ConfigError(cfg.source, f"{name}.{key}", why)
+    for idx, group in enumerate(cfg.surveillance.affiliated_firms):
+        for firm in group:
+            if firm not in firms:
+                raise ConfigError(
+                    cfg.source, f"surveillance.affiliated_firms[{idx}]", f"unknown firm {firm!r}"
+                )
 
 
 def instrument_from_config(

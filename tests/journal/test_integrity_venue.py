@@ -236,10 +236,13 @@ def test_journal_files_are_created_private(tmp_path: Path) -> None:
     try:
         assert jdir.stat().st_mode & 0o777 == 0o700  # created by the venue
         names = {"venue.db", "venue.db-wal", "venue.db-shm", "venue.db.lock", "venue.db.state"}
-        # fixlog/: the sessions' FIX message files (issue 19), a private directory of its own
-        assert {p.name for p in jdir.iterdir()} == {*names, "fixlog"}
+        # beside them: fixlog/ (the sessions' FIX message files, a private directory) and
+        # the surveillance process's alerts file (its -wal/-shm while it writes) and its log
+        theirs = {p.name for p in jdir.iterdir() if p.name.startswith("surveillance.db")}
+        assert {"surveillance.db", "surveillance.db.log"} <= theirs
+        assert {p.name for p in jdir.iterdir()} - theirs == {*names, "fixlog"}
         modes = {p.name: p.stat().st_mode & 0o777 for p in jdir.iterdir()}
-        assert modes == {**dict.fromkeys(names, 0o600), "fixlog": 0o700}
+        assert modes == {**dict.fromkeys(names | theirs, 0o600), "fixlog": 0o700}
     finally:
         assert venue.terminate() == 0
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in jdir.iterdir() if p.is_file())

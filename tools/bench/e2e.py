@@ -203,6 +203,7 @@ def run_venue(
         sessions=args.sessions,
         synchronous=sync,
         marketdata_port=md.getsockname()[1] if md else None,
+        surveillance=not args.no_surveillance,
         busy_poll_us=args.busy_poll_us,
         metrics=args.metrics,
         fixlog=args.fixlog,
@@ -376,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--no-fixlog", dest="fixlog", action="store_false", help="venue without its FIX log"
+    )
+    parser.add_argument(
+        "--no-surveillance", action="store_true", help="venue without its surveillance task"
     )
     parser.add_argument(
         "--busy-poll-us", type=int, default=0, help="venue's gateway.busy_poll_us (0: off)"

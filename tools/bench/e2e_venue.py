@@ -43,6 +43,7 @@ def write_setup(
     busy_poll_us: int = 0,
     metrics: bool = True,
     fixlog: bool = True,
+    surveillance: bool = True,
 ) -> tuple[Path, list[tuple[str, Ed25519PrivateKey]]]:
     """venue.toml + sessions/*.toml in `directory`; returns (config, [(comp_id, key)])."""
     text = (ROOT / "venue" / "default.toml").read_text()
@@ -93,6 +94,8 @@ def write_setup(
             "[throttle]\nmessages_per_second = 10000000\nburst = 20000000\nabuse_seconds = 60\n"
         )
         creds.append((comp_id, key))
+    if not surveillance:  # the venue without its surveillance subscriber (to measure its cost)
+        text += "\n[surveillance]\nenabled = false\n"
     config = directory / "venue.toml"
     config.write_text(text)
     return config, creds

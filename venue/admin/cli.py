@@ -54,6 +54,7 @@ import sys
 from collections.abc import Sequence
 
 from venue.admin import commands as c
+from venue.admin import compliance, custody_cli
 from venue.admin.argv import globals_anywhere
 from venue.admin.context import (
     EXIT_DIVERGED,
@@ -186,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp = acc.add_parser(verb, help=f"{verb} an amount in USD")
         sp.add_argument("account")
         sp.add_argument("amount")
+        if verb == "withdraw":
+            sp.add_argument("--to", help="address (with custody: an approved request)")
         sp.set_defaults(func=fn)
     sp = acc.add_parser("margin-mode", help="isolated or cross margin in one instrument")
     sp.add_argument("account")
@@ -241,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--until", help="ISO-8601 UTC time")
     sp.add_argument("--db", help="journal database (default: the running venue's)")
     sp.set_defaults(func=c.cmd_audit)
+    compliance.register(sub)
+    custody_cli.register(sub)
     sp = sub.add_parser("top", help="live view of sessions, books and the journal")
     sp.add_argument("--iterations", type=int, default=0, help="stop after N refreshes (0: never)")
     sp.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")

@@ -364,8 +364,9 @@ def cmd_account_deposit(ctx: Ctx) -> int:
 
 def cmd_account_withdraw(ctx: Ctx) -> int:
     a = ctx.args
-    ctx.confirm(f"withdraw {a.amount} USD from {a.account}")
-    ctx.out(ctx.call("account.withdraw", account=a.account, amount=a.amount), done)
+    to = {"to": a.to} if a.to else {}
+    ctx.confirm(f"withdraw {a.amount} USD from {a.account}" + (f" to {a.to}" if a.to else ""))
+    ctx.out(ctx.call("account.withdraw", account=a.account, amount=a.amount, **to), done)
     return EXIT_OK
 
 

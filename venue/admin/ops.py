@@ -280,6 +280,11 @@ class AdminOps:
         self._ops.update(views.table())
         self._archiving = Archiving(sequencer, self._committed)
 
+    def add_op(self, name: str, args: type[_Args], handler: Handler) -> None:
+        """Register or replace an operation (`venue.admin.custody_ops` replaces
+        `account.withdraw` when custody is configured)."""
+        self._ops[name] = (args, handler)
+
     @property
     def op_names(self) -> list[str]:
         return list(self._ops)
