@@ -4,6 +4,8 @@ section 10: surveillance, reports): `read_rows_decoded(path, on_row, ...)`.
 Invariants:
 - Read only: the file is opened with `create=False, exclusive=False`, beside a running venue or
   alone, and nothing is written.
+- Rows moved to archive files (`venue journal archive`) are read from those files first, so
+  a consumer sees every row from the first whatever was archived.
 - `on_row(seq, ts, cmd, events)` sees the rows with `after_seq < seq <= until_seq` (no upper
   bound when `until_seq` is None) and, when given, `from_ts <= ts < until_ts`, in seq order,
   with the events stored beside each command (not replayed: `venue journal verify` proves those
@@ -14,11 +16,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from venue.core import Command, Event
+from venue.journal import archive
+from venue.journal.chain import GENESIS
 from venue.journal.store import Journal
 
 __all__ = ["RowSink", "read_rows_decoded"]
@@ -56,7 +61,21 @@ async def read_rows_decoded(
 
     try:
         with contextlib.suppress(_Done):
-            await journal.scan(after_seq, on_chunk, with_events=True)
+            await _archived(journal, Path(path), after_seq, on_chunk)
+            await journal.scan(max(after_seq, journal.base[0]), on_chunk, with_events=True)
         return journal.last_seq
     finally:
         await journal.close()
+
+
+async def _archived(
+    journal: Journal, path: Path, after_seq: int, on_chunk: Callable[[list[Any]], None]
+) -> None:
+    """The rows after `after_seq` that `venue journal archive` moved to archive files (each
+    file checked against its recorded SHA-256 and the chain as it is read)."""
+    prev = GENESIS
+    for record in await journal.archives():
+        if record.last_seq > after_seq:
+            rows = archive.read(archive.directory(path) / record.file, record, prev_chain=prev)
+            on_chunk([row[:4] for row in rows if row[0] > after_seq])
+        prev = record.chain
