@@ -18,6 +18,7 @@ import pytest
 from tests.journal.test_recovery import _build
 from tests.venue_process import REPO, start_venue, write_config
 from venue.admin.client import AdminClient
+from venue.admin.journaltools import AuditFilter, read_audit
 from venue.journal import recover
 from venue.journal.archive import directory
 from venue.journal.rows import read_rows_decoded
@@ -172,6 +173,9 @@ def test_a_running_venue_adopts_an_archive_and_keeps_trading(tmp_path: Path) -> 
     finally:
         conn.close()
     assert any(b"journal.archive" in cmd for cmd in actions)  # the adoption is audited
+    # the audit still lists the actions whose rows now live in the archive file
+    audit = asyncio.run(read_audit(str(db), AuditFilter(action="account.deposit")))
+    assert [a["seq"] <= archived for a in audit] == [True, True, False, False]
     venue = start_venue(cfg, cwd=tmp_path)  # and it starts again on the archived journal
     try:
         venue.wait_ready(timeout=60)

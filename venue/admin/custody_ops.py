@@ -25,6 +25,7 @@ from venue.admin.ops import AdminOps, OpError, _Args
 from venue.admin.protocol import ErrorCode
 from venue.core import AdminActionRecorded, Command, RecordAdminAction, Withdraw
 from venue.journal import Journal
+from venue.journal.rows import scan_all
 
 __all__ = ["CustodyOps", "load_custody"]
 
@@ -67,7 +68,7 @@ async def load_custody(journal: Journal, custody: Custody) -> None:
                 if isinstance(cmd, RecordAdminAction) and cmd.action.startswith(PREFIX):
                     custody.apply(cmd.action, cmd.detail, ts)
 
-    await journal.scan(0, on_chunk)
+    await scan_all(journal, on_chunk)
 
 
 class CustodyOps:

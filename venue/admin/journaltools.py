@@ -19,6 +19,7 @@ import msgspec
 
 from venue.core import Command
 from venue.journal import Journal, JournalError
+from venue.journal.rows import scan_all
 from venue.journal.verify import Diverged, verify
 
 __all__ = ["AuditFilter", "parse_time", "read_audit", "verify_journal"]
@@ -75,7 +76,7 @@ async def read_audit(path: str, flt: AuditFilter) -> list[dict[str, Any]]:
 
     journal = await Journal.open(path, create=False, readonly=True)
     try:
-        await journal.scan(0, on_chunk)
+        await scan_all(journal, on_chunk)
     finally:
         await journal.close()
     return out

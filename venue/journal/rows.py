@@ -26,7 +26,7 @@ from venue.journal import archive
 from venue.journal.chain import GENESIS
 from venue.journal.store import Journal
 
-__all__ = ["RowSink", "read_rows_decoded"]
+__all__ = ["RowSink", "read_rows_decoded", "scan_all"]
 
 RowSink = Callable[[int, int, Command, list[Event]], None]
 _decode_cmd = msgspec.msgpack.Decoder(Command).decode
@@ -61,21 +61,28 @@ async def read_rows_decoded(
 
     try:
         with contextlib.suppress(_Done):
-            await _archived(journal, Path(path), after_seq, on_chunk)
-            await journal.scan(max(after_seq, journal.base[0]), on_chunk, with_events=True)
+            await scan_all(journal, on_chunk, after_seq=after_seq, with_events=True)
         return journal.last_seq
     finally:
         await journal.close()
 
 
-async def _archived(
-    journal: Journal, path: Path, after_seq: int, on_chunk: Callable[[list[Any]], None]
+async def scan_all(
+    journal: Journal,
+    on_chunk: Callable[[list[Any]], None],
+    *,
+    after_seq: int = 0,
+    with_events: bool = False,
 ) -> None:
-    """The rows after `after_seq` that `venue journal archive` moved to archive files (each
-    file checked against its recorded SHA-256 and the chain as it is read)."""
+    """`Journal.scan` over every row after `after_seq`, those `venue journal archive` moved to
+    archive files first (each file checked against its recorded SHA-256 and the chain as it is
+    read): rows of (seq, ts, cmd) or, `with_events`, (seq, ts, cmd, events)."""
+    width = 4 if with_events else 3
     prev = GENESIS
+    folder = archive.directory(Path(journal.path))
     for record in await journal.archives():
         if record.last_seq > after_seq:
-            rows = archive.read(archive.directory(path) / record.file, record, prev_chain=prev)
-            on_chunk([row[:4] for row in rows if row[0] > after_seq])
+            rows = archive.read(folder / record.file, record, prev_chain=prev)
+            on_chunk([row[:width] for row in rows if row[0] > after_seq])
         prev = record.chain
+    await journal.scan(max(after_seq, journal.base[0]), on_chunk, with_events=with_events)

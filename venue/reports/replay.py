@@ -22,6 +22,7 @@ import msgspec
 
 from venue.core import Command, Engine, Event
 from venue.journal import Journal, JournalGap
+from venue.journal.rows import scan_all
 
 __all__ = ["ReplaySink", "replay"]
 
@@ -74,7 +75,7 @@ async def replay(
     journal = await Journal.open(path, create=False, exclusive=False)
     try:
         with contextlib.suppress(_Done):
-            await journal.scan(0, on_chunk)
+            await scan_all(journal, on_chunk)
     finally:
         await journal.close()
     if reach is not None and on_reach is not None:
