@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
+from venue.core.quote_types import MassQuote, QuoteCancel
 from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 
 __all__ = [
@@ -27,8 +28,10 @@ __all__ = [
     "Halt",
     "Liquidate",
     "MassCancel",
+    "MassQuote",
     "NewOrder",
     "PublishStatistics",
+    "QuoteCancel",
     "RecordAdminAction",
     "ReplaceOrder",
     "Resume",
@@ -309,4 +312,6 @@ Command = (
     | SettleInstrument
     | RecordAdminAction
     | FundInsurance
+    | MassQuote
+    | QuoteCancel
 )

@@ -8,6 +8,8 @@ each with its inputs given explicitly and testable on its own:
 - `Liquidation` (`venue.core.liquidation`): the Liquidate command, insurance fund, ADL;
 - `Prices` (`venue.core.prices`): index and mark prices, funding, final settlement;
 - `Queries` (`venue.core.queries`): read-only views;
+- `Quotes` (`venue.core.quotes`): mass quotes and quote cancels (quote sides rest as orders;
+  they run R1 only, being passive, and trade as resting orders through match and R2);
 and the plain command functions of `venue.core.instruments` and `venue.core.orders`.
 
 Each order command runs three named steps (exchange-core style), in this module: pre-trade
@@ -103,19 +105,20 @@ from venue.core.matching import Matching
 from venue.core.orders import expire_orders, mass_cancel
 from venue.core.prices import Prices
 from venue.core.queries import Queries
+from venue.core.quote_types import MassQuote, QuoteCancel
+from venue.core.quotes import Quotes, check_quotes
 from venue.core.rejects import cancel_rejected, order_rejected
 from venue.core.risk import Margin
 from venue.core.state import EngineState
 from venue.core.types import (
-    MAX_PRICE,
     CancelReason,
     Instrument,
-    InstrumentState,
     OrdType,
     RejectReason,
     Side,
     TimeInForce,
 )
+from venue.core.validation import limit_checks, price_checks, quantity_checks, tradable
 
 __all__ = ["Engine"]
 
@@ -127,8 +130,6 @@ _MARKET = OrdType.MARKET
 _GTD = TimeInForce.GTD
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
-_HALTED = InstrumentState.HALTED
-_EXPIRED = InstrumentState.EXPIRED
 _NO_SESSION: dict[str, Order] = {}
 # Cancel reasons of the hot paths, bound once (an enum class attribute read costs ~70 ns)
 _REQUESTED = CancelReason.REQUESTED
@@ -154,6 +155,7 @@ class Engine:
         self.liquidation = Liquidation(state, margin, ledger, self._execute)
         self.prices = prices = Prices(state, ledger)
         self.queries = Queries(state, margin)
+        self.quotes = quotes = Quotes(state, margin)
         self._handlers: dict[type[Any], Callable[[Any], list[Event]]] = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
@@ -177,6 +179,8 @@ class Engine:
             SettleInstrument: prices.settle_instrument,
             RecordAdminAction: prices.record_admin_action,
             FundInsurance: ledger.fund_insurance,
+            MassQuote: quotes.mass_quote,
+            QuoteCancel: quotes.quote_cancel,
         }
 
     # ------------------------------------------------------------------ public surface
@@ -210,6 +214,7 @@ class Engine:
         state = self.state
         check_state(state.markets, state.orders, state.by_session, state.next_order_id)
         self.queries.check_accounts()
+        check_quotes(state)
 
     def snapshot(self) -> bytes:
         """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
@@ -297,22 +302,14 @@ class Engine:
             reason = RejectReason.INVALID_ORDER
         elif mkt is None:
             reason = RejectReason.UNKNOWN_INSTRUMENT
-        elif mkt.state is _EXPIRED or (mkt.expiry_ts and ts >= mkt.expiry_ts):
-            reason = RejectReason.INSTRUMENT_EXPIRED
-        elif mkt.state is _HALTED:
-            reason = RejectReason.INSTRUMENT_HALTED
+        elif (reason := tradable(mkt, ts)) is not None:  # the shared ladder (venue.core.validation)
+            pass
         elif cmd.cl_ord_id in (per := state.by_session.get(cmd.session, _NO_SESSION)):
             reason = RejectReason.DUPLICATE_CL_ORD_ID
-        elif qty <= 0:
-            reason = RejectReason.INVALID_QUANTITY
-        elif qty > mkt.max_qty:
-            reason = RejectReason.QTY_ABOVE_MAXIMUM
+        elif (reason := quantity_checks(mkt, qty)) is not None:
+            pass
         elif ord_type == _LIMIT:
-            if not mkt.lo <= price <= mkt.hi:
-                if price <= 0 or price > MAX_PRICE:
-                    reason = RejectReason.INVALID_PRICE
-                else:
-                    reason = RejectReason.PRICE_OUTSIDE_BAND
+            reason = price_checks(mkt, price)
         elif ord_type == _MARKET:
             if price != 0:
                 reason = RejectReason.INVALID_PRICE
@@ -479,21 +476,12 @@ class Engine:
         reason: RejectReason | None = None
         if not cmd.cl_ord_id:
             reason = RejectReason.INVALID_ORDER
-        elif mkt.state is _EXPIRED:
-            reason = RejectReason.INSTRUMENT_EXPIRED
-        elif mkt.state is _HALTED:
-            reason = RejectReason.INSTRUMENT_HALTED
+        elif (reason := tradable(mkt, ts)) is not None:  # the shared ladder, as for new orders
+            pass
         elif cmd.cl_ord_id in per:
             reason = RejectReason.DUPLICATE_CL_ORD_ID
-        elif qty <= 0:
-            reason = RejectReason.INVALID_QUANTITY
-        elif qty > mkt.max_qty:
-            reason = RejectReason.QTY_ABOVE_MAXIMUM
-        elif not mkt.lo <= price <= mkt.hi:
-            if price <= 0 or price > MAX_PRICE:
-                reason = RejectReason.INVALID_PRICE
-            else:
-                reason = RejectReason.PRICE_OUTSIDE_BAND
+        elif (reason := limit_checks(mkt, price, qty)) is not None:
+            pass
         elif qty <= o.cum_qty:
             reason = RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY
         elif o.post_only and (keys := opp.keys) and keys[-1] >= opp.sign * price:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import msgspec
 
+from venue.core.quote_types import MassQuoteAcked, QuotesCanceled
 from venue.core.types import (
     BalanceReason,
     CancelReason,
@@ -61,6 +62,7 @@ __all__ = [
     "MarkPriceSet",
     "MassCancelCompleted",
     "MassCancelRejected",
+    "MassQuoteAcked",
     "OrderAccepted",
     "OrderCanceled",
     "OrderFilled",
@@ -68,6 +70,7 @@ __all__ = [
     "OrderReplaced",
     "PositionLiquidated",
     "PositionSettled",
+    "QuotesCanceled",
     "ReferencePriceChanged",
     "StatisticsPublished",
 ]
@@ -498,4 +501,6 @@ Event = (
     | InstrumentSettled
     | PositionSettled
     | AdminActionRecorded
+    | MassQuoteAcked
+    | QuotesCanceled
 )

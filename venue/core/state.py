@@ -10,6 +10,8 @@ state of its own. Invariants kept here (checked by `venue.core.checks` and
   becomes an ExecutionReport consumes one exec id (`canceled` consumes it for a cancel).
 - Unsolicited cancels (`cancel_resting`) take the order out of its book, its indexes and its
   account's exposure, in one step.
+- `quotes[session][symbol]` holds the session's quote sides (`venue.core.quotes`); `index`
+  adds every resting quote order to it, so `restore` rebuilds it.
 - `restore(snapshot())` rebuilds an equal state (same `state_hash()`): the encoding is
   canonical (`venue.core.snapshot`).
 """
@@ -42,6 +44,9 @@ class EngineState:
         self.markets: dict[str, Market] = {}
         self.orders: dict[int, Order] = {}
         self.by_session: dict[str, dict[str, Order]] = {}
+        # session -> symbol -> [bid, ask]: the session's quote sides (`venue.core.quotes`);
+        # derived from the orders (see `index`), never snapshotted.
+        self.quotes: dict[str, dict[str, list[Order | None]]] = {}
         self.accounts: dict[str, Account] = {}
         self.insurance_fund = 0
         self.fees_collected = 0
@@ -57,6 +62,9 @@ class EngineState:
             per = self.by_session[o.session] = {}
         per[o.cl_ord_id] = o
         self.hold(o)
+        if o.cl_ord_id[:1] == "\x01":  # a quote side: its key starts with SOH (core.quotes)
+            sides = self.quotes.setdefault(o.session, {}).setdefault(o.symbol, [None, None])
+            sides[0 if o.side == _BUY else 1] = o
 
     def unindex(self, o: Order) -> None:
         del self.orders[o.order_id]

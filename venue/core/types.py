@@ -140,6 +140,9 @@ class RejectReason(enum.IntEnum):
     INSTRUMENT_NOT_EXPIRED = 33  # SettleInstrument before ExpireInstrument
     NOT_A_PERPETUAL = 34  # ApplyFunding on a dated future
     ALREADY_SETTLED = 35  # SettleInstrument twice
+    QUOTE_WOULD_CROSS = 36  # a quote side at or through the opposite side of the book
+    QUOTE_LIMIT_EXCEEDED = 37  # a quote on one more instrument than the session may quote
+    INVALID_QUOTE = 38  # empty QuoteEntryID, or a bid at or above the ask of the same entry
 
 
 class CancelReason(enum.IntEnum):
