@@ -149,6 +149,13 @@ class ThrottleConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     abuse_seconds: int = 5  # over the limit this long in a row: Logout
 
 
+class QuotingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Mass-quote limits of a trading session (RoE "Mass quotes")."""
+
+    max_entries_per_message: int = 100  # quote entries in one MassQuote (35=i)
+    max_quoted_instruments: int = 100  # instruments with a live quote at once (0: no limit)
+
+
 class ResetConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     on_logon: bool = False  # reset both sequence numbers at every Logon
     daily_at: str | None = None  # "HH:MM" UTC: first Logon after this time each day resets
@@ -174,6 +181,7 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     heartbeat: HeartbeatConfig = HeartbeatConfig()
     throttle: ThrottleConfig = ThrottleConfig()
     reset: ResetConfig = ResetConfig()
+    quoting: QuotingConfig = QuotingConfig()
     source: str = ""  # the file this session came from (set by the loader)
 
 
@@ -377,6 +385,13 @@ def _validate_session(s: SessionConfig, file: str, key: str) -> None:
             file,
             f"{k}throttle",
             "need messages_per_second >= 1, burst >= messages_per_second, abuse_seconds >= 1",
+        )
+    q = s.quoting
+    if not 1 <= q.max_entries_per_message <= 1000 or q.max_quoted_instruments < 0:
+        raise ConfigError(
+            file,
+            f"{k}quoting",
+            "need 1 <= max_entries_per_message <= 1000 and max_quoted_instruments >= 0",
         )
     if s.reset.daily_at is not None and not _HHMM.fullmatch(s.reset.daily_at):
         raise ConfigError(file, f"{k}reset.daily_at", f"{s.reset.daily_at!r} is not HH:MM (UTC)")

@@ -99,7 +99,7 @@ class EngineState:
             o = self.by_session.get(session, _NO_SESSION).get(orig_cl_ord_id)
             if o is None:
                 return None, _UNKNOWN_ORDER
-        if o.firm != firm:
+        if o.firm != firm or o.cl_ord_id[:1] == "\x01":  # quote sides: quote messages only
             return None, _UNKNOWN_ORDER
         return o, _UNKNOWN_ORDER
 

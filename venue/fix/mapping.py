@@ -26,7 +26,14 @@ Invariants:
 
 from __future__ import annotations
 
-from venue.core.commands import CancelOrder, MassCancel, NewOrder, ReplaceOrder
+from venue.core.commands import (
+    CancelOrder,
+    MassCancel,
+    MassQuote,
+    NewOrder,
+    QuoteCancel,
+    ReplaceOrder,
+)
 from venue.core.types import OrdType, StpMode, TimeInForce
 from venue.fix.codec import FixMessage, parse_utc_timestamp
 from venue.fix.mapping_num import (
@@ -47,6 +54,13 @@ from venue.fix.mapping_out import (
     order_status_report,
     replies,
     security_list,
+)
+from venue.fix.mapping_quotes import (
+    QuoteLimits,
+    QuoteStatusQuery,
+    decode_mass_quote,
+    decode_quote_cancel,
+    decode_quote_status_request,
 )
 from venue.fix.mapping_requests import (
     decode_mass_cancel,
@@ -117,8 +131,12 @@ Decoded = (
     | StatusQuery
     | MassStatusQuery
     | SecurityListQuery
+    | MassQuote
+    | QuoteCancel
+    | QuoteStatusQuery
     | Refusal
 )
+_QUOTE_LIMITS = QuoteLimits()
 
 _MAX_TS = 2**63 - 1  # the journal (msgpack) holds signed 64-bit nanoseconds: until 2262
 # Enum members bound once: reading one off its class costs ~130 ns in Python 3.11.
@@ -436,7 +454,12 @@ def decode_replace(
 # Dispatch
 
 
-def decode(msg: FixMessage, ctx: SessionContext, instruments: InstrumentTable) -> Decoded:
+def decode(
+    msg: FixMessage,
+    ctx: SessionContext,
+    instruments: InstrumentTable,
+    quote_limits: QuoteLimits = _QUOTE_LIMITS,
+) -> Decoded:
     """One inbound application message → command, query or refusal. Never raises."""
     try:
         mt = msg.msg_type
@@ -454,6 +477,12 @@ def decode(msg: FixMessage, ctx: SessionContext, instruments: InstrumentTable) -
             return decode_mass_status(msg, ctx)
         if mt == b"x":
             return decode_security_list_request(msg)
+        if mt == b"i":  # mass quoting: venue.fix.mapping_quotes
+            return decode_mass_quote(msg, ctx, instruments, quote_limits)
+        if mt == b"Z":
+            return decode_quote_cancel(msg, ctx)
+        if mt == b"a":
+            return decode_quote_status_request(msg, ctx)
         return business_refusal(
             msg,
             3,
