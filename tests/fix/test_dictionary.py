@@ -21,6 +21,7 @@ SESSION = ["0", "1", "2", "3", "4", "5", "A"]
 APPLICATION = [
     "D", "F", "G", "9", "8", "q", "r", "H", "AF", "x", "y", "j",
     "AD", "AE", "V", "W", "X", "Y", "AN", "AP", "BB", "BA",
+    "i", "b", "Z", "a", "AI",
 ]  # fmt: skip
 VENUE_TAGS = {
     5001,

@@ -122,6 +122,9 @@ REJECT_TEXT: dict[RejectReason, str] = {
     RejectReason.INSTRUMENT_NOT_EXPIRED: "instrument not expired",
     RejectReason.NOT_A_PERPETUAL: "funding applies to perpetuals only",
     RejectReason.ALREADY_SETTLED: "instrument already settled",
+    RejectReason.QUOTE_WOULD_CROSS: "quote would cross the book: quotes are passive",
+    RejectReason.QUOTE_LIMIT_EXCEEDED: "too many instruments quoted by this session",
+    RejectReason.INVALID_QUOTE: "invalid quote: no QuoteEntryID, or bid not below offer",
 }
 
 CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
