@@ -34,6 +34,7 @@ from venue.config import (
     instrument_from_config,
     load_config,
 )
+from venue.config_quoting import mmp_commands
 from venue.core import AddInstrument
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
@@ -153,6 +154,8 @@ class Venue:
                 seq.submit(AddInstrument(instrument=inst))
         for account_cmd in account_commands(cfg, engine.accounts):
             seq.submit(account_cmd)
+        for mmp_cmd in mmp_commands(cfg.sessions, instruments, engine.state.mmp):
+            seq.submit(mmp_cmd)  # market-maker protection from the session files
         self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
         # Drop copies are made at submit time and join their command's batch (RoE section 12).
         self.dropcopy = DropCopy(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tests.core.reference_quotes import mass_quote, quote_cancel
 from venue.core import (
     BAND_SCALE,
     MAX_PRICE,
@@ -46,6 +47,7 @@ from venue.core import (
     StpMode,
     TimeInForce,
 )
+from venue.core.quote_types import MassQuote, QuoteCancel
 
 R = RejectReason
 
@@ -361,8 +363,8 @@ class ReferenceBook:
             o: ROrder | None = found[0]
         else:
             o = self.live(c.session, c.orig_cl_ord_id)
-        if o is None or o.firm != c.firm:
-            return None, R.UNKNOWN_ORDER
+        if o is None or o.firm != c.firm or o.cl_ord_id.startswith("\x01"):
+            return None, R.UNKNOWN_ORDER  # quote sides answer quote messages only (RoE 16)
         return o, R.UNKNOWN_ORDER
 
     def cxl_rej(
@@ -384,6 +386,12 @@ class ReferenceBook:
             )
         ]
 
+    def do_MassQuote(self, c: MassQuote) -> list[Event]:
+        return mass_quote(self, c)
+
+    def do_QuoteCancel(self, c: QuoteCancel) -> list[Event]:
+        return quote_cancel(self, c)
+
     def do_CancelOrder(self, c: CancelOrder) -> list[Event]:
         o, reason = self.find(c)
         if o is None:
@@ -400,7 +408,7 @@ class ReferenceBook:
         bad: RejectReason | None = None
         if not c.cl_ord_id:
             bad = R.INVALID_ORDER
-        elif inst.state == InstrumentState.EXPIRED:
+        elif inst.state == InstrumentState.EXPIRED or (inst.expiry_ts and c.ts >= inst.expiry_ts):
             bad = R.INSTRUMENT_EXPIRED
         elif inst.state == InstrumentState.HALTED:
             bad = R.INSTRUMENT_HALTED

@@ -48,7 +48,7 @@ R = RejectReason
 # Produced by the FIX edge (decimal conversion) or reserved for later issues, never by the core.
 NOT_PRODUCED_BY_CORE = {R.PRICE_OFF_TICK, R.QTY_OFF_LOT, R.RISK_REJECTED}
 # Refusals of one mass-quote entry, never of a whole command: tests/core/test_quotes.py
-PER_QUOTE_ENTRY = {R.QUOTE_WOULD_CROSS, R.QUOTE_LIMIT_EXCEEDED, R.INVALID_QUOTE}
+PER_QUOTE_ENTRY = {R.QUOTE_WOULD_CROSS, R.QUOTE_LIMIT_EXCEEDED, R.INVALID_QUOTE, R.MMP_FROZEN}
 
 
 def _replace(**kw: Any) -> ReplaceOrder:

@@ -211,3 +211,60 @@ async def test_drop_copy_sees_quote_sides(venue_factory: VenueFactory, traders: 
         )
         (m,) = Framer().feed(raw)
         assert isinstance(m, FixMessage) and validate(m, DICTIONARY) is None
+
+
+async def test_mmp_triggers_notifies_freezes_and_resets_over_fix(
+    venue_factory: VenueFactory, traders: Traders
+) -> None:
+    from venue.config import MmpConfig
+    from venue.config_quoting import mmp_commands
+
+    protection = MmpConfig(account="ALPHA-1", underlying="BTC", window_ms=60_000, max_qty="0.5")
+    sessions = demo_sessions(**{"ALPHA-MM": {"quoting": QuotingConfig(mmp=[protection])}})
+    venue = await venue_factory(sessions)
+    engine = venue.sequencer.engine
+    instruments = [m.instrument for m in engine.markets.values()]
+    (cmd,) = mmp_commands(sessions, instruments, engine.state.mmp)
+    assert (cmd.max_qty, cmd.window_ms) == (500, 60_000)  # 0.5 in lots of 0.001
+    venue.sequencer.submit(cmd)
+    assert mmp_commands(sessions, instruments, engine.state.mmp) == []  # in force: not again
+
+    alpha = await logged_on(traders, venue.port, "ALPHA-MM")
+    bravo = await logged_on(traders, venue.port, "BRAVO-MM")
+    await mass_quote(
+        alpha,
+        "q1",
+        [
+            ("p", "BTC-PERP", "59990", "1", "60010", "1"),
+            ("f", "BTC-27MAR27", "60990", "1", "61010", "1"),
+            ("e", "ETH-PERP", "2999", "1", "3001", "1"),
+        ],
+    )
+    await got(alpha, b"b")
+    await bravo.new_order("b1", "2", "0.5", "59990")  # reaches 0.5 traded on BTC
+    fill = await got(alpha, b"8")
+    assert fill.get(150) == b"F"
+    canceled = [await got(alpha, b"8") for _ in range(4)]  # the BTC quotes, not ETH's
+    assert {m.get(55) for m in canceled} == {b"BTC-PERP", b"BTC-27MAR27"}
+    assert {m.get(150) for m in canceled} == {b"4"}
+    status = await got(alpha, b"U2")
+    assert (status.get(1), status.get(311), status.get(5201), status.get(5202)) == (
+        b"ALPHA-1",
+        b"BTC",
+        b"1",
+        b"1",
+    )
+    assert (status.get(5204), status.get(5205), status.get(5203)) == (b"0.5", b"1", None)
+    assert [o.symbol for o in engine.orders.values() if o.account == "ALPHA-1"] == [
+        "ETH-PERP",
+        "ETH-PERP",
+    ]
+
+    await mass_quote(alpha, "q2", [("p2", "BTC-PERP", "59990", "1", None, None)], level="1")
+    ack = await got(alpha, b"b")
+    assert entries_of(ack) == [(b"p2", b"100")]  # frozen
+    await alpha.send(b"U1", [(311, b"BTC")])
+    reset = await got(alpha, b"U2")
+    assert (reset.get(5201), reset.get(1)) == (b"2", b"ALPHA-1")
+    await mass_quote(alpha, "q3", [("p3", "BTC-PERP", "59990", "1", None, None)], level="2")
+    assert entries_of(await got(alpha, b"b")) == [(b"p3", None)]

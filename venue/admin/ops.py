@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from venue.admin.mmp import mmp_ops
 from venue.admin.protocol import ErrorCode
 from venue.admin.views import (
     account_row,
@@ -214,6 +215,8 @@ class AdminOps:
             "insurance_fund": (_NoArgs, self._insurance_fund),
             "snapshot.now": (_NoArgs, self._snapshot),
         }
+        # market-maker protection: venue.admin.mmp
+        self._ops.update(mmp_ops(self, lambda text: OpError(ErrorCode.BAD_ARGS, text)))
 
     @property
     def op_names(self) -> list[str]:

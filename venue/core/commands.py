@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
-from venue.core.quote_types import MassQuote, QuoteCancel
+from venue.core.quote_types import MassQuote, QuoteCancel, ResetMmp, SetMmp
 from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 
 __all__ = [
@@ -34,10 +34,12 @@ __all__ = [
     "QuoteCancel",
     "RecordAdminAction",
     "ReplaceOrder",
+    "ResetMmp",
     "Resume",
     "SetIndexPrice",
     "SetMarginMode",
     "SetMarkPrice",
+    "SetMmp",
     "SetReferencePrice",
     "SettleInstrument",
     "Withdraw",
@@ -314,4 +316,6 @@ Command = (
     | FundInsurance
     | MassQuote
     | QuoteCancel
+    | SetMmp
+    | ResetMmp
 )

@@ -10,6 +10,7 @@ each with its inputs given explicitly and testable on its own:
 - `Queries` (`venue.core.queries`): read-only views;
 - `Quotes` (`venue.core.quotes`): mass quotes and quote cancels (quote sides rest as orders;
   they run R1 only, being passive, and trade as resting orders through match and R2);
+- `Mmp` (`venue.core.mmp`): market-maker protection, checked after R2 of each aggressor;
 and the plain command functions of `venue.core.instruments` and `venue.core.orders`.
 
 Each order command runs three named steps (exchange-core style), in this module: pre-trade
@@ -102,10 +103,11 @@ from venue.core.instruments import (
 from venue.core.ledger import Ledger
 from venue.core.liquidation import Liquidation
 from venue.core.matching import Matching
+from venue.core.mmp import Mmp
 from venue.core.orders import expire_orders, mass_cancel
 from venue.core.prices import Prices
 from venue.core.queries import Queries
-from venue.core.quote_types import MassQuote, QuoteCancel
+from venue.core.quote_types import MassQuote, QuoteCancel, ResetMmp, SetMmp
 from venue.core.quotes import Quotes, check_quotes
 from venue.core.rejects import cancel_rejected, order_rejected
 from venue.core.risk import Margin
@@ -155,7 +157,8 @@ class Engine:
         self.liquidation = Liquidation(state, margin, ledger, self._execute)
         self.prices = prices = Prices(state, ledger)
         self.queries = Queries(state, margin)
-        self.quotes = quotes = Quotes(state, margin)
+        self.mmp = mmp = Mmp(state)
+        self.quotes = quotes = Quotes(state, margin, mmp)
         self._handlers: dict[type[Any], Callable[[Any], list[Event]]] = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
@@ -181,6 +184,8 @@ class Engine:
             FundInsurance: ledger.fund_insurance,
             MassQuote: quotes.mass_quote,
             QuoteCancel: quotes.quote_cancel,
+            SetMmp: mmp.set_mmp,
+            ResetMmp: mmp.reset_mmp,
         }
 
     # ------------------------------------------------------------------ public surface
@@ -425,6 +430,8 @@ class Engine:
             start = len(events)
             stopped = self.matching.match(mkt, o, opp, min_key, ts, events)
             self.ledger.settle(mkt, events, start)  # R2
+            if self.state.mmp:  # market-maker protection: counts quote fills, may trigger
+                self.mmp.after_fills(events, start, ts)
         if o.cum_qty < o.qty:
             if stopped:
                 reason = _SELF_TRADE

@@ -28,7 +28,13 @@ from __future__ import annotations
 
 import msgspec
 
-from venue.core.quote_types import MassQuoteAcked, QuotesCanceled
+from venue.core.quote_types import (
+    MassQuoteAcked,
+    MmpReset,
+    MmpSet,
+    MmpTriggered,
+    QuotesCanceled,
+)
 from venue.core.types import (
     BalanceReason,
     CancelReason,
@@ -63,6 +69,9 @@ __all__ = [
     "MassCancelCompleted",
     "MassCancelRejected",
     "MassQuoteAcked",
+    "MmpReset",
+    "MmpSet",
+    "MmpTriggered",
     "OrderAccepted",
     "OrderCanceled",
     "OrderFilled",
@@ -503,4 +512,7 @@ Event = (
     | AdminActionRecorded
     | MassQuoteAcked
     | QuotesCanceled
+    | MmpSet
+    | MmpTriggered
+    | MmpReset
 )

@@ -11,16 +11,52 @@ from __future__ import annotations
 
 import msgspec
 
-from venue.core.types import RejectReason
+from venue.core.types import RejectReason, Side
 
 __all__ = [
+    "QUOTE_MARK",
     "MassQuote",
     "MassQuoteAcked",
+    "MmpReset",
+    "MmpSet",
+    "MmpTriggered",
     "QuoteCancel",
     "QuoteEntry",
     "QuoteEntryResult",
     "QuotesCanceled",
+    "ResetMmp",
+    "SetMmp",
+    "is_quote",
+    "parse_quote_key",
+    "quote_key",
+    "underlying",
 ]
+
+
+QUOTE_MARK = "\x01"
+"""First character of every quote side's cl_ord_id (SOH: never part of a FIX value)."""
+
+
+def quote_key(quote_id: str, entry_id: str, side: Side, symbol: str) -> str:
+    return f"{QUOTE_MARK}{quote_id}{QUOTE_MARK}{entry_id}{QUOTE_MARK}{int(side)}{symbol}"
+
+
+def is_quote(cl_ord_id: str) -> bool:
+    return cl_ord_id[:1] == QUOTE_MARK
+
+
+def parse_quote_key(cl_ord_id: str) -> tuple[str, str] | None:
+    """(QuoteID, QuoteEntryID) of a quote side's cl_ord_id; None for an order's."""
+    if cl_ord_id[:1] != QUOTE_MARK:
+        return None
+    parts = cl_ord_id.split(QUOTE_MARK, 3)
+    return parts[1], parts[2]
+
+
+def underlying(symbol: str) -> str:
+    """An instrument's underlying, as QuoteCancel type 3 (and market-maker protection) name
+    it: the symbol up to its first `-` (`BTC-PERP`, `BTC-27MAR27` → `BTC`)."""
+    return symbol.split("-", 1)[0]
 
 
 class QuoteEntry(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
@@ -109,3 +145,65 @@ class QuotesCanceled(
     cancel_type: int
     response_level: int
     canceled_count: int
+
+
+class SetMmp(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Market-maker protection of `account` on `underlying`: over any `window_ms`, quote fills
+    reaching `max_qty` lots or `max_fills` fills (0: that limit off) trigger it; quoting then
+    stays frozen `freeze_ms` (0: until reset). `window_ms == 0` removes the protection."""
+
+    ts: int = 0
+    account: str
+    underlying: str
+    window_ms: int
+    max_qty: int = 0
+    max_fills: int = 0
+    freeze_ms: int = 0
+    operator: str = ""
+
+
+class ResetMmp(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Unfreeze quoting of `account` on `underlying` and restart its window; `session` is the
+    FIX session that asked (empty for an operator)."""
+
+    ts: int = 0
+    account: str
+    underlying: str
+    session: str = ""
+    operator: str = ""
+
+
+class MmpSet(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    ts: int
+    account: str
+    underlying: str
+    window_ms: int
+    max_qty: int
+    max_fills: int
+    freeze_ms: int
+    operator: str
+
+
+class MmpTriggered(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    """Protection triggered by the fills of this command: the account's quotes on the
+    underlying were canceled (the `OrderCanceled` events before this one, reason MMP) and
+    quoting is frozen until `frozen_until` (0: until reset). `sessions`: the quoting sessions
+    concerned (their quotes filled or were canceled), in name order."""
+
+    ts: int
+    account: str
+    underlying: str
+    trigger: str  # "qty" or "fills"
+    traded_qty: int
+    fills: int
+    frozen_until: int
+    canceled_count: int
+    sessions: list[str]
+
+
+class MmpReset(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
+    ts: int
+    account: str
+    underlying: str
+    session: str
+    operator: str

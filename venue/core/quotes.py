@@ -37,13 +37,19 @@ from __future__ import annotations
 from venue.core.accounts import Account, reexpose
 from venue.core.book import BookSide, Market, Order
 from venue.core.events import Event, OrderAccepted, OrderReplaced
+from venue.core.mmp import Mmp
 from venue.core.quote_types import (
+    QUOTE_MARK,
     MassQuote,
     MassQuoteAcked,
     QuoteCancel,
     QuoteEntry,
     QuoteEntryResult,
     QuotesCanceled,
+    is_quote,
+    parse_quote_key,
+    quote_key,
+    underlying,
 )
 from venue.core.risk import Margin
 from venue.core.state import EngineState
@@ -60,33 +66,8 @@ __all__ = [
     "underlying",
 ]
 
-QUOTE_MARK = "\x01"
-"""First character of every quote side's cl_ord_id (SOH: never part of a FIX value)."""
-
 _BUY = Side.BUY
 _SIDES = (Side.BUY, Side.SELL)
-
-
-def quote_key(quote_id: str, entry_id: str, side: Side, symbol: str) -> str:
-    return f"{QUOTE_MARK}{quote_id}{QUOTE_MARK}{entry_id}{QUOTE_MARK}{int(side)}{symbol}"
-
-
-def is_quote(cl_ord_id: str) -> bool:
-    return cl_ord_id[:1] == QUOTE_MARK
-
-
-def parse_quote_key(cl_ord_id: str) -> tuple[str, str] | None:
-    """(QuoteID, QuoteEntryID) of a quote side's cl_ord_id; None for an order's."""
-    if cl_ord_id[:1] != QUOTE_MARK:
-        return None
-    parts = cl_ord_id.split(QUOTE_MARK, 3)
-    return parts[1], parts[2]
-
-
-def underlying(symbol: str) -> str:
-    """An instrument's underlying, as QuoteCancel type 3 (and market-maker protection) name
-    it: the symbol up to its first `-` (`BTC-PERP`, `BTC-27MAR27` → `BTC`)."""
-    return symbol.split("-", 1)[0]
 
 
 def _crosses(opp: BookSide, price: int, own: Order | None) -> bool:
@@ -107,9 +88,10 @@ def _crosses(opp: BookSide, price: int, own: Order | None) -> bool:
 class Quotes:
     """The MassQuote and QuoteCancel commands (see the module docstring)."""
 
-    def __init__(self, state: EngineState, margin: Margin) -> None:
+    def __init__(self, state: EngineState, margin: Margin, mmp: Mmp) -> None:
         self.state = state
         self.margin = margin
+        self.mmp = mmp
 
     # ------------------------------------------------------------------ reads
 
@@ -217,6 +199,8 @@ class Quotes:
         reason = tradable(mkt, ts)
         if reason is not None:
             return reason
+        if self.mmp.frozen(acct.account, e.symbol, ts):
+            return RejectReason.MMP_FROZEN
         if bid_size and ask_size and bid_px >= ask_px:
             return RejectReason.INVALID_QUOTE
         limit = cmd.max_quotes

@@ -23,6 +23,7 @@ import hashlib
 from venue.core.accounts import Account, expose
 from venue.core.book import Market, Order
 from venue.core.events import Event, OrderCanceled
+from venue.core.mmp_state import MmpState
 from venue.core.snapshot import decode_accounts, decode_state, encode_state
 from venue.core.types import CancelReason, RejectReason, Side
 
@@ -47,6 +48,8 @@ class EngineState:
         # session -> symbol -> [bid, ask]: the session's quote sides (`venue.core.quotes`);
         # derived from the orders (see `index`), never snapshotted.
         self.quotes: dict[str, dict[str, list[Order | None]]] = {}
+        # account -> underlying -> market-maker protection (`venue.core.mmp`); snapshotted.
+        self.mmp: dict[str, dict[str, MmpState]] = {}
         self.accounts: dict[str, Account] = {}
         self.insurance_fund = 0
         self.fees_collected = 0
@@ -152,6 +155,7 @@ class EngineState:
             self.markets,
             self.accounts,
             (self.insurance_fund, self.fees_collected, self.net_deposits),
+            mmp=self.mmp,
         )
 
     def state_hash(self) -> str:
@@ -171,6 +175,11 @@ class EngineState:
         state.insurance_fund = rec.insurance_fund
         state.fees_collected = rec.fees_collected
         state.net_deposits = rec.net_deposits
+        for r in rec.mmp:
+            m = MmpState(r.window_ms, r.max_qty, r.max_fills, r.freeze_ms)
+            m.fills = [(f[0], f[1]) for f in r.fills]
+            m.frozen_until = r.frozen_until
+            state.mmp.setdefault(r.account, {})[r.underlying] = m
         for o in orders:  # ascending order_id
             state.index(o)
         return state

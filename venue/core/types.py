@@ -143,6 +143,7 @@ class RejectReason(enum.IntEnum):
     QUOTE_WOULD_CROSS = 36  # a quote side at or through the opposite side of the book
     QUOTE_LIMIT_EXCEEDED = 37  # a quote on one more instrument than the session may quote
     INVALID_QUOTE = 38  # empty QuoteEntryID, or a bid at or above the ask of the same entry
+    MMP_FROZEN = 39  # quoting frozen by market-maker protection until reset (or freeze time)
 
 
 class CancelReason(enum.IntEnum):
@@ -157,6 +158,7 @@ class CancelReason(enum.IntEnum):
     MASS_CANCEL = 7
     HALTED = 8  # unused: a halt keeps resting orders
     LIQUIDATION = 9  # the account is being liquidated (Liquidate cancels all its orders)
+    MMP = 10  # market-maker protection triggered: the account's quotes on the underlying
 
 
 class BalanceReason(enum.StrEnum):

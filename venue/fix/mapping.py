@@ -34,6 +34,7 @@ from venue.core.commands import (
     QuoteCancel,
     ReplaceOrder,
 )
+from venue.core.quote_types import ResetMmp
 from venue.core.types import OrdType, StpMode, TimeInForce
 from venue.fix.codec import FixMessage, parse_utc_timestamp
 from venue.fix.mapping_num import (
@@ -59,6 +60,7 @@ from venue.fix.mapping_quotes import (
     QuoteLimits,
     QuoteStatusQuery,
     decode_mass_quote,
+    decode_mmp_reset,
     decode_quote_cancel,
     decode_quote_status_request,
 )
@@ -133,6 +135,7 @@ Decoded = (
     | SecurityListQuery
     | MassQuote
     | QuoteCancel
+    | ResetMmp
     | QuoteStatusQuery
     | Refusal
 )
@@ -483,6 +486,8 @@ def decode(
             return decode_quote_cancel(msg, ctx)
         if mt == b"a":
             return decode_quote_status_request(msg, ctx)
+        if mt == b"U1":  # market-maker protection reset
+            return decode_mmp_reset(msg, ctx)
         return business_refusal(
             msg,
             3,

@@ -125,6 +125,7 @@ REJECT_TEXT: dict[RejectReason, str] = {
     RejectReason.QUOTE_WOULD_CROSS: "quote would cross the book: quotes are passive",
     RejectReason.QUOTE_LIMIT_EXCEEDED: "too many instruments quoted by this session",
     RejectReason.INVALID_QUOTE: "invalid quote: no QuoteEntryID, or bid not below offer",
+    RejectReason.MMP_FROZEN: "quoting frozen by market-maker protection until reset",
 }
 
 CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
@@ -137,6 +138,7 @@ CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
     CancelReason.MASS_CANCEL: b"canceled by mass cancel",
     CancelReason.HALTED: b"canceled: instrument halted",
     CancelReason.LIQUIDATION: b"canceled: account liquidated",
+    CancelReason.MMP: b"canceled by market-maker protection",
 }
 
 

@@ -30,7 +30,7 @@ from venue.core.events import (
     OrderRejected,
     OrderReplaced,
 )
-from venue.core.quote_types import MassQuoteAcked, QuotesCanceled
+from venue.core.quote_types import MassQuoteAcked, MmpReset, MmpTriggered, QuotesCanceled
 from venue.core.types import Instrument, InstrumentKind, RejectReason
 from venue.fix.codec import format_utc_timestamp
 from venue.fix.encoder import Fields, Layout
@@ -246,7 +246,7 @@ def replies(seq: int, events: Iterable[Event], specs: Mapping[str, InstrumentSpe
         elif tp is CancelRejected:
             assert isinstance(ev, CancelRejected)
             append(Reply(session=ev.session, msg_type=b"9", body=cancel_reject(ev)))
-        elif tp is MassQuoteAcked or tp is QuotesCanceled:
+        elif tp is MassQuoteAcked or tp is QuotesCanceled or tp is MmpTriggered or tp is MmpReset:
             out += [Reply(session=s, msg_type=m, body=b) for s, m, b in quote_replies(ev, specs)]
         elif tp is MassCancelCompleted or tp is MassCancelRejected:
             assert isinstance(ev, MassCancelCompleted | MassCancelRejected)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import msgspec
 
-from venue.core.quote_types import MassQuote, QuoteCancel, QuoteEntry
+from venue.core.quote_types import MassQuote, QuoteCancel, QuoteEntry, ResetMmp
 from venue.core.types import RejectReason
 from venue.fix.codec import FixMessage
 from venue.fix.mapping_num import OFF_GRID, InstrumentSpec, InstrumentTable
@@ -25,6 +25,7 @@ __all__ = [
     "QuoteLimits",
     "QuoteStatusQuery",
     "decode_mass_quote",
+    "decode_mmp_reset",
     "decode_quote_cancel",
     "decode_quote_status_request",
 ]
@@ -211,3 +212,23 @@ def decode_quote_status_request(msg: FixMessage, ctx: SessionContext) -> QuoteSt
     return QuoteStatusQuery(
         session=ctx.session, req_id=msg.get(649) or b"", symbol=symbol.decode("latin-1")
     )
+
+
+def decode_mmp_reset(msg: FixMessage, ctx: SessionContext) -> ResetMmp | Refusal:
+    """MMPReset (U1) → `ResetMmp` for (Account, UnderlyingSymbol)."""
+    und = msg.get(311)
+    if not und:
+        return session_reject(msg, 311, "required tag missing")
+    account = _account(msg, ctx)
+    if account is None:
+        return Refusal(msg_type=b"j", reason="unknown_account", fields=tuple(_mmp_refusal(msg)))
+    return ResetMmp(account=account, underlying=und.decode("latin-1"), session=ctx.session)
+
+
+def _mmp_refusal(msg: FixMessage) -> list[tuple[int, bytes]]:
+    out: list[tuple[int, bytes]] = []
+    ref = msg.get(34)
+    if ref:
+        out.append((45, ref))
+    out += [(372, msg.msg_type), (380, b"6"), (58, b"account not entitled on this session")]
+    return out

@@ -20,7 +20,14 @@ import msgspec
 
 from venue.core.book import Order
 from venue.core.events import Event, OrderAccepted, OrderCanceled, OrderFilled, OrderReplaced
-from venue.core.quote_types import MassQuoteAcked, QuoteEntryResult, QuotesCanceled
+from venue.core.quote_types import (
+    MassQuoteAcked,
+    MmpReset,
+    MmpTriggered,
+    QuoteEntryResult,
+    QuotesCanceled,
+    underlying,
+)
 from venue.core.quotes import QUOTE_MARK, parse_quote_key
 from venue.core.types import CancelReason, RejectReason
 from venue.fix.codec import format_utc_timestamp
@@ -30,6 +37,7 @@ from venue.fix.mapping_num import InstrumentSpec
 __all__ = [
     "QUOTE_ENTRY_REJECT_REASON",
     "QUOTE_MARK",
+    "mmp_status",
     "quote_ack",
     "quote_execution_report",
     "quote_replies",
@@ -49,6 +57,7 @@ QUOTE_ENTRY_REJECT_REASON: dict[RejectReason, int] = {
     RejectReason.PRICE_OUTSIDE_BAND: 8,
     RejectReason.QUOTE_WOULD_CROSS: 8,
     RejectReason.UNKNOWN_ACCOUNT: 9,
+    RejectReason.MMP_FROZEN: 100,
 }
 """RejectReason → QuoteEntryRejectReason (368); anything not listed is 99 (Other). The Text of
 the acknowledgement names each refused entry's reason in words."""
@@ -182,6 +191,12 @@ def quote_replies(ev: Event, specs: Mapping[str, InstrumentSpec]) -> list[tuple[
     """(session, MsgType, body) of a quote event on the order-entry side: the acknowledgement
     of MassQuoteAcked / QuotesCanceled, or the report of a quote side's order event."""
     tp = type(ev)
+    if tp is MmpTriggered:
+        assert isinstance(ev, MmpTriggered)
+        return [(s, b"U2", mmp_status(ev, specs)) for s in ev.sessions]
+    if tp is MmpReset:
+        assert isinstance(ev, MmpReset)
+        return [(ev.session, b"U2", mmp_status(ev, specs))] if ev.session else []
     if tp is MassQuoteAcked or tp is QuotesCanceled:
         body = quote_ack(ev)  # type: ignore[arg-type]
         return [] if body is None else [(ev.session, b"b", body)]  # type: ignore[union-attr]
@@ -190,3 +205,29 @@ def quote_replies(ev: Event, specs: Mapping[str, InstrumentSpec]) -> list[tuple[
         if session_sees(oev):
             return [(oev.session, b"8", quote_execution_report(oev, specs.get(oev.symbol)))]
     return []
+
+
+def mmp_status(ev: MmpTriggered | MmpReset, specs: Mapping[str, InstrumentSpec]) -> Body:
+    """MMPStatus (U2): 5201 = 1 triggered (with what triggered it, the window's traded
+    quantity and fill count, and the freeze end if timed) or 2 reset."""
+    body: Body = [(1, ev.account.encode("latin-1")), (311, ev.underlying.encode("latin-1"))]
+    if type(ev) is MmpReset:
+        body += [(5201, b"2"), (60, format_utc_timestamp(ev.ts)), (58, b"quoting resumed")]
+        return body
+    assert isinstance(ev, MmpTriggered)
+    spec = next((v for k, v in specs.items() if underlying(k) == ev.underlying), None)
+    qty = spec.qty_text(ev.traded_qty) if spec is not None else b"%d" % ev.traded_qty
+    body += [
+        (5201, b"1"),
+        (5202, b"1" if ev.trigger == "qty" else b"2"),
+        (5204, qty),
+        (5205, b"%d" % ev.fills),
+    ]
+    if ev.frozen_until:
+        body.append((5203, format_utc_timestamp(ev.frozen_until)))
+    body.append((60, format_utc_timestamp(ev.ts)))
+    text = b"market-maker protection triggered: %d quote sides canceled, quoting frozen" % (
+        ev.canceled_count
+    )
+    body.append((58, text))
+    return body

@@ -43,6 +43,7 @@ from venue.core.commands import (
     ReplaceOrder,
 )
 from venue.core.events import OrderCanceled
+from venue.core.quote_types import ResetMmp
 from venue.core.quotes import is_quote
 from venue.core.types import Instrument, Side
 from venue.fix.codec import FixMessage
@@ -75,7 +76,15 @@ if TYPE_CHECKING:
 __all__ = ["OrderEntry", "gateway_sender"]
 
 _log = get_logger("venue.order_entry")
-_ORDER_COMMANDS = (NewOrder, CancelOrder, ReplaceOrder, MassCancel, MassQuote, QuoteCancel)
+_ORDER_COMMANDS = (
+    NewOrder,
+    CancelOrder,
+    ReplaceOrder,
+    MassCancel,
+    MassQuote,
+    QuoteCancel,
+    ResetMmp,
+)
 _DUPLICATE_TAGS = (11, 97)  # ClOrdID, PossResend
 
 Send = Callable[[list[Outbound]], None]
