@@ -81,6 +81,7 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     outbound_buffer_limit: int = 4 * 1024 * 1024
     slow_consumer_seconds: int = 10
     busy_poll_us: int = 0  # 0: off; else spin the loop this long after input (gateway/busypoll)
+    password_checks: int = 2  # scrypt checks run at once (off the loop); more are refused
     sessions_dir: str | None = None
     tls: TlsConfig | None = None
 
@@ -136,6 +137,9 @@ class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     method: AuthMethod = "none"
     public_key: str | None = None  # Ed25519 raw public key, base64 (32 bytes)
     password_hash: str | None = None  # scrypt$N$r$p$salt_b64$hash_b64
+    lockout_failures: int = 10  # failed Logons within lockout_window_seconds lock it (0: never)
+    lockout_window_seconds: int = 600
+    lockout_seconds: int = 900  # a lock lifts by itself after this (or `session unlock`)
 
 
 class HeartbeatConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -147,6 +151,7 @@ class ThrottleConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     messages_per_second: int = 1000
     burst: int = 2000
     abuse_seconds: int = 5  # over the limit this long in a row: Logout
+    cooldown_seconds: int = 60  # after that Logout, Logons are refused this long (0: none)
 
 
 class MmpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -392,12 +397,24 @@ def _validate_session(s: SessionConfig, file: str, key: str) -> None:
     hb = s.heartbeat
     if not 1 <= hb.min_seconds <= hb.max_seconds <= 3600:
         raise ConfigError(file, f"{k}heartbeat", "need 1 <= min_seconds <= max_seconds <= 3600")
+    if a.lockout_failures < 0 or a.lockout_window_seconds < 1 or a.lockout_seconds < 1:
+        raise ConfigError(
+            file,
+            f"{k}auth",
+            "need lockout_failures >= 0, lockout_window_seconds >= 1, lockout_seconds >= 1",
+        )
     t = s.throttle
-    if t.messages_per_second < 1 or t.burst < t.messages_per_second or t.abuse_seconds < 1:
+    if (
+        t.messages_per_second < 1
+        or t.burst < t.messages_per_second
+        or t.abuse_seconds < 1
+        or t.cooldown_seconds < 0
+    ):
         raise ConfigError(
             file,
             f"{k}throttle",
-            "need messages_per_second >= 1, burst >= messages_per_second, abuse_seconds >= 1",
+            "need messages_per_second >= 1, burst >= messages_per_second, abuse_seconds >= 1,"
+            " cooldown_seconds >= 0",
         )
     q = s.quoting
     if not 1 <= q.max_entries_per_message <= 1000 or q.max_quoted_instruments < 0:
@@ -446,6 +463,7 @@ def validate(cfg: VenueConfig) -> None:
         "logon_timeout_seconds",
         "sending_time_tolerance_seconds",
         "slow_consumer_seconds",
+        "password_checks",
     ):
         if getattr(g, name) < 1:
             raise ConfigError(f, f"gateway.{name}", "must be at least 1")

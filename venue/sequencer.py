@@ -239,6 +239,13 @@ class Sequencer:
         self._open.batch.session_seqs[session] = (next_in, next_out, ts_logon)
         self._wake.set()
 
+    def record_logon_guard(self, session: str, ts_sending: int, msg_seq_num: int) -> None:
+        """Save the (SendingTime, MsgSeqNum) of the session's last accepted signed Logon, so
+        the replay guard survives a restart (same transaction as the Logon's answer)."""
+        self._check_open()
+        self._open.batch.logon_guards[session] = (ts_sending, msg_seq_num)
+        self._wake.set()
+
     def record_session_reset(self, session: str) -> None:
         """Delete the session's stored outbound messages, in order with the other records."""
         self._check_open()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import pwd
 import shutil
 import sys
 import tempfile
@@ -44,13 +43,9 @@ class AdminVenue:
     socket: str
     config: Path
 
-    async def cli(self, *args: str, stdin: bytes = b"", user: str | None = None) -> CliResult:
-        """Run venue-admin (as another OS `user` when given: needs root)."""
+    async def cli(self, *args: str, stdin: bytes = b"") -> CliResult:
+        """Run venue-admin."""
         cmd = [sys.executable, "-m", "venue.admin.cli", "--socket", self.socket, *args]
-        if user is not None:  # setpriv execs the venv's interpreter where Popen(user=) cannot
-            pw = pwd.getpwnam(user)
-            ids = [f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups"]
-            cmd = ["setpriv", *ids, *cmd]
         proc = await asyncio.create_subprocess_exec(
             *cmd,
             cwd=str(REPO),

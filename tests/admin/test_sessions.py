@@ -21,6 +21,7 @@ from venue.admin.cli import (
     EXIT_REFUSED,
     EXIT_USAGE,
 )
+from venue.config import AuthConfig
 
 
 def _slot(av: AdminVenue, name: str):  # type: ignore[no-untyped-def]
@@ -220,3 +221,28 @@ async def test_a_terminal_is_asked_to_confirm(
         os.close(master)
     assert proc.returncode == expected
     assert _slot(admin_venue, "BRAVO-MM").config.enabled is (expected != EXIT_OK)
+
+
+async def test_sessions_show_a_lockout_and_unlock_lifts_it_audited(
+    admin_venue: AdminVenue,
+) -> None:
+    gw = admin_venue.venue.gateway
+    assert gw is not None
+    auth = AuthConfig(lockout_failures=2, lockout_window_seconds=60, lockout_seconds=3600)
+    now = gw.clock.now_ns()
+    gw.logon_limits.record_failure("BRAVO-MM", "192.0.2.1", now, auth)
+    assert gw.logon_limits.record_failure("BRAVO-MM", "192.0.2.1", now, auth)  # locked
+    gw.logon_limits.start_cooldown("ALPHA-DC", now + 3600 * 10**9)
+    r = await admin_venue.cli("sessions")
+    assert r.code == EXIT_OK
+    assert "locked until" in r.stdout and "cool-down until" in r.stdout
+    rows = {s["name"]: s for s in (await admin_venue.cli("--json", "sessions")).json()}
+    assert rows["BRAVO-MM"]["locked_until_ns"] == now + 3600 * 10**9
+    assert rows["ALPHA-MM"]["locked_until_ns"] == rows["ALPHA-MM"]["cooldown_until_ns"] == 0
+    r = await admin_venue.cli("--operator", "alice", "--json", "session", "unlock", "BRAVO-MM")
+    assert r.code == EXIT_OK, r.stderr
+    assert r.json()["result"] is True
+    assert gw.logon_limits.refusal("BRAVO-MM", gw.clock.now_ns()) is None
+    audit = (await admin_venue.cli("--json", "audit", "--action", "session.unlock")).json()
+    assert [(a["operator"], a["action"]) for a in audit] == [("root/alice", "session.unlock")]
+    assert (await admin_venue.cli("session", "unlock", "NOBODY")).code == EXIT_NOT_FOUND

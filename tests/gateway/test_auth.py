@@ -176,15 +176,44 @@ def test_compids_other_than_the_sessions_are_rejected() -> None:
     assert rejected(check(signed_logon(target="OTHER")), "CompIDs do not match")
 
 
-@pytest.mark.parametrize("offset", [-31 * SECOND, 31 * SECOND, -3600 * SECOND, 86400 * SECOND])
-def test_stale_or_future_sending_time_is_rejected(offset: int) -> None:
+@pytest.mark.parametrize("offset", [-31 * SECOND, -3600 * SECOND])
+def test_stale_sending_time_is_rejected(offset: int) -> None:
     result = check(signed_logon(ts_ns=T0 + offset), now=T0)
-    assert result == AuthResult(ok=False, reason="SendingTime outside the logon window")
+    assert result == AuthResult(
+        ok=False, reason="SendingTime outside the logon window", credentials=True
+    )
 
 
-@pytest.mark.parametrize("offset", [-30 * SECOND, 30 * SECOND, 0])
+@pytest.mark.parametrize(
+    "offset", [5 * SECOND + 1_000_000, 25 * SECOND, 30 * SECOND, 86400 * SECOND]
+)
+def test_sending_time_more_than_5_s_ahead_is_rejected(offset: int) -> None:
+    """RoE section 2: at most 5 s ahead. A Logon stamped 25 s ahead, once accepted, made every
+    genuine Logon of the next 25 s look replayed (the client locked out)."""
+    guard = ReplayGuard()
+    result = check(signed_logon(ts_ns=T0 + offset), now=T0, guard=guard)
+    assert rejected(result, "ahead of the venue's clock")
+    assert guard.last_accepted("alpha-trading") is None
+    assert check(signed_logon(ts_ns=T0 + SECOND), now=T0 + SECOND, guard=guard).ok
+
+
+@pytest.mark.parametrize("offset", [-30 * SECOND, 5 * SECOND, 0])
 def test_sending_time_at_the_edge_of_the_window_is_accepted(offset: int) -> None:
     assert check(signed_logon(ts_ns=T0 + offset), now=T0).ok
+
+
+def test_a_seeded_guard_refuses_the_logon_accepted_before_a_restart() -> None:
+    saved: list[tuple[str, int, int]] = []
+    before = ReplayGuard(on_accept=lambda *pair: saved.append(pair))
+    logon = signed_logon(seq=7, ts_ns=T0)
+    assert check(logon, now=T0, guard=before).ok
+    assert saved == [("alpha-trading", T0, 7)]
+    after = ReplayGuard()  # a new process: only what was saved
+    after.seed({name: (ts, seq) for name, ts, seq in saved})
+    assert rejected(check(logon, now=T0 + 2 * SECOND, guard=after), "replayed")
+    after.seed({"alpha-trading": (T0 - SECOND, 1)})  # an older saved pair never moves it back
+    assert after.last_accepted("alpha-trading") == (T0, 7)
+    assert check(signed_logon(seq=1, ts_ns=T0 + SECOND), now=T0 + 2 * SECOND, guard=after).ok
 
 
 def test_the_window_is_a_parameter() -> None:
@@ -234,7 +263,9 @@ def test_bad_base64_is_rejected() -> None:
     logon = signed_logon()
     bad = b"!" + logon.fields[96][1:]
     logon.fields[96] = bad
-    assert check(logon) == AuthResult(ok=False, reason="signature is not valid base64")
+    assert check(logon) == AuthResult(
+        ok=False, reason="signature is not valid base64", credentials=True
+    )
 
 
 def test_base64_of_the_wrong_length_is_rejected() -> None:
@@ -387,27 +418,29 @@ def test_good_password_is_accepted(password_session: SessionConfig) -> None:
 
 def test_bad_password_is_rejected(password_session: SessionConfig) -> None:
     result = authenticate(password_session, password_logon(b"correct horsE"), "127.0.0.1", T0)
-    assert result == AuthResult(ok=False, reason="password invalid")
+    assert result == AuthResult(ok=False, reason="password invalid", credentials=True)
     result = authenticate(password_session, password_logon(b"x" * 5000), "127.0.0.1", T0)
-    assert result == AuthResult(ok=False, reason="password invalid")
+    assert result == AuthResult(ok=False, reason="password invalid", credentials=True)
 
 
 def test_missing_password_is_rejected(password_session: SessionConfig) -> None:
     for logon in (password_logon(None), password_logon(b"")):
         result = authenticate(password_session, logon, "127.0.0.1", T0)
-        assert result == AuthResult(ok=False, reason="Password (554) missing")
+        assert result == AuthResult(ok=False, reason="Password (554) missing", credentials=True)
 
 
 def test_wrong_username_is_rejected(password_session: SessionConfig) -> None:
     result = authenticate(
         password_session, password_logon(b"correct horse", b"BRAVO-TRD"), "127.0.0.1", T0
     )
-    assert result == AuthResult(ok=False, reason="Username does not match the session")
+    assert result == AuthResult(
+        ok=False, reason="Username does not match the session", credentials=True
+    )
 
 
 def test_password_session_checks_the_address_first(password_session: SessionConfig) -> None:
     result = authenticate(password_session, password_logon(b"correct horse"), "10.1.1.1", T0)
-    assert result == AuthResult(ok=False, reason="address not allowed")
+    assert result == AuthResult(ok=False, reason="address not allowed", credentials=False)
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -128,3 +128,21 @@ def test_ns_until_token_is_exact() -> None:
     throttle = SessionThrottle(ThrottleConfig(messages_per_second=2, burst=2, abuse_seconds=1))
     assert throttle.check(0) is throttle.check(0) is ThrottleVerdict.ALLOW
     assert throttle.ns_until_allowed(0) == 500_000_000
+
+
+def test_at_most_one_reject_per_second_the_rest_are_dropped() -> None:
+    """RoE section 4: a flood gets one reject per second, not one per excess message."""
+    throttle = SessionThrottle(ThrottleConfig(messages_per_second=10, burst=10, abuse_seconds=60))
+    verdicts = [throttle.check(i * S // 1000) for i in range(3000)]  # 1000/s for 3 s
+    rejects = [i for i, v in enumerate(verdicts) if v is ThrottleVerdict.THROTTLE]
+    assert rejects == [10, 1010, 2010]  # the first excess message of each second
+    assert verdicts.count(ThrottleVerdict.ALLOW) == 10 + 29  # burst, then 10/s for 2.999 s
+    assert verdicts.count(ThrottleVerdict.DROP) == 3000 - 39 - 3
+
+
+def test_a_clock_that_went_back_does_not_silence_rejects_for_long() -> None:
+    throttle = SessionThrottle(ThrottleConfig(messages_per_second=1, burst=1, abuse_seconds=60))
+    assert throttle.check(100 * S) is ThrottleVerdict.ALLOW
+    assert throttle.check(100 * S) is ThrottleVerdict.THROTTLE
+    assert throttle.check(100 * S + 1) is ThrottleVerdict.DROP
+    assert throttle.check(10 * S) is ThrottleVerdict.THROTTLE  # 90 s back: a new interval

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from venue.journal import Batch, Journal, JournalCorrupt
-from venue.journal.store import APPLICATION_ID
+from venue.journal.schema import APPLICATION_ID, SCHEMA_VERSION
 
 Model = dict[str, dict[int, tuple[bool, bytes]]]
 
@@ -191,6 +191,7 @@ def _make_version_1(path: Path) -> None:
         con.execute("PRAGMA user_version = 1")
     finally:
         con.close()
+    path.chmod(0o600)  # made by sqlite3 (0644): the venue refuses journal files others can read
 
 
 async def test_a_version_1_file_is_migrated_when_opened_for_writing(db_path: Path) -> None:
@@ -213,7 +214,7 @@ async def test_a_version_1_file_is_migrated_when_opened_for_writing(db_path: Pat
         await journal.close()
     con = sqlite3.connect(db_path)
     try:
-        assert con.execute("PRAGMA user_version").fetchone() == (3,)
+        assert con.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     finally:
         con.close()
 
@@ -231,6 +232,7 @@ async def test_a_version_2_file_gains_the_last_logon_column(db_path: Path) -> No
             " next_out INTEGER NOT NULL) WITHOUT ROWID;"
             "INSERT INTO old SELECT session, next_in, next_out FROM fix_session;"
             "DROP TABLE fix_session; ALTER TABLE old RENAME TO fix_session;"
+            "ALTER TABLE journal DROP COLUMN chain;"
             "PRAGMA user_version = 2;"
         )
     finally:
@@ -240,6 +242,51 @@ async def test_a_version_2_file_gains_the_last_logon_column(db_path: Path) -> No
     journal = await Journal.open(db_path, create=False)
     try:
         assert await journal.load_session_seqs("S") == (4, 7, 0)
+    finally:
+        await journal.close()
+
+
+async def test_the_last_signed_logon_survives_a_reopen_and_a_version_3_file_gains_it(
+    db_path: Path,
+) -> None:
+    journal = await Journal.open(db_path)
+    batch = Batch()
+    batch.session_seqs["S"] = (4, 7, 123)
+    batch.logon_guards["S"] = (1_700_000_000_000_000_000, 4)
+    batch.logon_guards["NEW"] = (5, 1)  # a session without numbers yet starts at 1/1
+    await journal.commit(batch)
+    batch = Batch()
+    batch.session_seqs["S"] = (5, 8, 124)  # saving the numbers keeps the guard
+    await journal.commit(batch)
+    await journal.close()
+    journal = await Journal.open(db_path, create=False)
+    try:
+        assert await journal.load_logon_guards() == {
+            "S": (1_700_000_000_000_000_000, 4),
+            "NEW": (5, 1),
+        }
+        assert await journal.load_session_seqs("S") == (5, 8, 124)
+        assert await journal.load_session_seqs("NEW") == (1, 1, 0)
+    finally:
+        await journal.close()
+    con = sqlite3.connect(db_path)  # make it a version 3 file: fix_session without the guard
+    try:
+        con.executescript(
+            "CREATE TABLE old (session TEXT PRIMARY KEY, next_in INTEGER NOT NULL,"
+            " next_out INTEGER NOT NULL, last_logon INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+            "INSERT INTO old SELECT session, next_in, next_out, last_logon FROM fix_session;"
+            "DROP TABLE fix_session; ALTER TABLE old RENAME TO fix_session;"
+            "ALTER TABLE journal DROP COLUMN chain;"
+            "PRAGMA user_version = 3;"
+        )
+    finally:
+        con.close()
+    with pytest.raises(JournalCorrupt, match="schema version 3"):
+        await Journal.open(db_path, create=False, exclusive=False)
+    journal = await Journal.open(db_path, create=False)
+    try:
+        assert await journal.load_session_seqs("S") == (5, 8, 124)
+        assert await journal.load_logon_guards() == {}
     finally:
         await journal.close()
 

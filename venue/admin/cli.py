@@ -25,7 +25,8 @@ process, plus `--operator NAME` when given (`root/alice`). `session add`, `sessi
 and `journal verify`/`audit` work on files and need no running venue (`audit` and `verify` read
 the journal path from the venue when it runs, else from `--config` or `--db`). An added session
 needs a restart; `session reload NAME` applies a rotated key or new addresses to the running
-venue.
+venue. `session unlock NAME` lifts a lock-out after failed Logons (`sessions` shows locks and
+throttle cool-downs in its last column).
 
 Invariants: nothing here changes venue state except through the socket; `--json` output is
 machine-readable and stable; failures end with one line on stderr and the exit status above.
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("reload", "session.reload", False),
         ("disable", "session.disable", True),
         ("reset", "session.reset", True),
+        ("unlock", "session.unlock", False),
     ):
         sp = sess.add_parser(verb, help=f"{verb} the session")
         sp.add_argument("name")

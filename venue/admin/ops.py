@@ -75,6 +75,7 @@ class SessionControl(Protocol):
     def logout_session(self, name: str, text: str = ...) -> bool: ...
     def disconnect_session(self, name: str, reason: str = ...) -> bool: ...
     def set_session_enabled(self, name: str, enabled: bool) -> bool: ...
+    def unlock_session(self, name: str) -> bool: ...
     def set_session_seqs(
         self, name: str, *, next_in: int | None, next_out: int | None, force: bool = ...
     ) -> tuple[int, int]: ...
@@ -175,6 +176,7 @@ class AdminOps:
         mono_ns: Callable[[], int],
         snapshot_now: Callable[[], int] | None = None,
         started_ns: int | None = None,
+        history: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.sequencer = sequencer
         self.sessions = sessions
@@ -184,6 +186,7 @@ class AdminOps:
         self._mono_ns = mono_ns
         self._started_ns = started_ns if started_ns is not None else now_ns()  # for uptime
         self._snapshot_now = snapshot_now
+        self._history = history  # the background check of the journal's history
         self.commit_wait_ns = 0  # the last status/top probe: wait until all is durable
         self.action_commit_ns = 0  # the last admin action: submit to durable
         self._waiting: set[asyncio.Future[None]] = set()
@@ -199,6 +202,7 @@ class AdminOps:
             "session.enable": (_Name, self._session_enable),
             "session.disable": (_Name, self._session_disable),
             "session.reset": (_Name, self._session_reset),
+            "session.unlock": (_Name, self._session_unlock),
             "session.set_seq": (_SetSeq, self._session_set_seq),
             "session.reload": (_Name, self._session_reload),
             "cancel_all": (_CancelAll, self._cancel_all),
@@ -327,6 +331,7 @@ class AdminOps:
             "failed": str(seq.failed) if seq.failed is not None else None,
             "commit_wait_ns": self.commit_wait_ns,
             "last_action_commit_ns": self.action_commit_ns,
+            "history_check": self._history() if self._history is not None else None,
         }
 
     def _fund(self) -> dict[str, Any]:
@@ -439,6 +444,12 @@ class AdminOps:
         gw = self._gateway()
         return await self._session_action(
             a.name, operator, "session.reset", lambda: gw.reset_session(a.name)
+        )
+
+    async def _session_unlock(self, a: _Name, operator: str) -> Any:
+        gw = self._gateway()
+        return await self._session_action(
+            a.name, operator, "session.unlock", lambda: gw.unlock_session(a.name)
         )
 
     async def _session_set_seq(self, a: _SetSeq, operator: str) -> Any:

@@ -242,11 +242,12 @@ class Session:
     # -- inbound ------------------------------------------------------------------------------
 
     def on_message(
-        self, msg: FixMessage, now_ns: int, *, throttled: str | None = None
+        self, msg: FixMessage, now_ns: int, *, throttled: str | None = None, silent: bool = False
     ) -> list[Action]:
         """Process one inbound message. `throttled` (a text naming the limit) turns an
         in-sequence application message into a BusinessMessageReject instead of a delivery,
-        and a Heartbeat, TestRequest or Reject into a session Reject (373=99); messages that
+        and a Heartbeat, TestRequest or Reject into a session Reject (373=99); with `silent`
+        as well, such a message only takes its number (nothing is answered). Messages that
         keep the session itself working (Logon, Logout, ResendRequest, SequenceReset) are
         processed as usual."""
         self.messages_in += 1
@@ -255,7 +256,7 @@ class Session:
             return []
         if state is _AWAITING_LOGON:
             return self._on_logon(msg, now_ns)
-        return self._process(msg, now_ns, throttled)
+        return self._process(msg, now_ns, throttled, silent)
 
     @property
     def has_queued(self) -> bool:  # False: `process_queued` has nothing to do
@@ -355,7 +356,9 @@ class Session:
         self._resend_range = (self.next_in, seq - 1)
         return [self._send(b"2", [(7, b"%d" % self.next_in), (16, b"0")], now_ns)]
 
-    def _process(self, msg: FixMessage, now_ns: int, throttled: str | None) -> list[Action]:
+    def _process(
+        self, msg: FixMessage, now_ns: int, throttled: str | None, silent: bool = False
+    ) -> list[Action]:
         mt = msg.msg_type
         begin, seq_b, sent_b, sender, target = msg.pick(_HEADER_TAGS)
         if begin != self._begin:
@@ -412,6 +415,9 @@ class Session:
             return self._too_low(msg, seq, now_ns)
         if throttled is not None and mt in (b"0", b"1", b"3"):
             # Over the limit: a session Reject (373=99 Other) naming it, number consumed.
+            if silent:
+                self._advance_in()
+                return [self._seqs()]
             return [self._reject(msg, OTHER, None, throttled, now_ns), self._seqs()]
         if mt == b"0":
             self._advance_in()
@@ -432,6 +438,8 @@ class Session:
         # An application message, in sequence.
         self._advance_in()
         if throttled is not None:
+            if silent:
+                return [self._seqs()]
             body = [
                 (45, b"%d" % seq),
                 (372, mt),

@@ -15,12 +15,17 @@ Invariants:
   them writes to the journal except through the sequencer (`record_session_seqs`). Enabling or
   disabling a session lasts until the venue restarts (the session file is the durable setting).
   A reloaded session file may change only what Logon checks (credentials, addresses).
+- The replay guard of signed Logons is seeded from the journal at `start` and every pair it
+  accepts is recorded in the open batch (the one that answers the Logon), so it holds across a
+  restart. Lock-outs, their lifting (operator or time) are journaled as admin actions
+  (`RecordAdminAction`, operator "venue" for what the gateway decides itself).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import ssl
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -28,16 +33,20 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from venue.config import GatewayConfig, SessionConfig
+from venue.core.commands import RecordAdminAction
 from venue.fix.actions import ResetStore, SaveSeqs, Send
 from venue.fix.codec import FixMessage
 from venue.fix.session import Session, SessionSettings
 from venue.fix.validate import make_validator
 from venue.gateway.application import Application, Outbound, PreOpenApplication
-from venue.gateway.auth import FailureLimiter
+from venue.gateway.auth import ReplayGuard
 from venue.gateway.busypoll import BusyPoll
 from venue.gateway.connection import Connection
+from venue.gateway.logon_limits import LogonLimits, PasswordChecks
 from venue.gateway.slot import SessionSlot
+from venue.journal import JournalFailed
 from venue.log import get_logger
+from venue.sequencer import SequencerStopped
 
 if TYPE_CHECKING:
     from venue.clock import Clock
@@ -78,7 +87,7 @@ class Gateway:
         dictionary: Dictionary,
         ssl_context: ssl.SSLContext | None = None,
         application: Application | None = None,
-        auth_failures: FailureLimiter | None = None,
+        logon_limits: LogonLimits | None = None,
         tick_seconds: float = 0.1,
         log_messages: bool = False,
         log_heartbeats: bool = False,
@@ -90,7 +99,9 @@ class Gateway:
         self.application: Application = (
             application if application is not None else PreOpenApplication()
         )
-        self.auth_failures = auth_failures if auth_failures is not None else FailureLimiter()
+        self.logon_limits = logon_limits if logon_limits is not None else LogonLimits()
+        self.password_checks = PasswordChecks(config.password_checks)
+        self.replay_guard = ReplayGuard(on_accept=sequencer.record_logon_guard)
         self._session_configs = list(sessions)
         self._validator = make_validator(dictionary)
         self._ssl = ssl_context
@@ -109,6 +120,7 @@ class Gateway:
 
     async def start(self) -> None:
         now = self.clock.now_ns()
+        self.replay_guard.seed(await self.journal.load_logon_guards())
         for cfg in self._session_configs:
             seqs = await self.journal.load_session_seqs(cfg.name)
             next_in, next_out, ts_logon = seqs if seqs is not None else (1, 1, 0)
@@ -172,6 +184,7 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), timeout)
             self._server = None
+        self.password_checks.close()
 
     # -- used by connections ------------------------------------------------------------------
 
@@ -245,6 +258,8 @@ class Gateway:
             await asyncio.sleep(self._tick_seconds)
             now = self.clock.now_ns()
             mono = self.clock.monotonic_ns()
+            for name in self.logon_limits.expired(now):
+                self.audit("session.unlock", session=name, reason="lock-out time over")
             for conn in list(self.connections):
                 try:
                     conn.tick(now, mono)
@@ -266,9 +281,20 @@ class Gateway:
         for conn in list(self.connections):
             conn.abort(f"journal failed: {exc}")
 
+    def audit(self, action: str, **detail: object) -> None:
+        """Journal something the gateway decided itself as an admin action of "venue"."""
+        text = json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
+        try:
+            self.sequencer.submit(RecordAdminAction(operator="venue", action=action, detail=text))
+        except (JournalFailed, SequencerStopped) as exc:
+            _log.error("audit_not_journaled", action=action, detail=text, error=str(exc))
+            return
+        _log.warning("admin_action", action=action, operator="venue", detail=text)
+
     def session_status(self) -> list[dict[str, object]]:
         """One dict per configured session, for the admin CLI."""
         out: list[dict[str, object]] = []
+        limits = self.logon_limits
         for slot in self.slots.values():
             s = slot.session
             out.append(
@@ -290,6 +316,8 @@ class Gateway:
                     "firm": slot.config.firm,
                     "enabled": slot.config.enabled,
                     "connected": slot.connection is not None,
+                    "locked_until_ns": limits.locked_until_ns(slot.name),
+                    "cooldown_until_ns": limits.cooldown_until_ns(slot.name),
                 }
             )
         return out
@@ -311,6 +339,10 @@ class Gateway:
                 "cancel_on_disconnect": cfg.cancel_on_disconnect,
                 "heartbeat_max_seconds": cfg.heartbeat.max_seconds,
                 "throttle_messages_per_second": cfg.throttle.messages_per_second,
+                "throttle_cooldown_seconds": cfg.throttle.cooldown_seconds,
+                "lockout_failures": cfg.auth.lockout_failures,
+                "lockout_window_seconds": cfg.auth.lockout_window_seconds,
+                "lockout_seconds": cfg.auth.lockout_seconds,
                 "source": cfg.source,
             }
         )
@@ -331,6 +363,15 @@ class Gateway:
             return False
         conn.abort(reason)
         return True
+
+    def unlock_session(self, name: str) -> bool:
+        """Lift a lock-out of the session (and forget its failed Logons). Returns whether it
+        was locked; the caller journals the action with the operator's name."""
+        if name not in self.slots:
+            raise KeyError(name)
+        unlocked = self.logon_limits.unlock(name)
+        _log.info("session_unlocked", session=name, was_locked=unlocked)
+        return unlocked
 
     def set_session_enabled(self, name: str, enabled: bool) -> bool:
         """Allow or refuse future Logons of the session (a connected one stays connected: log

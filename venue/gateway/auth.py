@@ -13,22 +13,26 @@ Invariants:
   length of that text. It signs `logon_signature_payload`, the SOH-joined values of MsgType (35),
   SenderCompID (49), TargetCompID (56), MsgSeqNum (34) and SendingTime (52):
   b"A\\x01SENDER\\x01TARGET\\x01SEQ\\x01SENDINGTIME".
-- Replay: a signed Logon is accepted only if its SendingTime is within `window_ns` (default 30 s)
-  of `now_ns`, in either direction, AND its (SendingTime, MsgSeqNum) is strictly greater than
-  that of the last Logon accepted for the same session (compared as a pair, SendingTime first).
-  A captured Logon is therefore useless after 30 s, and useless at once inside those 30 s because
-  the legitimate Logon it copies was already accepted. A client that reconnects must send a new
-  Logon with a later SendingTime (a fresh timestamp always is). The guard lives in memory: after
-  a venue restart, a Logon captured in the 30 s before the restart could be replayed once within
-  what is left of its window; TLS (which hides the Logon) closes that gap.
-  Password Logons are not signed, so the guard does not apply to them: use TLS.
+- Replay: a signed Logon is accepted only if its SendingTime is at most `window_ns` (default
+  30 s) behind `now_ns` and at most `ahead_ns` (default 5 s) ahead of it, AND its
+  (SendingTime, MsgSeqNum) is strictly greater than that of the last Logon accepted for the
+  same session (compared as a pair, SendingTime first). A captured Logon is therefore useless
+  after 30 s, and useless at once inside those 30 s because the legitimate Logon it copies was
+  already accepted. The short forward bound keeps a Logon stamped in the future (which would
+  make every later genuine Logon look older, locking the client out) from being accepted.
+  A client that reconnects must send a new Logon with a later SendingTime (a fresh timestamp
+  always is). The guard's `on_accept` hook lets the gateway journal each accepted pair in the
+  batch that answers the Logon, and `seed` gives the saved pairs back at start-up, so the guard
+  holds across a restart. Password Logons are not signed, so the guard does not apply to them:
+  use TLS.
 - Reasons returned in `AuthResult.reason` are short texts fit for a Logout's Text (58); they
   never contain a key, a hash, a password or the received signature.
 - Passwords are compared with `hmac.compare_digest` on scrypt outputs (constant time).
-  scrypt costs ~50 ms at N=2**14: a caller on an event loop should run `authenticate` for
-  password sessions in an executor, or accept that cost per Logon attempt.
-- `FailureLimiter` keeps integer state only, at most `max_addresses` addresses (least recently
-  failed evicted first), and reads no clock.
+  scrypt costs ~50 ms at N=2**14: a caller on an event loop runs `authenticate` for password
+  sessions on other threads (the gateway: `logon_limits.PasswordChecks`).
+- `FailureLimiter` keeps integer state only, at most `max_addresses` keys (least recently
+  failed evicted first), and reads no clock. `venue.gateway.logon_limits` keys it by session
+  and by (session, address).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import ipaddress
 import os
 import re
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -67,7 +72,8 @@ __all__ = [
     "verify_password",
 ]
 
-DEFAULT_WINDOW_NS = 30 * 10**9
+DEFAULT_WINDOW_NS = 30 * 10**9  # how far behind the venue's clock a signed Logon may be
+DEFAULT_AHEAD_NS = 5 * 10**9  # how far ahead of it (RoE section 2)
 _MAX_PASSWORD_BYTES = 1024
 _MAX_RAW_DATA = 512  # a base64 Ed25519 signature is 88 characters
 _DIGITS = re.compile(rb"^[0-9]{1,18}$")
@@ -93,6 +99,9 @@ class LogonFields(Protocol):
 class AuthResult:
     ok: bool
     reason: str  # "" when ok; otherwise a short text for Logout Text (58)
+    # a failure of the credentials themselves (password, signature, its time or replay), as
+    # opposed to one decided before they were looked at (disabled, address, CompIDs)
+    credentials: bool = False
 
 
 _OK = AuthResult(ok=True, reason="")
@@ -110,18 +119,30 @@ class ReplayGuard:
     """The last accepted (SendingTime ns, MsgSeqNum) of each session, by session name.
 
     Memory is bounded by the number of configured sessions (keys are session names).
+    `on_accept(session, ts_sending, msg_seq_num)` is called for every accepted pair (the gateway
+    journals it); `seed` restores saved pairs without calling it.
     """
 
-    __slots__ = ("_last",)
+    __slots__ = ("_last", "_on_accept")
 
-    def __init__(self) -> None:
+    def __init__(self, on_accept: Callable[[str, int, int], None] | None = None) -> None:
         self._last: dict[str, tuple[int, int]] = {}
+        self._on_accept = on_accept
+
+    def seed(self, pairs: Mapping[str, tuple[int, int]]) -> None:
+        """Restore saved (SendingTime ns, MsgSeqNum) pairs (never moving one backwards)."""
+        for name, pair in pairs.items():
+            last = self._last.get(name)
+            if last is None or pair > last:
+                self._last[name] = pair
 
     def is_fresh(self, session_name: str, ts_sending: int, msg_seq_num: int) -> bool:
         last = self._last.get(session_name)
         return last is None or (ts_sending, msg_seq_num) > last
 
     def accept(self, session_name: str, ts_sending: int, msg_seq_num: int) -> None:
+        if self._on_accept is not None:
+            self._on_accept(session_name, ts_sending, msg_seq_num)
         self._last[session_name] = (ts_sending, msg_seq_num)
 
     def last_accepted(self, session_name: str) -> tuple[int, int] | None:
@@ -280,6 +301,7 @@ def authenticate(
     now_ns: int,
     *,
     window_ns: int = DEFAULT_WINDOW_NS,
+    ahead_ns: int = DEFAULT_AHEAD_NS,
     replay_guard: ReplayGuard | None = None,
 ) -> AuthResult:
     """Decide whether `logon`, received from `peer_ip` at `now_ns`, may log on to `session`.
@@ -300,9 +322,11 @@ def authenticate(
     if method == "none":
         return _OK if _is_loopback(peer_ip) else _fail("session allowed from loopback only")
     if method == "password":
-        return _check_password(session, logon)
-    guard = DEFAULT_REPLAY_GUARD if replay_guard is None else replay_guard  # method "ed25519"
-    return _check_signature(session, logon, now_ns, window_ns, guard)
+        result = _check_password(session, logon)
+    else:  # method "ed25519"
+        guard = DEFAULT_REPLAY_GUARD if replay_guard is None else replay_guard
+        result = _check_signature(session, logon, now_ns, (window_ns, ahead_ns), guard)
+    return result if result.ok else AuthResult(ok=False, reason=result.reason, credentials=True)
 
 
 def _check_password(session: SessionConfig, logon: LogonFields) -> AuthResult:
@@ -325,7 +349,7 @@ def _check_signature(
     session: SessionConfig,
     logon: LogonFields,
     now_ns: int,
-    window_ns: int,
+    window: tuple[int, int],
     guard: ReplayGuard,
 ) -> AuthResult:
     raw_len = logon.get(TAG_RAW_DATA_LENGTH)
@@ -349,7 +373,10 @@ def _check_signature(
     ts_sending = parse_utc_timestamp(sending_time) if sending_time is not None else None
     if sending_time is None or ts_sending is None:
         return _fail("SendingTime (52) missing or invalid")
-    if abs(now_ns - ts_sending) > window_ns:
+    behind_ns, ahead_ns = window
+    if ts_sending - now_ns > ahead_ns:
+        return _fail("SendingTime ahead of the venue's clock: check the client's clock")
+    if now_ns - ts_sending > behind_ns:
         return _fail("SendingTime outside the logon window")
     payload = logon_signature_payload(
         session.client_comp_id, session.venue_comp_id, seq_text, sending_time
@@ -373,11 +400,11 @@ def _check_signature(
 
 
 class FailureLimiter:
-    """Exponential back-off per source address after failed Logons.
+    """Exponential back-off per key (an address, a session, ...) after failed Logons.
 
-    After k recent failures from an address, `delay_for` is `base * 2**(k-1)` seconds, capped at
+    After k recent failures of a key, `delay_for` is `base * 2**(k-1)` seconds, capped at
     `max_delay`. One failure is forgotten every `decay` since the last failure. At most
-    `max_addresses` addresses are tracked; the least recently failed is evicted first (so a flood
+    `max_addresses` keys are tracked; the least recently failed is evicted first (so a flood
     from many addresses costs bounded memory; it can only shorten others' back-off).
     """
 

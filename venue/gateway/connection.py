@@ -10,16 +10,21 @@ Invariants:
   the commits their replies wait for.
 - Before Logon the connection belongs to no session. The first message must be a Logon whose
   BeginString and CompIDs name a configured session; otherwise the connection is closed without
-  a word (FIX: never answer an unidentified peer). A session that is disabled, not allowed
-  from this address or fails authentication gets an unsequenced Logout naming the reason,
-  after the per-address back-off. A session already connected refuses the new connection and
-  the first one goes on undisturbed.
+  a word (FIX: never answer an unidentified peer). While the session's Logon back-off runs
+  (`LogonLimits.delay_ns`, keyed by session and by session and address), the connection
+  waits it out before anything is checked. Then a session that is locked, in cool-down,
+  disabled, not allowed from this address or fails authentication gets an unsequenced Logout
+  naming the reason. Password checks run on `PasswordChecks`' threads, never on the loop; when
+  all are busy the Logon is refused at once. A session already connected refuses the new
+  connection and the first one goes on undisturbed.
 - Every sequenced frame is recorded in the sequencer's pending batch and written only from an
   `after_commit` callback, so nothing reaches the peer that a restart could take back; a
   `Disconnect` is carried out the same way, after everything queued before it.
-- A session over its throttle gets one Reject / BusinessMessageReject naming the limit, then
-  its connection is not read until the bucket has a token again; still over the limit for
-  `abuse_seconds` in a row: Logout.
+- A session over its throttle gets at most one Reject / BusinessMessageReject naming the limit
+  per second (`REJECT_INTERVAL_NS`); its other excess messages take their sequence numbers and
+  are dropped unanswered. After each, its connection is not read until the bucket has a token
+  again; still over the limit for `abuse_seconds` in a row: Logout, and its Logons are refused
+  for `throttle.cooldown_seconds` (`LogonLimits.start_cooldown`).
 - Writes are coalesced: frames released in one loop pass (a commit's replies, a resend page)
   are queued in order and leave in one `transport.write` from a `call_soon` flush, and a
   close flushes first; so the order on the wire is the order of `_write` calls.
@@ -61,6 +66,7 @@ _UNTHROTTLED = frozenset({b"A", b"2", b"4", b"5"})
 # Enum members bound once: reading one off its class costs ~130 ns in Python 3.11.
 _ALLOW = ThrottleVerdict.ALLOW
 _ABUSE = ThrottleVerdict.ABUSE
+_DROP = ThrottleVerdict.DROP
 _ACTIVE = State.ACTIVE
 _AWAITING_LOGOUT = State.AWAITING_LOGOUT
 RESEND_PAGE = 500  # stored messages read per query while answering a ResendRequest
@@ -232,12 +238,44 @@ class Connection(asyncio.Protocol):
         if slot is None:
             self._close("Logon for unknown CompIDs")
             return
-        now = gw.clock.now_ns()
-        check = partial(authenticate, slot.config, msg, self.peer_ip, now)
-        if slot.config.auth.method == "password":
-            # scrypt costs tens of milliseconds: keep it off the event loop.
+        # While a back-off runs, the wait comes first: before the lock-out, the credentials
+        # and everything else, for a good password as for a bad one (LogonLimits).
+        delay_ns = gw.logon_limits.delay_ns(slot.name, self.peer_ip, gw.clock.now_ns())
+        if delay_ns > 0:
             self._set_busy(True)
-            future = asyncio.get_running_loop().run_in_executor(None, check)
+            loop = asyncio.get_running_loop()
+            loop.call_later(delay_ns / 1e9, self._after_backoff, slot, msg)
+            return
+        self._check_logon(slot, msg)
+
+    def _after_backoff(self, slot: SessionSlot, msg: FixMessage) -> None:
+        self._set_busy(False)
+        if self._closing:
+            return
+        try:
+            self._check_logon(slot, msg)
+        except JournalFailed as exc:
+            self._abort(f"journal failed: {exc}")
+            return
+        self._pump()
+
+    def _check_logon(self, slot: SessionSlot, msg: FixMessage) -> None:
+        gw = self._gw
+        now = gw.clock.now_ns()
+        refusal = gw.logon_limits.refusal(slot.name, now)
+        if refusal is not None:
+            self._refuse(slot, refusal, now)
+            return
+        check = partial(
+            authenticate, slot.config, msg, self.peer_ip, now, replay_guard=gw.replay_guard
+        )
+        if slot.config.auth.method == "password":
+            # scrypt costs tens of milliseconds: off the event loop, a few at a time.
+            future = gw.password_checks.submit(check)
+            if future is None:
+                self._refuse(slot, "too many Logons being checked: try again later", now)
+                return
+            self._set_busy(True)
             future.add_done_callback(partial(self._password_checked, slot, msg, now))
             return
         self._authenticated(slot, msg, now, check())
@@ -260,17 +298,30 @@ class Connection(asyncio.Protocol):
             return
         self._pump()
 
+    def _refuse(self, slot: SessionSlot, reason: str, now: int) -> None:
+        """An unsequenced Logout naming `reason`, then close (the connection stays unbound)."""
+        _log.warning("logon_refused", session=slot.name, peer=self.peer, reason=reason)
+        self._execute_unbound(slot.session.refuse_logon(reason, now))
+
     def _authenticated(
         self, slot: SessionSlot, msg: FixMessage, now: int, result: AuthResult
     ) -> None:
         gw = self._gw
         if not result.ok:
-            delay = gw.auth_failures.delay_for(self.peer_ip, now)
-            gw.auth_failures.record_failure(self.peer_ip, now)
-            _log.warning("logon_refused", session=slot.name, peer=self.peer, reason=result.reason)
-            refusal = slot.session.refuse_logon(result.reason, now)
-            self._set_busy(True)
-            asyncio.get_running_loop().call_later(delay, self._execute_unbound, refusal)
+            auth = slot.config.auth
+            limits = gw.logon_limits
+            if limits.record_failure(
+                slot.name, self.peer_ip, now, auth, credentials=result.credentials
+            ):
+                gw.audit(
+                    "session.lock",
+                    session=slot.name,
+                    failures=auth.lockout_failures,
+                    window_seconds=auth.lockout_window_seconds,
+                    lockout_seconds=auth.lockout_seconds,
+                    peer=self.peer,
+                )
+            self._refuse(slot, result.reason, now)
             return
         if slot.connection is not None:
             self._close(f"duplicate Logon for session {slot.name}: already connected")
@@ -281,7 +332,7 @@ class Connection(asyncio.Protocol):
         slot.session.on_connected(now)
         self._execute(slot.session.on_message(msg, now))
         if slot.session.logged_on:
-            gw.auth_failures.record_success(self.peer_ip)
+            gw.logon_limits.record_success(slot.name, self.peer_ip)
             slot.logons += 1
             _log.info("logon", session=slot.name, peer=self.peer)
             gw.application.on_logon(slot.name, msg)
@@ -302,8 +353,16 @@ class Connection(asyncio.Protocol):
                     self._throttle_wait(slot, now)  # logging out already: drop it
                     return
                 if verdict is _ABUSE:
-                    _log.warning("throttle_abuse", session=slot.name, peer=self.peer)
+                    cooldown = slot.config.throttle.cooldown_seconds
+                    _log.warning(
+                        "throttle_abuse", session=slot.name, peer=self.peer, cooldown=cooldown
+                    )
+                    self._gw.logon_limits.start_cooldown(slot.name, now + cooldown * 1_000_000_000)
                     self._execute(session.logout(now, f"{throttled}, sustained"))
+                    self._throttle_wait(slot, now)
+                    return
+                if verdict is _DROP:  # one reject per interval was sent: consume it, unanswered
+                    self._execute(session.on_message(msg, now, throttled=throttled, silent=True))
                     self._throttle_wait(slot, now)
                     return
         if throttled is None:

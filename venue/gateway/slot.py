@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from venue.fix.codec import FixMessage
     from venue.fix.session import Session
     from venue.gateway.application import Application
-    from venue.gateway.auth import FailureLimiter
+    from venue.gateway.auth import ReplayGuard
     from venue.gateway.busypoll import BusyPoll
+    from venue.gateway.logon_limits import LogonLimits, PasswordChecks
     from venue.journal import Journal
     from venue.sequencer import Sequencer
 
@@ -69,7 +70,9 @@ class Host(Protocol):
     sequencer: Sequencer
     journal: Journal
     application: Application
-    auth_failures: FailureLimiter
+    logon_limits: LogonLimits
+    password_checks: PasswordChecks
+    replay_guard: ReplayGuard
     busy_poll: BusyPoll | None
     connections: set[Any]  # the live connections (a connection adds and removes itself)
     reading_paused: bool
@@ -81,3 +84,5 @@ class Host(Protocol):
     def deliver(self, session: str, msg: FixMessage, ts_recv: int) -> None: ...
 
     def save_seqs(self, slot: SessionSlot) -> None: ...
+
+    def audit(self, action: str, **detail: object) -> None: ...

@@ -10,6 +10,9 @@ Invariants:
   in a row, "in a row" meaning no gap longer than `gap_ns` (default 1 s) between two throttled
   messages. Messages let through in between do not break the run: a client flooding at twice
   its rate gets half its messages through and is still abusing.
+- `SessionThrottle` answers at most one throttled message per `REJECT_INTERVAL_NS` (1 s) with a
+  reject (THROTTLE); the others of that interval are dropped unanswered (DROP), so a flood
+  costs the venue one journaled reject per second, not one per excess message.
 """
 
 from __future__ import annotations
@@ -18,9 +21,16 @@ import enum
 
 from venue.config import ThrottleConfig
 
-__all__ = ["AbuseTracker", "SessionThrottle", "ThrottleVerdict", "TokenBucket"]
+__all__ = [
+    "REJECT_INTERVAL_NS",
+    "AbuseTracker",
+    "SessionThrottle",
+    "ThrottleVerdict",
+    "TokenBucket",
+]
 
 _UNIT = 1_000_000_000  # units per token
+REJECT_INTERVAL_NS = 1_000_000_000  # at most one reject per session per interval (RoE 4)
 
 
 class TokenBucket:
@@ -100,23 +110,27 @@ class AbuseTracker:
 class ThrottleVerdict(enum.Enum):
     ALLOW = "allow"  # process the message
     THROTTLE = "throttle"  # refuse this message (BusinessMessageReject / Reject), keep session
+    DROP = "drop"  # refuse it unanswered: a reject was sent within REJECT_INTERVAL_NS
     ABUSE = "abuse"  # over the limit for abuse_seconds in a row: Logout and disconnect
 
 
 # Enum members bound once: reading one off its class costs ~130 ns in Python 3.11.
 _ALLOW = ThrottleVerdict.ALLOW
 _THROTTLE = ThrottleVerdict.THROTTLE
+_DROP = ThrottleVerdict.DROP
 _ABUSE = ThrottleVerdict.ABUSE
 
 
 class SessionThrottle:
-    """A session's `TokenBucket` and `AbuseTracker`, built from its `[throttle]` settings."""
+    """A session's `TokenBucket` and `AbuseTracker`, built from its `[throttle]` settings, and
+    the time of its last reject."""
 
-    __slots__ = ("_abuse", "_bucket")
+    __slots__ = ("_abuse", "_bucket", "_ts_last_reject")
 
     def __init__(self, config: ThrottleConfig) -> None:
         self._bucket = TokenBucket(config.messages_per_second, config.burst)
         self._abuse = AbuseTracker(config.abuse_seconds)
+        self._ts_last_reject: int | None = None
 
     def ns_until_allowed(self, now_ns: int) -> int:
         """Nanoseconds until the bucket has a token again (0: now); see `TokenBucket`."""
@@ -128,4 +142,9 @@ class SessionThrottle:
             return _ALLOW
         if self._abuse.record_throttled(now_ns):
             return _ABUSE
+        last = self._ts_last_reject
+        # abs(): a clock that went back starts a new interval rather than a long silence
+        if last is not None and abs(now_ns - last) < REJECT_INTERVAL_NS:
+            return _DROP
+        self._ts_last_reject = now_ns
         return _THROTTLE
