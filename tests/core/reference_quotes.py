@@ -57,10 +57,19 @@ def _refusal(ref: ReferenceBook, c: MassQuote, e: QuoteEntry) -> RejectReason | 
         return R.INVALID_QUANTITY
     if not any(size for _, _, size in wants):
         return None
-    if inst.state == InstrumentState.EXPIRED or (inst.expiry_ts and c.ts >= inst.expiry_ts):
-        return R.INSTRUMENT_EXPIRED
-    if inst.state == InstrumentState.HALTED:
-        return R.INSTRUMENT_HALTED
+    for _, px, size in wants:  # each side placed: the order-entry checks
+        if not size:
+            continue
+        if inst.state == InstrumentState.EXPIRED or (inst.expiry_ts and c.ts >= inst.expiry_ts):
+            return R.INSTRUMENT_EXPIRED
+        if inst.state == InstrumentState.HALTED:
+            return R.INSTRUMENT_HALTED
+        if size > inst.max_order_qty:
+            return R.QTY_ABOVE_MAXIMUM
+        if px <= 0 or px > MAX_PRICE:
+            return R.INVALID_PRICE
+        if not ref.in_band(inst, px):
+            return R.PRICE_OUTSIDE_BAND
     if e.bid_size and e.offer_size and e.bid_px >= e.offer_px:
         return R.INVALID_QUOTE
     mine = [o for o in ref.resting if is_quote(o) and o.session == c.session]
@@ -70,12 +79,6 @@ def _refusal(ref: ReferenceBook, c: MassQuote, e: QuoteEntry) -> RejectReason | 
     for side, px, size in wants:
         if not size:
             continue
-        if size > inst.max_order_qty:
-            return R.QTY_ABOVE_MAXIMUM
-        if px <= 0 or px > MAX_PRICE:
-            return R.INVALID_PRICE
-        if not ref.in_band(inst, px):
-            return R.PRICE_OUTSIDE_BAND
         opp = Side.SELL if side == Side.BUY else Side.BUY
         own = quote_side(ref, c.session, e.symbol, opp)
         for r in ref.book(e.symbol, opp):

@@ -1,4 +1,4 @@
-"""One validation ladder for new orders, replaces and quote sides (venue.core.validation):
+"""One validation ladder for new orders, replaces and quote sides (venue.core.orders.entry_refusal):
 the same request fault gets the same reason whichever way it enters the book.
 
 Regression: a replace used to check only the instrument's state, not its expiry time, so a

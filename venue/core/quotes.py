@@ -19,9 +19,10 @@ Invariants kept here (checked by `check_quotes`):
   on the same instrument aside, which the same entry replaces) is refused; a quote never
   trades on entry, so R1 is the only step of the order pipeline it runs (R1 → match → R2 in
   `venue.core.engine`; its fills, as a resting order, go through match and R2 there).
-- An entry is atomic: every check of both sides (the shared ladder of
-  `venue.core.validation`, the crossing check, R1) runs before the first change; a refused
-  entry leaves the instrument's previous quote exactly as it was.
+- An entry is atomic: every check of both sides (the order-entry ladder
+  `venue.core.orders.entry_refusal` for each side placed, then the freeze of market-maker
+  protection, bid below offer, the session's quote limit, the crossing check, R1) runs before
+  the first change; a refused entry leaves the instrument's previous quote as it was.
 - R1 checks each side against the account as it is before the entry. That is exact: the
   worst-case margin of an instrument is the larger of its buy and sell terms, each side
   changes only its own term, so both sides together never need more than the larger of
@@ -38,6 +39,7 @@ from venue.core.accounts import Account, reexpose
 from venue.core.book import BookSide, Market, Order
 from venue.core.events import Event, OrderAccepted, OrderReplaced
 from venue.core.mmp import Mmp
+from venue.core.orders import entry_refusal
 from venue.core.quote_types import (
     QUOTE_MARK,
     MassQuote,
@@ -54,7 +56,6 @@ from venue.core.quote_types import (
 from venue.core.risk import Margin
 from venue.core.state import EngineState
 from venue.core.types import CancelReason, OrdType, RejectReason, Side, StpMode, TimeInForce
-from venue.core.validation import limit_checks, tradable
 
 __all__ = [
     "QUOTE_MARK",
@@ -67,7 +68,9 @@ __all__ = [
 ]
 
 _BUY = Side.BUY
+_LIMIT = OrdType.LIMIT
 _SIDES = (Side.BUY, Side.SELL)
+_NO_LIVE: dict[str, Order] = {}  # quote keys never collide with client ids: no duplicate check
 
 
 def _crosses(opp: BookSide, price: int, own: Order | None) -> bool:
@@ -196,9 +199,11 @@ class Quotes:
         if not bid_size and not ask_size:
             return None  # withdraws the quote: always allowed
         ts = cmd.ts
-        reason = tradable(mkt, ts)
-        if reason is not None:
-            return reason
+        for price, size in wants:  # each side: the order-entry ladder (venue.core.orders)
+            if size:
+                reason = entry_refusal(mkt, ts, e.entry_id, _NO_LIVE, _LIMIT, price, size)
+                if reason is not None:
+                    return reason
         if self.mmp.frozen(acct.account, e.symbol, ts):
             return RejectReason.MMP_FROZEN
         if bid_size and ask_size and bid_px >= ask_px:
@@ -209,9 +214,6 @@ class Quotes:
         for side, o, (price, size) in zip(_SIDES, old, wants, strict=True):
             if not size:
                 continue
-            reason = limit_checks(mkt, price, size)
-            if reason is not None:
-                return reason
             is_buy = side == _BUY
             opp = mkt.asks if is_buy else mkt.bids
             if _crosses(opp, price, old[1] if is_buy else old[0]):
