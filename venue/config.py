@@ -28,6 +28,7 @@ from typing import Literal, TypeVar
 import msgspec
 
 from venue.config_marketdata import MarketDataConfig
+from venue.config_replication import ReplicationConfig
 from venue.config_risk import RiskConfig
 from venue.core.commands import AddAccount, Deposit
 from venue.core.margin import value_factor
@@ -155,7 +156,7 @@ class ThrottleConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 
 class MmpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Market-maker protection of one account on one underlying (RoE section 17)."""
+    """Market-maker protection of one account on one underlying (RoE section 18)."""
 
     account: str
     underlying: str  # e.g. "BTC": every instrument whose symbol starts "BTC-"
@@ -211,6 +212,7 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     admin: AdminConfig = AdminConfig()
     marketdata: MarketDataConfig = MarketDataConfig()
     risk: RiskConfig = RiskConfig()
+    replication: ReplicationConfig | None = None  # absent: one node, no NATS
     segments: list[SegmentConfig] = msgspec.field(
         default_factory=lambda: [
             SegmentConfig(name="retail", max_leverage=20),
@@ -481,6 +483,11 @@ def validate(cfg: VenueConfig) -> None:
     if bad is not None:
         key, _, why = bad.partition(": ")
         raise ConfigError(f, f"risk.{key}", why)
+    if cfg.replication is not None:
+        rep_bad = cfg.replication.validate()
+        if rep_bad is not None:
+            key, why = rep_bad
+            raise ConfigError(f, f"replication.{key}" if key else "replication", why)
     accounts: dict[str, str] = {}
     firms: set[str] = set()
     segments: dict[str, int] = {}

@@ -389,7 +389,7 @@ class ReferenceBook:
         else:
             o = self.live(c.session, c.orig_cl_ord_id)
         if o is None or o.firm != c.firm or o.cl_ord_id.startswith("\x01"):
-            return None, R.UNKNOWN_ORDER  # quote sides answer quote messages only (RoE 16)
+            return None, R.UNKNOWN_ORDER  # quote sides answer quote messages only (RoE 17)
         return o, R.UNKNOWN_ORDER
 
     def cxl_rej(

@@ -1,5 +1,5 @@
 """The reference book's mass quotes: naive on purpose (a quote side is found by scanning the
-resting list), written from RoE section 16, not from `venue.core.quotes`."""
+resting list), written from RoE section 17, not from `venue.core.quotes`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`venue-admin mmp set|show|reset`: market-maker protection per account and underlying
-(RoE section 17). Operations for `AdminOps` (`ops()`), and the CLI's commands.
+(RoE section 18). Operations for `AdminOps` (`ops()`), and the CLI's commands.
 
 Invariants:
 - `set` and `reset` are journaled commands (`SetMmp`, `ResetMmp`) carrying the operator, and
