@@ -45,6 +45,7 @@ from venue.config import (
     impact_notionals,
     instrument_from_config,
     load_config,
+    margin_mode_commands,
 )
 from venue.config_quoting import mmp_commands
 from venue.core import AddInstrument, Engine, RecordAdminAction
@@ -57,6 +58,7 @@ from venue.gateway.marketdata_fix import FixMarketData
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.positions import MSG_TYPES as POSITION_MSG_TYPES
 from venue.gateway.positions import PositionsApplication
+from venue.gateway.restart_cancel import RestartCancel
 from venue.gateway.roles import RoleRouter
 from venue.gateway.tls import make_server_context
 from venue.journal import Journal, JournalError
@@ -122,6 +124,7 @@ class Venue:
         self.dropcopy: DropCopy | None = None
         self.funding_reports: FundingReports | None = None
         self.fix_marketdata: FixMarketData | None = None
+        self.restart_cancel: RestartCancel | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -210,11 +213,15 @@ class Venue:
                     detail=f"started with --accept-journal-loss: {report.lost}",
                 )
             )
+        new_symbols = {i.symbol for i in instruments if engine.instrument(i.symbol) is None}
+        new_accounts = {a for f in cfg.firms for a in f.accounts if a not in engine.accounts}
         for inst in instruments:
-            if engine.instrument(inst.symbol) is None:
+            if inst.symbol in new_symbols:
                 seq.submit(AddInstrument(instrument=inst))
         for account_cmd in account_commands(cfg, engine.accounts):
             seq.submit(account_cmd)
+        for mode_cmd in margin_mode_commands(cfg, new_accounts, new_symbols):
+            seq.submit(mode_cmd)  # the firms' default margin mode (RoE section 15)
         for mmp_cmd in mmp_commands(cfg.sessions, instruments, engine.state.mmp):
             seq.submit(mmp_cmd)  # market-maker protection from the session files
         self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
@@ -265,6 +272,18 @@ class Venue:
             raise StartupError(
                 f"cannot listen for FIX on {cfg.gateway.host}:{cfg.gateway.port}: {exc.strerror}"
             ) from exc
+        # Cancel on disconnect across the stop (crash, restart, failover): RoE section 9. A
+        # promoted standby comes through this same start path (`_serve` hands the caught-up
+        # engine to `Venue.start`), so the rule applies after a failover too.
+        gateway = self.gateway
+        self.restart_cancel = RestartCancel(
+            sequencer=seq,
+            sessions=cfg.sessions,
+            logons=lambda name: gateway.slots[name].logons,
+            grace_seconds=cfg.gateway.cancel_on_restart_grace_seconds,
+            enabled=cfg.gateway.cancel_on_restart,
+        )
+        self.restart_cancel.start()
         self._tasks.append(
             asyncio.create_task(run_expiry(self.expiry, seq, self.clock), name="order-expiry")
         )
@@ -338,6 +357,8 @@ class Venue:
         if self.admin is not None:
             await self.admin.stop()
             self.admin = None
+        if self.restart_cancel is not None:
+            await self.restart_cancel.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -30,7 +30,7 @@ import msgspec
 from venue.config_marketdata import MarketDataConfig
 from venue.config_replication import ReplicationConfig
 from venue.config_risk import RiskConfig
-from venue.core.commands import AddAccount, Deposit
+from venue.core.commands import AddAccount, Deposit, SetMarginMode
 from venue.core.margin import value_factor
 from venue.core.types import (
     BAND_SCALE,
@@ -82,6 +82,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     outbound_buffer_limit: int = 4 * 1024 * 1024
     slow_consumer_seconds: int = 10
     busy_poll_us: int = 0  # 0: off; else spin the loop this long after input (gateway/busypoll)
+    # After a start (restart, crash, failover): resting orders of cancel-on-disconnect sessions
+    # that do not log on within the grace are canceled, as one command (gateway/restart_cancel).
+    cancel_on_restart: bool = True
+    cancel_on_restart_grace_seconds: int = 10
     password_checks: int = 2  # scrypt checks run at once (off the loop); more are refused
     sessions_dir: str | None = None
     tls: TlsConfig | None = None
@@ -102,6 +106,10 @@ class FirmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     segment: str = "market_maker"  # a `segments` name: the accounts' maximum leverage
     fee_tier: str = ""  # selects the instruments' `fee_tiers` entry of that name
     initial_balance: str = "0"  # USD deposited into each account when it is first created
+    # The accounts' margin mode in an instrument they have not traded yet: "isolated" is set
+    # (SetMarginMode) for each new (account, instrument) pair at start-up; venue-admin
+    # `account margin-mode` changes it later.
+    margin_mode: Literal["cross", "isolated"] = "cross"
 
 
 class MarginTierConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -475,6 +483,8 @@ def validate(cfg: VenueConfig) -> None:
     ):
         if getattr(g, name) < 1:
             raise ConfigError(f, f"gateway.{name}", "must be at least 1")
+    if g.cancel_on_restart_grace_seconds < 0:
+        raise ConfigError(f, "gateway.cancel_on_restart_grace_seconds", "must be at least 0")
     md_bad = cfg.marketdata.validate()
     if md_bad is not None:
         key, why = md_bad
@@ -656,3 +666,21 @@ def account_commands(cfg: VenueConfig, existing: Container[str] = ()) -> list[Ad
             if amount:
                 out.append(Deposit(account=acct, amount=amount, operator="config"))
     return out
+
+
+def margin_mode_commands(
+    cfg: VenueConfig, new_accounts: Container[str], new_symbols: Container[str]
+) -> list[SetMarginMode]:
+    """The firms' default `margin_mode = "isolated"` as SetMarginMode commands, for every
+    (account, instrument) pair made at this start-up: a new account in every instrument, and
+    every account in a new instrument. A pair that existed before keeps what it has (an
+    operator may have changed it)."""
+    symbols = [i.symbol for i in cfg.instruments]
+    return [
+        SetMarginMode(account=acct, symbol=symbol, isolated=True, operator="config")
+        for firm in cfg.firms
+        if firm.margin_mode == "isolated"
+        for acct in firm.accounts
+        for symbol in symbols
+        if acct in new_accounts or symbol in new_symbols
+    ]

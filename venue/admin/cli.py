@@ -185,6 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("account")
         sp.add_argument("amount")
         sp.set_defaults(func=fn)
+    sp = acc.add_parser("margin-mode", help="isolated or cross margin in one instrument")
+    sp.add_argument("account")
+    sp.add_argument("symbol")
+    sp.add_argument("mode", choices=["isolated", "cross"])
+    sp.set_defaults(func=c.cmd_account_margin_mode)
+    sp = acc.add_parser(
+        "isolated-margin", help="add (+N) or remove (-N) USD of an isolated position's margin"
+    )
+    sp.add_argument("account")
+    sp.add_argument("symbol")
+    sp.add_argument("amount", help="+N adds, -N removes (USD)")
+    sp.set_defaults(func=c.cmd_account_isolated_margin)
     sp = sub.add_parser("positions", help="open positions")
     sp.add_argument("--account")
     sp.add_argument("--instrument")

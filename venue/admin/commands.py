@@ -381,6 +381,21 @@ def cmd_account_withdraw(ctx: Ctx) -> int:
     return EXIT_OK
 
 
+def cmd_account_margin_mode(ctx: Ctx) -> int:
+    a = ctx.args
+    ctx.out(ctx.call("account.margin_mode", account=a.account, symbol=a.symbol, mode=a.mode), done)
+    return EXIT_OK
+
+
+def cmd_account_isolated_margin(ctx: Ctx) -> int:
+    a = ctx.args
+    answer = ctx.call(
+        "account.isolated_margin", account=a.account, symbol=a.symbol, amount=a.amount
+    )
+    ctx.out(answer, done)
+    return EXIT_OK
+
+
 def cmd_positions(ctx: Ctx) -> int:
     rows = ctx.call("positions", account=ctx.args.account, symbol=ctx.args.instrument)
     ctx.out(rows, _show_rows("positions"))

@@ -33,6 +33,13 @@ from typing import Any, Protocol
 import msgspec
 
 from venue.admin.archiving import Archiving
+from venue.admin.margin import (
+    IsolatedMarginArgs,
+    MarginModeArgs,
+    explain,
+    isolated_flag,
+    signed_units,
+)
 from venue.admin.mmp import mmp_ops
 from venue.admin.protocol import ErrorCode
 from venue.admin.views import (
@@ -44,11 +51,13 @@ from venue.admin.views import (
 )
 from venue.config import ConfigError, SessionConfig, load_session_file
 from venue.core.commands import (
+    AdjustIsolatedMargin,
     Deposit,
     Halt,
     RecordAdminAction,
     Resume,
     SetIndexPrice,
+    SetMarginMode,
     Withdraw,
 )
 from venue.core.types import MONEY_SCALE
@@ -240,7 +249,7 @@ class AdminOps:
         self.action_commit_ns = 0  # the last admin action: submit to durable
         self._waiting: set[asyncio.Future[None]] = set()
         sequencer.on_failure(self._on_journal_failure)
-        self._ops: dict[str, tuple[type[_Args], Handler]] = {
+        self._ops: dict[str, tuple[type[msgspec.Struct], Handler]] = {
             "ping": (_NoArgs, self._ping),
             "status": (_NoArgs, self._status),
             "top": (_NoArgs, self._top),
@@ -264,6 +273,8 @@ class AdminOps:
             "account.show": (_Account, self._account_show),
             "account.deposit": (_Amount, self._account_deposit),
             "account.withdraw": (_Amount, self._account_withdraw),
+            "account.margin_mode": (MarginModeArgs, self._account_margin_mode),
+            "account.isolated_margin": (IsolatedMarginArgs, self._account_isolated_margin),
             "positions": (_Positions, self._positions),
             "insurance_fund": (_NoArgs, self._insurance_fund),
             "snapshot.now": (_NoArgs, self._snapshot),
@@ -630,6 +641,48 @@ class AdminOps:
         cmd = Withdraw(account=a.account, amount=units, operator=operator)
         return await self._engine_action(
             operator, "account.withdraw", cmd, account=a.account, amount=a.amount, units=units
+        )
+
+    async def _margin_action(self, operator: str, action: str, cmd: Any, **detail: Any) -> Any:
+        """An account margin command (venue.admin.margin): refusals explained in words."""
+        if cmd.account not in self.sequencer.engine.accounts:
+            raise OpError(ErrorCode.NOT_FOUND, f"unknown account {cmd.account!r}")
+        self._market(cmd.symbol)
+        try:
+            return await self._engine_action(operator, action, cmd, **detail)
+        except OpError as exc:
+            reason = exc.message.split(": ", 1)[-1].split(" ", 1)[0]
+            why = explain(action, reason, cmd.symbol)
+            raise OpError(exc.code, f"{exc.message}: {why}" if why else exc.message) from None
+
+    async def _account_margin_mode(self, a: MarginModeArgs, operator: str) -> Any:
+        try:
+            isolated = isolated_flag(a.mode)
+        except ValueError as exc:
+            raise OpError(ErrorCode.BAD_ARGS, str(exc)) from None
+        cmd = SetMarginMode(
+            account=a.account, symbol=a.symbol, isolated=isolated, operator=operator
+        )
+        return await self._margin_action(
+            operator, "account.margin_mode", cmd, account=a.account, symbol=a.symbol, mode=a.mode
+        )
+
+    async def _account_isolated_margin(self, a: IsolatedMarginArgs, operator: str) -> Any:
+        try:
+            units = signed_units(a.amount)
+        except ValueError as exc:
+            raise OpError(ErrorCode.BAD_ARGS, str(exc)) from None
+        cmd = AdjustIsolatedMargin(
+            account=a.account, symbol=a.symbol, amount=units, operator=operator
+        )
+        return await self._margin_action(
+            operator,
+            "account.isolated_margin",
+            cmd,
+            account=a.account,
+            symbol=a.symbol,
+            amount=a.amount,
+            units=units,
         )
 
     async def _snapshot(self, _a: _NoArgs, operator: str) -> Any:

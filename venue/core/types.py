@@ -158,7 +158,8 @@ class CancelReason(enum.IntEnum):
     MASS_CANCEL = 7
     HALTED = 8  # unused: a halt keeps resting orders
     LIQUIDATION = 9  # the account is being liquidated (Liquidate cancels all its orders)
-    MMP = 10  # market-maker protection triggered: the account's quotes on the underlying
+    VENUE_RESTART = 10  # cancel on disconnect after a venue restart or failover (no Logon)
+    MMP = 11  # market-maker protection triggered: the account's quotes on the underlying
 
 
 class BalanceReason(enum.StrEnum):
