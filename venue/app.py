@@ -56,6 +56,7 @@ from venue.config import (
     load_config,
     margin_mode_commands,
 )
+from venue.config_quoting import mmp_commands
 from venue.config_surveillance import SurveillanceConfig
 from venue.core import AddInstrument, Engine, RecordAdminAction
 from venue.demo import run_demo
@@ -269,6 +270,8 @@ class Venue:
             seq.submit(account_cmd)
         for mode_cmd in margin_mode_commands(cfg, new_accounts, new_symbols):
             seq.submit(mode_cmd)  # the firms' default margin mode (RoE section 15)
+        for mmp_cmd in mmp_commands(cfg.sessions, instruments, engine.state.mmp):
+            seq.submit(mmp_cmd)  # market-maker protection from the session files
         self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
         # Drop copies are made at submit time and join their command's batch (RoE section 12).
         self.dropcopy = DropCopy(

@@ -166,6 +166,26 @@ class ThrottleConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     cooldown_seconds: int = 60  # after that Logout, Logons are refused this long (0: none)
 
 
+class MmpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Market-maker protection of one account on one underlying (RoE section 19)."""
+
+    account: str
+    underlying: str  # e.g. "BTC": every instrument whose symbol starts "BTC-"
+    window_ms: int
+    max_qty: str = "0"  # traded quantity in the instruments' size units; "0": off
+    max_fills: int = 0  # 0: off
+    freeze_ms: int = 0  # 0: frozen until reset
+
+
+class QuotingConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Mass-quote limits of a trading session (RoE "Mass quotes") and the market-maker
+    protection of its accounts."""
+
+    max_entries_per_message: int = 100  # quote entries in one MassQuote (35=i)
+    max_quoted_instruments: int = 100  # instruments with a live quote at once (0: no limit)
+    mmp: list[MmpConfig] = []
+
+
 class ResetConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     on_logon: bool = False  # reset both sequence numbers at every Logon
     daily_at: str | None = None  # "HH:MM" UTC: first Logon after this time each day resets
@@ -193,6 +213,7 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     heartbeat: HeartbeatConfig = HeartbeatConfig()
     throttle: ThrottleConfig = ThrottleConfig()
     reset: ResetConfig = ResetConfig()
+    quoting: QuotingConfig = QuotingConfig()
     source: str = ""  # the file this session came from (set by the loader)
 
 
@@ -418,6 +439,20 @@ def _validate_session(s: SessionConfig, file: str, key: str) -> None:
             "need messages_per_second >= 1, burst >= messages_per_second, abuse_seconds >= 1,"
             " cooldown_seconds >= 0",
         )
+    q = s.quoting
+    if not 1 <= q.max_entries_per_message <= 1000 or q.max_quoted_instruments < 0:
+        raise ConfigError(
+            file,
+            f"{k}quoting",
+            "need 1 <= max_entries_per_message <= 1000 and max_quoted_instruments >= 0",
+        )
+    for i, m in enumerate(q.mmp):
+        if m.account not in s.accounts:
+            raise ConfigError(file, f"{k}quoting.mmp[{i}].account", "not one of the session's")
+        if m.window_ms < 1 or m.max_fills < 0 or m.freeze_ms < 0:
+            raise ConfigError(
+                file, f"{k}quoting.mmp[{i}]", "need window_ms >= 1, max_fills, freeze_ms >= 0"
+            )
     if s.reset.daily_at is not None and not _HHMM.fullmatch(s.reset.daily_at):
         raise ConfigError(file, f"{k}reset.daily_at", f"{s.reset.daily_at!r} is not HH:MM (UTC)")
     if s.role != "dropcopy" and (s.dropcopy_firms or s.dropcopy_accounts):

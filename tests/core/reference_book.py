@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tests.core.reference_quotes import mass_quote, quote_cancel
 from venue.core import (
     BAND_SCALE,
     MAX_PRICE,
@@ -53,6 +54,7 @@ from venue.core import (
     StpMode,
     TimeInForce,
 )
+from venue.core.quote_types import MassQuote, QuoteCancel
 
 R = RejectReason
 
@@ -386,8 +388,8 @@ class ReferenceBook:
             o: ROrder | None = found[0]
         else:
             o = self.live(c.session, c.orig_cl_ord_id)
-        if o is None or o.firm != c.firm:
-            return None, R.UNKNOWN_ORDER
+        if o is None or o.firm != c.firm or o.cl_ord_id.startswith("\x01"):
+            return None, R.UNKNOWN_ORDER  # quote sides answer quote messages only (RoE 18)
         return o, R.UNKNOWN_ORDER
 
     def cxl_rej(
@@ -408,6 +410,12 @@ class ReferenceBook:
                 leaves_qty=o.qty - o.cum_qty if o else 0,
             )
         ]
+
+    def do_MassQuote(self, c: MassQuote) -> list[Event]:
+        return mass_quote(self, c)
+
+    def do_QuoteCancel(self, c: QuoteCancel) -> list[Event]:
+        return quote_cancel(self, c)
 
     def do_CancelOrder(self, c: CancelOrder) -> list[Event]:
         o, reason = self.find(c)

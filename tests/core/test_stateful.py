@@ -40,6 +40,7 @@ from venue.core import (
     StpMode,
     TimeInForce,
 )
+from venue.core.quote_types import MassQuote, QuoteCancel, QuoteEntry
 
 SYMBOLS = ["BTC-PERP", "ETH-PERP", "BTC-FUT", "NOPE"]
 TRADED = ["BTC-PERP", "ETH-PERP", "BTC-FUT"]
@@ -233,6 +234,7 @@ class EngineVsReference(RuleBasedStateMachine):
     def cancel_live(self, pick: int, by_id: bool) -> None:
         row = self.live(pick)
         if row is not None:
+            by_id = by_id or row[3].startswith("\x01")  # a quote side's key is not a FIX id
             self.next_cl += 1
             self.run(
                 CancelOrder(
@@ -260,6 +262,7 @@ class EngineVsReference(RuleBasedStateMachine):
                     firm=row[2],
                     cl_ord_id=f"k{self.next_cl}",
                     orig_cl_ord_id=row[3],
+                    order_id=row[0] if row[3].startswith("\x01") else 0,
                     price=o.price + (dprice if abs(dprice) > 2 else 0),
                     qty=o.qty + dqty,
                 )
@@ -320,6 +323,72 @@ class EngineVsReference(RuleBasedStateMachine):
                 account=account,
                 side=side,
                 session_only=session_only,
+            )
+        )
+
+    @rule(
+        sess=sessions,
+        entries=st.lists(
+            st.tuples(
+                symbols,
+                st.sampled_from(["e1", "e2", ""]),
+                prices,
+                st.integers(min_value=-1, max_value=6),
+                st.integers(min_value=-2, max_value=8),
+                st.integers(min_value=0, max_value=6),
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        max_quotes=st.sampled_from([0, 0, 1]),
+    )
+    def mass_quote(
+        self,
+        sess: tuple[str, str],
+        entries: list[tuple[str, str, int, int, int, int]],
+        max_quotes: int,
+    ) -> None:
+        self.next_cl += 1
+        self.run(
+            MassQuote(
+                session=sess[0],
+                firm=sess[1],
+                account="A1" if self.next_cl % 4 else "A2",
+                quote_id=f"q{self.next_cl}",
+                entries=[
+                    QuoteEntry(
+                        set_id="s",
+                        entry_id=entry_id,
+                        symbol=symbol,
+                        bid_px=bid,
+                        bid_size=bid_size,
+                        offer_px=bid + spread,
+                        offer_size=ask_size,
+                    )
+                    for symbol, entry_id, bid, bid_size, spread, ask_size in entries
+                ],
+                max_quotes=max_quotes,
+            )
+        )
+
+    @rule(
+        sess=sessions,
+        cancel_type=st.sampled_from([1, 3, 4]),
+        symbol=symbols,
+        account=st.sampled_from(["", "A1"]),
+    )
+    def quote_cancel(
+        self, sess: tuple[str, str], cancel_type: int, symbol: str, account: str
+    ) -> None:
+        self.run(
+            QuoteCancel(
+                session=sess[0],
+                firm=sess[1],
+                quote_id="x",
+                cancel_type=cancel_type,
+                account=account,
+                symbols=[symbol],
+                underlyings=[symbol.split("-", maxsplit=1)[0]],
             )
         )
 

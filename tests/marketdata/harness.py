@@ -30,6 +30,7 @@ from venue.core import (
     StpMode,
     TimeInForce,
 )
+from venue.core.quote_types import MassQuote, QuoteEntry
 from venue.journal import Journal, recover
 from venue.marketdata import FeedHandler, MarketDataPublisher
 from venue.sequencer import Sequencer
@@ -175,6 +176,25 @@ def random_command(rng: random.Random, engine: Engine, n: int) -> Any:
         return Halt(symbol=symbol)
     if r < 0.307:
         return ExpireOrders(include_day=True)
+    if r < 0.37:  # a mass quote: quote sides are shown like orders
+        entries = []
+        for sym in rng.sample(SYMBOLS, k=rng.randint(1, len(SYMBOLS))):
+            mid = 1000 * (SYMBOLS.index(sym) + 1)
+            bid = mid - rng.randint(-3, 10)
+            entries.append(
+                QuoteEntry(
+                    set_id="s",
+                    entry_id=f"e{n}",
+                    symbol=sym,
+                    bid_px=bid,
+                    bid_size=rng.randint(0, 5),
+                    offer_px=bid + rng.randint(1, 10),
+                    offer_size=rng.randint(0, 5),
+                )
+            )
+        return MassQuote(
+            session=session, firm=firm, account=account, quote_id=f"q{n}", entries=entries
+        )
     side = rng.choice((Side.BUY, Side.SELL))
     kind = rng.random()
     tif, ord_type, price, post_only = TimeInForce.GTC, OrdType.LIMIT, 0, False

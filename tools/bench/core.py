@@ -1,5 +1,9 @@
 """Benchmark of the matching core (`venue.core.Engine.apply`); prints one JSON object.
 
+Quoting flow (`--quotes N`): MassQuotes of two sessions updating two-sided quotes on 10
+instruments each time, with IOC takers trading against them; reports quote entries per second
+and their ratio to the single-order flow's commands per second (CPU time, robust to load).
+
 Flow (exchange-core style): one instrument, about 1,000 resting orders from several sessions;
 mostly moves (ReplaceOrder to a new price) and cancels, some GTC adds and IOC takers. The
 command list is generated once by driving an engine (so every command addresses a live order),
@@ -58,6 +62,7 @@ from venue.core import (
     Side,
     TimeInForce,
 )
+from venue.core.quote_types import MassQuote, MassQuoteAcked, QuoteEntry
 
 SYMBOL = "BTC-PERP"
 REF = 100_000
@@ -394,6 +399,97 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+QUOTED = [f"Q{i}-PERP" for i in range(10)]
+QUOTERS = [("MMQ0", "FIRM0", "ACC0"), ("MMQ1", "FIRM1", "ACC1")]
+
+
+def _quoting_engine() -> Engine:
+    engine = _engine()
+    for symbol in QUOTED:
+        inst = msgspec.structs.replace(_instrument(), symbol=symbol)
+        engine.apply(AddInstrument(ts=1, instrument=inst))
+    return engine
+
+
+def quoting_flow(n: int, seed: int) -> list[Any]:
+    """`n` commands: MassQuotes of two sessions, each updating two-sided quotes on 10
+    instruments (2 x 10 quote sides per message; prices walk, sizes change, so some updates
+    keep priority and some go to the back), and about one IOC taker in 20 commands that
+    trades against the quotes."""
+    rnd = random.Random(seed)
+    mids = dict.fromkeys(QUOTED, REF)
+    cmds: list[Any] = []
+    ts = 1_000
+    for i in range(n):
+        ts += 1_000
+        if i % 20 == 19:
+            symbol = rnd.choice(QUOTED)
+            side = rnd.choice((Side.BUY, Side.SELL))
+            px = mids[symbol] + (4 if side == Side.BUY else -4)
+            cmds.append(
+                NewOrder(ts=ts, session="TAKER", firm="FIRM3", account="ACC3",
+                         cl_ord_id=f"t{i}", symbol=symbol, side=side, price=px,
+                         qty=rnd.randint(1, 30), tif=TimeInForce.IOC)
+            )  # fmt: skip
+            continue
+        session, firm, account = QUOTERS[i % 2]
+        entries = []
+        for symbol in QUOTED:
+            mids[symbol] += rnd.choice((-1, 0, 0, 1))
+            spread = 1 + (i % 2) + rnd.randint(0, 1)  # the two quoters never cross each other
+            entries.append(
+                QuoteEntry(set_id="1", entry_id=f"{symbol}-{i}", symbol=symbol,
+                           bid_px=mids[symbol] - spread, bid_size=rnd.randint(5, 20),
+                           offer_px=mids[symbol] + spread, offer_size=rnd.randint(5, 20))
+            )  # fmt: skip
+        cmds.append(
+            MassQuote(ts=ts, session=session, firm=firm, account=account,
+                      quote_id=f"q{i}", entries=entries)
+        )  # fmt: skip
+    return cmds
+
+
+def quoting(n: int, seed: int, repeat: int) -> dict[str, Any]:
+    """Quote entries per second through `Engine.apply` (best of `repeat`), with the share of
+    entries refused and the fills the takers made."""
+    cmds = quoting_flow(n, seed)
+    entries = sum(len(c.entries) for c in cmds if type(c) is MassQuote)
+    best = best_cpu = 0.0
+    refused_entries = fills = 0
+    for _ in range(repeat):
+        engine = _quoting_engine()
+        apply = engine.apply
+        gc.collect()
+        gc.freeze()
+        c0 = time.thread_time()
+        t0 = time.perf_counter()
+        out = [apply(c) for c in cmds]
+        dt = time.perf_counter() - t0
+        cpu = time.thread_time() - c0
+        gc.unfreeze()
+        best = max(best, entries / dt)
+        best_cpu = max(best_cpu, entries / max(cpu, 1e-9))
+        refused_entries = sum(
+            1
+            for events in out
+            for e in events
+            if type(e) is MassQuoteAcked
+            for r in e.entries
+            if r.reason is not None
+        )
+        fills = sum(1 for events in out for e in events if type(e) is OrderFilled)
+    return {
+        "commands": len(cmds),
+        "mass_quotes": sum(1 for c in cmds if type(c) is MassQuote),
+        "quote_entries": entries,
+        "quote_sides_per_entry": 2,
+        "entries_per_s": round(best),
+        "cpu_entries_per_s": round(best_cpu),
+        "refused_entries": refused_entries,
+        "fills": fills,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=1_000_000)
@@ -402,6 +498,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="throughput runs (best reported)")
     parser.add_argument("--replay", metavar="DB", help="replay this journal's commands instead")
+    parser.add_argument(
+        "--quotes", type=int, default=20_000, help="commands of the quoting flow (0: skip)"
+    )
     args = parser.parse_args()
     if args.replay:
         print(json.dumps(replay(args)))
@@ -437,7 +536,20 @@ def main() -> int:
         result.update(mem)
         result["bytes_per_resting_order"] = round(mem["bytes_per_resting_order"], 1)
         result["target_bytes_per_resting_order"] = 400
+    if args.quotes:
+        q = quoting(args.quotes, args.seed, args.repeat)
+        q["entries_to_single_orders"] = round(
+            q["cpu_entries_per_s"] / result["cpu_commands_per_s"], 2
+        )
+        q["target_entries_to_single_orders"] = 1.0
+        result["quoting"] = q
     checks = Checks()
+    if args.quotes:
+        checks.expect(q["fills"] > 0, "the quoting flow made no fills")
+        checks.expect(
+            q["refused_entries"] * 10 <= q["quote_entries"],
+            f"{q['refused_entries']} of {q['quote_entries']} quote entries refused",
+        )
     checks.expect(len(cmds) > 0, "no commands generated")
     checks.expect(n_events > 0, "the commands produced no events")
     checks.expect(

@@ -110,8 +110,10 @@ def run_flow(
     args: argparse.Namespace,
     pid: int | None,
     target: str = "VENUE",
+    quotes: bool = False,
 ) -> dict[str, Any]:
-    """Log on every session, run one mode, drain, mass-cancel, log out; the figures."""
+    """Log on every session, run one mode, drain, mass-cancel, log out; the figures.
+    `quotes`: a closed loop of MassQuotes (every instrument two-sided) instead of orders."""
     flow = Flow(default_instruments(), args.seed)
     sessions = [
         Session(host, port, sender=comp, target=target, key=key, flow=flow, tag=f"{i:x}")
@@ -127,7 +129,9 @@ def run_flow(
     late = 0
     # the measured window starts after warm-up: snapshot the counters and CPU then
     if mode == "closed":
-        driver.closed_loop(args.window, args.warmup, t0 + warm_ns, max_orders=args.orders)
+        driver.closed_loop(
+            args.window, args.warmup, t0 + warm_ns, max_orders=args.orders, quotes=quotes
+        )
     else:
         late += driver.open_loop(args.rate, args.warmup, t0 + warm_ns)
     before = Counts()
@@ -138,7 +142,7 @@ def run_flow(
     gen0 = time.process_time()
     t1 = clock()
     if mode == "closed":
-        driver.closed_loop(args.window, args.seconds, t1, max_orders=args.orders)
+        driver.closed_loop(args.window, args.seconds, t1, max_orders=args.orders, quotes=quotes)
     else:
         late += driver.open_loop(args.rate, args.seconds, t1)
     t2 = clock()
@@ -172,6 +176,11 @@ def run_flow(
         "counts": vars(final),
         "unanswered": unanswered,
     }
+    if quotes:
+        entries = after.quote_entries - before.quote_entries
+        result["quotes"] = True
+        result["quote_entries_per_s"] = round(entries / window_s) if window_s else 0
+        result["quote_entries_per_message"] = len(flow.books)
     if mode == "open":
         result["late_sends_over_1ms"] = late
     if answered:  # the generator's own CPU: near 1 s per second means it is the limit
@@ -193,9 +202,15 @@ def free_udp_socket() -> socket.socket:
 
 
 def run_venue(
-    args: argparse.Namespace, sync: str, mode: str, tmp: Path, stage_every: int
+    args: argparse.Namespace,
+    sync: str,
+    mode: str,
+    tmp: Path,
+    stage_every: int,
+    *,
+    quotes: bool = False,
 ) -> dict[str, Any]:
-    directory = tmp / f"{sync}-{mode}-{args.rate:g}-{stage_every}"
+    directory = tmp / f"{sync}-{mode}-{args.rate:g}-{stage_every}{'-quotes' if quotes else ''}"
     directory.mkdir()
     md = None if args.no_marketdata else free_udp_socket()
     config, creds = write_setup(
@@ -216,7 +231,13 @@ def run_venue(
     try:
         ready = venue.wait_ready()
         result = run_flow(
-            "127.0.0.1", int(ready["fix_port"]), creds, mode=mode, args=args, pid=venue.pid
+            "127.0.0.1",
+            int(ready["fix_port"]),
+            creds,
+            mode=mode,
+            args=args,
+            pid=venue.pid,
+            quotes=quotes,
         )
     finally:
         code = venue.stop()
@@ -326,9 +347,27 @@ def _ratios(runs: list[dict[str, Any]], peer_runs: list[dict[str, Any]]) -> dict
     return ratios
 
 
+def _quote_ratios(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Per journal level: quote entries/s of the mass-quote run over orders/s of the closed
+    single-order run (untimed stages) of the same invocation; target >= 3."""
+    out: dict[str, float] = {}
+    for q in runs:
+        if not q.get("quotes"):
+            continue
+        for r in runs:
+            same = r.get("sync") == q.get("sync") and r.get("mode") == "closed"
+            if same and not r.get("quotes") and not r.get("stage_every") and r["orders_per_s"]:
+                out[str(q["sync"])] = round(q["quote_entries_per_s"] / r["orders_per_s"], 2)
+    return out
+
+
 def _headline(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The closed-loop throughput figures of the untimed run (NORMAL preferred)."""
-    closed = [r for r in runs if r.get("mode") == "closed" and not r.get("stage_every")]
+    closed = [
+        r
+        for r in runs
+        if r.get("mode") == "closed" and not r.get("stage_every") and not r.get("quotes")
+    ]
     closed.sort(key=lambda r: r.get("sync") != "NORMAL")
     if not closed:
         return None
@@ -394,6 +433,11 @@ def main(argv: list[str] | None = None) -> int:
         default="off",
         help="closed loop: stage timers off (the throughput figure), on, or both (two runs)",
     )
+    parser.add_argument(
+        "--quotes",
+        action="store_true",
+        help="also a closed-loop mass-quote run per journal level (quote entries/s)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--connect", help="HOST:PORT of a running venue (with --key)")
     parser.add_argument("--key", action="append", default=[], help="COMPID=PEMFILE (repeat)")
@@ -441,6 +485,12 @@ def main(argv: list[str] | None = None) -> int:
                     args.rate = rate
                     for every in stage_settings(args, mode):
                         report["runs"].append(run_venue(args, sync, mode, Path(tmp), every))
+                if args.quotes:  # the mass-quote run: closed loop, MassQuotes instead of orders
+                    report["runs"].append(
+                        run_venue(args, sync, "closed", Path(tmp), 0, quotes=True)
+                    )
+            if args.quotes:
+                report["quote_entries_over_orders"] = _quote_ratios(report["runs"])
             if args.peer:
                 peer_runs = []
                 for target in ("quickfix", "quickfix-fair"):

@@ -115,6 +115,8 @@ class Counts:
     fills: int = 0  # ExecutionReports with ExecType F
     order_rejects: int = 0  # ExecutionReports with ExecType 8
     other: int = 0  # anything else that is not a heartbeat (3, j, ...)
+    quote_entries: int = 0  # quote entries acknowledged (MassQuoteAcknowledgement 35=b)
+    quote_entries_refused: int = 0  # of which refused (368 present)
 
     def add(self, other: Counts) -> None:
         for name in self.__dataclass_fields__:
@@ -301,6 +303,35 @@ class Session:
         self.counts.sent += 1
         return msg
 
+    def next_mass_quote(self, t_send: int) -> bytes:
+        """A MassQuote (QuoteResponseLevel 2: every message acknowledged) updating this
+        session's two-sided quote on every instrument; each session quotes its own spread
+        (1 + its index ticks around the shared mid), sizes vary."""
+        rng = self.rng
+        flow = self.flow
+        flow.step()
+        qid = self._cl_ord_id()
+        books = flow.books
+        n = len(books)
+        spread = 1 + int(self.prefix, 16) % 4
+        parts = [b"117=%s\x01301=2\x01296=1\x01302=1\x01304=%d\x01295=%d\x01" % (qid, n, n)]
+        for i, book in enumerate(books):
+            parts.append(
+                b"299=%d\x0155=%s\x01132=%s\x01133=%s\x01134=%s\x01135=%s\x01"
+                % (
+                    i,
+                    book.inst.symbol,
+                    book.price(book.mid - spread),
+                    book.price(book.mid + spread),
+                    book.qty(rng.randint(1, 8)),
+                    book.qty(rng.randint(1, 8)),
+                )
+            )
+        msg = self.frame(b"i", b"".join(parts))
+        self.pending[qid] = t_send
+        self.counts.sent += 1
+        return msg
+
     def mass_cancel(self) -> bytes:
         return self.frame(b"q", b"11=%sMC\x01530=7\x0160=%s\x01" % (self.prefix, self._now_text()))
 
@@ -368,6 +399,14 @@ class Session:
             orig = _field(msg, _F41)
             self.busy.discard(orig)
             self.live.pop(orig, None)  # unknown or done at the venue: forget it
+        elif mt == b"b":  # MassQuoteAcknowledgement: answers the MassQuote of its QuoteID
+            t_sent = self.pending.pop(_field(msg, b"\x01117="), None)
+            if t_sent is not None:
+                counts.answered += 1
+                if t_sent >= self.record_after:
+                    self.latencies.append(t_recv - t_sent)
+            counts.quote_entries += msg.count(b"\x01299=")
+            counts.quote_entries_refused += msg.count(b"\x01368=")
         elif mt == b"0":
             pass
         elif mt == b"1":
@@ -413,10 +452,16 @@ class Driver:
             s.receive(data, clock())
 
     def closed_loop(
-        self, window: int, seconds: float, record_after: int, max_orders: int = 0
+        self,
+        window: int,
+        seconds: float,
+        record_after: int,
+        max_orders: int = 0,
+        *,
+        quotes: bool = False,
     ) -> None:
-        """Keep `window` orders in flight per session for `seconds` (or until `max_orders`
-        orders were sent, when not 0)."""
+        """Keep `window` orders (`quotes`: MassQuotes) in flight per session for `seconds`
+        (or until `max_orders` were sent, when not 0)."""
         clock = time.perf_counter_ns
         for s in self.sessions:
             s.record_after = record_after
@@ -432,8 +477,9 @@ class Driver:
                 need = window - len(s.pending)
                 if need > 0:
                     out = s.out
+                    make = s.next_mass_quote if quotes else s.next_order
                     for _ in range(need):
-                        out += s.next_order(now)
+                        out += make(now)
                         left -= 1
                         if not left:
                             break

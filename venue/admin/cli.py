@@ -54,7 +54,7 @@ import sys
 from collections.abc import Sequence
 
 from venue.admin import commands as c
-from venue.admin import compliance, custody_cli
+from venue.admin import compliance, custody_cli, mmp
 from venue.admin.argv import globals_anywhere
 from venue.admin.context import (
     EXIT_DIVERGED,
@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("symbol")
     sp.add_argument("price")
     sp.set_defaults(func=c.cmd_index_set)
+
+    mmp.add_parser(sub)  # market-maker protection: venue.admin.mmp
 
     acc = sub.add_parser("account", help="accounts").add_subparsers(
         dest="account_command", required=True

@@ -40,6 +40,7 @@ from venue.admin.margin import (
     isolated_flag,
     signed_units,
 )
+from venue.admin.mmp import mmp_ops
 from venue.admin.ops_views import ViewOps
 from venue.admin.protocol import ErrorCode, OpError
 from venue.admin.tape import Tape
@@ -278,6 +279,8 @@ class AdminOps:
         # open orders, book depth, instruments with market numbers, recent trades
         views = ViewOps(sequencer.engine, tape, self._session_names)
         self._ops.update(views.table())
+        # market-maker protection: venue.admin.mmp
+        self._ops.update(mmp_ops(self, lambda text: OpError(ErrorCode.BAD_ARGS, text)))
         self._archiving = Archiving(sequencer, self._committed)
 
     def add_op(self, name: str, args: type[_Args], handler: Handler) -> None:

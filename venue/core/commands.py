@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import msgspec
 
+from venue.core.quote_types import MassQuote, QuoteCancel, ResetMmp, SetMmp
 from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 
 __all__ = [
@@ -29,14 +30,18 @@ __all__ = [
     "Halt",
     "Liquidate",
     "MassCancel",
+    "MassQuote",
     "NewOrder",
     "PublishStatistics",
+    "QuoteCancel",
     "RecordAdminAction",
     "ReplaceOrder",
+    "ResetMmp",
     "Resume",
     "SetIndexPrice",
     "SetMarginMode",
     "SetMarkPrice",
+    "SetMmp",
     "SetReferencePrice",
     "SettleInstrument",
     "Withdraw",
@@ -338,4 +343,8 @@ Command = (
     | SettleInstrument
     | RecordAdminAction
     | FundInsurance
+    | MassQuote
+    | QuoteCancel
+    | SetMmp
+    | ResetMmp
 )

@@ -8,6 +8,9 @@ each with its inputs given explicitly and testable on its own:
 - `Liquidation` (`venue.core.liquidation`): the Liquidate command, insurance fund, ADL;
 - `Prices` (`venue.core.prices`): index and mark prices, funding, final settlement;
 - `Queries` (`venue.core.queries`): read-only views;
+- `Quotes` (`venue.core.quotes`): mass quotes and quote cancels (quote sides rest as orders;
+  they run R1 only, being passive, and trade as resting orders through match and R2);
+- `Mmp` (`venue.core.mmp`): market-maker protection, checked after R2 of each aggressor;
 and the plain command functions of `venue.core.instruments` and `venue.core.orders`.
 
 Each order command runs three named steps (exchange-core style), in this module: pre-trade
@@ -105,16 +108,18 @@ from venue.core.isolated import adjust_isolated_margin
 from venue.core.ledger import Ledger
 from venue.core.liquidation import Liquidation
 from venue.core.matching import Matching
+from venue.core.mmp import Mmp
 from venue.core.orders import cancel_session_orders, entry_refusal, expire_orders, mass_cancel
 from venue.core.prices import Prices
 from venue.core.queries import Queries
+from venue.core.quote_types import MassQuote, QuoteCancel, ResetMmp, SetMmp
+from venue.core.quotes import Quotes, check_quotes
 from venue.core.rejects import cancel_rejected, order_rejected
 from venue.core.risk import Margin
 from venue.core.state import EngineState
 from venue.core.types import (
     CancelReason,
     Instrument,
-    InstrumentState,
     OrdType,
     RejectReason,
     Side,
@@ -131,8 +136,6 @@ _MARKET = OrdType.MARKET
 _GTD = TimeInForce.GTD
 _IOC = TimeInForce.IOC
 _FOK = TimeInForce.FOK
-_HALTED = InstrumentState.HALTED
-_EXPIRED = InstrumentState.EXPIRED
 _NO_SESSION: dict[str, Order] = {}
 # Cancel reasons of the hot paths, bound once (an enum class attribute read costs ~70 ns)
 _REQUESTED = CancelReason.REQUESTED
@@ -158,6 +161,8 @@ class Engine:
         self.liquidation = Liquidation(state, margin, ledger, self._execute)
         self.prices = prices = Prices(state, ledger)
         self.queries = Queries(state, margin)
+        self.mmp = mmp = Mmp(state)
+        self.quotes = quotes = Quotes(state, margin, mmp)
         self._handlers: dict[type[Any], Callable[[Any], list[Event]]] = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
@@ -183,6 +188,10 @@ class Engine:
             SettleInstrument: prices.settle_instrument,
             RecordAdminAction: prices.record_admin_action,
             FundInsurance: ledger.fund_insurance,
+            MassQuote: quotes.mass_quote,
+            QuoteCancel: quotes.quote_cancel,
+            SetMmp: mmp.set_mmp,
+            ResetMmp: mmp.reset_mmp,
         }
 
     # ------------------------------------------------------------------ public surface
@@ -215,6 +224,7 @@ class Engine:
         state = self.state
         check_state(state.markets, state.orders, state.by_session, state.next_order_id)
         self.queries.check_accounts()
+        check_quotes(state)
 
     def snapshot(self) -> bytes:
         """msgspec msgpack of the whole state, in canonical order (see `venue.core.snapshot`)."""
@@ -412,6 +422,8 @@ class Engine:
             start = len(events)
             stopped = self.matching.match(mkt, o, opp, min_key, ts, events)
             self.ledger.settle(mkt, events, start)  # R2
+            if self.state.mmp:  # market-maker protection: counts quote fills, may trigger
+                self.mmp.after_fills(events, start, ts)
         if o.cum_qty < o.qty:
             if stopped:
                 reason = _SELF_TRADE

@@ -28,6 +28,13 @@ from __future__ import annotations
 
 import msgspec
 
+from venue.core.quote_types import (
+    MassQuoteAcked,
+    MmpReset,
+    MmpSet,
+    MmpTriggered,
+    QuotesCanceled,
+)
 from venue.core.types import (
     BalanceReason,
     CancelReason,
@@ -62,6 +69,10 @@ __all__ = [
     "MarkPriceSet",
     "MassCancelCompleted",
     "MassCancelRejected",
+    "MassQuoteAcked",
+    "MmpReset",
+    "MmpSet",
+    "MmpTriggered",
     "OrderAccepted",
     "OrderCanceled",
     "OrderFilled",
@@ -69,6 +80,7 @@ __all__ = [
     "OrderReplaced",
     "PositionLiquidated",
     "PositionSettled",
+    "QuotesCanceled",
     "ReferencePriceChanged",
     "StatisticsPublished",
 ]
@@ -515,4 +527,9 @@ Event = (
     | InstrumentSettled
     | PositionSettled
     | AdminActionRecorded
+    | MassQuoteAcked
+    | QuotesCanceled
+    | MmpSet
+    | MmpTriggered
+    | MmpReset
 )

@@ -20,6 +20,7 @@ import msgspec
 
 from venue.core.accounts import Account, Position
 from venue.core.book import BookSide, Market, Order
+from venue.core.mmp_state import MmpState
 from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 
 __all__ = [
@@ -111,7 +112,21 @@ class _PlainStateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
     net_deposits: int
 
 
-class StateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
+class MmpRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    account: str
+    underlying: str
+    window_ms: int
+    max_qty: int
+    max_fills: int
+    freeze_ms: int
+    fills: list[tuple[int, int]]
+    frozen_until: int
+
+
+class StateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False, omit_defaults=True):
+    """`omit_defaults`: a state without market-maker protection encodes as before it existed
+    (a trailing empty `mmp` is left out)."""
+
     version: int
     next_order_id: int
     next_exec_id: int
@@ -122,6 +137,7 @@ class StateRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
     fees_collected: int
     net_deposits: int
     funding: list[FundingRecord] = []
+    mmp: list[MmpRecord] = []
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -135,8 +151,10 @@ def encode_state(  # noqa: PLR0917 -- one call site
     markets: dict[str, Market],
     accounts: dict[str, Account],
     money: tuple[int, int, int],
+    mmp: dict[str, dict[str, MmpState]] | None = None,
 ) -> bytes:
-    """`money` = (insurance fund, fees collected, net deposits)."""
+    """`money` = (insurance fund, fees collected, net deposits); `mmp`: market-maker
+    protection per account and underlying (sorted by both here)."""
     records = []
     for mkt in markets.values():
         inst = mkt.instrument
@@ -174,7 +192,21 @@ def encode_state(  # noqa: PLR0917 -- one call site
         for s, m in markets.items()
         if m.funding_rate_ppb or m.funding_ts or m.predicted_rate_ppb or m.next_funding_ts
     ]
-    if not funding:
+    mmp_records = [
+        MmpRecord(
+            account,
+            und,
+            m.window_ms,
+            m.max_qty,
+            m.max_fills,
+            m.freeze_ms,
+            list(m.fills),
+            m.frozen_until,
+        )
+        for account in sorted(mmp or {})
+        for und, m in sorted((mmp or {})[account].items())
+    ]
+    if not funding and not mmp_records:
         plain = _PlainStateRecord(
             _PLAIN_VERSION, next_order_id, next_exec_id, next_trade_id, records, accts, *money
         )
@@ -189,6 +221,7 @@ def encode_state(  # noqa: PLR0917 -- one call site
             accts,
             *money,
             funding,
+            mmp_records,
         )
     )
 

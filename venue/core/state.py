@@ -10,6 +10,8 @@ state of its own. Invariants kept here (checked by `venue.core.checks` and
   becomes an ExecutionReport consumes one exec id (`canceled` consumes it for a cancel).
 - Unsolicited cancels (`cancel_resting`) take the order out of its book, its indexes and its
   account's exposure, in one step.
+- `quotes[session][symbol]` holds the session's quote sides (`venue.core.quotes`); `index`
+  adds every resting quote order to it, so `restore` rebuilds it.
 - `restore(snapshot())` rebuilds an equal state (same `state_hash()`): the encoding is
   canonical (`venue.core.snapshot`).
 """
@@ -21,6 +23,7 @@ import hashlib
 from venue.core.accounts import Account, expose
 from venue.core.book import Market, Order
 from venue.core.events import Event, OrderCanceled
+from venue.core.mmp_state import MmpState
 from venue.core.snapshot import decode_accounts, decode_state, encode_state
 from venue.core.types import CancelReason, RejectReason, Side
 
@@ -42,6 +45,11 @@ class EngineState:
         self.markets: dict[str, Market] = {}
         self.orders: dict[int, Order] = {}
         self.by_session: dict[str, dict[str, Order]] = {}
+        # session -> symbol -> [bid, ask]: the session's quote sides (`venue.core.quotes`);
+        # derived from the orders (see `index`), never snapshotted.
+        self.quotes: dict[str, dict[str, list[Order | None]]] = {}
+        # account -> underlying -> market-maker protection (`venue.core.mmp`); snapshotted.
+        self.mmp: dict[str, dict[str, MmpState]] = {}
         self.accounts: dict[str, Account] = {}
         self.insurance_fund = 0
         self.fees_collected = 0
@@ -57,6 +65,9 @@ class EngineState:
             per = self.by_session[o.session] = {}
         per[o.cl_ord_id] = o
         self.hold(o)
+        if o.cl_ord_id[:1] == "\x01":  # a quote side: its key starts with SOH (core.quotes)
+            sides = self.quotes.setdefault(o.session, {}).setdefault(o.symbol, [None, None])
+            sides[0 if o.side == _BUY else 1] = o
 
     def unindex(self, o: Order) -> None:
         del self.orders[o.order_id]
@@ -91,7 +102,7 @@ class EngineState:
             o = self.by_session.get(session, _NO_SESSION).get(orig_cl_ord_id)
             if o is None:
                 return None, _UNKNOWN_ORDER
-        if o.firm != firm:
+        if o.firm != firm or o.cl_ord_id[:1] == "\x01":  # quote sides: quote messages only
             return None, _UNKNOWN_ORDER
         return o, _UNKNOWN_ORDER
 
@@ -144,6 +155,7 @@ class EngineState:
             self.markets,
             self.accounts,
             (self.insurance_fund, self.fees_collected, self.net_deposits),
+            mmp=self.mmp,
         )
 
     def state_hash(self) -> str:
@@ -163,6 +175,11 @@ class EngineState:
         state.insurance_fund = rec.insurance_fund
         state.fees_collected = rec.fees_collected
         state.net_deposits = rec.net_deposits
+        for r in rec.mmp:
+            m = MmpState(r.window_ms, r.max_qty, r.max_fills, r.freeze_ms)
+            m.fills = [(f[0], f[1]) for f in r.fills]
+            m.frozen_until = r.frozen_until
+            state.mmp.setdefault(r.account, {})[r.underlying] = m
         for o in orders:  # ascending order_id
             state.index(o)
         return state

@@ -140,6 +140,10 @@ class RejectReason(enum.IntEnum):
     INSTRUMENT_NOT_EXPIRED = 33  # SettleInstrument before ExpireInstrument
     NOT_A_PERPETUAL = 34  # ApplyFunding on a dated future
     ALREADY_SETTLED = 35  # SettleInstrument twice
+    QUOTE_WOULD_CROSS = 36  # a quote side at or through the opposite side of the book
+    QUOTE_LIMIT_EXCEEDED = 37  # a quote on one more instrument than the session may quote
+    INVALID_QUOTE = 38  # empty QuoteEntryID, or a bid at or above the ask of the same entry
+    MMP_FROZEN = 39  # quoting frozen by market-maker protection until reset (or freeze time)
 
 
 class CancelReason(enum.IntEnum):
@@ -155,6 +159,7 @@ class CancelReason(enum.IntEnum):
     HALTED = 8  # unused: a halt keeps resting orders
     LIQUIDATION = 9  # the account is being liquidated (Liquidate cancels all its orders)
     VENUE_RESTART = 10  # cancel on disconnect after a venue restart or failover (no Logon)
+    MMP = 11  # market-maker protection triggered: the account's quotes on the underlying
 
 
 class BalanceReason(enum.StrEnum):

@@ -26,7 +26,15 @@ Invariants:
 
 from __future__ import annotations
 
-from venue.core.commands import CancelOrder, MassCancel, NewOrder, ReplaceOrder
+from venue.core.commands import (
+    CancelOrder,
+    MassCancel,
+    MassQuote,
+    NewOrder,
+    QuoteCancel,
+    ReplaceOrder,
+)
+from venue.core.quote_types import ResetMmp
 from venue.core.types import OrdType, StpMode, TimeInForce
 from venue.fix.codec import FixMessage, parse_utc_timestamp
 from venue.fix.mapping_num import (
@@ -48,6 +56,14 @@ from venue.fix.mapping_out import (
     order_status_report,
     replies,
     security_list,
+)
+from venue.fix.mapping_quotes import (
+    QuoteLimits,
+    QuoteStatusQuery,
+    decode_mass_quote,
+    decode_mmp_reset,
+    decode_quote_cancel,
+    decode_quote_status_request,
 )
 from venue.fix.mapping_requests import (
     decode_mass_cancel,
@@ -118,8 +134,13 @@ Decoded = (
     | StatusQuery
     | MassStatusQuery
     | SecurityListQuery
+    | MassQuote
+    | QuoteCancel
+    | ResetMmp
+    | QuoteStatusQuery
     | Refusal
 )
+_QUOTE_LIMITS = QuoteLimits()
 
 # Log codes of the refusals of a quantity or price that `Scale.to_units` did not convert.
 _QTY_CODE: dict[object, str] = {
@@ -423,7 +444,12 @@ def decode_replace(
 # Dispatch
 
 
-def decode(msg: FixMessage, ctx: SessionContext, instruments: InstrumentTable) -> Decoded:
+def decode(
+    msg: FixMessage,
+    ctx: SessionContext,
+    instruments: InstrumentTable,
+    quote_limits: QuoteLimits = _QUOTE_LIMITS,
+) -> Decoded:
     """One inbound application message → command, query or refusal. Never raises."""
     try:
         mt = msg.msg_type
@@ -441,6 +467,14 @@ def decode(msg: FixMessage, ctx: SessionContext, instruments: InstrumentTable) -
             return decode_mass_status(msg, ctx)
         if mt == b"x":
             return decode_security_list_request(msg)
+        if mt == b"i":  # mass quoting: venue.fix.mapping_quotes
+            return decode_mass_quote(msg, ctx, instruments, quote_limits)
+        if mt == b"Z":
+            return decode_quote_cancel(msg, ctx)
+        if mt == b"a":
+            return decode_quote_status_request(msg, ctx)
+        if mt == b"U1":  # market-maker protection reset
+            return decode_mmp_reset(msg, ctx)
         return business_refusal(
             msg,
             3,

@@ -53,6 +53,7 @@ from venue.fix.codec import format_utc_timestamp
 from venue.fix.mapping_num import InstrumentSpec
 from venue.fix.mapping_out import Body, execution_report
 from venue.fix.mapping_positions import funding_report
+from venue.fix.mapping_quotes_out import QUOTE_MARK, quote_execution_report
 
 __all__ = [
     "COPIERS",
@@ -152,7 +153,11 @@ Copier = Callable[[int, Event, CopyContext], list[Copy]]
 def _order_event(seq: int, ev: Event, ctx: CopyContext) -> list[Copy]:
     """New, fill, cancel (including expiry and mass cancel), replace: the owner's report."""
     assert isinstance(ev, OrderAccepted | OrderFilled | OrderCanceled | OrderReplaced)
-    body = execution_report(ev, ctx.specs.get(ev.symbol))
+    spec = ctx.specs.get(ev.symbol)
+    if ev.cl_ord_id[:1] == QUOTE_MARK:  # a quote side: ClOrdID/QuoteEntryID, QuoteID
+        body = quote_execution_report(ev, spec)
+    else:
+        body = execution_report(ev, spec)
     body = _decorate(body, ev.firm, ev.account, ev.session, ctx.comp_ids)
     return [Copy(firm=ev.firm, account=ev.account, msg_type=b"8", body=body)]
 

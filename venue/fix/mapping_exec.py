@@ -122,6 +122,10 @@ REJECT_TEXT: dict[RejectReason, str] = {
     RejectReason.INSTRUMENT_NOT_EXPIRED: "instrument not expired",
     RejectReason.NOT_A_PERPETUAL: "funding applies to perpetuals only",
     RejectReason.ALREADY_SETTLED: "instrument already settled",
+    RejectReason.QUOTE_WOULD_CROSS: "quote would cross the book: quotes are passive",
+    RejectReason.QUOTE_LIMIT_EXCEEDED: "too many instruments quoted by this session",
+    RejectReason.INVALID_QUOTE: "invalid quote: no QuoteEntryID, or bid not below offer",
+    RejectReason.MMP_FROZEN: "quoting frozen by market-maker protection until reset",
 }
 
 CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
@@ -135,6 +139,7 @@ CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
     CancelReason.HALTED: b"canceled: instrument halted",
     CancelReason.LIQUIDATION: b"canceled: account liquidated",
     CancelReason.VENUE_RESTART: b"canceled on disconnect: no Logon after the venue restarted",
+    CancelReason.MMP: b"canceled by market-maker protection",
 }
 
 

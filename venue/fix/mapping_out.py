@@ -10,7 +10,9 @@ Invariants:
 - `replies` routes each event to the session that must see it: order events to the order's
   owner session (and the requesting session too, when another session of the same firm
   canceled or replaced it); rejects to the requester; a mass-cancel report only to a client
-  that asked for one (non-empty ClOrdID). Other events produce nothing here.
+  that asked for one (non-empty ClOrdID); quote events as `venue.fix.mapping_quotes_out`
+  says (acknowledgements to the quoting session, quote sides' fills and unsolicited cancels).
+  Other events produce nothing here.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from venue.core.events import (
     OrderRejected,
     OrderReplaced,
 )
+from venue.core.quote_types import MassQuoteAcked, MmpReset, MmpTriggered, QuotesCanceled
 from venue.core.types import Instrument, InstrumentKind, RejectReason
 from venue.fix.codec import format_utc_timestamp
 from venue.fix.encoder import Fields, Layout
@@ -50,6 +53,7 @@ from venue.fix.mapping_exec import (
     report,
 )
 from venue.fix.mapping_num import InstrumentSpec
+from venue.fix.mapping_quotes_out import QUOTE_MARK, quote_replies
 
 __all__ = [
     "CANCEL_REASON_TEXT",
@@ -219,6 +223,11 @@ def replies(seq: int, events: Iterable[Event], specs: Mapping[str, InstrumentSpe
         tp = type(ev)
         build = REPORTS.get(tp)
         if build is not None:  # filled, accepted, canceled, replaced
+            if ev.cl_ord_id[:1] == QUOTE_MARK:  # type: ignore[union-attr]  # a quote side
+                out += [
+                    Reply(session=s, msg_type=m, body=b) for s, m, b in quote_replies(ev, specs)
+                ]
+                continue
             body = build(ev, specs.get(ev.symbol))  # type: ignore[union-attr]
             append(Reply(session=ev.session, msg_type=b"8", body=body))  # type: ignore[union-attr]
             if tp is OrderCanceled or tp is OrderReplaced:
@@ -237,6 +246,8 @@ def replies(seq: int, events: Iterable[Event], specs: Mapping[str, InstrumentSpe
         elif tp is CancelRejected:
             assert isinstance(ev, CancelRejected)
             append(Reply(session=ev.session, msg_type=b"9", body=cancel_reject(ev)))
+        elif tp is MassQuoteAcked or tp is QuotesCanceled or tp is MmpTriggered or tp is MmpReset:
+            out += [Reply(session=s, msg_type=m, body=b) for s, m, b in quote_replies(ev, specs)]
         elif tp is MassCancelCompleted or tp is MassCancelRejected:
             assert isinstance(ev, MassCancelCompleted | MassCancelRejected)
             if ev.cl_ord_id and ev.session:

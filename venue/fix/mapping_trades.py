@@ -32,6 +32,7 @@ from venue.fix.codec import FixMessage, format_utc_timestamp, parse_utc_timestam
 from venue.fix.mapping_dropcopy import parties
 from venue.fix.mapping_num import InstrumentSpec
 from venue.fix.mapping_out import Body
+from venue.fix.mapping_quotes_out import shown_cl_ord_id
 
 __all__ = [
     "TradeQuery",
@@ -275,7 +276,7 @@ def trade_capture_report(
         comp_id = comp_ids.get(s.session, s.session)
         body += [(54, _SIDE[s.side]), (37, b"%d" % s.order_id if s.order_id else b"NONE")]
         if s.cl_ord_id:
-            body.append((11, _b(s.cl_ord_id)))
+            body.append((11, _b(shown_cl_ord_id(s.cl_ord_id))))  # a quote: its QuoteEntryID
         body += parties(s.firm, s.account, comp_id)
         body.append((1, _b(s.account)))
     return body

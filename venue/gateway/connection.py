@@ -355,7 +355,9 @@ class Connection(asyncio.Protocol):
         state = session.state
         throttled: str | None = None
         if (state is _ACTIVE or state is _AWAITING_LOGOUT) and msg.msg_type not in _UNTHROTTLED:
-            verdict = slot.throttle.check(now)
+            # the throttle counts quote entries: a MassQuote costs one token per entry
+            cost = len(msg.get_all(299)) or 1 if msg.msg_type == b"i" else 1
+            verdict = slot.throttle.check(now, cost)
             if verdict is not _ALLOW:
                 slot.throttle_hits += 1
                 limit = slot.config.throttle.messages_per_second

@@ -33,8 +33,18 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from venue.config import SessionConfig
-from venue.core.commands import CancelOrder, Command, MassCancel, NewOrder, ReplaceOrder
+from venue.core.commands import (
+    CancelOrder,
+    Command,
+    MassCancel,
+    MassQuote,
+    NewOrder,
+    QuoteCancel,
+    ReplaceOrder,
+)
 from venue.core.events import OrderCanceled
+from venue.core.quote_types import ResetMmp
+from venue.core.quotes import is_quote
 from venue.core.types import Instrument, Side
 from venue.fix.codec import FixMessage
 from venue.fix.mapping import (
@@ -51,7 +61,9 @@ from venue.fix.mapping import (
     replies,
     security_list,
 )
+from venue.fix.mapping_quotes import QuoteLimits, QuoteStatusQuery
 from venue.gateway.application import Outbound, RecentClOrdIds
+from venue.gateway.quotes import quote_status
 from venue.journal import JournalFailed
 from venue.log import get_logger
 from venue.sequencer import SequencerStopped
@@ -64,7 +76,15 @@ if TYPE_CHECKING:
 __all__ = ["OrderEntry", "gateway_sender"]
 
 _log = get_logger("venue.order_entry")
-_ORDER_COMMANDS = (NewOrder, CancelOrder, ReplaceOrder, MassCancel)
+_ORDER_COMMANDS = (
+    NewOrder,
+    CancelOrder,
+    ReplaceOrder,
+    MassCancel,
+    MassQuote,
+    QuoteCancel,
+    ResetMmp,
+)
 _DUPLICATE_TAGS = (11, 97)  # ClOrdID, PossResend
 
 Send = Callable[[list[Outbound]], None]
@@ -90,6 +110,13 @@ class OrderEntry:
             s.name: SessionContext(session=s.name, firm=s.firm, accounts=tuple(s.accounts))
             for s in self._configs.values()
             if s.role == "trading"
+        }
+        self._quote_limits = {
+            name: QuoteLimits(
+                max_entries=self._configs[name].quoting.max_entries_per_message,
+                max_quotes=self._configs[name].quoting.max_quoted_instruments,
+            )
+            for name in self._contexts
         }
         self._cancel_on_disconnect = {
             name: self._configs[name].cancel_on_disconnect for name in self._contexts
@@ -160,7 +187,7 @@ class OrderEntry:
         table = self._table
         if len(self._engine.markets) != len(table):
             table = self._instruments()
-        decoded = decode(msg, ctx, table)
+        decoded = decode(msg, ctx, table, self._quote_limits[session])
         tp = type(decoded)
         if tp is ReplaceOrder:
             refusal = self._check_replace(ctx, decoded, msg)  # type: ignore[arg-type]
@@ -181,6 +208,9 @@ class OrderEntry:
         if tp is StatusQuery:
             assert isinstance(decoded, StatusQuery)
             return [self._status(decoded, ts_recv)]
+        if tp is QuoteStatusQuery:
+            assert isinstance(decoded, QuoteStatusQuery)
+            return quote_status(self._engine, decoded, self._instruments(), ts_recv)
         if tp is MassStatusQuery:
             assert isinstance(decoded, MassStatusQuery)
             return self._mass_status(decoded, ts_recv)
@@ -344,7 +374,7 @@ class OrderEntry:
             o = engine.orders.get(order_id)
         else:
             o = engine.by_session.get(ctx.session, {}).get(cl_ord_id)
-        if o is None or o.firm != ctx.firm:
+        if o is None or o.firm != ctx.firm or is_quote(o.cl_ord_id):  # quotes: QuoteStatus
             return None
         return o
 
@@ -392,7 +422,8 @@ class OrderEntry:
             (
                 o
                 for o in self._engine.by_session.get(q.session, {}).values()
-                if (not q.symbol or o.symbol == q.symbol)
+                if not is_quote(o.cl_ord_id)  # quotes answer QuoteStatusRequest (a)
+                and (not q.symbol or o.symbol == q.symbol)
                 and (not q.account or o.account == q.account)
                 and (side is None or o.side == side)
             ),

@@ -2,6 +2,7 @@
 
 Invariants:
 - Pure: nothing here reads a clock; every call takes `now_ns` (int nanoseconds).
+- A message costs one token, a MassQuote one per quote entry (capped at the burst).
 - Integer state only. A token is worth `10**9` units; the bucket gains `rate` units per elapsed
   nanosecond (so `rate` tokens per second, exactly) and holds at most `burst` tokens.
 - Time that goes backwards adds nothing (elapsed time is clamped at zero); a bucket starts full.
@@ -54,11 +55,15 @@ class TokenBucket:
                 self._level = level if level < capacity else capacity
             self._ts_last = now_ns
 
-    def allow(self, now_ns: int) -> bool:
+    def allow(self, now_ns: int, cost: int = 1) -> bool:
+        """Spend `cost` tokens (at most the burst: a message never costs more than a full
+        bucket) if there are that many."""
         self._refill(now_ns)
         level = self._level
-        if level >= _UNIT:
-            self._level = level - _UNIT
+        need = cost * _UNIT
+        need = min(need, self._capacity)
+        if level >= need:
+            self._level = level - need
             return True
         return False
 
@@ -131,8 +136,9 @@ class SessionThrottle:
         """Nanoseconds until the bucket has a token again (0: now); see `TokenBucket`."""
         return self._bucket.ns_until_token(now_ns)
 
-    def check(self, now_ns: int) -> ThrottleVerdict:
-        if self._bucket.allow(now_ns):
+    def check(self, now_ns: int, cost: int = 1) -> ThrottleVerdict:
+        """`cost`: tokens the message takes (a MassQuote: one per quote entry)."""
+        if self._bucket.allow(now_ns, cost):
             return _ALLOW
         if self._abuse.record_throttled(now_ns):
             return _ABUSE
