@@ -61,6 +61,7 @@ __all__ = [
     "MarkPriceSet",
     "MassCancelCompleted",
     "MassCancelRejected",
+    "OptionMarksSet",
     "OrderAccepted",
     "OrderCanceled",
     "OrderFilled",
@@ -326,6 +327,23 @@ class MarkPriceSet(msgspec.Struct, frozen=True, kw_only=True, array_like=True, g
     price: int
 
 
+class OptionMarksSet(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """An option's mark and model figures (units: `venue.core.commands.SetOptionMarks`)."""
+
+    ts: int
+    symbol: str
+    price: int
+    iv_ppb: int
+    bid_iv_ppb: int
+    ask_iv_ppb: int
+    delta: int
+    gamma: int
+    vega: int
+    theta: int
+
+
 class FundingPayment(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One account's funding: `amount` > 0 received, < 0 paid (money units)."""
 
@@ -488,6 +506,7 @@ Event = (
     | MarginModeSet
     | IndexPriceSet
     | MarkPriceSet
+    | OptionMarksSet
     | FundingApplied
     | StatisticsPublished
     | LiquidationStarted

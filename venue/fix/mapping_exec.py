@@ -122,6 +122,8 @@ REJECT_TEXT: dict[RejectReason, str] = {
     RejectReason.INSTRUMENT_NOT_EXPIRED: "instrument not expired",
     RejectReason.NOT_A_PERPETUAL: "funding applies to perpetuals only",
     RejectReason.ALREADY_SETTLED: "instrument already settled",
+    RejectReason.NOT_AN_OPTION: "not an option",
+    RejectReason.OPTIONS_CROSS_ONLY: "options are margined cross only",
 }
 
 CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
