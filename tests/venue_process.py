@@ -24,6 +24,7 @@ class VenueProcess:
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
         self.lines: list[str] = []
+        self._grew = threading.Condition()
         self._ready: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
@@ -33,7 +34,9 @@ class VenueProcess:
         with self.proc.stderr:
             for raw in self.proc.stderr:
                 line = raw.decode("utf-8", "replace").rstrip("\n")
-                self.lines.append(line)
+                with self._grew:
+                    self.lines.append(line)
+                    self._grew.notify_all()
                 if '"venue_ready"' in line:
                     self._ready.put(json.loads(line))
         self._ready.put(None)  # stderr closed: the process ended
@@ -46,6 +49,27 @@ class VenueProcess:
         if event is None:
             raise AssertionError(f"venue exited with {self.proc.wait()}:\n" + self.stderr)
         return event
+
+    def wait_line(self, text: str, timeout: float = 60.0) -> str:
+        """The first stderr line containing `text`, waiting for it up to `timeout` seconds."""
+        with self._grew:
+            if not self._grew.wait_for(
+                lambda: any(text in line for line in self.lines), timeout=timeout
+            ):
+                raise AssertionError(f"no line with {text!r} in time:\n" + self.stderr)
+            return next(line for line in self.lines if text in line)
+
+    def wait_ready_or_exit(self, timeout: float = 60.0) -> int | None:
+        """None once the venue logged venue_ready, else its exit status (it ended first)."""
+        try:
+            event = self._ready.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("venue neither got ready nor exited:\n" + self.stderr) from None
+        if event is not None:
+            return None
+        code = self.proc.wait()
+        self._reader.join(timeout=10)
+        return code
 
     @property
     def stderr(self) -> str:
@@ -79,9 +103,9 @@ def write_config(tmp_path: Path, *, extra: str = "", sessions_dir: Path | None =
     return path
 
 
-def start_venue(config: Path, *, cwd: Path) -> VenueProcess:
+def start_venue(config: Path, *, cwd: Path, args: tuple[str, ...] = ()) -> VenueProcess:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "venue", "run", "--config", str(config)],
+        [sys.executable, "-m", "venue", "run", "--config", str(config), *args],
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

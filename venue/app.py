@@ -1,8 +1,13 @@
 """Composition root and the `venue` command: the only module that wires everything.
 
 Invariants:
-- Start-up order: configuration → journal recovery (snapshot + tail, verified) → instruments
-  added as sequenced commands → sequencer → gateway listening. Ports open only after recovery.
+- Start-up order: configuration → journal recovery (snapshot + tail, chain and events checked,
+  the durable marker compared) → instruments added as sequenced commands → sequencer → gateway
+  listening. Ports open only after recovery. The history before the newest snapshot is checked
+  after `venue_ready`, in the background; damage there is logged as an error and shown by
+  `venue-admin status`.
+- A journal loss accepted with `--accept-journal-loss` is journaled (`RecordAdminAction`
+  `journal.accept_loss`) before any other command of this run.
 - Shutdown order is the reverse; the sequencer flushes and commits before the journal closes.
 - Every failure a person can cause (bad configuration, corrupt journal, port in use) ends the
   process with one clear line on stderr and a non-zero exit, never a traceback.
@@ -16,6 +21,7 @@ import contextlib
 import gc
 import json
 import os
+import pwd
 import signal
 import sys
 from pathlib import Path
@@ -34,7 +40,7 @@ from venue.config import (
     instrument_from_config,
     load_config,
 )
-from venue.core import AddInstrument
+from venue.core import AddInstrument, RecordAdminAction
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
@@ -47,6 +53,8 @@ from venue.gateway.positions import PositionsApplication
 from venue.gateway.roles import RoleRouter
 from venue.gateway.tls import make_server_context
 from venue.journal import Journal, JournalError
+from venue.journal.files import DIR_MODE
+from venue.journal.history import HistoryCheck
 from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
 from venue.marketdata import MarketDataPublisher
@@ -70,11 +78,18 @@ class Venue:
     """
 
     def __init__(
-        self, cfg: VenueConfig, *, clock: Clock | None = None, create: bool = True
+        self,
+        cfg: VenueConfig,
+        *,
+        clock: Clock | None = None,
+        create: bool = True,
+        accept_journal_loss: bool = False,
     ) -> None:
         self.cfg = cfg
         self.clock: Clock = clock if clock is not None else LiveClock()
         self.create = create
+        self.accept_journal_loss = accept_journal_loss
+        self.history: HistoryCheck | None = None
         self.log = log.get_logger("venue.app")
         self.journal: Journal | None = None
         self.sequencer: Sequencer | None = None
@@ -102,10 +117,14 @@ class Venue:
         ssl_context = make_server_context(cfg.gateway.tls) if cfg.gateway.tls is not None else None
         dictionary = load_dictionary()
         db = Path(cfg.journal.path)
-        if self.create:
-            db.parent.mkdir(parents=True, exist_ok=True)
+        if self.create and not db.parent.exists():
+            db.parent.mkdir(mode=DIR_MODE, parents=True)  # journal files are the owner's only
         engine, journal, last_seq = await recover(
-            db, synchronous=cfg.journal.synchronous, clock=self.clock, create=self.create
+            db,
+            synchronous=cfg.journal.synchronous,
+            clock=self.clock,
+            create=self.create,
+            accept_loss=self.accept_journal_loss,
         )
         self.journal = journal
         report = journal.recovery
@@ -148,6 +167,15 @@ class Venue:
         )
         seq.subscribe(self.risk.on_committed)
         await seq.start()
+        if report is not None and report.lost:
+            self.log.warning("journal_loss_accepted", path=str(db), lost=report.lost)
+            seq.submit(
+                RecordAdminAction(
+                    operator=f"{_os_user()}/venue-run",
+                    action="journal.accept_loss",
+                    detail=f"started with --accept-journal-loss: {report.lost}",
+                )
+            )
         for inst in instruments:
             if engine.instrument(inst.symbol) is None:
                 seq.submit(AddInstrument(instrument=inst))
@@ -215,6 +243,7 @@ class Venue:
             now_ns=self.clock.now_ns,
             mono_ns=self.clock.monotonic_ns,
             snapshot_now=seq.snapshot_now,
+            history=self._history_status,
         )
         self.admin = AdminServer(ops, cfg.admin.socket)
         try:
@@ -228,6 +257,21 @@ class Venue:
             sessions=len(cfg.sessions),
             feed_session=self.marketdata.session if self.marketdata else None,
         )
+        self.history = HistoryCheck(db, until_seq=report.snapshot_seq if report else 0)
+        self._tasks.append(asyncio.create_task(self._check_history(), name="journal-history"))
+
+    def _history_status(self) -> dict[str, object]:
+        return self.history.status() if self.history is not None else {"state": "pending"}
+
+    async def _check_history(self) -> None:
+        """The rows up to the newest snapshot, after `venue_ready` (see `journal.history`)."""
+        check = self.history
+        assert check is not None
+        await check.run()
+        if check.state == "ok":
+            self.log.info("journal_history_checked", rows=check.rows, until_seq=check.until_seq)
+        elif check.state != "stopped":
+            self.log.error("journal_history_damaged", state=check.state, detail=check.detail)
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         self.log.critical("journal_failed_stopping", error=str(exc))
@@ -271,11 +315,18 @@ class StartupError(Exception):
     """A start-up problem a person can fix (a port in use): one line, no traceback."""
 
 
-async def _serve(cfg: VenueConfig, ready_file: str | None) -> int:
+def _os_user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+async def _serve(cfg: VenueConfig, ready_file: str | None, accept_loss: bool = False) -> int:
     # The journal commits on aiosqlite's thread; with the default 5 ms switch interval that
     # thread waits for the event loop to give up the GIL, which stretches commit latency.
     sys.setswitchinterval(0.0002)
-    venue = Venue(cfg)
+    venue = Venue(cfg, accept_journal_loss=accept_loss)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, venue.stopped.set)
@@ -313,7 +364,7 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"venue: configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    return int(uvloop.run(_serve(cfg, args.ready_file)))
+    return int(uvloop.run(_serve(cfg, args.ready_file, args.accept_journal_loss)))
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -343,6 +394,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the venue")
     run.add_argument("--config", help="venue.toml (default: the embedded default configuration)")
     run.add_argument("--ready-file", help="write {fix_port, pid} as JSON here once listening")
+    run.add_argument(
+        "--accept-journal-loss",
+        action="store_true",
+        help="start although the journal ends before what its durable marker proves "
+        "(the loss is journaled as an admin action; see README, Durability)",
+    )
     run.set_defaults(func=_run)
     check = sub.add_parser("check-config", help="load and validate a configuration, then exit")
     check.add_argument("--config", help="venue.toml (default: the embedded default)")

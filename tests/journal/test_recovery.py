@@ -22,6 +22,7 @@ from venue.journal import (
     SnapshotMismatch,
     recover,
 )
+from venue.journal.chain import fill_chain
 from venue.journal.verify import main as verify_main
 from venue.sequencer import Sequencer
 
@@ -51,9 +52,14 @@ async def _verify(db: Path) -> int:
     return await asyncio.to_thread(verify_main, ["--db", str(db)])
 
 
-def _sql(db: Path, statement: str, *params: object) -> None:
+def _sql(db: Path, statement: str, *params: object, rechain: bool = False) -> None:
+    """Change the file behind the venue's back. `rechain`: and recompute every row's chain
+    hash, as if the venue itself had written the changed row (to reach the checks behind the
+    chain: decoding, ts order, replayed events)."""
     conn = sqlite3.connect(db)
     conn.execute(statement, params)
+    if rechain:
+        fill_chain(conn)
     conn.commit()
     conn.close()
 
@@ -156,7 +162,7 @@ async def test_snapshot_that_does_not_restore(db_path: Path) -> None:
 
 async def test_undecodable_command(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     await _build(db_path, final=False)
-    _sql(db_path, "UPDATE journal SET cmd = ? WHERE seq = 577", b"\xc1")
+    _sql(db_path, "UPDATE journal SET cmd = ? WHERE seq = 577", b"\xc1", rechain=True)
     with pytest.raises(JournalCorrupt, match="seq 577: the command does not decode") as info:
         await recover(db_path, create=False)
     assert info.value.seq == 577
@@ -181,7 +187,7 @@ async def test_verify_names_the_first_divergent_event(
 
 async def test_ts_going_backwards_is_reported(db_path: Path) -> None:
     await _build(db_path, final=False)
-    _sql(db_path, "UPDATE journal SET ts = 5 WHERE seq = 590")
+    _sql(db_path, "UPDATE journal SET ts = 5 WHERE seq = 590", rechain=True)
     with pytest.raises(JournalCorrupt, match="seq 590 has ts 5 before"):
         await recover(db_path, create=False)
 

@@ -45,6 +45,10 @@ async def test_create_then_reopen_keeps_rows(db_path: Path) -> None:
         full: list[tuple[int, int, bytes, bytes]] = []
         await journal.scan(0, full.extend, with_events=True)
         assert full[-1] == (5, 105, b"cmd5", b"ev5")
+        chained: list[tuple[int, int, bytes, bytes, bytes]] = []
+        await journal.scan(4, chained.extend, with_chain=True)
+        assert chained[-1][:4] == (5, 105, b"cmd5", b"ev5")
+        assert chained[-1][4] == journal.last_chain == await journal.chain_hash_at(5)
         assert await journal.quick_check() is None
     finally:
         await journal.close()
@@ -74,6 +78,7 @@ async def test_other_sqlite_file_is_not_a_journal(db_path: Path) -> None:
     conn.execute("CREATE TABLE t (x)")
     conn.commit()
     conn.close()
+    db_path.chmod(0o600)
     with pytest.raises(JournalCorrupt, match="not a venue journal"):
         await Journal.open(db_path)
 
@@ -206,10 +211,10 @@ async def test_commits_run_on_the_loop_thread_at_normal_only(
     flagged: list[bool] = []  # `committing_on_thread` while the transaction ran
     write_batch = store._write_batch
 
-    def spy(*args: Any) -> None:
+    def spy(*args: Any) -> Any:
         threads.append(threading.get_ident())
         flagged.append(journal.committing_on_thread)
-        write_batch(*args)
+        return write_batch(*args)
 
     monkeypatch.setattr(store, "_write_batch", spy)
     journal = await Journal.open(db_path, synchronous=synchronous)
@@ -233,9 +238,9 @@ async def test_a_normal_commit_made_while_a_checkpoint_runs_goes_to_the_database
     threads: list[int] = []
     write_batch = store._write_batch
 
-    def spy(*args: Any) -> None:
+    def spy(*args: Any) -> Any:
         threads.append(threading.get_ident())
-        write_batch(*args)
+        return write_batch(*args)
 
     monkeypatch.setattr(store, "_write_batch", spy)
     monkeypatch.setattr(store, "CHECKPOINT_EVERY", 2)
@@ -283,8 +288,18 @@ async def test_a_second_writer_is_refused_until_the_first_closes(db_path: Path) 
     try:
         with pytest.raises(JournalUnreadable, match=r"in use by another venue process \(pid"):
             await Journal.open(db_path)
-        reader = await Journal.open(db_path, create=False, exclusive=False)  # e.g. verify
+        reader = await Journal.open(db_path, create=False, exclusive=False)
         await reader.close()
+        batch = Batch()
+        batch.rows = [(1, 5, b"c", b"e")]
+        await first.commit(batch)
+        readonly = await Journal.open(db_path, create=False, readonly=True)  # e.g. verify
+        try:  # beside a live writer: sees what it committed, and cannot write
+            assert readonly.head == first.head == (1, batch.chain)
+            with pytest.raises(JournalWriteFailed, match="read-only"):
+                await readonly.commit(batch)
+        finally:
+            await readonly.close()
     finally:
         await first.close()
     again = await Journal.open(db_path, create=False)

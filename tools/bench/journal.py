@@ -17,7 +17,15 @@ Then, on the NORMAL database of N commands (snapshots every N/10 + 1 commands, s
 the newest snapshot is close to its worst case):
 - replay speed: journal read + decode only, and read + decode + Engine.apply (commands/s);
 - restart time: `recover()` with the newest snapshot + tail (with and without the start-up
-  SQLite quick_check), and from empty (no snapshot).
+  SQLite quick_check), and from empty (no snapshot). Recovery checks the tail's chain hashes
+  and compares its replayed events with the stored ones.
+The chain's cost per command (`chain`): hashing alone (`venue.journal.chain.link_rows` over the
+workload's encoded rows), and the batch commit (durable marker armed, as in the venue) run
+again with the hash replaced by a constant (`without_chain`: the same rows, columns and bytes
+written, no hashing) and also without the marker's pwrite per commit
+(`without_chain_and_marker`), so the differences are what each adds to journaling one order on
+this machine, in this run. (The journal before the chain is commit 6fd012b: run this file there
+for the figures without the chain column.)
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +59,8 @@ from venue.core import (  # noqa: E402
     NewOrder,
     Side,
 )
-from venue.journal import Batch, Journal, recover  # noqa: E402
+from venue.journal import Batch, Journal, recover, store  # noqa: E402
+from venue.journal.chain import GENESIS, link_rows  # noqa: E402
 from venue.log import configure as configure_logging  # noqa: E402
 from venue.sequencer import Sequencer  # noqa: E402
 
@@ -61,8 +71,13 @@ REF = 100_000
 def workload(n: int, seed: int = 1) -> list[Command]:
     """Market-maker-like flow: new orders around the reference price and cancels of orders
     entered 64 commands earlier, so the book stays a realistic size; some orders cross."""
+    return list(iter_workload(n, seed))
+
+
+def iter_workload(n: int, seed: int = 1) -> Iterator[Command]:
+    """`workload`'s commands one at a time (tools/bench/startup.py builds 10**6 of them)."""
     rnd = random.Random(seed)
-    cmds: list[Command] = [
+    first: list[Command] = [
         AddInstrument(
             instrument=Instrument(
                 symbol=s,
@@ -77,13 +92,14 @@ def workload(n: int, seed: int = 1) -> list[Command]:
         )
         for s in SYMBOLS
     ]
-    i = len(cmds)
-    while len(cmds) < n:
+    yield from first[:n]
+    i = len(first)
+    while i < n:
         i += 1
         firm = f"F{i % 7}"
         if i % 2 == 0 and i > 64:
             j = i - 63
-            cmds.append(
+            yield (
                 CancelOrder(
                     session=f"S{j % 7}",
                     firm=f"F{j % 7}",
@@ -97,7 +113,7 @@ def workload(n: int, seed: int = 1) -> list[Command]:
             offset = rnd.randint(1, 50) * (-1 if side == Side.BUY else 1)
             if rnd.random() < 0.05:
                 offset = -offset  # crosses the spread: a fill
-            cmds.append(
+            yield (
                 NewOrder(
                     session=f"S{i % 7}",
                     firm=firm,
@@ -109,7 +125,6 @@ def workload(n: int, seed: int = 1) -> list[Command]:
                     qty=rnd.randint(1, 100),
                 )
             )
-    return cmds[:n]
 
 
 class TimedJournal(Journal):
@@ -247,10 +262,19 @@ def make_batches(cmds: list[Command], size: int, outbound: float) -> list[Batch]
 
 
 async def batch_commit(
-    db: Path, cmds: list[Command], synchronous: str, *, size: int, outbound: float
+    db: Path,
+    cmds: list[Command],
+    synchronous: str,
+    *,
+    size: int,
+    outbound: float,
+    marker: bool = True,
 ) -> dict[str, Any]:
+    """`marker`: the durable marker armed, as in the venue (one pwrite per commit)."""
     batches = make_batches(cmds, size, outbound)
     journal = await Journal.open(db, synchronous="FULL" if synchronous == "FULL" else "NORMAL")
+    if marker:
+        journal.mark_running()
     wall: list[int] = []
     cpu0, t0 = time.process_time(), time.perf_counter()
     for batch in batches:
@@ -267,6 +291,63 @@ async def batch_commit(
         "cpu_us_per_command": round(cpu / len(cmds) * 1e6, 2),
         "wall_us_per_command": round(elapsed / len(cmds) * 1e6, 2),
     }
+
+
+def _constant_chain(prev: bytes, rows: Any) -> tuple[list[Any], bytes]:
+    """`link_rows` without hashing: the same 5-column rows and 32-byte values, for the
+    before/after comparison of the chain's cost."""
+    return [(*r, prev) for r in rows], prev
+
+
+async def chain_cost(
+    base: Path, cmds: list[Command], modes: list[str], *, size: int, outbound: float
+) -> dict[str, Any]:
+    """The chain's cost per command: hashing alone, and batch commits with and without it."""
+    engine = Engine()
+    encode = msgspec.msgpack.Encoder().encode
+    rows = [(seq, seq, encode(c), encode(engine.apply(c))) for seq, c in enumerate(cmds, 1)]
+    best = min(_time_link(rows) for _ in range(5))
+    out: dict[str, Any] = {
+        "hash": "blake2b-256",
+        "row_bytes_mean": round(sum(len(r[2]) + len(r[3]) for r in rows) / len(rows)),
+        "link_us_per_command": round(best / len(rows) * 1e6, 3),
+    }
+    for mode in modes:
+        with_chain = await batch_commit(
+            base / f"chain-{mode.lower()}.db", cmds, mode, size=size, outbound=outbound
+        )
+        saved = store.link_rows
+        store.link_rows = _constant_chain  # type: ignore[assignment]
+        try:
+            without = await batch_commit(
+                base / f"nochain-{mode.lower()}.db", cmds, mode, size=size, outbound=outbound
+            )
+            neither = await batch_commit(
+                base / f"neither-{mode.lower()}.db",
+                cmds,
+                mode,
+                size=size,
+                outbound=outbound,
+                marker=False,
+            )
+        finally:
+            store.link_rows = saved
+        out[mode.lower()] = {
+            f"{what}_us_per_command_{name}": run[f"{what}_us_per_command"]
+            for what in ("cpu", "wall")
+            for name, run in (
+                ("with_chain_and_marker", with_chain),
+                ("without_chain", without),
+                ("without_chain_and_marker", neither),
+            )
+        }
+    return out
+
+
+def _time_link(rows: list[tuple[int, int, bytes, bytes]]) -> float:
+    start = time.perf_counter()
+    link_rows(GENESIS, rows)
+    return time.perf_counter() - start
 
 
 async def replay_speed(db: Path) -> dict[str, Any]:
@@ -343,6 +424,9 @@ async def main_async(
         out[f"batch_commit_{mode.lower()}"] = await batch_commit(
             db, cmds[: min(n, batch_commands)], mode, size=batch, outbound=outbound
         )
+    out["chain"] = await chain_cost(
+        base, cmds[: min(n, batch_commands)], modes, size=batch, outbound=outbound
+    )
     if batch_only:
         return out
     for mode in modes:

@@ -53,6 +53,7 @@ def _show_status(s: dict[str, Any]) -> None:
             ("commit wait (now)", render.duration(j["commit_wait_ns"])),
             ("last admin action commit", render.duration(j["last_action_commit_ns"])),
             ("journal failed", j["failed"] or "no"),
+            ("journal history check", _history_text(j.get("history_check"))),
             (
                 "sessions logged on",
                 f"{len(s['sessions']['logged_on'])} of "
@@ -62,6 +63,15 @@ def _show_status(s: dict[str, Any]) -> None:
         ],
     )
     _show_instruments(s["instruments"])
+
+
+def _history_text(h: dict[str, Any] | None) -> str:
+    """The background chain check of the rows before the newest snapshot."""
+    if not h:
+        return "-"
+    if h["state"] in ("damaged", "failed"):
+        return f"{str(h['state']).upper()}: {h['detail']}"
+    return f"{h['state']} (rows 1..{h['until_seq']}, {h['rows_checked']} checked)"
 
 
 def cmd_status(ctx: Ctx) -> int:

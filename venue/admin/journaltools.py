@@ -1,7 +1,8 @@
 """`venue-admin journal verify` and `audit`: read the journal file directly, in the CLI process.
 
-Both open the database read-only beside the running venue (`exclusive=False`, SQLite WAL lets
-a reader in while the venue writes), so a long replay or scan never runs on the venue's loop.
+Both open the database read-only beside the running venue (`readonly=True`: SQLite WAL lets a
+reader in while the venue writes, and nothing beside the file is written, see
+`venue.journal.schema.readonly_uri`), so a long replay or scan never runs on the venue's loop.
 
 Invariants:
 - The audit is the journal's `RecordAdminAction` commands (what `venue.admin.ops` records for
@@ -71,7 +72,7 @@ async def read_audit(path: str, flt: AuditFilter) -> list[dict[str, Any]]:
                     {"seq": seq, "ts": ts, "operator": operator, "action": action, "detail": detail}
                 )
 
-    journal = await Journal.open(path, create=False, exclusive=False)
+    journal = await Journal.open(path, create=False, readonly=True)
     try:
         await journal.scan(0, on_chunk)
     finally:

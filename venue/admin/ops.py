@@ -175,6 +175,7 @@ class AdminOps:
         mono_ns: Callable[[], int],
         snapshot_now: Callable[[], int] | None = None,
         started_ns: int | None = None,
+        history: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.sequencer = sequencer
         self.sessions = sessions
@@ -184,6 +185,7 @@ class AdminOps:
         self._mono_ns = mono_ns
         self._started_ns = started_ns if started_ns is not None else now_ns()  # for uptime
         self._snapshot_now = snapshot_now
+        self._history = history  # the background check of the journal's history
         self.commit_wait_ns = 0  # the last status/top probe: wait until all is durable
         self.action_commit_ns = 0  # the last admin action: submit to durable
         self._waiting: set[asyncio.Future[None]] = set()
@@ -326,6 +328,7 @@ class AdminOps:
             "failed": str(seq.failed) if seq.failed is not None else None,
             "commit_wait_ns": self.commit_wait_ns,
             "last_action_commit_ns": self.action_commit_ns,
+            "history_check": self._history() if self._history is not None else None,
         }
 
     def _fund(self) -> dict[str, Any]:

@@ -1,17 +1,23 @@
 """venue.journal: the SQLite journal, snapshots, FIX session store and crash recovery.
 
-Invariants: see `store` (what is written and how durably), `recovery` (how start-up rebuilds and
-checks the state) and `verify` (full replay check). Imports only `venue.core`, stdlib, msgspec
-and aiosqlite; time enters as arguments.
+Invariants: see `store` (what is written and how durably), `chain` (the hash chain over the
+rows), `marker` (the durable marker beside the file), `recovery` (how start-up rebuilds and
+checks the state), `history` (the background check of the rows before the snapshot), `verify`
+(full replay check, read-only), `files` and `schema` (opening, permissions, migration).
+Imports only `venue.core`, stdlib, msgspec and aiosqlite; time enters as arguments.
 """
 
 from venue.journal.errors import (
+    ChainBroken,
     JournalCorrupt,
+    JournalDiverged,
     JournalError,
     JournalFailed,
     JournalGap,
+    JournalLost,
     JournalMissing,
     JournalUnreadable,
+    JournalUnsafe,
     JournalWriteFailed,
     SnapshotMismatch,
 )
@@ -20,13 +26,17 @@ from venue.journal.store import Batch, Journal, RecoveryReport, Snapshot, Synchr
 
 __all__ = [
     "Batch",
+    "ChainBroken",
     "Journal",
     "JournalCorrupt",
+    "JournalDiverged",
     "JournalError",
     "JournalFailed",
     "JournalGap",
+    "JournalLost",
     "JournalMissing",
     "JournalUnreadable",
+    "JournalUnsafe",
     "JournalWriteFailed",
     "RecoveryReport",
     "Snapshot",

@@ -4,7 +4,8 @@ Invariants:
 - Every error raised out of `venue.journal` is a `JournalError`; the message names the database
   file and the problem (and the sequence number when one is involved), so the app can print it
   and exit non-zero without a traceback.
-- Nothing is repaired, dropped or overwritten silently: a problem found at start-up stops it.
+- Nothing is repaired, dropped or overwritten silently: a problem found at start-up stops it
+  (a lost journal tail only with the operator's explicit, journaled acceptance).
 """
 
 from __future__ import annotations
@@ -54,3 +55,30 @@ class JournalWriteFailed(JournalError):
 
 class JournalFailed(JournalError):
     """The sequencer refuses work: an earlier commit failed, so nothing new can be made durable."""
+
+
+class ChainBroken(JournalCorrupt):
+    """A stored row does not match its chain hash (it changed after it was written), or the
+    chained rows are not contiguous. `seq` names the first such row."""
+
+    def __init__(self, message: str, *, seq: int) -> None:
+        super().__init__(message, seq=seq)
+
+
+class JournalDiverged(JournalError):
+    """Replaying the command at `seq` gives other events (or another state hash) than those
+    stored: the state the journal describes is not the state replay rebuilds."""
+
+    def __init__(self, message: str, *, seq: int) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class JournalLost(JournalError):
+    """The journal ends before the seq its durable marker proves was committed (a write-ahead
+    log deleted, truncated or damaged after a crash), or it is not the journal the marker was
+    written for. Start-up refuses unless the loss is accepted explicitly."""
+
+
+class JournalUnsafe(JournalError):
+    """A journal file is readable or writable by other users (the message says how to fix it)."""

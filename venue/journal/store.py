@@ -1,6 +1,7 @@
 """The journal database: one SQLite file in WAL mode, opened through aiosqlite.
 
-Tables: `journal` (seq, ts, command, events; msgspec msgpack bytes), `snapshots` (seq, ts,
+Tables: `journal` (seq, ts, command, events: msgspec msgpack bytes; chain: the row's chain
+hash, see `chain`), `snapshots` (seq, ts,
 state hash, engine snapshot bytes), `fix_session` (next inbound / outbound FIX sequence numbers
 per session) and `fix_outbound_runs`, the outbound FIX message store for ResendRequest: one row
 per run of consecutive sequence numbers of one session written by one batch (first/last seq,
@@ -40,11 +41,17 @@ Invariants:
   (INSERT OR REPLACE semantics) rewrites the runs it touches, merged, in the same transaction.
   The writer keeps each session's highest stored seq (`_tops`) to tell, without a query, that a
   run lies above everything stored (always, in practice: outbound seqs only grow until a reset).
-- Schema version 4: packed runs (2), each session's last Logon time in `fix_session` (3) and
-  the (SendingTime, MsgSeqNum) of its last accepted signed Logon (4, the replay guard's state).
-  A version 1, 2 or 3 file is migrated in one transaction when the venue opens it for writing
-  (`exclusive`); opened otherwise (`venue journal verify`) it is refused with the schema
-  version error, as are other versions.
+- Every journal row is written with its chain hash, computed in the batch's transaction from
+  the previous row's (`head`); `head` advances only once the transaction committed, and
+  `Batch.chain` then holds the hash at the batch's last row (what a replica may carry).
+- Schema version 4 (see `schema`): opening, configuration and migration live there; it also
+  keeps each session's last accepted signed Logon (SendingTime, MsgSeqNum), the replay guard's
+  state. A
+  `readonly` open (`venue journal verify`) writes nothing beside the file (see
+  `schema.readonly_uri`) and is refused for an older version.
+- Once `mark_running` armed the durable marker (`marker`), every commit notes its last seq and
+  chain hash there before it returns, background checkpoints fsync it, and `close` records a
+  clean stop after a final checkpoint that moved everything into the database file.
 - One writer: `Journal.open` (exclusive by default) locks `<path>.lock`, so two venue processes
   never write one journal.
 - Time enters as arguments (`ts`), this module reads no clock.
@@ -62,56 +69,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple
 
 import aiosqlite
 
-from venue.journal import outbound
-from venue.journal.errors import (
-    JournalCorrupt,
-    JournalError,
-    JournalUnreadable,
-    JournalWriteFailed,
-)
+from venue.journal import outbound, schema
+from venue.journal.chain import GENESIS, link_rows
+from venue.journal.errors import JournalError, JournalUnreadable, JournalWriteFailed
+from venue.journal.evidence import readable_copy
 from venue.journal.files import check_file as _check_file
+from venue.journal.files import check_private as _check_private
+from venue.journal.files import create_file as _create_file
 from venue.journal.files import lock as _lock
 from venue.journal.files import unlock as _unlock
+from venue.journal.marker import Marker, marker_path
+from venue.journal.schema import classify as _classify
+from venue.journal.schema import close_quietly as _close_quietly
+from venue.journal.schema import describe as _describe
+from venue.journal.schema import run_on_db_thread as _run_on_db_thread
 
 Synchronous = Literal["FULL", "NORMAL"]
-APPLICATION_ID = 0x56454E55  # "VENU": marks a venue journal among SQLite files
-SCHEMA_VERSION = 4
-JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes of WAL kept after a checkpoint
 CHECKPOINT_EVERY = 2048  # journal rows + stored messages committed between two checkpoints
 # (at NORMAL a checkpoint first syncs the WAL's unsynced pages, and commits wait on that file
 # meanwhile: 16384 gave ~50 ms commit stalls every few seconds, 2048 under 10 ms at the same
 # throughput; 1024 cost ~6% throughput for no shorter stalls)
-WAL_AUTOCHECKPOINT_PAGES = 16384  # the writer's own checkpoint, only if those fall behind
-STATEMENT_CACHE = 64  # multi-row statements of 2**k rows for three heads, and the rest
 
-_SCHEMA = """
-CREATE TABLE journal (
-    seq INTEGER PRIMARY KEY,
-    ts INTEGER NOT NULL,
-    cmd BLOB NOT NULL,
-    events BLOB NOT NULL
-);
-CREATE TABLE snapshots (
-    seq INTEGER PRIMARY KEY,
-    ts INTEGER NOT NULL,
-    state_hash TEXT NOT NULL,
-    data BLOB NOT NULL
-);
-CREATE TABLE fix_session (
-    session TEXT PRIMARY KEY,
-    next_in INTEGER NOT NULL,
-    next_out INTEGER NOT NULL,
-    last_logon INTEGER NOT NULL DEFAULT 0,
-    logon_sending_time INTEGER NOT NULL DEFAULT 0,
-    logon_seq INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-"""
 JournalRow = tuple[int, int, bytes, bytes]  # (seq, ts, cmd, events)
 OutboundRow = tuple[str, int, int, bytes]  # (session, seq, admin 0/1, data)
 StoreOp = OutboundRow | str  # an outbound message to store, or a session whose store is reset
@@ -131,12 +115,13 @@ class RecoveryReport(NamedTuple):
     last_seq: int
     replayed: int  # commands applied on top of the snapshot
     duration_ns: int  # 0 when no clock was given
+    lost: str = ""  # a journal loss the operator accepted (--accept-journal-loss), else ""
 
 
 class Batch:
     """What one transaction writes. The sequencer fills it; `Journal.commit` writes it."""
 
-    __slots__ = ("logon_guards", "rows", "session_seqs", "snapshot", "store_ops")
+    __slots__ = ("chain", "logon_guards", "rows", "session_seqs", "snapshot", "store_ops")
 
     def __init__(self) -> None:
         self.rows: list[JournalRow] = []
@@ -146,6 +131,7 @@ class Batch:
         # session -> (SendingTime ns, MsgSeqNum) of its last accepted signed Logon
         self.logon_guards: dict[str, tuple[int, int]] = {}
         self.snapshot: Snapshot | None = None
+        self.chain = b""  # set by the commit: the chain hash after the batch's last row
 
     def has_writes(self) -> bool:
         return bool(
@@ -160,37 +146,34 @@ _UPSERT_TAIL = (
     " ON CONFLICT (session) DO UPDATE SET next_in = excluded.next_in,"
     " next_out = excluded.next_out, last_logon = excluded.last_logon"
 )
-# Version 3 added the last Logon time (a daily reset that passed while the venue was down).
-_ADD_LAST_LOGON = "ALTER TABLE fix_session ADD COLUMN last_logon INTEGER NOT NULL DEFAULT 0"
-# Version 4 added the last accepted signed Logon's (SendingTime, MsgSeqNum): the replay guard.
-_ADD_LOGON_GUARD = (
-    "ALTER TABLE fix_session ADD COLUMN logon_sending_time INTEGER NOT NULL DEFAULT 0;"
-    "ALTER TABLE fix_session ADD COLUMN logon_seq INTEGER NOT NULL DEFAULT 0"
-)
-_MIGRATIONS = {
-    1: ";".join((outbound.MIGRATE_FROM_1, _ADD_LAST_LOGON, _ADD_LOGON_GUARD)),
-    2: _ADD_LAST_LOGON + ";" + _ADD_LOGON_GUARD,
-    3: _ADD_LOGON_GUARD,
-}
 # A session without a row yet starts at 1/1 (what `load_session_seqs` None means).
 _UPSERT_GUARD = (
     "INSERT INTO fix_session (session, next_in, next_out, logon_sending_time, logon_seq)"
     " VALUES (?, 1, 1, ?, ?) ON CONFLICT (session) DO UPDATE SET"
     " logon_sending_time = excluded.logon_sending_time, logon_seq = excluded.logon_seq"
 )
+_INSERT_ROWS = "INSERT INTO journal (seq, ts, cmd, events, chain)"
 _INSERT_SNAPSHOT = "INSERT INTO snapshots (seq, ts, state_hash, data) VALUES (?, ?, ?, ?)"
 
 
-def _write_batch(
-    db: sqlite3.Connection, batch: Batch, keep_snapshots: int, tops: dict[str, int]
-) -> None:
+def _write_batch(  # noqa: PLR0917 (aiosqlite's queue passes arguments positionally)
+    db: sqlite3.Connection,
+    batch: Batch,
+    keep_snapshots: int,
+    tops: dict[str, int],
+    prev: bytes,
+    marker: Marker | None,
+) -> bytes:
     """Runs on the database thread: the whole batch as one transaction, rolled back on error.
-    `tops` (session -> highest stored outbound seq) is updated only once it committed."""
+    Returns the chain hash after its last row (`prev` without rows). `tops` (session -> highest
+    stored outbound seq) is updated, and the marker noted, only once it committed."""
     changed: dict[str, int] = {}
+    head = prev
     try:
         db.execute("BEGIN IMMEDIATE")
         if batch.rows:
-            outbound.insert_rows(db, "INSERT INTO journal (seq, ts, cmd, events)", batch.rows, 4)
+            chained, head = link_rows(prev, batch.rows)
+            outbound.insert_rows(db, _INSERT_ROWS, chained, 5)
         if batch.store_ops:
             outbound.write_store_ops(db, batch.store_ops, tops, changed)
         if batch.session_seqs:
@@ -223,20 +206,9 @@ def _write_batch(
             tops[session] = top
         else:
             tops.pop(session, None)
-
-
-async def _run_on_db_thread(
-    conn: aiosqlite.Connection, fn: Callable[..., None], *args: Any
-) -> None:
-    """Run `fn(sqlite3_connection, *args)` on aiosqlite's database thread, in its queue order.
-    Uses aiosqlite's internal `_execute` / `_conn` (no public API runs a function there);
-    every commit in tests/journal goes through here, so an aiosqlite change shows at once."""
-    execute = cast(Callable[..., Awaitable[None]], conn._execute)
-    await execute(fn, conn._conn, *args)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    if marker is not None and batch.rows:
+        marker.note(batch.rows[-1][0], head)
+    return head
 
 
 class Journal:
@@ -269,7 +241,11 @@ class Journal:
         self._tops: dict[str, int] = {}
         self.last_seq = 0  # highest committed sequence number (0: empty journal)
         self.last_ts = 0  # its ts (0: empty journal)
+        self.last_chain = GENESIS  # the chain hash at last_seq
         self.recovery: RecoveryReport | None = None
+        self.readonly = False
+        self._marker: Marker | None = None  # armed by mark_running
+        self._on_close: Callable[[], None] | None = None  # removes a private evidence copy
 
     # -- opening and closing ---------------------------------------------------------------
 
@@ -282,59 +258,121 @@ class Journal:
         create: bool = True,
         keep_snapshots: int = 3,
         exclusive: bool = True,
+        readonly: bool = False,
     ) -> Journal:
         """Open (or, only when the file is absent and `create`, create) the journal at `path`.
         `exclusive` holds a lock (`<path>.lock`) so a second venue process cannot open the same
-        journal for writing; readers such as `venue journal verify` pass `exclusive=False`."""
+        journal for writing, and refuses journal files others may read (`files.check_private`).
+        `readonly` (`venue journal verify`, audits) opens without writing a byte beside the
+        file, even on a crashed database (see `schema.readonly_uri`)."""
         if synchronous not in ("FULL", "NORMAL"):
             raise JournalError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         path = Path(path)
+        if readonly:
+            return await cls._open_readonly(path)
         is_new = _check_file(path, create=create)
+        if exclusive:
+            _check_private(path)
         lock_fd = _lock(path) if exclusive else None
-        try:
-            writer = await _connect(path)
-        except BaseException:
-            _unlock(lock_fd)
-            raise
+        if is_new:
+            _create_file(path)
+        writer: aiosqlite.Connection | None = None
         reader: aiosqlite.Connection | None = None
         try:
-            await _configure(
+            writer = await schema.connect(path)
+            await schema.configure(
                 writer, path, synchronous=synchronous, is_new=is_new, migrate=exclusive
             )
-            reader = await _connect(path)
+            reader = await schema.connect(path)
             await reader.execute("PRAGMA query_only = ON")
             journal = cls(
                 path, writer, reader, synchronous=synchronous, keep_snapshots=keep_snapshots
             )
             journal._lock_fd = lock_fd
-            async with writer.execute(
-                "SELECT seq, ts FROM journal ORDER BY seq DESC LIMIT 1"
-            ) as cur:
-                last = await cur.fetchone()
-            if last is not None:
-                journal.last_seq, journal.last_ts = int(last[0]), int(last[1])
+            await journal._load_head(writer)
             async with writer.execute(outbound.TOPS) as cur:
                 journal._tops = {str(r[0]): int(r[1]) for r in await cur.fetchall()}
-        except sqlite3.DatabaseError as exc:
+        except BaseException as exc:
             await _close_quietly(writer, reader)
             _unlock(lock_fd)
-            raise _classify(path, exc) from exc
-        except BaseException:
-            await _close_quietly(writer, reader)
-            _unlock(lock_fd)
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise _classify(path, exc) from exc
             raise
         return journal
 
+    @classmethod
+    async def _open_readonly(cls, path: Path) -> Journal:
+        _check_file(path, create=False, writable=False)
+        source, cleanup = readable_copy(path)
+        conn: aiosqlite.Connection | None = None
+        try:
+            conn = await schema.connect_readonly(source)
+            await schema.check_identity(conn, path, migrate=False)
+            await schema.check_tables(conn, path)
+            journal = cls(path, conn, conn, synchronous="FULL", keep_snapshots=0)
+            journal.readonly = True
+            journal._on_close = cleanup
+            await journal._load_head(conn)
+        except BaseException as exc:
+            await _close_quietly(conn)
+            cleanup()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise _classify(path, exc) from exc
+            raise
+        return journal
+
+    async def _load_head(self, conn: aiosqlite.Connection) -> None:
+        async with conn.execute(
+            "SELECT seq, ts, chain FROM journal ORDER BY seq DESC LIMIT 1"
+        ) as cur:
+            last = await cur.fetchone()
+        if last is not None:
+            self.last_seq, self.last_ts = int(last[0]), int(last[1])
+            self.last_chain = bytes(last[2])
+
+    def mark_running(self) -> None:
+        """Arm the durable marker (`<path>.state`): `running` at the last seq now, then noted by
+        every commit (see `marker`). Called by recovery once the journal was checked."""
+        try:
+            if self._marker is None:
+                self._marker = Marker(self._path)
+            self._marker.running(self.last_seq, self.last_chain)
+        except OSError as exc:
+            raise JournalUnreadable(
+                f"journal {self._path}: cannot write its marker {marker_path(self._path)}: {exc}"
+            ) from exc
+
     async def close(self) -> None:
+        """Close. With the marker armed, a final checkpoint moves everything into the database
+        file; only when it completes is a clean stop recorded (else `running` stays)."""
         if self._closed:
             return
         self._closed = True
         if self._checkpoint is not None:
             with contextlib.suppress(Exception):
                 await self._checkpoint
+        marker, self._marker = self._marker, None
+        clean = marker is not None and await self._final_checkpoint()
         await _close_quietly(self._writer, self._reader)
         _unlock(self._lock_fd)
         self._lock_fd = None
+        if marker is not None:
+            if clean:
+                # not written: the marker keeps `running` at the last seq, still true
+                with contextlib.suppress(OSError):
+                    marker.stopped(self.last_seq, self.last_chain)
+            marker.close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
+
+    async def _final_checkpoint(self) -> bool:
+        try:
+            async with self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                row = await cur.fetchone()
+        except (sqlite3.Error, ValueError):
+            return False
+        return row is not None and int(row[0]) == 0 and int(row[1]) == int(row[2])
 
     @property
     def path(self) -> Path:
@@ -343,6 +381,27 @@ class Journal:
     @property
     def synchronous(self) -> Synchronous:
         return self._synchronous
+
+    @property
+    def head(self) -> tuple[int, bytes]:
+        """(last committed seq, the chain hash at it); (0, GENESIS) for an empty journal."""
+        return self.last_seq, self.last_chain
+
+    async def chain_hash_at(self, seq: int) -> bytes | None:
+        """The stored chain hash at `seq` (GENESIS at 0), None when the journal has no such
+        row. What a replica or an archive continuing the chain compares with."""
+        if seq == 0:
+            return GENESIS
+        if seq == self.last_seq:
+            return self.last_chain
+        try:
+            async with self._reader.execute(
+                "SELECT chain FROM journal WHERE seq = ?", (seq,)
+            ) as cur:
+                row = await cur.fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
+        return None if row is None else bytes(row[0])
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -354,15 +413,16 @@ class Journal:
         database thread (one hand-over instead of one per statement)."""
         if not batch.has_writes():
             return
+        if self.readonly:
+            raise JournalWriteFailed(f"journal {self._path} is open read-only")
+        args = (batch, self._keep_snapshots, self._tops, self.last_chain, self._marker)
         try:
             if self._inline and self._checkpoint is None:
-                _write_batch(self._writer._conn, batch, self._keep_snapshots, self._tops)
+                head = _write_batch(self._writer._conn, *args)
             else:
                 self.committing_on_thread = True
                 try:
-                    await _run_on_db_thread(
-                        self._writer, _write_batch, batch, self._keep_snapshots, self._tops
-                    )
+                    head = await _run_on_db_thread(self._writer, _write_batch, *args)
                 finally:
                     self.committing_on_thread = False
         except (sqlite3.Error, ValueError, OSError) as exc:
@@ -372,8 +432,10 @@ class Journal:
             raise JournalWriteFailed(
                 f"journal {self._path}: commit of {where} failed: {_describe(exc)}"
             ) from exc
+        batch.chain = head
         if batch.rows:
             self.last_seq, self.last_ts = batch.rows[-1][0], batch.rows[-1][1]
+            self.last_chain = head
         self._since_checkpoint += len(batch.rows) + len(batch.store_ops)
         if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
             self._since_checkpoint = 0
@@ -382,12 +444,16 @@ class Journal:
             )
 
     async def _run_checkpoint(self) -> None:
-        """A passive WAL checkpoint on the reading connection's thread (never the writer's)."""
+        """A passive WAL checkpoint on the reading connection's thread (never the writer's),
+        then the marker fsynced there (what it notes is then as durable as the WAL)."""
         try:
             async with self._reader.execute("PRAGMA wal_checkpoint(PASSIVE)") as cur:
                 await cur.fetchall()
             self.checkpoints += 1
-        except (sqlite3.Error, ValueError):
+            marker = self._marker
+            if marker is not None:
+                await _run_on_db_thread(self._reader, lambda _db: marker.sync())
+        except (sqlite3.Error, ValueError, OSError):
             pass  # busy or closing: the next one (or the writer's autocheckpoint) catches up
         finally:
             self._checkpoint = None
@@ -471,12 +537,16 @@ class Journal:
         on_chunk: Callable[[list[Any]], None],
         *,
         with_events: bool = False,
+        with_chain: bool = False,
         chunk: int = 16384,
     ) -> None:
         """Call `on_chunk(rows)` for the journal rows with seq > after_seq, ascending, in chunks
-        of (seq, ts, cmd) or (seq, ts, cmd, events). One cursor; the next chunk is fetched on the
-        database thread while `on_chunk` works on the current one."""
-        cols = "seq, ts, cmd, events" if with_events else "seq, ts, cmd"
+        of (seq, ts, cmd), (seq, ts, cmd, events) or, `with_chain`, (seq, ts, cmd, events, chain).
+        One cursor; the next chunk is fetched on the database thread while `on_chunk` works on
+        the current one."""
+        cols = "seq, ts, cmd"
+        if with_events or with_chain:
+            cols += ", events, chain" if with_chain else ", events"
         try:
             cur = await self._reader.execute(
                 f"SELECT {cols} FROM journal WHERE seq > ? ORDER BY seq",
@@ -530,101 +600,3 @@ class Journal:
             return _describe(exc)
         result = "no result" if row is None else str(row[0])
         return None if result == "ok" else result
-
-
-# -- helpers -----------------------------------------------------------------------------------
-
-
-async def _connect(path: Path) -> aiosqlite.Connection:
-    try:
-        return await aiosqlite.connect(
-            path,
-            isolation_level=None,
-            cached_statements=STATEMENT_CACHE,
-            check_same_thread=False,  # NORMAL commits run on the loop's thread (see module)
-        )
-    except sqlite3.DatabaseError as exc:
-        raise _classify(path, exc) from exc
-    except (sqlite3.Error, OSError) as exc:
-        raise JournalUnreadable(f"journal {path} cannot be opened: {_describe(exc)}") from exc
-
-
-async def _configure(
-    conn: aiosqlite.Connection,
-    path: Path,
-    *,
-    synchronous: Synchronous,
-    is_new: bool,
-    migrate: bool,
-) -> None:
-    """Check an existing file's identity and version (migrating version 1 when `migrate`),
-    set the pragmas and, for a new file, create the schema."""
-    version = SCHEMA_VERSION
-    if not is_new:
-        async with conn.execute("PRAGMA application_id") as cur:
-            app_row = await cur.fetchone()
-        async with conn.execute("PRAGMA user_version") as cur:
-            version_row = await cur.fetchone()
-        app_id = 0 if app_row is None else int(app_row[0])
-        version = 0 if version_row is None else int(version_row[0])
-        if app_id != APPLICATION_ID:
-            raise JournalCorrupt(f"journal {path} is an SQLite file but not a venue journal")
-        if version != SCHEMA_VERSION and not (version in _MIGRATIONS and migrate):
-            how = " (it is migrated when the venue opens it)" if version in _MIGRATIONS else ""
-            raise JournalCorrupt(
-                f"journal {path} has schema version {version}, this venue reads "
-                f"{SCHEMA_VERSION}{how}"
-            )
-    async with conn.execute("PRAGMA journal_mode = WAL") as cur:
-        mode_row = await cur.fetchone()
-    if mode_row is None or str(mode_row[0]).lower() != "wal":
-        raise JournalUnreadable(f"journal {path}: cannot switch to WAL mode ({mode_row})")
-    await conn.execute(f"PRAGMA synchronous = {synchronous}")
-    await conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
-    await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
-    await conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
-    if is_new:
-        await _in_transaction(conn, _SCHEMA + outbound.SCHEMA, f"application_id = {APPLICATION_ID}")
-    elif version != SCHEMA_VERSION:  # an older version, opened for writing: migrate
-        await _in_transaction(conn, _MIGRATIONS[version], None)
-    async with conn.execute(
-        "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name"
-    ) as cur:
-        names = [str(r[0]) for r in await cur.fetchall()]
-    missing = {"journal", "snapshots", "fix_session", "fix_outbound_runs"} - set(names)
-    if missing:
-        raise JournalCorrupt(f"journal {path} lacks tables {sorted(missing)}")
-
-
-async def _in_transaction(conn: aiosqlite.Connection, script: str, pragma: str | None) -> None:
-    """Run `script`'s statements, `PRAGMA <pragma>` and set the schema version, in one
-    transaction (rolled back on error)."""
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        for statement in script.split(";"):
-            if statement.strip():
-                await conn.execute(statement)
-        if pragma is not None:
-            await conn.execute(f"PRAGMA {pragma}")
-        await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        await conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error, ValueError):
-            await conn.execute("ROLLBACK")
-        raise
-
-
-def _classify(path: Path, exc: sqlite3.DatabaseError) -> JournalError:
-    text = str(exc)
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return JournalCorrupt(f"journal {path} is corrupt or truncated: {text}")
-    return JournalUnreadable(f"journal {path} cannot be read: {_describe(exc)}")
-
-
-async def _close_quietly(*conns: aiosqlite.Connection | None) -> None:
-    for conn in conns:
-        if conn is None:
-            continue
-        # closing after a failure: the first error is the one reported
-        with contextlib.suppress(sqlite3.Error, ValueError):
-            await conn.close()
