@@ -152,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = inst.add_parser("show", help="mark, index, premium, funding, open interest, state")
     sp.add_argument("symbol")
     sp.set_defaults(func=c.cmd_instrument_show)
+    sp = inst.add_parser(
+        "add-options",
+        help="list a call and a put per strike (terms copied from a listed series)",
+    )
+    sp.add_argument("underlying", help="index name, e.g. BTC")
+    sp.add_argument("expiry", help="ISO-8601 UTC, e.g. 2027-06-25T08:00:00Z")
+    sp.add_argument("--strikes", required=True, help="USD, comma-separated: 50000,70000")
+    sp.set_defaults(func=c.cmd_instrument_add_options)
     for verb, fn in (("halt", c.cmd_instrument_halt), ("resume", c.cmd_instrument_resume)):
         sp = inst.add_parser(verb)
         sp.add_argument("symbol")

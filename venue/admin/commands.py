@@ -251,6 +251,7 @@ def cmd_cancel_all(ctx: Ctx) -> int:
 
 def _show_instruments(rows: list[dict[str, Any]]) -> None:
     cols = ["symbol", "kind", "state", "ref_price", "best_bid", "best_ask", "live_orders"]
+    cols += ["expiry", "strike", "put_call"]
     render.print_table("instruments", cols, [[r[c] for c in cols] for r in rows])
 
 
@@ -302,6 +303,14 @@ def cmd_instrument_show(ctx: Ctx) -> int:
 def cmd_instrument_halt(ctx: Ctx) -> int:
     ctx.confirm(f"halt {ctx.args.symbol}")
     ctx.out(ctx.call("instrument.halt", symbol=ctx.args.symbol), done)
+    return EXIT_OK
+
+
+def cmd_instrument_add_options(ctx: Ctx) -> int:
+    a = ctx.args
+    strikes = [s.strip() for s in a.strikes.split(",") if s.strip()]
+    args = {"underlying": a.underlying, "expiry": a.expiry, "strikes": strikes}
+    ctx.out(ctx.call("instrument.add_options", **args), done)
     return EXIT_OK
 
 
