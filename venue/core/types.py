@@ -41,6 +41,7 @@ __all__ = [
     "Side",
     "StpMode",
     "TimeInForce",
+    "option_cfi",
 ]
 
 BAND_SCALE = 1_000_000_000
@@ -104,6 +105,12 @@ class PutCall(enum.StrEnum):
 
     PUT = "put"
     CALL = "call"
+
+
+def option_cfi(right: PutCall) -> str:
+    """ISO 10962 CFI code of an option series here (FIX CFICode 461): O(ption), C(all) or
+    P(ut), E(uropean), I(ndex underlying), C(ash delivery), S(tandardized)."""
+    return "OCEICS" if right == PutCall.CALL else "OPEICS"
 
 
 class InstrumentState(enum.StrEnum):
