@@ -47,7 +47,7 @@ class Greeks(NamedTuple):
     theta: float  # premium per year (negative: decay)
 
 
-def black76(  # noqa: PLR0913, PLR0917 -- the model's parameters
+def black76(  # noqa: PLR0917 -- the model's parameters
     forward: float, strike: float, years: float, vol: float, call: bool, rate: float = 0.0
 ) -> Greeks:
     """Black-76 price and Greeks (module docstring)."""
@@ -72,7 +72,7 @@ def black76(  # noqa: PLR0913, PLR0917 -- the model's parameters
     return Greeks(price, delta, gamma, vega, theta)
 
 
-def implied_vol(  # noqa: PLR0913, PLR0917 -- the model's parameters
+def implied_vol(  # noqa: PLR0917 -- the model's parameters
     price: float,
     forward: float,
     strike: float,
