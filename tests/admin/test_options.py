@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.admin.conftest import AdminVenue
 from tests.admin.test_trading import journal_commands
 from venue.admin.cli import EXIT_OK, EXIT_USAGE
-from venue.core import AddInstrument, InstrumentKind, PutCall
+from venue.core import AddInstrument, InstrumentKind, PutCall, SetOptionMarks
 from venue.core.commands import RecordAdminAction
 
 
@@ -68,3 +68,18 @@ async def test_add_options_lists_series_as_sequenced_commands(admin_venue: Admin
         "instrument", "add-options", "ETH", "2027-06-25T08:00:00Z", "--strikes", "3000"
     )
     assert eth.code == EXIT_USAGE and "no option series" in eth.stderr
+
+
+async def test_options_set_iv_is_a_sequenced_command(admin_venue: AdminVenue) -> None:
+    av = admin_venue
+    symbol = "BTC-26MAR27-60000-C"
+    r = await av.cli("--json", "options", "set-iv", symbol, "0.65")
+    assert r.code == EXIT_OK, r.stderr
+    cmd = dict(await journal_commands(av))[r.json()["seq"]]
+    assert isinstance(cmd, SetOptionMarks) and cmd.iv_ppb == 650_000_000
+    assert av.venue.sequencer is not None
+    assert av.venue.sequencer.engine.markets[symbol].option_marks[0] == 650_000_000
+    bad = await av.cli("options", "set-iv", symbol, "0")
+    assert bad.code == EXIT_USAGE
+    perp = await av.cli("options", "set-iv", "BTC-PERP", "0.5")
+    assert perp.code == EXIT_USAGE and "not a listed option" in perp.stderr

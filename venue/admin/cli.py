@@ -164,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp = inst.add_parser(verb)
         sp.add_argument("symbol")
         sp.set_defaults(func=fn)
+    opts = sub.add_parser("options", help="option series").add_subparsers(
+        dest="options_command", required=True
+    )
+    sp = opts.add_parser("set-iv", help="set a series' mark implied volatility")
+    sp.add_argument("symbol")
+    sp.add_argument("iv", help="decimal fraction: 0.65 is 65 %%")
+    sp.set_defaults(func=c.cmd_options_set_iv)
     idx = sub.add_parser("index", help="index prices").add_subparsers(
         dest="index_command", required=True
     )

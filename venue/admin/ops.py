@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from venue.admin.options import AddOptionsError, new_series
+from venue.admin.options import AddOptionsError, new_series, set_iv_command
 from venue.admin.protocol import ErrorCode
 from venue.admin.views import (
     account_row,
@@ -137,6 +137,11 @@ class _AddOptions(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     strikes: list[str]  # USD
 
 
+class _OptionIv(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    symbol: str
+    iv: str  # decimal fraction: "0.65" is 65 %
+
+
 class _IndexPrice(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     symbol: str
     price: str  # decimal, on the instrument's tick
@@ -218,6 +223,7 @@ class AdminOps:
             "instrument.halt": (_Symbol, self._instrument_halt),
             "instrument.resume": (_Symbol, self._instrument_resume),
             "instrument.add_options": (_AddOptions, self._instrument_add_options),
+            "options.set_iv": (_OptionIv, self._options_set_iv),
             "index.set": (_IndexPrice, self._index_set),
             "account.list": (_NoArgs, self._account_list),
             "account.show": (_Account, self._account_show),
@@ -550,6 +556,15 @@ class AdminOps:
         if refused:
             raise OpError(ErrorCode.REFUSED, f"instrument.add_options refused: {refused}")
         return {"seqs": seqs, "audit_seq": audit, "symbols": symbols}
+
+    async def _options_set_iv(self, a: _OptionIv, operator: str) -> Any:
+        try:
+            cmd = set_iv_command(self.sequencer.engine, a.symbol, a.iv)
+        except AddOptionsError as exc:
+            raise OpError(ErrorCode.BAD_ARGS, str(exc)) from None
+        return await self._engine_action(
+            operator, "options.set_iv", cmd, symbol=a.symbol, iv=a.iv, iv_ppb=cmd.iv_ppb
+        )
 
     async def _index_set(self, a: _IndexPrice, operator: str) -> Any:
         mkt = self._market(a.symbol)

@@ -7,18 +7,22 @@ that is already listed (the configuration's chain), so a chain is configured onc
 symbols and instruments come from `venue.config_options.option_series`, the function the
 configuration uses. Each series is its own sequenced `AddInstrument` command.
 
+`venue-admin options set-iv SYMBOL IV` sets a series' mark implied volatility: a sequenced
+`SetOptionMarks` with the new volatility (the other figures unchanged), which the risk
+monitor then uses for the series' Black-76 mark (`venue.risk.option_marks`).
+
 Invariants: nothing is submitted unless every series of the request is valid and new.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from venue.config import ConfigError, parse_expiry_ns
 from venue.config_options import ChainError, OptionChainConfig, option_series
-from venue.core import BAND_SCALE, PPB, Engine, Instrument, InstrumentKind
+from venue.core import BAND_SCALE, PPB, Engine, Instrument, InstrumentKind, SetOptionMarks
 
-__all__ = ["AddOptionsError", "new_series"]
+__all__ = ["AddOptionsError", "new_series", "set_iv_command"]
 
 
 class AddOptionsError(ValueError):
@@ -73,3 +77,30 @@ def new_series(
         if inst.symbol in engine.markets:
             raise AddOptionsError(f"{inst.symbol} is already listed")
     return series
+
+
+def set_iv_command(engine: Engine, symbol: str, iv: str) -> SetOptionMarks:
+    """The `SetOptionMarks` that sets `symbol`'s mark implied volatility to `iv` (a decimal
+    fraction: "0.65" is 65 %), keeping its other figures until the risk monitor re-marks it
+    at the new volatility. Raises AddOptionsError."""
+    mkt = engine.markets.get(symbol)
+    if mkt is None or mkt.option is None:
+        raise AddOptionsError(f"{symbol!r} is not a listed option")
+    try:
+        value = Decimal(iv) * PPB
+    except InvalidOperation:
+        raise AddOptionsError(f"{iv!r} is not a decimal number") from None
+    if not value.is_finite() or value != value.to_integral_value() or not 0 < value <= 20 * PPB:
+        raise AddOptionsError(f"{iv!r}: a volatility above 0 and at most 20, exact to 10^-9")
+    old = mkt.option_marks or (0, 0, 0, 0, 0, 0, 0)
+    return SetOptionMarks(
+        symbol=symbol,
+        price=mkt.mark,
+        iv_ppb=int(value),
+        bid_iv_ppb=old[1],
+        ask_iv_ppb=old[2],
+        delta=old[3],
+        gamma=old[4],
+        vega=old[5],
+        theta=old[6],
+    )
