@@ -146,6 +146,19 @@ def test_margin_worked_examples() -> None:
     assert option_mm(-1, 1003, 10, 500) == 37613 + 5000
 
 
+def test_roe_worked_examples() -> None:
+    """RoE section 16's table (tick 1 USD, one unit: figures in USD)."""
+    f = USD
+    assert option_im(-1, 60_000, 66_000, True, 100, f) == 6_100 * USD
+    assert option_mm(-1, 60_000, 100, f) == 4_600 * USD
+    assert option_im(-1, 60_000, 61_800, True, 1_500, f) == 8_700 * USD
+    assert option_mm(-1, 60_000, 1_500, f) == 6_000 * USD
+    assert option_im(-1, 60_000, 66_000, False, 6_900, f) == 15_900 * USD
+    assert option_mm(-1, 60_000, 6_900, f) == 11_400 * USD
+    assert option_im(1, 60_000, 61_000, True, 2_000, f) == 2_000 * USD
+    assert option_mm(1, 60_000, 2_000, f) == 0
+
+
 def test_r1_long_pays_the_premium_short_posts_the_rule() -> None:
     v = venue()
     v.account("B19", 19)
