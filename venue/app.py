@@ -29,6 +29,7 @@ from pathlib import Path
 import uvloop
 
 from venue import log
+from venue.admin import archive_cli
 from venue.admin.ops import AdminOps
 from venue.admin.server import AdminServer, AdminSocketInUse
 from venue.clock import Clock, LiveClock
@@ -259,7 +260,9 @@ class Venue:
             sessions=len(cfg.sessions),
             feed_session=self.marketdata.session if self.marketdata else None,
         )
-        self.history = HistoryCheck(db, until_seq=report.snapshot_seq if report else 0)
+        self.history = HistoryCheck(
+            db, until_seq=report.snapshot_seq if report else 0, after=journal.base
+        )
         self._tasks.append(asyncio.create_task(self._check_history(), name="journal-history"))
 
     def _history_status(self) -> dict[str, object]:
@@ -411,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = jsub.add_parser("verify", help="replay the journal from empty and compare")
     verify.add_argument("--db", default="var/venue.db", help="the journal database")
     verify.set_defaults(func=_journal_verify)
+    archive_cli.add_parser(jsub)
     demo = sub.add_parser("demo", help="run a short order flow through the core and print it")
     demo.set_defaults(func=_demo)
     return p

@@ -174,6 +174,8 @@ class SessionConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     enabled: bool = True
     cancel_on_disconnect: bool = True
     cancel_on_logout: bool = False
+    # outbound messages kept for resend: the newest N (0 keeps all); older ones are gap-filled
+    resend_retention_messages: int = 0
     fix_marketdata: bool = False  # trading role: may also send MarketDataRequest (V)
     allowed_addresses: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     auth: AuthConfig = AuthConfig()
@@ -378,6 +380,10 @@ def _validate_session(s: SessionConfig, file: str, key: str) -> None:
     hb = s.heartbeat
     if not 1 <= hb.min_seconds <= hb.max_seconds <= 3600:
         raise ConfigError(file, f"{k}heartbeat", "need 1 <= min_seconds <= max_seconds <= 3600")
+    if s.resend_retention_messages < 0:
+        raise ConfigError(
+            file, f"{k}resend_retention_messages", "need 0 (keep all) or a positive count"
+        )
     if a.lockout_failures < 0 or a.lockout_window_seconds < 1 or a.lockout_seconds < 1:
         raise ConfigError(
             file,

@@ -13,7 +13,12 @@ Invariants:
   `after_commit` callbacks interleave exactly as they were queued.
 - A failed commit is final: nothing of that batch or any later one is released, every later
   `submit` / `record_*` / `after_commit` raises `JournalFailed`, and the failure listeners
-  are called once.
+  are called once. An exception inside `Engine.apply` is an internal error and fails the
+  same way (logged as `engine_apply_failed` with its seq and traceback; that submit raises
+  `JournalFailed`): the engine's state may be half changed, so nothing more is released.
+- The engine applies a command only if every field has its declared type: `submit` decodes
+  the command from the bytes it journals (msgspec checks each field) and applies that; an
+  ill-typed command is refused with ValueError naming the field, before it takes a seq.
 - Memory is bounded by back-pressure: when more than `high_water` commands are uncommitted the
   pause listeners are called (the gateway stops reading its sockets; producers without sockets
   await `wait_ready()`); they are resumed at `low_water`. `submit` itself never refuses a
@@ -39,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from venue.journal import Batch, Journal, JournalFailed, Snapshot
+from venue.journal.archive import ArchiveRecord
 from venue.log import get_logger
 
 if TYPE_CHECKING:
@@ -47,6 +53,33 @@ if TYPE_CHECKING:
 
 Subscriber = Callable[[int, int, "Command", "list[Event]"], None]
 _log = get_logger("venue.sequencer")
+
+
+def _well_typed(decoders: dict[type, msgspec.msgpack.Decoder[Any]], cmd: Any, data: bytes) -> Any:
+    """`cmd` decoded from its own encoding `data` (every field's type checked by msgspec).
+    Raises ValueError naming the field when one has the wrong type (nothing applied)."""
+    tp = type(cmd)
+    if not isinstance(cmd, msgspec.Struct):
+        return cmd  # not a command: the engine answers it (MALFORMED_COMMAND)
+    dec = decoders.get(tp)
+    if dec is None:
+        dec = decoders[tp] = msgspec.msgpack.Decoder(tp)
+    try:
+        return dec.decode(data)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"{tp.__name__} is malformed: {_field_named(tp, str(exc))}") from exc
+
+
+def _field_named(tp: type, message: str) -> str:
+    """msgspec's "... - at `$[i]`" of an array-like struct, with the field's name instead."""
+    head, sep, where = message.rpartition(" - at `$[")
+    index = where.split("]", 1)[0]
+    fields: tuple[str, ...] = getattr(tp, "__struct_fields__", ())
+    tagged = getattr(getattr(tp, "__struct_config__", None), "tag", None) is not None
+    if not sep or not index.isdigit():
+        return message
+    i = int(index) - (1 if tagged else 0)
+    return f"{fields[i]}: {head}" if 0 <= i < len(fields) else message
 
 
 class SequencerStopped(RuntimeError):
@@ -96,6 +129,7 @@ class Sequencer:
         self._snap_every_cmds = snapshot_every_commands
         self._snap_every_ns = snapshot_every_ns
         self._encode = msgspec.msgpack.Encoder().encode
+        self._decoders: dict[type, msgspec.msgpack.Decoder[Any]] = {}  # per command type
         self._last_seq = journal.last_seq
         self._last_ts = journal.last_ts
         self._committed_seq = journal.last_seq
@@ -188,11 +222,24 @@ class Sequencer:
             cmd_bytes = self._encode(stamped)
         except (msgspec.EncodeError, OverflowError, TypeError) as exc:
             raise ValueError(f"command cannot be journaled: {exc}") from exc
+        # The engine applies the command decoded from those bytes: msgspec checks every
+        # field's type (in C), so a handler never sees a wrong type, and the live engine
+        # applies exactly what a replay of the journal will apply.
+        stamped = _well_typed(self._decoders, stamped, cmd_bytes)
         if self._open.commands >= self._max_batch:
             # closed here, not after the previous submit, so that the records that follow a
             # command (its replies, session seqs) always share its transaction
             self._close_open()
-        events = self._engine.apply(stamped)
+        try:
+            events = self._engine.apply(stamped)
+        except Exception as exc:
+            # An internal error: the state may be half changed and can no longer be trusted.
+            # Stop like a failed commit: nothing of the open batch is released.
+            _log.critical(
+                "engine_apply_failed", seq=seq, command=type(stamped).__name__, exc_info=exc
+            )
+            self._fail(exc, "engine_apply_failed")
+            raise JournalFailed(f"internal error applying seq {seq}: {exc!r}") from exc
         self._last_seq = seq
         self._last_ts = ts
         try:
@@ -244,6 +291,28 @@ class Sequencer:
         the replay guard survives a restart (same transaction as the Logon's answer)."""
         self._check_open()
         self._open.batch.logon_guards[session] = (ts_sending, msg_seq_num)
+        self._wake.set()
+
+    def record_store_trim(self, session: str, below: int) -> None:
+        """Drop the session's stored outbound messages below seq `below` (resend retention),
+        after the batch's stores (the stored runs that reach `below` stay whole)."""
+        self._check_open()
+        trims = self._open.batch.store_trims
+        trims[session] = max(below, trims.get(session, 0))
+        self._wake.set()
+
+    def record_archive(self, record: ArchiveRecord) -> None:
+        """Adopt a journal archive (`venue.journal.archive`) in the next transaction: the rows it
+        holds are then the archive's; `record_journal_trim` deletes them from the database."""
+        self._check_open()
+        self._open.batch.archive = record
+        self._wake.set()
+
+    def record_journal_trim(self, rows: int) -> None:
+        """Delete up to `rows` archived rows still in the database, oldest first (a chunk per
+        transaction keeps a live venue's commits short)."""
+        self._check_open()
+        self._open.batch.journal_trim = max(rows, self._open.batch.journal_trim)
         self._wake.set()
 
     def record_session_reset(self, session: str) -> None:
@@ -375,14 +444,14 @@ class Sequencer:
             except Exception:
                 _log.exception("sequencer_release_callback_failed")
 
-    def _fail(self, exc: BaseException) -> None:
+    def _fail(self, exc: BaseException, what: str = "journal_commit_failed") -> None:
         self._failure = exc
         self._ready.set()
         dropped = self._last_seq - self._committed_seq
         self._closed.clear()
         self._open = _Pending(self._last_seq)
         _log.critical(
-            "journal_commit_failed",
+            what,
             error=str(exc),
             committed_seq=self._committed_seq,
             unreleased_commands=dropped,

@@ -3,6 +3,13 @@
 Naive on purpose: one flat list of resting orders, re-filtered and re-sorted by (price, time
 priority) on every look; no indexes, no incremental level totals. It answers with the same
 event classes as `venue.core.Engine` and must produce exactly the same events.
+
+Its rules are written from the Rules of Engagement (fix_specs/RULES_OF_ENGAGEMENT.md), not
+from the engine: `trading_refusal` is section 5 (a halted instrument refuses new orders and
+replaces; a dated future stops trading at its expiry time, whether or not the venue has
+marked it expired yet), and a replace (section 6, 35=G) is an order entry like a new order:
+`entry_refusal` is the same for both. Only the precedence between two reasons that both
+apply (which the RoE does not state) follows the engine's.
 """
 
 # ruff: noqa: PLR0917 -- hypothesis rules and event builders take their fields positionally
@@ -124,6 +131,41 @@ class ReferenceBook:
     @staticmethod
     def same_stp(a: ROrder, b: ROrder) -> bool:
         return a.stp_id != 0 and a.stp_id == b.stp_id and a.firm == b.firm
+
+    @staticmethod
+    def trading_refusal(inst: RInstrument, ts: int) -> RejectReason | None:
+        """RoE section 5: may anything trade in `inst` at `ts`?"""
+        if inst.state == InstrumentState.EXPIRED or (inst.expiry_ts and ts >= inst.expiry_ts):
+            return R.INSTRUMENT_EXPIRED
+        if inst.state == InstrumentState.HALTED:
+            return R.INSTRUMENT_HALTED
+        return None
+
+    def entry_refusal(
+        self, c: NewOrder | ReplaceOrder, inst: RInstrument | None, session: str, limit: bool
+    ) -> RejectReason | None:
+        """RoE sections 5 and 6: what a new order and a replace both must pass."""
+        if not c.cl_ord_id:
+            return R.INVALID_ORDER
+        if inst is None:
+            return R.UNKNOWN_INSTRUMENT
+        refusal = self.trading_refusal(inst, c.ts)
+        if refusal is not None:
+            return refusal
+        if self.live(session, c.cl_ord_id) is not None:
+            return R.DUPLICATE_CL_ORD_ID
+        if c.qty <= 0:
+            return R.INVALID_QUANTITY
+        if c.qty > inst.max_order_qty:
+            return R.QTY_ABOVE_MAXIMUM
+        if limit:
+            if c.price <= 0 or c.price > MAX_PRICE:
+                return R.INVALID_PRICE
+            if not self.in_band(inst, c.price):
+                return R.PRICE_OUTSIDE_BAND
+        elif c.price != 0:
+            return R.INVALID_PRICE
+        return None
 
     def live(self, session: str, cl_ord_id: str) -> ROrder | None:
         for o in self.resting:
@@ -271,27 +313,10 @@ class ReferenceBook:
                 )
             ]
 
-        if not c.cl_ord_id:
-            return rej(R.INVALID_ORDER)
-        if inst is None:
-            return rej(R.UNKNOWN_INSTRUMENT)
-        if inst.state == InstrumentState.EXPIRED or (inst.expiry_ts and c.ts >= inst.expiry_ts):
-            return rej(R.INSTRUMENT_EXPIRED)
-        if inst.state == InstrumentState.HALTED:
-            return rej(R.INSTRUMENT_HALTED)
-        if self.live(c.session, c.cl_ord_id) is not None:
-            return rej(R.DUPLICATE_CL_ORD_ID)
-        if c.qty <= 0:
-            return rej(R.INVALID_QUANTITY)
-        if c.qty > inst.max_order_qty:
-            return rej(R.QTY_ABOVE_MAXIMUM)
-        if c.ord_type == OrdType.LIMIT:
-            if c.price <= 0 or c.price > MAX_PRICE:
-                return rej(R.INVALID_PRICE)
-            if not self.in_band(inst, c.price):
-                return rej(R.PRICE_OUTSIDE_BAND)
-        elif c.price != 0:
-            return rej(R.INVALID_PRICE)
+        refusal = self.entry_refusal(c, inst, c.session, c.ord_type == OrdType.LIMIT)
+        if refusal is not None:
+            return rej(refusal)
+        assert inst is not None
         if c.tif == TimeInForce.GTD:
             if c.expire_ts <= c.ts:
                 return rej(R.INVALID_TIF)
@@ -397,26 +422,10 @@ class ReferenceBook:
             return self.cxl_rej(c, reason, None)
         inst = self.instruments[o.symbol]
         opp = self.book(o.symbol, Side.SELL if o.side == Side.BUY else Side.BUY)
-        bad: RejectReason | None = None
-        if not c.cl_ord_id:
-            bad = R.INVALID_ORDER
-        elif inst.state == InstrumentState.EXPIRED:
-            bad = R.INSTRUMENT_EXPIRED
-        elif inst.state == InstrumentState.HALTED:
-            bad = R.INSTRUMENT_HALTED
-        elif self.live(o.session, c.cl_ord_id) is not None:
-            bad = R.DUPLICATE_CL_ORD_ID
-        elif c.qty <= 0:
-            bad = R.INVALID_QUANTITY
-        elif c.qty > inst.max_order_qty:
-            bad = R.QTY_ABOVE_MAXIMUM
-        elif c.price <= 0 or c.price > MAX_PRICE:
-            bad = R.INVALID_PRICE
-        elif not self.in_band(inst, c.price):
-            bad = R.PRICE_OUTSIDE_BAND
-        elif c.qty <= o.cum_qty:
+        bad = self.entry_refusal(c, inst, o.session, True)  # a replace is an order entry
+        if bad is None and c.qty <= o.cum_qty:
             bad = R.REPLACE_QTY_NOT_ABOVE_CUM_QTY
-        elif o.post_only and opp and self.acceptable(o.side, c.price, opp[0].price):
+        elif bad is None and o.post_only and opp and self.acceptable(o.side, c.price, opp[0].price):
             bad = R.POST_ONLY_WOULD_TAKE
         if bad is not None:
             return self.cxl_rej(c, bad, o)

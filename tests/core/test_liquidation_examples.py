@@ -7,6 +7,7 @@ equity(p) = 2,000 + 10 (p - 1000); bankruptcy price 800; liquidation price 16,00
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from tests.core.deriv_helpers import SYM, USD, Venue
@@ -30,6 +31,7 @@ from venue.core import (
     RejectReason,
     Side,
 )
+from venue.core.liquidation import adl_score
 
 BUY, SELL = Side.BUY, Side.SELL
 
@@ -225,4 +227,44 @@ def test_cascade_index_gap_through_many_liquidation_prices() -> None:
     assert total_lost > 0
     assert v.engine.total_money() == v.engine.net_deposits
     v.apply(Deposit(account="L0", amount=1))
+    v.check()
+
+
+def test_adl_score_follows_bitmexs_published_rule() -> None:
+    """BitMEX: ranking = PnL% x effective leverage if PnL% > 0, PnL% / effective leverage
+    otherwise; effective leverage = |mark value| / (mark value - bankrupt value), PnL% =
+    (mark value - entry value) / |entry value|. Derived figures (USD):
+    a long entered at value 10,000, mark value 10,500, bankrupt value 9,660: PnL% 5 %,
+    leverage 10,500 / 840 = 12.5, score 0.625; the same long at mark value 9,900, bankrupt
+    value 9,700: PnL% -1 %, leverage 49.5, score -0.01 / 49.5 = -1/4,950 (not -0.495)."""
+    assert adl_score(500, 10_000, 10_500, 840) == Fraction(5, 8)
+    assert adl_score(-100, 10_000, 9_900, 200) == Fraction(-1, 4_950)
+    assert adl_score(0, 10_000, 10_000, 500) == 0
+
+
+def test_adl_ranks_losing_positions_by_pnl_divided_by_leverage() -> None:
+    """Two losing shorts: M1 and M2 each sold 4 @ 600 (to N) and 1 @ 1,000 (to L), entry
+    680; M1 holds 50,000 USD, M2 3,000. L (200 USD) is long 2 @ 1,000, bankrupt at 900. At
+    mark 890 each short has PnL% = 5 x (680 - 890) / 3,400 = -30.9 %; effective leverage
+    M1 4,450 / 48,950 = 0.091, M2 4,450 / 1,950 = 2.28. Published rule (PnL% <= 0):
+    PnL% / leverage: M2 -0.135 > M1 -3.40, so M2 is deleveraged first (multiplying, as
+    before, ranked M1 first: -0.028 > -0.705)."""
+    v = Venue()
+    v.account("L", 200)
+    v.account("M1", 50_000)
+    v.account("M2", 3_000)
+    v.account("N", 100_000)
+    v.mark(600)
+    v.trade("N", "M1", 600, 4)
+    v.trade("N", "M2", 600, 4)
+    v.mark(1000)
+    v.trade("L", "M1", 1000, 1)
+    v.trade("L", "M2", 1000, 1)
+    v.mark(890)
+    for name, equity in (("M1", 48_950), ("M2", 1_950)):
+        view = v.engine.account_view(name)
+        assert view is not None and view.equity == equity * USD
+    out = v.apply(Liquidate(account="L"))
+    adl = _of(out, AdlExecuted)
+    assert [(a.counterparty, a.price, a.qty, a.rank) for a in adl] == [("M2", 900, 2, 1)]
     v.check()

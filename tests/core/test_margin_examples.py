@@ -324,9 +324,10 @@ def test_r1_fast_path_agrees_with_the_slow_requirement(
     )  # fmt: skip
     before = e.margin.symbol_requirement(acct, mkt)
     after = e.margin.symbol_requirement(acct, mkt, None, (side, price, new[2]))
+    fee = e.margin.order_fee(acct, mkt, new[2], price)
     if after <= before:
         want = None
-    elif e.margin.requirement(acct, mkt, after) > e.margin.cross_equity(acct):
+    elif e.margin.requirement(acct, mkt, after) + fee > e.margin.cross_equity(acct):
         want = RejectReason.INSUFFICIENT_MARGIN
     else:
         want = None
@@ -335,9 +336,10 @@ def test_r1_fast_path_agrees_with_the_slow_requirement(
     for r in list(acct.orders.values()):
         before = e.margin.symbol_requirement(acct, mkt)
         after = e.margin.symbol_requirement(acct, mkt, r, (r.side, price, new[2] - r.cum_qty))
+        fee = e.margin.order_fee(acct, mkt, new[2] - r.cum_qty, price)
         if after <= before:
             want = None
-        elif e.margin.requirement(acct, mkt, after) > e.margin.cross_equity(acct):
+        elif e.margin.requirement(acct, mkt, after) + fee > e.margin.cross_equity(acct):
             want = RejectReason.INSUFFICIENT_MARGIN
         else:
             want = None

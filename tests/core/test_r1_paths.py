@@ -113,21 +113,23 @@ def test_r1_decides_as_the_slow_requirement_on_several_instruments(  # noqa: PLR
         0, 0, 0, False, False, 0, StpMode.CANCEL_AGGRESSOR,
     )  # fmt: skip
 
-    def slow(before: int, after: int) -> RejectReason | None:
+    def slow(before: int, after: int, leaves: int) -> RejectReason | None:
         if after <= before:
             return None
-        if e.margin.requirement(acct, mkt, after) > e.margin.cross_equity(acct):
+        fee = e.margin.order_fee(acct, mkt, leaves, price)
+        if e.margin.requirement(acct, mkt, after) + fee > e.margin.cross_equity(acct):
             return RejectReason.INSUFFICIENT_MARGIN
         return None
 
     before = e.margin.symbol_requirement(acct, mkt)
     after = e.margin.symbol_requirement(acct, mkt, None, (side, price, lots))
-    want = slow(before, after)
+    want = slow(before, after, lots)
     event(f"new order: {want}")
     assert e.margin.pre_trade(mkt, o, v.ts, acct) == want
     for r in [r for r in acct.orders.values() if r.symbol == symbol]:
         after = e.margin.symbol_requirement(acct, mkt, r, (r.side, price, lots - r.cum_qty))
-        assert e.margin.pre_trade(mkt, r, v.ts, acct, True, price, lots) == slow(before, after)
+        want = slow(before, after, lots - r.cum_qty)
+        assert e.margin.pre_trade(mkt, r, v.ts, acct, True, price, lots) == want
     v.check()
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
-from tests.core.helpers import SYMBOL, book_view, names, new_engine, order
+from tests.core.helpers import SYMBOL, book_view, instrument, names, new_engine, order
 from venue.core import (
     CancelOrder,
     CancelReason,
@@ -15,6 +16,7 @@ from venue.core import (
     Event,
     ExpireOrders,
     Halt,
+    InstrumentKind,
     MassCancel,
     MassCancelCompleted,
     OrderAccepted,
@@ -377,3 +379,30 @@ def test_instrument_query_reports_current_reference_and_state() -> None:
     inst = engine.instrument(SYMBOL)
     assert inst is not None
     assert (inst.ref_price, inst.state) == (1001, "halted")
+
+
+def test_a_dated_future_stops_trading_at_its_expiry_time_for_replaces_too() -> None:
+    """RoE section 5: a dated future stops trading at its expiry time. Between that time and
+    the risk monitor's ExpireInstrument, a replace that would cross must be refused like a
+    new order at the same time (issue 17 item 2: replaces checked only the state)."""
+    fut = "BTC-FUT"
+    expiry = 1_000
+    engine = new_engine(instrument(), instrument(fut, kind=InstrumentKind.FUTURE, expiry_ts=expiry))
+    engine.apply(order("a1", SELL, 1001, 3, symbol=fut, session="S2", account="A2"))
+    engine.apply(order("b1", BUY, 999, 2, symbol=fut))
+    before = engine.state_hash()
+    late = ReplaceOrder(
+        ts=expiry, session="S1", firm="F1", cl_ord_id="b2", orig_cl_ord_id="b1", price=1001, qty=2
+    )
+    out = engine.apply(late)
+    assert [(type(e), getattr(e, "reason", None)) for e in out] == [
+        (CancelRejected, RejectReason.INSTRUMENT_EXPIRED)
+    ]
+    assert engine.state_hash() == before  # nothing traded, nothing changed
+    new = engine.apply(order("b3", BUY, 1001, 2, symbol=fut, ts=expiry))
+    assert [(type(e), getattr(e, "reason", None)) for e in new] == [
+        (OrderRejected, RejectReason.INSTRUMENT_EXPIRED)
+    ]
+    # One tick earlier both may trade.
+    early = msgspec.structs.replace(late, ts=expiry - 1)
+    assert names(engine.apply(early)) == ["OrderReplaced", "OrderFilled", "OrderFilled"]

@@ -1,4 +1,9 @@
-"""The engine and the naive reference book, side by side on random command streams."""
+"""The engine and the naive reference book, side by side on random command streams.
+
+Two perpetuals and a dated future (`BTC-FUT`, expiring at ts `FUT_EXPIRY`): time moves on by
+one per command and jumps (`advance_time`, `expire_orders`), so orders and replaces reach a
+future at and after its expiry time before and after `ExpireInstrument`.
+"""
 
 # ruff: noqa: PLR0917 -- hypothesis rules and event builders take their fields positionally
 
@@ -22,6 +27,7 @@ from venue.core import (
     ExpireInstrument,
     ExpireOrders,
     Halt,
+    InstrumentKind,
     MassCancel,
     MassCancelRejected,
     NewOrder,
@@ -35,7 +41,9 @@ from venue.core import (
     TimeInForce,
 )
 
-SYMBOLS = ["BTC-PERP", "ETH-PERP", "NOPE"]
+SYMBOLS = ["BTC-PERP", "ETH-PERP", "BTC-FUT", "NOPE"]
+TRADED = ["BTC-PERP", "ETH-PERP", "BTC-FUT"]
+FUT_EXPIRY = 160  # ts: the stream starts at 101 and adds one per command
 SESSIONS = [("S1", "F1"), ("S2", "F1"), ("S3", "F2")]
 REJECTIONS = (OrderRejected, CancelRejected, MassCancelRejected, CommandRejected)
 
@@ -84,6 +92,8 @@ class EngineVsReference(RuleBasedStateMachine):
     def add_instruments(self) -> None:
         self.run(AddInstrument(instrument=instrument("BTC-PERP")))
         self.run(AddInstrument(instrument=instrument("ETH-PERP", band_ppb=0, ref_price=990)))
+        fut = instrument("BTC-FUT", kind=InstrumentKind.FUTURE, expiry_ts=FUT_EXPIRY)
+        self.run(AddInstrument(instrument=fut))
 
     @rule(
         sess=sessions,
@@ -178,11 +188,19 @@ class EngineVsReference(RuleBasedStateMachine):
         qty=st.integers(min_value=1, max_value=10),
         tif=st.sampled_from([TimeInForce.GTC, TimeInForce.GTC, TimeInForce.DAY, TimeInForce.GTD]),
         stp=st.sampled_from([0, 0, 1]),
+        symbol=st.sampled_from(["BTC-PERP", "BTC-PERP", "BTC-FUT"]),
     )
     def resting_order(
-        self, sess: tuple[str, str], side: Side, price: int, qty: int, tif: TimeInForce, stp: int
+        self,
+        sess: tuple[str, str],
+        side: Side,
+        price: int,
+        qty: int,
+        tif: TimeInForce,
+        stp: int,
+        symbol: str,
     ) -> None:
-        self.well_formed(sess, side, price, qty, tif, stp)
+        self.well_formed(sess, side, price, qty, tif, stp, symbol)
 
     @rule(
         sess=sessions,
@@ -191,7 +209,7 @@ class EngineVsReference(RuleBasedStateMachine):
         qty=st.integers(min_value=1, max_value=10),
         tif=st.sampled_from(TimeInForce),
         stp=st.sampled_from([0, 1]),
-        symbol=st.sampled_from(["BTC-PERP", "ETH-PERP"]),
+        symbol=st.sampled_from(TRADED),
         ord_type=st.sampled_from([OrdType.LIMIT, OrdType.LIMIT, OrdType.MARKET]),
     )
     def taking_order(
@@ -309,6 +327,12 @@ class EngineVsReference(RuleBasedStateMachine):
     def expire_orders(self, include_day: bool, jump: int) -> None:
         self.ts += jump
         self.run(ExpireOrders(include_day=include_day))
+
+    @rule(jump=st.sampled_from([5, 20, 60]))
+    def advance_time(self, jump: int) -> None:
+        """Time passes without a command (the next command's ts jumps), e.g. past the expiry
+        time of the future, which the venue has not marked expired yet."""
+        self.ts += jump
 
     @rule(symbol=symbols, what=st.sampled_from(["halt", "resume", "resume", "expire", "ref"]))
     def instrument_admin(self, symbol: str, what: str) -> None:

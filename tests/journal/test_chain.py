@@ -140,6 +140,7 @@ async def test_an_older_file_is_chained_when_migrated(db_path: Path) -> None:
         "ALTER TABLE journal DROP COLUMN chain;"
         "ALTER TABLE fix_session DROP COLUMN logon_sending_time;"
         "ALTER TABLE fix_session DROP COLUMN logon_seq;"
+        "DROP TABLE archived;"
         "PRAGMA user_version = 3;"
     )
     conn.close()

@@ -233,6 +233,7 @@ async def test_a_version_2_file_gains_the_last_logon_column(db_path: Path) -> No
             "INSERT INTO old SELECT session, next_in, next_out FROM fix_session;"
             "DROP TABLE fix_session; ALTER TABLE old RENAME TO fix_session;"
             "ALTER TABLE journal DROP COLUMN chain;"
+            "DROP TABLE archived;"
             "PRAGMA user_version = 2;"
         )
     finally:
@@ -277,6 +278,7 @@ async def test_the_last_signed_logon_survives_a_reopen_and_a_version_3_file_gain
             "INSERT INTO old SELECT session, next_in, next_out, last_logon FROM fix_session;"
             "DROP TABLE fix_session; ALTER TABLE old RENAME TO fix_session;"
             "ALTER TABLE journal DROP COLUMN chain;"
+            "DROP TABLE archived;"
             "PRAGMA user_version = 3;"
         )
     finally:

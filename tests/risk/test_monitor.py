@@ -24,10 +24,12 @@ from venue.core import (
     InstrumentKind,
     InstrumentSettled,
     Liquidate,
+    LiquidationStarted,
     MarginTier,
     NewOrder,
     PublishStatistics,
     SetIndexPrice,
+    SetMarginMode,
     SetMarkPrice,
     SettleInstrument,
     Side,
@@ -278,6 +280,89 @@ async def test_liquidation_submitted_once_when_the_mark_crosses(h: Harness) -> N
     assert again == ([Liquidate(account="ALPHA-1")] if below else [])
     liquidates = [c for _, c, _ in h.committed if type(c) is Liquidate]
     assert len(liquidates) == 1 + below
+
+
+def _order(account: str, symbol: str, side: Side, qty: int, cl: str) -> NewOrder:
+    firm = account.split("-", maxsplit=1)[0]
+    return NewOrder(
+        session=f"{firm}-MM",
+        firm=firm,
+        account=account,
+        cl_ord_id=cl,
+        symbol=symbol,
+        side=side,
+        price=120_000,
+        qty=qty,
+    )
+
+
+async def _accounts(h: Harness, *symbols: str) -> None:
+    await h.submit(
+        *[AddInstrument(instrument=perp(s)) for s in symbols],
+        AddAccount(firm="ALPHA", account="ALPHA-1", max_leverage=10),
+        AddAccount(firm="BRAVO", account="BRAVO-1", max_leverage=10),
+        *[SetIndexPrice(symbol=s, price=120_000, source="test") for s in symbols],
+        Deposit(account="BRAVO-1", amount=1_000_000 * USD),
+    )
+
+
+async def test_an_isolated_position_past_bankruptcy_is_submitted_despite_other_money(
+    h: Harness,
+) -> None:
+    """RoE section 14: an isolated position is liquidated on its own. ALPHA-1 holds 100 000
+    USD and an isolated long of 1 BTC at 60 000 (margin = IM 10 % = 6 000 USD; bankruptcy
+    at 54 000). At 53 000 the position's margin + PnL is 6 000 - 7 000 = -1 000 USD, below
+    its MM 5 % x 53 000 = 2 650, while the account's total equity (93 000) is far above
+    the total MM: the old trigger (total equity vs total MM) never submitted it."""
+    await _accounts(h, PERP)
+    await h.submit(
+        Deposit(account="ALPHA-1", amount=100_000 * USD),
+        SetMarginMode(account="ALPHA-1", symbol=PERP, isolated=True),
+        _order("BRAVO-1", PERP, Side.SELL, 1_000, "S1"),
+        _order("ALPHA-1", PERP, Side.BUY, 1_000, "B1"),
+    )
+    pos = h.engine.position_view("ALPHA-1", PERP)
+    assert pos is not None and pos.isolated and pos.margin == 6_000 * USD
+    m = h.start_monitor()
+    now = h.clock.now_ns()
+    submit_index(h.seq, PERP, "53000")
+    await h.flush()
+    view = h.engine.account_view("ALPHA-1")
+    assert view is not None and view.equity == 93_000 * USD
+    assert view.equity >= view.maintenance_margin  # what the old trigger compared
+    assert no_statistics(m.due(now + SEC)) == [Liquidate(account="ALPHA-1")]
+
+
+async def test_a_cross_part_below_maintenance_is_not_hidden_by_an_isolated_profit(
+    h: Harness,
+) -> None:
+    """RoE section 14: the cross part is judged on its own. ALPHA-1: a cross long of 1 BTC
+    at 60 000 backed by 7 000 USD, and an isolated short of 1 ETH-PERP at 60 000 (margin
+    6 000). BTC at 55 500: cross equity 7 000 - 4 500 = 2 500 < MM 5 % x 55 500 = 2 775.
+    ETH-PERP at 50 000: the isolated short gains 10 000, so the account's total equity
+    (18 500) exceeds its total MM (5 275): the old trigger never submitted it."""
+    eth = "ETH-PERP"
+    await _accounts(h, PERP, eth)
+    await h.submit(
+        Deposit(account="ALPHA-1", amount=13_000 * USD),
+        SetMarginMode(account="ALPHA-1", symbol=eth, isolated=True),
+        _order("BRAVO-1", eth, Side.BUY, 1_000, "B2"),
+        _order("ALPHA-1", eth, Side.SELL, 1_000, "S2"),
+        _order("BRAVO-1", PERP, Side.SELL, 1_000, "S1"),
+        _order("ALPHA-1", PERP, Side.BUY, 1_000, "B1"),
+    )
+    assert h.engine.accounts["ALPHA-1"].balance == 7_000 * USD
+    m = h.start_monitor()
+    now = h.clock.now_ns()
+    submit_index(h.seq, PERP, "55500")
+    submit_index(h.seq, eth, "50000")
+    await h.flush()
+    view = h.engine.account_view("ALPHA-1")
+    assert view is not None and view.equity == 18_500 * USD
+    assert view.maintenance_margin == 5_275 * USD
+    assert no_statistics(m.due(now + SEC)) == [Liquidate(account="ALPHA-1")]
+    await h.submit(Liquidate(account="ALPHA-1"))  # the core agrees: it liquidates the cross
+    assert h.events(LiquidationStarted)
 
 
 async def test_stale_index_pauses_marks_and_liquidations(h: Harness) -> None:

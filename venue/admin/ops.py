@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from venue.admin.archiving import Archiving
 from venue.admin.options import AddOptionsError, new_series, set_iv_command
 from venue.admin.protocol import ErrorCode
 from venue.admin.views import (
@@ -53,6 +54,7 @@ from venue.core.commands import (
 )
 from venue.core.types import MONEY_SCALE
 from venue.journal import JournalFailed
+from venue.journal.archive import ArchiveRecord
 from venue.log import get_logger
 from venue.sequencer import Sequencer, SequencerStopped
 
@@ -107,6 +109,17 @@ class _Args(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 
 class _NoArgs(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     pass
+
+
+class _Archive(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An archive written by `venue journal archive` (`venue.journal.archive.ArchiveRecord`)."""
+
+    first_seq: int
+    last_seq: int
+    last_ts: int
+    chain: str  # hex
+    file: str
+    sha256: str
 
 
 class _Name(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -232,7 +245,9 @@ class AdminOps:
             "positions": (_Positions, self._positions),
             "insurance_fund": (_NoArgs, self._insurance_fund),
             "snapshot.now": (_NoArgs, self._snapshot),
+            "journal.adopt_archive": (_Archive, self._adopt_archive),
         }
+        self._archiving = Archiving(sequencer, self._committed)
 
     @property
     def op_names(self) -> list[str]:
@@ -327,6 +342,26 @@ class AdminOps:
         return None
 
     # -- reads ----------------------------------------------------------------------------------
+
+    async def _adopt_archive(self, a: _Archive, operator: str) -> Any:
+        """`venue journal archive` against a running venue (see `venue.admin.archiving`)."""
+        try:
+            chain = bytes.fromhex(a.chain)
+        except ValueError:
+            raise OpError(ErrorCode.BAD_ARGS, "chain: must be hex") from None
+        record = ArchiveRecord(
+            first_seq=a.first_seq,
+            last_seq=a.last_seq,
+            last_ts=a.last_ts,
+            chain=chain,
+            file=a.file,
+            sha256=a.sha256,
+        )
+        await self.sequencer.wait_ready()
+        why, answer = await self._archiving.adopt(record, operator)
+        if why:
+            raise OpError(ErrorCode.REFUSED, f"archive not adopted: {why}")
+        return answer
 
     async def _ping(self, _a: _NoArgs, operator: str) -> Any:
         return {"operator": operator, "pid": os.getpid(), "ops": self.op_names}

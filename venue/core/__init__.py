@@ -1,8 +1,8 @@
 """venue.core: the pure, deterministic matching core (DESIGN.md sections 2 and 3).
 
 Public surface: `Engine` (apply / state_hash / snapshot / restore / validate_internal_state;
-read-only derivatives queries: accounts, account_view, position_view, insurance_fund,
-mark_price, index_price),
+read-only derivatives queries: accounts, account_view, position_view, liquidatable,
+insurance_fund, mark_price, index_price),
 the `Command` and `Event` tagged unions with their member structs, the enums and `Instrument`.
 Invariant: this package imports nothing else of `venue` and does no I/O, clock or randomness.
 """

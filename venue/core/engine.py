@@ -40,7 +40,9 @@ Rules chosen where the issue leaves a choice:
   (and canceled on execution), under the other modes the sweep stops at the first own order.
 - Replace: quantity down at the same price keeps priority; a price change or a quantity up moves
   the order to the tail of its (new) level and it may trade if it crosses. A new quantity
-  <= cum_qty is refused (`REPLACE_QTY_NOT_ABOVE_CUM_QTY`). Replace is refused while halted.
+  <= cum_qty is refused (`REPLACE_QTY_NOT_ABOVE_CUM_QTY`). A replace passes the new order's
+  ladder (`venue.core.orders.entry_refusal`): refused while halted, and once the instrument
+  is expired, by state or by time (`ts >= expiry_ts`, before `ExpireInstrument` arrives).
   A post-only order replaced to a crossing price is refused (`POST_ONLY_WOULD_TAKE`). The new
   cl_ord_id must not be live in the order's own session (the order keeps its session).
 - Unknown vs too late: an `order_id` that was issued but is no longer live is answered
@@ -101,14 +103,13 @@ from venue.core.instruments import (
 from venue.core.ledger import Ledger
 from venue.core.liquidation import Liquidation
 from venue.core.matching import Matching
-from venue.core.orders import expire_orders, mass_cancel
+from venue.core.orders import entry_refusal, expire_orders, mass_cancel
 from venue.core.prices import Prices
 from venue.core.queries import Queries
 from venue.core.rejects import cancel_rejected, order_rejected
 from venue.core.risk import Margin
 from venue.core.state import EngineState
 from venue.core.types import (
-    MAX_PRICE,
     CancelReason,
     Instrument,
     InstrumentState,
@@ -184,28 +185,27 @@ class Engine:
     # ------------------------------------------------------------------ public surface
 
     def apply(self, cmd: Command) -> list[Event]:
-        """Apply one sequenced command; never raises.
+        """Apply one sequenced command.
 
-        Field types are those the command struct declares (msgspec checks them on decode).
-        A value that is not a command, or a field of the wrong type, is answered with
-        `CommandRejected(MALFORMED_COMMAND)` by a last-resort guard (all checks run before
-        any mutation, so the state is unchanged).
+        `cmd`'s fields must have the types its struct declares: the sequencer applies the
+        command decoded from the bytes it journals, which msgspec has checked field by field
+        (an ill-typed command is refused there, before it takes a sequence number). A value
+        that is not a command is answered `CommandRejected(MALFORMED_COMMAND)`. An exception
+        from a handler is an internal error: it propagates, and the caller must stop (the
+        state may be half changed; `venue.sequencer` stops the venue).
         """
         handler = self._handlers.get(type(cmd))
-        try:
-            if handler is not None:
-                return handler(cmd)
-        except Exception:  # rule 6: a bad command never stops the venue
-            pass
-        ts = getattr(cmd, "ts", 0)
-        return [
-            CommandRejected(
-                ts=ts if type(ts) is int else 0,
-                command=type(cmd).__name__,
-                symbol="",
-                reason=RejectReason.MALFORMED_COMMAND,
-            )
-        ]
+        if handler is None:
+            ts = getattr(cmd, "ts", 0)
+            return [
+                CommandRejected(
+                    ts=ts if type(ts) is int else 0,
+                    command=type(cmd).__name__,
+                    symbol="",
+                    reason=RejectReason.MALFORMED_COMMAND,
+                )
+            ]
+        return handler(cmd)
 
     def validate_internal_state(self) -> None:
         """Raise AssertionError naming the first broken invariant."""
@@ -276,6 +276,9 @@ class Engine:
     def position_view(self, account: str, symbol: str) -> PositionView | None:
         return self.queries.position_view(account, symbol)
 
+    def liquidatable(self, account: str) -> bool:
+        return self.queries.liquidatable(account)
+
     def open_interest(self, symbol: str) -> tuple[int, int]:
         return self.queries.open_interest(symbol)
 
@@ -288,38 +291,14 @@ class Engine:
         state = self.state
         ts = cmd.ts
         mkt = state.markets.get(cmd.symbol)
-        reason: RejectReason | None = None
         side = cmd.side
         is_buy = side == _BUY
         price = cmd.price
         qty = cmd.qty
         ord_type = cmd.ord_type
         tif = cmd.tif
-        if not cmd.cl_ord_id:
-            reason = RejectReason.INVALID_ORDER
-        elif mkt is None:
-            reason = RejectReason.UNKNOWN_INSTRUMENT
-        elif mkt.state is _EXPIRED or (mkt.expiry_ts and ts >= mkt.expiry_ts):
-            reason = RejectReason.INSTRUMENT_EXPIRED
-        elif mkt.state is _HALTED:
-            reason = RejectReason.INSTRUMENT_HALTED
-        elif cmd.cl_ord_id in (per := state.by_session.get(cmd.session, _NO_SESSION)):
-            reason = RejectReason.DUPLICATE_CL_ORD_ID
-        elif qty <= 0:
-            reason = RejectReason.INVALID_QUANTITY
-        elif qty > mkt.max_qty:
-            reason = RejectReason.QTY_ABOVE_MAXIMUM
-        elif ord_type == _LIMIT:
-            if not mkt.lo <= price <= mkt.hi:
-                if price <= 0 or price > MAX_PRICE:
-                    reason = RejectReason.INVALID_PRICE
-                else:
-                    reason = RejectReason.PRICE_OUTSIDE_BAND
-        elif ord_type == _MARKET:
-            if price != 0:
-                reason = RejectReason.INVALID_PRICE
-        else:
-            reason = RejectReason.INVALID_ORDER
+        per = state.by_session.get(cmd.session, _NO_SESSION)
+        reason = entry_refusal(mkt, ts, cmd.cl_ord_id, per, ord_type, price, qty)
         if reason is None:
             if tif == _GTD:
                 if cmd.expire_ts <= ts:
@@ -478,30 +457,15 @@ class Engine:
         qty = cmd.qty
         is_buy = o.side == _BUY
         opp = mkt.asks if is_buy else mkt.bids
-        reason: RejectReason | None = None
-        if not cmd.cl_ord_id:
-            reason = RejectReason.INVALID_ORDER
-        elif mkt.state is _EXPIRED:
-            reason = RejectReason.INSTRUMENT_EXPIRED
-        elif mkt.state is _HALTED:
-            reason = RejectReason.INSTRUMENT_HALTED
-        elif cmd.cl_ord_id in per:
-            reason = RejectReason.DUPLICATE_CL_ORD_ID
-        elif qty <= 0:
-            reason = RejectReason.INVALID_QUANTITY
-        elif qty > mkt.max_qty:
-            reason = RejectReason.QTY_ABOVE_MAXIMUM
-        elif not mkt.lo <= price <= mkt.hi:
-            if price <= 0 or price > MAX_PRICE:
-                reason = RejectReason.INVALID_PRICE
+        # The new order entry's ladder, then what only a replace has.
+        reason = entry_refusal(mkt, ts, cmd.cl_ord_id, per, o.ord_type, price, qty)
+        if reason is None:
+            if qty <= o.cum_qty:
+                reason = RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY
+            elif o.post_only and (keys := opp.keys) and keys[-1] >= opp.sign * price:
+                reason = RejectReason.POST_ONLY_WOULD_TAKE
             else:
-                reason = RejectReason.PRICE_OUTSIDE_BAND
-        elif qty <= o.cum_qty:
-            reason = RejectReason.REPLACE_QTY_NOT_ABOVE_CUM_QTY
-        elif o.post_only and (keys := opp.keys) and keys[-1] >= opp.sign * price:
-            reason = RejectReason.POST_ONLY_WOULD_TAKE
-        else:
-            reason = self.margin.pre_trade(mkt, o, ts, acct, True, price, qty)  # R1
+                reason = self.margin.pre_trade(mkt, o, ts, acct, True, price, qty)  # R1
         if reason is not None:
             return [cancel_rejected(cmd, reason, True, o)]
 

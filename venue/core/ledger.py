@@ -30,6 +30,7 @@ from venue.core.events import (
     OrderCanceled,
     OrderFilled,
 )
+from venue.core.margin import fee
 from venue.core.risk import Margin
 from venue.core.state import EngineState
 from venue.core.types import PPB, BalanceReason, RejectReason, Side
@@ -85,7 +86,7 @@ class Ledger:
                 fee = 0
                 if default_rates is not None:  # the account's tier's rates, else the instrument's
                     rate = fees.get(acct.fee_tier, default_rates)[0 if aggressor else 1]
-                    fee = -(-(q * px * f * rate) // PPB)
+                    fee = -(-(q * px * f * rate) // PPB)  # `fee_of`, inlined (hot path)
                 dq = q if e.side == _BUY else -q
                 pos = acct.positions.get(e.symbol)
                 if pos is not None and not pos.isolated and (pos.size > 0) == (dq > 0):
@@ -100,6 +101,28 @@ class Ledger:
                 acct = accounts[e.account]
                 if acct.orders.pop(e.order_id, None) is not None:
                     expose(acct, e.symbol, e.side, e.cum_qty - e.qty, e.price)
+
+    @staticmethod
+    def fee_of(acct: Account, mkt: Market, qty: int, px: int, aggressor: bool) -> int:
+        """The fee `acct` pays on a fill of `qty` lots at `px` (R2 charges exactly this):
+        its fee tier's (taker, maker) rate, else the instrument's; rounded by `fee`."""
+        rates = mkt.default_fee_rates
+        if rates is None:
+            return 0
+        rate = mkt.fee_rates.get(acct.fee_tier, rates)[0 if aggressor else 1]
+        return fee(qty * px * mkt.factor, rate)
+
+    def waive_fees(self, ts: int, acct: Account, owed: int, fees: int, events: list[Event]) -> int:
+        """Give back from fee revenue what `acct` cannot pay of `fees` it was charged, up to
+        `owed` (> 0: the money the account is short). Returns the amount waived (an event
+        `BalanceChanged(LIQUIDATION_FEE_WAIVED)` says so)."""
+        waive = min(owed, fees)
+        if waive <= 0:
+            return 0
+        acct.balance += waive
+        self.state.fees_collected -= waive
+        events.append(self.balance_event(ts, acct, waive, BalanceReason.LIQUIDATION_FEE_WAIVED))
+        return waive
 
     def trade(  # noqa: PLR0917 -- hot path, called positionally
         self, acct: Account, mkt: Market, dq: int, px: int, fee: int, pos: Position | None = None

@@ -17,21 +17,29 @@ position's margin + unrealized PnL under that position's maintenance margin. The
    b. if some is left and the insurance fund is positive, an IOC no worse than the price at
       which the loss beyond the bankruptcy price equals the fund's balance (the fund then pays
       that shortfall);
-   c. what is still left is auto-deleveraged: the opposite positions are ranked by profit
-      ratio (upnl / entry notional) x effective leverage (mark notional / equity), highest
-      first (accounts with equity <= 0 last, ties by account creation order), and closed
-      against the liquidated position at its bankruptcy price (`AdlExecuted`, no fee).
+   c. what is still left is auto-deleveraged: the opposite positions are ranked by BitMEX's
+      published rule (`adl_score`: PnL% x effective leverage when PnL% > 0, PnL% / effective
+      leverage when PnL% <= 0; PnL% = upnl / entry value, effective leverage = mark value /
+      the equity backing the position), highest first (positions whose backing equity is
+      not positive last; equal scores by account creation order, the older account first),
+      and closed against the liquidated position at its bankruptcy price (`AdlExecuted`,
+      no fee).
 4. Settlement with the fund: after a full close, the money left (the cross balance, or what
-   closing an isolated position returned) goes to the fund (`LIQUIDATION_SURPLUS`); a
-   negative balance is paid by the fund up to its balance (`INSURANCE_PAYOUT`). Both appear as
-   `BalanceChanged` + `InsuranceFundChanged`. Then `PositionLiquidated` per position and
-   `LiquidationCompleted`.
+   closing an isolated position returned) goes to the fund (`LIQUIDATION_SURPLUS`). Money
+   missing is covered first by waiving the taker fees of the liquidation orders that the
+   account could not pay (`LIQUIDATION_FEE_WAIVED`: fee revenue gives them back; the fund
+   never pays a fee), then by the fund, up to its balance (`INSURANCE_PAYOUT`). Each appears
+   as `BalanceChanged` (+ `InsuranceFundChanged` for the fund). Then `PositionLiquidated`
+   per position and `LiquidationCompleted`.
 
 Invariants kept here: money is conserved (every transfer has two sides); the fund never goes
-negative; the liquidated account never ends below zero unless the fund was exhausted (then
-by exactly what the fund could not pay); open interest stays balanced (ADL trades two
-positions against each other). A refused Liquidate (`NOT_LIQUIDATABLE`, `INDEX_STALE`,
-`UNKNOWN_ACCOUNT`) changes nothing. Liquidation pauses while an index it needs is stale.
+negative and pays only a price loss beyond the bankruptcy price, never a fee; a fully
+liquidated account never ends below zero because of fees (book and ADL closes are at the
+bankruptcy price or better, which leaves it at zero or more before fees, and the fees it
+cannot pay are waived), and below zero at all only by a price loss the fund could not cover;
+open interest stays balanced (ADL trades two positions against each other). A refused
+Liquidate (`NOT_LIQUIDATABLE`, `INDEX_STALE`, `UNKNOWN_ACCOUNT`) changes nothing.
+Liquidation pauses while an index it needs is stale.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ from venue.core.events import (
     LiquidationCompleted,
     LiquidationStarted,
     OrderAccepted,
+    OrderFilled,
     PositionLiquidated,
 )
 from venue.core.ledger import Ledger, account_rejected
@@ -66,11 +75,29 @@ from venue.core.types import (
     TimeInForce,
 )
 
-__all__ = ["Execute", "Liquidation"]
+__all__ = ["Execute", "Liquidation", "adl_score"]
 
 Execute = Callable[[Market, Order, BookSide, int, int, list[Event]], bool]
 """The engine's order path after R1: `execute(mkt, o, opp, min_key, ts, events)` matches
 `o`, settles its fills (R2) and rests or cancels the remainder; True if `o` rests."""
+
+
+def adl_score(upnl: int, entry_value: int, mark_value: int, equity: int) -> Fraction:
+    """BitMEX's published ADL ranking of one position (exact):
+
+        PnL% = upnl / |entry value|, effective leverage = |mark value| / equity
+        score = PnL% x effective leverage   if PnL% > 0
+              = PnL% / effective leverage   if PnL% <= 0
+
+    `equity` is the money backing the position above its bankruptcy (mark value minus
+    bankrupt value: its isolated margin + upnl, or the account's cross equity); > 0, as is
+    `entry_value`. The most profitable, most leveraged positions score highest; among
+    losing ones the least losing per unit of leverage."""
+    pnl = Fraction(upnl, entry_value)
+    leverage = Fraction(mark_value, equity)
+    if pnl > 0:
+        return pnl * leverage
+    return pnl / leverage
 
 
 class Liquidation:
@@ -108,15 +135,16 @@ class Liquidation:
             state.cancel_resting(o, ts, CancelReason.LIQUIDATION, "", events)
         full = True
         if cross:
-            full = not self._partial(acct, ts, events)
+            healthy, fees = self._partial(acct, ts, events)
+            full = not healthy
             if full:
                 for pos in [p for p in acct.positions.values() if not p.isolated]:
-                    self._close_fully(acct, pos, ts, events)
-                self._settle_with_fund(acct, acct.balance, ts, events)
+                    fees += self._close_fully(acct, pos, ts, events)
+                self._settle_with_fund(acct, acct.balance, fees, ts, events)
         for pos in isolated:
             before = acct.balance
-            self._close_fully(acct, pos, ts, events)
-            self._settle_with_fund(acct, acct.balance - before, ts, events)
+            fees = self._close_fully(acct, pos, ts, events)
+            self._settle_with_fund(acct, acct.balance - before, fees, ts, events)
         equity, mm = self.margin.cross_mm(acct)
         events.append(
             LiquidationCompleted(
@@ -132,8 +160,9 @@ class Liquidation:
 
     # ------------------------------------------------------------------ steps
 
-    def _partial(self, acct: Account, ts: int, events: list[Event]) -> bool:
-        """Close part of one cross position if that restores health; True if it did."""
+    def _partial(self, acct: Account, ts: int, events: list[Event]) -> tuple[bool, int]:
+        """Close part of one cross position if that restores health. Returns (it did, the
+        fees its order paid)."""
         equity, mm = self.margin.cross_mm(acct)
         for pos in [p for p in acct.positions.values() if not p.isolated]:
             mkt = self.state.markets[pos.symbol]
@@ -152,7 +181,7 @@ class Liquidation:
                     lo = mid + 1
             if lo >= n:
                 continue
-            traded = self._book_close(acct, pos, mkt, lo, None, ts, events)
+            traded, fees = self._book_close(acct, pos, mkt, lo, None, ts, events)
             events.append(
                 PositionLiquidated(
                     ts=ts,
@@ -165,8 +194,8 @@ class Liquidation:
                 )
             )
             cross, _ = self.margin.below_maintenance(acct)
-            return not cross
-        return False
+            return not cross, fees
+        return False, 0
 
     def _limit(self, acct: Account, pos: Position, mkt: Market, fund: int) -> int:
         """Worst acceptable price (ticks) to close `pos`: where the backing equity reaches
@@ -190,15 +219,15 @@ class Liquidation:
         limit: int | None,
         ts: int,
         events: list[Event],
-    ) -> int:
+    ) -> tuple[int, int]:
         """Send an IOC of session LIQUIDATION for `qty` lots closing `pos`, no worse than
-        `limit` (default: the bankruptcy price). Returns the lots traded."""
+        `limit` (default: the bankruptcy price). Returns (the lots traded, the fees it paid)."""
         if limit is None:
             limit = self._limit(acct, pos, mkt, 0)
         side = Side.SELL if pos.size > 0 else Side.BUY
         opp = mkt.bids if side == Side.SELL else mkt.asks
         if not opp.keys or opp.keys[-1] < opp.sign * limit:
-            return 0
+            return 0, 0
         state = self.state
         order_id = state.next_order_id
         state.next_order_id = order_id + 1
@@ -244,17 +273,26 @@ class Liquidation:
                 True,
             )
         )
+        start = len(events)
         self.execute(mkt, o, opp, opp.sign * limit, ts, events)
-        return o.cum_qty
+        fee_of = self.ledger.fee_of
+        fees = 0
+        for e in events[start:]:
+            if type(e) is OrderFilled and e.order_id == order_id:
+                fees += fee_of(acct, mkt, e.last_qty, e.last_px, True)
+        return o.cum_qty, fees
 
-    def _close_fully(self, acct: Account, pos: Position, ts: int, events: list[Event]) -> None:
+    def _close_fully(self, acct: Account, pos: Position, ts: int, events: list[Event]) -> int:
+        """Close `pos` in full (book, fund-backed book, ADL). Returns the fees paid."""
         mkt = self.state.markets[pos.symbol]
         symbol = pos.symbol
         bankruptcy = self._limit(acct, pos, mkt, 0)
-        book = self._book_close(acct, pos, mkt, abs(pos.size), bankruptcy, ts, events)
+        book, fees = self._book_close(acct, pos, mkt, abs(pos.size), bankruptcy, ts, events)
         if pos.size and self.state.insurance_fund > 0:
             limit = self._limit(acct, pos, mkt, self.state.insurance_fund)
-            book += self._book_close(acct, pos, mkt, abs(pos.size), limit, ts, events)
+            more, more_fees = self._book_close(acct, pos, mkt, abs(pos.size), limit, ts, events)
+            book += more
+            fees += more_fees
         adl = 0
         if pos.size:
             adl = self._adl(acct, pos, mkt, ts, events)
@@ -269,9 +307,11 @@ class Liquidation:
                 size=pos.size,
             )
         )
+        return fees
 
     def _adl_ranking(self, acct: Account, pos: Position, mkt: Market) -> list[Account]:
-        """Opposite positions, highest profit ratio x effective leverage first."""
+        """Opposite positions in ADL order (`adl_score`, highest first); positions whose
+        backing equity is not positive last; ties by account creation order."""
         symbol = pos.symbol
         scored: list[tuple[int, Fraction, int, Account]] = []
         for i, other in enumerate(self.state.accounts.values()):
@@ -284,8 +324,7 @@ class Liquidation:
             if equity <= 0 or entry == 0:
                 scored.append((1, Fraction(0), i, other))
                 continue
-            notional = abs(op.size) * mkt.mark * mkt.factor
-            score = Fraction(u, entry) * Fraction(notional, equity)
+            score = adl_score(u, entry, abs(op.size) * mkt.mark * mkt.factor, equity)
             scored.append((0, -score, i, other))
         scored.sort(key=lambda t: (t[0], t[1], t[2]))
         return [t[3] for t in scored]
@@ -319,9 +358,15 @@ class Liquidation:
             )
         return total
 
-    def _settle_with_fund(self, acct: Account, amount: int, ts: int, events: list[Event]) -> None:
-        """Move `amount` (> 0: surplus) from the account to the fund, or pay a deficit
-        (< 0) from the fund, up to its balance."""
+    def _settle_with_fund(
+        self, acct: Account, amount: int, fees: int, ts: int, events: list[Event]
+    ) -> None:
+        """Move `amount` (> 0: surplus) from the account to the fund, or cover a deficit
+        (< 0): first by waiving the liquidation `fees` the account could not pay (fee
+        revenue gives them back; the fund never pays a fee), then from the fund, up to its
+        balance."""
+        if amount < 0:
+            amount += self.ledger.waive_fees(ts, acct, -amount, fees, events)
         if amount > 0:
             acct.balance -= amount
             events.append(

@@ -10,7 +10,14 @@ from decimal import Decimal, InvalidOperation
 
 from venue.core.types import MONEY_SCALE, PPB, Instrument, MarginTier
 
-__all__ = ["ceil_div", "initial_margin", "maintenance_margin", "tier_table", "value_factor"]
+__all__ = [
+    "ceil_div",
+    "fee",
+    "initial_margin",
+    "maintenance_margin",
+    "tier_table",
+    "value_factor",
+]
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -66,3 +73,9 @@ def maintenance_margin(notional: int, table: list[tuple[int, int, int]]) -> int:
 
 def initial_margin(notional: int, imr_ppb: int) -> int:
     return ceil_div(notional * imr_ppb, PPB)
+
+
+def fee(notional: int, rate_ppb: int) -> int:
+    """The fee on `notional` money units at `rate_ppb`: rounded up (a rebate, rate < 0, rounds
+    towards zero): in the venue's favour."""
+    return -(-(notional * rate_ppb) // PPB)

@@ -1,6 +1,7 @@
 """`Queries`: the state read by the FIX, risk and admin sides, and the derivatives checks.
 
-Everything here only reads: `mark_price`, `index_price`, `index_stale`, `account_view`,
+Everything here only reads: `mark_price`, `index_price`, `index_stale`, `liquidatable`,
+`account_view`,
 `position_view` (with exact liquidation and bankruptcy prices), `open_interest`,
 `total_money`, `check_accounts` (the invariants of `venue.core.ledger` and
 `venue.core.state`, from scratch), `instrument` (current reference price and state).
@@ -95,6 +96,16 @@ class Queries:
             liquidation_price=margin.price_where(acct, pos, mkt, maintenance=True),
             bankruptcy_price=margin.price_where(acct, pos, mkt, maintenance=False),
         )
+
+    def liquidatable(self, account: str) -> bool:
+        """Would `Liquidate(account)` find something below maintenance at the current marks?
+        The core's own per-position predicate (`Margin.below_maintenance`): each isolated
+        position on its own, and the cross part on its own. False for an unknown account."""
+        acct = self.state.accounts.get(account)
+        if acct is None:
+            return False
+        cross, isolated = self.margin.below_maintenance(acct)
+        return cross or bool(isolated)
 
     def open_interest(self, symbol: str) -> tuple[int, int]:
         """(long lots, short lots) over all accounts; equal by invariant."""

@@ -11,9 +11,12 @@ Units: see `venue.core.accounts` (money = 10^-6 USD). Rules:
   up, plus the loss of filling at worse than mark. For an isolated position the allocated
   margin counts against it. An account's requirement is the sum over its instruments.
 - R1 (`pre_trade`): an order is refused (`INSUFFICIENT_MARGIN`) if it makes the account's
-  requirement grow beyond its cross equity (balance + unrealized PnL of cross positions), or
-  (`INDEX_STALE`) if it makes it grow while the instrument's index is stale. An order that
-  does not make the requirement grow is always accepted (risk-reducing orders pass).
+  requirement grow and the new requirement plus the order's own worst-case fee (`order_fee`:
+  its leaves at its price, or at the band limit for a market order, at the larger of its
+  account's taker and maker rates) is above its cross equity (balance + unrealized PnL of
+  cross positions); or (`INDEX_STALE`) if it makes the requirement grow while the
+  instrument's index is stale. An order that does not make the requirement grow is always
+  accepted (risk-reducing orders pass), whatever its fee.
 - Liquidation predicate (`below_maintenance`, the one function both the core's `Liquidate`
   and the risk monitor use): each isolated position on its own (its margin + unrealized PnL
   below its maintenance margin), and the cross part on its own (cross equity below the sum of
@@ -31,6 +34,7 @@ from fractions import Fraction
 
 from venue.core.accounts import Account, Position, maintenance_margin, upnl
 from venue.core.book import Market, Order
+from venue.core.margin import fee
 from venue.core.option_margin import option_mm, option_worst
 from venue.core.state import EngineState
 from venue.core.types import PPB, OrdType, RejectReason, Side
@@ -324,7 +328,7 @@ class Margin:
         stale_ns = mkt.instrument.index_stale_ns  # `stale(mkt, ts)`, inlined
         if stale_ns and (mkt.index_ts < 0 or ts - mkt.index_ts > stale_ns):
             return RejectReason.INDEX_STALE
-        if not self.covers(acct, mkt, after):
+        if not self.covers(acct, mkt, after + self.order_fee(acct, mkt, leaves, price)):
             return RejectReason.INSUFFICIENT_MARGIN
         return None
 
@@ -360,9 +364,20 @@ class Margin:
             return None
         if stale(mkt, ts):
             return RejectReason.INDEX_STALE
-        if not self.covers(acct, mkt, after):
+        if not self.covers(acct, mkt, after + self.order_fee(acct, mkt, leaves, price)):
             return RejectReason.INSUFFICIENT_MARGIN
         return None
+
+    @staticmethod
+    def order_fee(acct: Account, mkt: Market, leaves: int, price: int) -> int:
+        """The most an order of `leaves` lots at `price` can pay in fees: all of it filled
+        at the larger of the account's taker and maker rates (0 if neither is positive)."""
+        rates = mkt.default_fee_rates
+        if rates is None:
+            return 0
+        taker, maker = mkt.fee_rates.get(acct.fee_tier, rates)
+        rate = taker if taker > maker else maker
+        return fee(leaves * price * mkt.factor, rate) if rate > 0 else 0
 
     def covers(self, acct: Account, mkt: Market, value: int) -> bool:
         """`requirement(acct, mkt, value) <= cross_equity(acct)`, in one pass over the

@@ -144,7 +144,7 @@ class RejectReason(enum.IntEnum):
     DUPLICATE_INSTRUMENT = 20
     INVALID_INSTRUMENT = 21  # AddInstrument with a non-positive ref price, max qty, ...
     INVALID_STATE_CHANGE = 22  # Halt of a halted instrument, Resume of an open one
-    MALFORMED_COMMAND = 23  # not a command, or a field of the wrong type (last-resort guard)
+    MALFORMED_COMMAND = 23  # not a command (field types are checked by the sequencer)
     UNKNOWN_ACCOUNT = 24  # the order's account was never added (AddAccount)
     INSUFFICIENT_MARGIN = 25  # R1: worst-case initial margin above available equity
     REDUCE_ONLY_WOULD_INCREASE = 26  # reduce-only order on the same side as the position or flat
@@ -185,6 +185,9 @@ class BalanceReason(enum.StrEnum):
     SETTLEMENT = "settlement"
     LIQUIDATION_SURPLUS = "liquidation_surplus"  # to the insurance fund
     INSURANCE_PAYOUT = "insurance_payout"  # from the insurance fund
+    # Liquidation fees the account could not pay, given back from fee revenue (never paid by
+    # the insurance fund): a liquidated account never ends below zero because of its fees.
+    LIQUIDATION_FEE_WAIVED = "liquidation_fee_waived"
 
 
 class MarginTier(msgspec.Struct, frozen=True, array_like=True, gc=False):

@@ -43,6 +43,7 @@ from venue.gateway.auth import ReplayGuard
 from venue.gateway.busypoll import BusyPoll
 from venue.gateway.connection import Connection
 from venue.gateway.logon_limits import LogonLimits, PasswordChecks
+from venue.gateway.retention import trims_due
 from venue.gateway.slot import SessionSlot
 from venue.journal import JournalFailed
 from venue.log import get_logger
@@ -260,12 +261,22 @@ class Gateway:
             mono = self.clock.monotonic_ns()
             for name in self.logon_limits.expired(now):
                 self.audit("session.unlock", session=name, reason="lock-out time over")
+            self._trim_stores()
             for conn in list(self.connections):
                 try:
                     conn.tick(now, mono)
                 except Exception:
                     _log.exception("connection_tick_failed", peer=conn.peer)
                     conn.abort("internal error")
+
+    def _trim_stores(self) -> None:
+        """Resend retention (`venue.gateway.retention`): ask the journal to drop what fell out
+        of each session's window."""
+        try:
+            for name, below in trims_due(self.slots.values()):
+                self.sequencer.record_store_trim(name, below)
+        except (JournalFailed, SequencerStopped):
+            return  # stopping: the next start trims what is due
 
     def _pause_reading(self) -> None:
         self.reading_paused = True

@@ -60,6 +60,16 @@ class SessionSlot:
         self.throttle_hits = 0
         self.slow_consumer_cuts = 0
         self.garbled = 0
+        self.trimmed_below = 0  # resend retention: the store was asked to drop seqs below this
+
+    @property
+    def keep(self) -> int:
+        """Outbound messages kept for resend (0: all)."""
+        return self.config.resend_retention_messages
+
+    @property
+    def next_out(self) -> int:
+        return self.session.next_out
 
 
 class Host(Protocol):

@@ -113,14 +113,16 @@ def chain_file(
     where: str,
     stop: Callable[[], bool] = lambda: False,
     chunk: int = 4096,
+    after: tuple[int, bytes] = (0, GENESIS),
 ) -> ChainCheck:
-    """Check the chain of rows 1..`until_seq` on a plain sqlite3 connection (a worker thread's,
+    """Check the chain of rows after `after` (seq, its hash: the newest archive's end, or the
+    start) up to `until_seq` on a plain sqlite3 connection (a worker thread's,
     or the migration's). Returns the check (its head is the hash at `until_seq`); raises
     `ChainBroken`. `stop()` is asked between chunks: True ends the check early."""
-    check = ChainCheck(after_seq=0, after_hash=GENESIS, where=where)
+    check = ChainCheck(after_seq=after[0], after_hash=after[1], where=where)
     cur = db.execute(
-        "SELECT seq, ts, cmd, events, chain FROM journal WHERE seq <= ? ORDER BY seq",
-        (until_seq,),
+        "SELECT seq, ts, cmd, events, chain FROM journal WHERE seq > ? AND seq <= ? ORDER BY seq",
+        (after[0], until_seq),
     )
     try:
         while not stop():

@@ -126,6 +126,24 @@ def lock(path: Path) -> int:
     return fd
 
 
+def held(path: Path) -> bool:
+    """Whether a venue process holds the journal's writer lock now (it is running)."""
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except OSError:
+        return False  # no lock file: no venue ever opened it for writing here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 def unlock(fd: int | None) -> None:
     if fd is not None:
         with contextlib.suppress(OSError):

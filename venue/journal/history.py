@@ -6,8 +6,10 @@ Invariants:
 - Runs on a worker thread with its own read-only connection (`mode=ro`; the venue's own
   connections keep the WAL index), so it never holds the event loop: the loop only awaits it.
   `stop()` ends it between two chunks.
-- It ends the chain at the stored hash of the snapshot's row, the hash start-up continued the
-  tail's check from: when it passes, every row of the journal has been checked.
+- It starts from the newest archive's end (rows before it are in archive files, which
+  `venue journal verify` checks) and ends the chain at the stored hash of the snapshot's row,
+  the hash start-up continued the tail's check from: when it passes, every row of the
+  database has been checked.
 - `state` is "pending", "running", "ok", "damaged" (`detail` names the first bad seq),
   "failed" (the file could not be read: `detail` says why) or "stopped"; it is what
   `venue-admin status` shows. Nothing here logs: the caller reports the outcome.
@@ -21,14 +23,17 @@ import threading
 from pathlib import Path
 from urllib.parse import quote
 
-from venue.journal.chain import chain_file
+from venue.journal.chain import GENESIS, chain_file
 from venue.journal.errors import ChainBroken, JournalGap
 
 
 class HistoryCheck:
-    def __init__(self, path: Path, *, until_seq: int) -> None:
+    def __init__(
+        self, path: Path, *, until_seq: int, after: tuple[int, bytes] = (0, GENESIS)
+    ) -> None:
         self.path = path
         self.until_seq = until_seq
+        self.after = after  # the newest archive's end (seq, chain hash): rows start after it
         self.state = "pending"
         self.detail = ""
         self.rows = 0
@@ -63,7 +68,11 @@ class HistoryCheck:
             return "failed", f"journal {self.path} cannot be opened: {exc}"
         try:
             check = chain_file(
-                db, until_seq=self.until_seq, where=str(self.path), stop=self._stop.is_set
+                db,
+                until_seq=self.until_seq,
+                where=str(self.path),
+                stop=self._stop.is_set,
+                after=self.after,
             )
         except (ChainBroken, JournalGap) as exc:
             return "damaged", str(exc)
@@ -79,4 +88,4 @@ class HistoryCheck:
                 f"journal {self.path}: rows {check.head_seq + 1}..{self.until_seq} are missing "
                 f"before the snapshot at seq {self.until_seq}"
             )
-        return "ok", f"rows 1..{self.until_seq} match their chain hashes"
+        return "ok", f"rows {self.after[0] + 1}..{self.until_seq} match their chain hashes"

@@ -14,7 +14,8 @@ Invariants:
   batch's transaction. `tops` (session -> highest stored seq, kept by the writer) shows without
   a query that a run lies above everything stored, the only case in practice (outbound seqs
   only grow between two resets).
-- A reset deletes the session's runs, in order with the stores around it.
+- A reset deletes the session's runs, in order with the stores around it. A trim (resend
+  retention) deletes the runs that end below a seq, after the batch's stores.
 - Everything here runs on the writer's database thread inside the batch's transaction, except
   `split_run`, a pure function used by the reader.
 """
@@ -70,6 +71,9 @@ READ = (
 _INSERT = "INSERT INTO fix_outbound_runs (session, first_seq, last_seq, admin, ends, data)"
 _VARIABLES_PER_STATEMENT = 8192  # well under SQLite's bound-variable limit (32766)
 _RESET = "DELETE FROM fix_outbound_runs WHERE session = ?"
+# Resend retention: the runs that end below a seq (a run across it is kept whole, so at least
+# everything from that seq on stays; a resend of what is gone is answered with a gap fill).
+TRIM = "DELETE FROM fix_outbound_runs WHERE session = ? AND last_seq < ?"
 _OVERLAPPING = (
     "SELECT rowid, first_seq, admin, ends, data FROM fix_outbound_runs "
     "WHERE session = ? AND last_seq >= ? AND first_seq <= ?"

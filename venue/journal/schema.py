@@ -4,7 +4,8 @@ and its migrations, and the read-only connection used on evidence.
 Invariants:
 - Schema version 4: packed outbound runs (2), each session's last Logon time in `fix_session`
   (3), each journal row's chain hash (4, see `chain`) and each session's last accepted signed
-  Logon (SendingTime, MsgSeqNum) in `fix_session` (4, the replay guard's state). A version 1,
+  Logon (SendingTime, MsgSeqNum) in `fix_session` (4, the replay guard's state), and the
+  `archived` table (4, rows moved to archive files, see `archive`). A version 1,
   2 or 3 file is migrated in one transaction when the venue opens it for writing (its rows are
   chained then); opened otherwise it is refused with the schema version error, as are other
   versions.
@@ -43,6 +44,14 @@ CREATE TABLE journal (
     events BLOB NOT NULL,
     chain BLOB NOT NULL
 );
+CREATE TABLE archived (
+    first_seq INTEGER PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    chain BLOB NOT NULL,
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL
+);
 CREATE TABLE snapshots (
     seq INTEGER PRIMARY KEY,
     ts INTEGER NOT NULL,
@@ -67,13 +76,18 @@ _ADD_LOGON_GUARD = (
     "ALTER TABLE fix_session ADD COLUMN logon_sending_time INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE fix_session ADD COLUMN logon_seq INTEGER NOT NULL DEFAULT 0"
 )
-_TO_4 = _ADD_CHAIN + ";" + _ADD_LOGON_GUARD
+# Version 4 also added the record of journal archives (`archive`).
+_ADD_ARCHIVED = (
+    "CREATE TABLE archived (first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL,"
+    " last_ts INTEGER NOT NULL, chain BLOB NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL)"
+)
+_TO_4 = _ADD_CHAIN + ";" + _ADD_LOGON_GUARD + ";" + _ADD_ARCHIVED
 _MIGRATIONS = {
     1: outbound.MIGRATE_FROM_1 + ";" + _ADD_LAST_LOGON + ";" + _TO_4,
     2: _ADD_LAST_LOGON + ";" + _TO_4,
     3: _TO_4,
 }
-TABLES = ("journal", "snapshots", "fix_session", "fix_outbound_runs")
+TABLES = ("journal", "archived", "snapshots", "fix_session", "fix_outbound_runs")
 
 
 def describe(exc: BaseException) -> str:

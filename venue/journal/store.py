@@ -14,7 +14,9 @@ Invariants:
 - One `Batch` is one transaction: its journal rows, FIX store changes (in the order they were
   recorded), session sequence numbers and snapshot commit together or not at all. So the journal
   and the FIX store never disagree.
-- Journal rows are appended with contiguous sequence numbers and never updated or deleted;
+- Journal rows are appended with contiguous sequence numbers and never updated; they are
+  deleted only once an archive holding them was adopted (`archive`, `archived` table), oldest
+  first, and the journal's chain then starts from that archive's end (`base`);
   snapshots are only added (the oldest beyond `keep_snapshots` are pruned in the same
   transaction that adds a newer one).
 - A database is created only when the file does not exist and `create=True`; an existing file
@@ -76,6 +78,7 @@ from typing import Any, Literal, NamedTuple
 import aiosqlite
 
 from venue.journal import outbound, schema
+from venue.journal.archive import ArchiveRecord
 from venue.journal.chain import GENESIS, link_rows
 from venue.journal.errors import JournalError, JournalUnreadable, JournalWriteFailed
 from venue.journal.evidence import readable_copy
@@ -121,7 +124,17 @@ class RecoveryReport(NamedTuple):
 class Batch:
     """What one transaction writes. The sequencer fills it; `Journal.commit` writes it."""
 
-    __slots__ = ("chain", "logon_guards", "rows", "session_seqs", "snapshot", "store_ops")
+    __slots__ = (
+        "archive",
+        "chain",
+        "journal_trim",
+        "logon_guards",
+        "rows",
+        "session_seqs",
+        "snapshot",
+        "store_ops",
+        "store_trims",
+    )
 
     def __init__(self) -> None:
         self.rows: list[JournalRow] = []
@@ -130,12 +143,23 @@ class Batch:
         self.session_seqs: dict[str, tuple[int, int, int]] = {}
         # session -> (SendingTime ns, MsgSeqNum) of its last accepted signed Logon
         self.logon_guards: dict[str, tuple[int, int]] = {}
+        # session -> drop its stored outbound runs that end below this seq (resend retention)
+        self.store_trims: dict[str, int] = {}
         self.snapshot: Snapshot | None = None
+        self.archive: ArchiveRecord | None = None  # an archive file to adopt (see `archive`)
+        self.journal_trim = 0  # delete up to this many archived rows still in the database
         self.chain = b""  # set by the commit: the chain hash after the batch's last row
 
     def has_writes(self) -> bool:
         return bool(
-            self.rows or self.store_ops or self.session_seqs or self.logon_guards or self.snapshot
+            self.rows
+            or self.store_ops
+            or self.session_seqs
+            or self.logon_guards
+            or self.store_trims
+            or self.snapshot
+            or self.archive
+            or self.journal_trim
         )
 
 
@@ -154,6 +178,42 @@ _UPSERT_GUARD = (
 )
 _INSERT_ROWS = "INSERT INTO journal (seq, ts, cmd, events, chain)"
 _INSERT_SNAPSHOT = "INSERT INTO snapshots (seq, ts, state_hash, data) VALUES (?, ?, ?, ?)"
+_ARCHIVED = "SELECT first_seq, last_seq, last_ts, chain, file, sha256 FROM archived"
+# rows an adopted archive holds, still in the database: deleted a chunk per batch (see
+# `Journal.trim_archived`), oldest first, so a live venue's commits stay short
+_TRIM_ARCHIVED = (
+    "DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq <= "
+    "(SELECT coalesce(max(last_seq), 0) FROM archived) ORDER BY seq LIMIT ?)"
+)
+
+
+def _adopt(db: sqlite3.Connection, record: ArchiveRecord) -> None:
+    """Record an archive (its rows are then read from the file) and drop the snapshots before
+    its end (a state no start-up will restore from again)."""
+    db.execute(
+        "INSERT INTO archived (first_seq, last_seq, last_ts, chain, file, sha256)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            record.first_seq,
+            record.last_seq,
+            record.last_ts,
+            record.chain,
+            record.file,
+            record.sha256,
+        ),
+    )
+    db.execute("DELETE FROM snapshots WHERE seq < ?", (record.last_seq,))
+
+
+def _record(row: Sequence[Any]) -> ArchiveRecord:
+    return ArchiveRecord(
+        first_seq=int(row[0]),
+        last_seq=int(row[1]),
+        last_ts=int(row[2]),
+        chain=bytes(row[3]),
+        file=str(row[4]),
+        sha256=str(row[5]),
+    )
 
 
 def _write_batch(  # noqa: PLR0917 (aiosqlite's queue passes arguments positionally)
@@ -188,6 +248,12 @@ def _write_batch(  # noqa: PLR0917 (aiosqlite's queue passes arguments positiona
             db.executemany(
                 _UPSERT_GUARD, [(name, *pair) for name, pair in batch.logon_guards.items()]
             )
+        if batch.store_trims:
+            db.executemany(outbound.TRIM, list(batch.store_trims.items()))
+        if batch.archive is not None:
+            _adopt(db, batch.archive)
+        if batch.journal_trim:
+            db.execute(_TRIM_ARCHIVED, (batch.journal_trim,))
         if batch.snapshot is not None:
             db.execute(_INSERT_SNAPSHOT, batch.snapshot)
             db.execute(
@@ -242,6 +308,8 @@ class Journal:
         self.last_seq = 0  # highest committed sequence number (0: empty journal)
         self.last_ts = 0  # its ts (0: empty journal)
         self.last_chain = GENESIS  # the chain hash at last_seq
+        # (seq, chain hash) where the database's own rows start after: the newest archive's end
+        self.base: tuple[int, bytes] = (0, GENESIS)
         self.recovery: RecoveryReport | None = None
         self.readonly = False
         self._marker: Marker | None = None  # armed by mark_running
@@ -322,11 +390,17 @@ class Journal:
         return journal
 
     async def _load_head(self, conn: aiosqlite.Connection) -> None:
+        async with conn.execute(_ARCHIVED + " ORDER BY last_seq DESC LIMIT 1") as cur:
+            newest = await cur.fetchone()
+        if newest is not None:  # the journal continues after its newest archive
+            base = _record(newest)
+            self.base = (base.last_seq, base.chain)
+            self.last_seq, self.last_ts, self.last_chain = base.last_seq, base.last_ts, base.chain
         async with conn.execute(
             "SELECT seq, ts, chain FROM journal ORDER BY seq DESC LIMIT 1"
         ) as cur:
             last = await cur.fetchone()
-        if last is not None:
+        if last is not None and int(last[0]) > self.last_seq:
             self.last_seq, self.last_ts = int(last[0]), int(last[1])
             self.last_chain = bytes(last[2])
 
@@ -394,6 +468,8 @@ class Journal:
             return GENESIS
         if seq == self.last_seq:
             return self.last_chain
+        if seq == self.base[0]:
+            return self.base[1]
         try:
             async with self._reader.execute(
                 "SELECT chain FROM journal WHERE seq = ?", (seq,)
@@ -436,6 +512,8 @@ class Journal:
         if batch.rows:
             self.last_seq, self.last_ts = batch.rows[-1][0], batch.rows[-1][1]
             self.last_chain = head
+        if batch.archive is not None:
+            self.base = (batch.archive.last_seq, batch.archive.chain)
         self._since_checkpoint += len(batch.rows) + len(batch.store_ops)
         if self._since_checkpoint >= CHECKPOINT_EVERY and self._checkpoint is None:
             self._since_checkpoint = 0
@@ -507,6 +585,28 @@ class Journal:
         except sqlite3.DatabaseError as exc:
             raise _classify(self._path, exc) from exc
         return out[:limit]
+
+    # -- archives ----------------------------------------------------------------------------
+
+    async def archives(self) -> list[ArchiveRecord]:
+        """The adopted archives, oldest first (their rows precede the database's own)."""
+        try:
+            async with self._reader.execute(_ARCHIVED + " ORDER BY first_seq") as cur:
+                rows = await cur.fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
+        return [_record(r) for r in rows]
+
+    async def archived_rows_left(self) -> int:
+        """Rows an adopted archive holds that are still in the database (to delete)."""
+        try:
+            async with self._reader.execute(
+                "SELECT count(*) FROM journal WHERE seq <= ?", (self.base[0],)
+            ) as cur:
+                row = await cur.fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise _classify(self._path, exc) from exc
+        return 0 if row is None else int(row[0])
 
     # -- reads for recovery and verification -----------------------------------------------
 

@@ -26,9 +26,12 @@ Invariants:
 - Liquidation: an account is checked when something that moves its equity or margin commits
   (an index or mark of an instrument it holds, its fills, balance changes, funding,
   settlement), not on every tick; at most
-  `liquidation_checks_per_tick` checks per `due`. `Liquidate` is submitted only when equity <
-  maintenance margin, never while one for the account is in flight (submitted, not yet seen
-  committed), and not again within `liquidation_retry_ms` of the last one committing.
+  `liquidation_checks_per_tick` checks per `due`. `Liquidate` is submitted only when the
+  core's own predicate says the account is liquidatable (`Engine.liquidatable`: an isolated
+  position below its maintenance margin on its own, or the cross part below the cross
+  positions' maintenance margin on its own), never while one for the account is in flight
+  (submitted, not yet seen committed), and not again within `liquidation_retry_ms` of the
+  last one committing.
 - Statistics: at most once per `statistics_interval_ms` per instrument, one
   `PublishStatistics` when something it reports changed since the last one (a fill, an index,
   mark, funding, auto-deleveraging or settlement of the instrument committed, or the funding
@@ -427,8 +430,7 @@ class RiskMonitor:
                 deferred.append(account)
                 continue
             budget -= 1
-            view = engine.account_view(account)
-            if view is None or view.equity >= view.maintenance_margin:
+            if not engine.liquidatable(account):  # the core's own predicate, not a copy
                 continue
             if self._holds_stale(account):
                 _log.warning("liquidation_paused", account=account, reason="index stale")
