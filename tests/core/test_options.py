@@ -19,6 +19,7 @@ from venue.core import (
     AccountCommandRejected,
     AddInstrument,
     CommandRejected,
+    Deposit,
     Engine,
     ExpireInstrument,
     Instrument,
@@ -176,6 +177,19 @@ def test_r1_long_pays_the_premium_short_posts_the_rule() -> None:
     assert view is not None
     assert view.available == 0  # premium paid: nothing left for more risk
     v.check()
+
+
+def test_r1_reserves_the_option_order_fee_too() -> None:
+    """RoE section 14: R1 also covers the order's worst-case fee (taker 0.05 % here): a buy of
+    one contract at 20 USD needs 20 + ceil(0.01) = 20.01 USD."""
+    v = Venue(option(taker_fee_ppb=500_000, maker_fee_ppb=0))
+    v.apply(SetIndexPrice(symbol=CALL, price=1000))
+    v.apply(SetOptionMarks(symbol=CALL, price=20, iv_ppb=600_000_000))
+    v.account("B", 0)
+    v.apply(Deposit(account="B", amount=20 * USD + 9_999))
+    assert rejected(v.order("B", Side.BUY, 20, 1, CALL)) == RejectReason.INSUFFICIENT_MARGIN
+    v.apply(Deposit(account="B", amount=1))
+    assert rejected(v.order("B", Side.BUY, 20, 1, CALL)) is None
 
 
 def _short_call_written() -> Venue:
