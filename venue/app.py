@@ -9,6 +9,11 @@ Invariants:
 - A journal loss accepted with `--accept-journal-loss` is journaled (`RecordAdminAction`
   `journal.accept_loss`) before any other command of this run.
 - Shutdown order is the reverse; the sequencer flushes and commits before the journal closes.
+- Replicated (`[replication]`): the node follows the stream as a standby (its admin socket
+  answers `status`) until it holds the lease; promotion hands the caught-up engine and journal
+  to the same start path (no second recovery) with the feed's resume point, and the sequencer
+  releases a batch only once the stream acknowledged it. A fenced node exits 4; a node that
+  stepped down (`venue-admin failover`) follows again.
 - Every failure a person can cause (bad configuration, corrupt journal, port in use) ends the
   process with one clear line on stderr and a non-zero exit, never a traceback.
 """
@@ -30,7 +35,7 @@ import uvloop
 
 from venue import log
 from venue.admin import archive_cli
-from venue.admin.ops import AdminOps
+from venue.admin.ops import AdminOps, ReplicationOps, StandbyOps
 from venue.admin.server import AdminServer, AdminSocketInUse
 from venue.clock import Clock, LiveClock
 from venue.config import (
@@ -42,7 +47,7 @@ from venue.config import (
     instrument_from_config,
     load_config,
 )
-from venue.core import AddInstrument, RecordAdminAction
+from venue.core import AddInstrument, Engine, RecordAdminAction
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
@@ -61,6 +66,9 @@ from venue.journal.recovery import recover
 from venue.journal.verify import main as verify_main
 from venue.marketdata import MarketDataPublisher
 from venue.marketdata.levels import LevelFeed
+from venue.marketdata.publisher import FeedResume
+from venue.marketdata.shadow import FeedShadow
+from venue.replication import ReplicaNode, ReplicationError
 from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.risk.monitor import RiskMonitor, run_monitor
 from venue.sequencer import Sequencer
@@ -70,6 +78,7 @@ EXIT_USAGE = 2
 EXIT_CONFIG = 3
 EXIT_JOURNAL = 4
 EXIT_RUNTIME = 5
+EXIT_STEPPED_DOWN = -1  # internal: a replicated primary handed over and follows again
 
 
 class Venue:
@@ -86,8 +95,16 @@ class Venue:
         clock: Clock | None = None,
         create: bool = True,
         accept_journal_loss: bool = False,
+        recovered: tuple[Engine, Journal] | None = None,
+        replication: ReplicaNode | None = None,
+        feed_resume: FeedResume | None = None,
     ) -> None:
         self.cfg = cfg
+        # a replicated node hands over its caught-up engine and journal (promotion)
+        self._recovered = recovered
+        self.replication = replication
+        self._feed_resume = feed_resume  # a promoted standby continues the primary's feed
+        self.stop_reason = ""  # why a replicated primary stopped (fenced, stepped down)
         self.clock: Clock = clock if clock is not None else LiveClock()
         self.create = create
         self.accept_journal_loss = accept_journal_loss
@@ -122,13 +139,17 @@ class Venue:
         db = Path(cfg.journal.path)
         if self.create and not db.parent.exists():
             db.parent.mkdir(mode=DIR_MODE, parents=True)  # journal files are the owner's only
-        engine, journal, last_seq = await recover(
-            db,
-            synchronous=cfg.journal.synchronous,
-            clock=self.clock,
-            create=self.create,
-            accept_loss=self.accept_journal_loss,
-        )
+        if self._recovered is not None:
+            engine, journal = self._recovered
+            last_seq = journal.last_seq
+        else:
+            engine, journal, last_seq = await recover(
+                db,
+                synchronous=cfg.journal.synchronous,
+                clock=self.clock,
+                create=self.create,
+                accept_loss=self.accept_journal_loss,
+            )
         self.journal = journal
         report = journal.recovery
         self.log.info(
@@ -145,11 +166,22 @@ class Venue:
             self.clock,
             snapshot_every_commands=cfg.journal.snapshot_every_commands,
             snapshot_every_ns=cfg.journal.snapshot_every_seconds * 1_000_000_000,
+            # replicated: a batch is one stream message, bounded by the servers' max_payload
+            max_batch=self.replication.link.batch_limit() if self.replication else 4096,
         )
         seq.on_failure(self._on_journal_failure)
+        if self.replication is not None and self.replication.publisher is not None:
+            # nothing of a batch is released before the stream acknowledged it
+            seq.set_replicator(self.replication.publisher.publish)
+            self.replication.on_lease_lost(self._on_lease_lost)
         # The feed must see every command from the first one after recovery on.
         if cfg.marketdata.enabled:
-            self.marketdata = MarketDataPublisher(cfg.marketdata, seq, self.clock)
+            self.marketdata = MarketDataPublisher(
+                cfg.marketdata, seq, self.clock, resume=self._feed_resume
+            )
+            if self.replication is not None and self.replication.publisher is not None:
+                md = self.marketdata
+                self.replication.publisher.feed_position = lambda: (md.session, md.next_seq)
         # FIX market data (35=V/W/X/Y) reads the committed book too: before the first submit.
         self.fix_marketdata = FixMarketData(
             sequencer=seq,
@@ -246,6 +278,7 @@ class Venue:
             now_ns=self.clock.now_ns,
             mono_ns=self.clock.monotonic_ns,
             snapshot_now=seq.snapshot_now,
+            replication=self._replication_ops(),
             history=self._history_status,
         )
         self.admin = AdminServer(ops, cfg.admin.socket)
@@ -256,6 +289,7 @@ class Venue:
             raise StartupError(f"cannot open the admin socket {cfg.admin.socket}: {exc}") from exc
         self.log.info(
             "venue_ready",
+            role="primary" if self.replication is not None else "single",
             fix_port=self.fix_port,
             sessions=len(cfg.sessions),
             feed_session=self.marketdata.session if self.marketdata else None,
@@ -277,6 +311,22 @@ class Venue:
             self.log.info("journal_history_checked", rows=check.rows, until_seq=check.until_seq)
         elif check.state != "stopped":
             self.log.error("journal_history_damaged", state=check.state, detail=check.detail)
+
+    def _replication_ops(self) -> ReplicationOps | None:
+        node = self.replication
+        if node is None:
+            return None
+
+        async def failover() -> dict[str, object]:
+            self.stop_reason = "stepped down"
+            self.stopped.set()
+            return {"stepping_down": node.cfg.node_id}
+
+        return ReplicationOps(status=node.status, failover=failover)
+
+    def _on_lease_lost(self, exc: BaseException) -> None:
+        self.stop_reason = f"fenced: {exc}"
+        self.stopped.set()
 
     def _on_journal_failure(self, exc: BaseException) -> None:
         self.log.critical("journal_failed_stopping", error=str(exc))
@@ -331,10 +381,17 @@ async def _serve(cfg: VenueConfig, ready_file: str | None, accept_loss: bool = F
     # The journal commits on aiosqlite's thread; with the default 5 ms switch interval that
     # thread waits for the event loop to give up the GIL, which stretches commit latency.
     sys.setswitchinterval(0.0002)
-    venue = Venue(cfg, accept_journal_loss=accept_loss)
+    shutdown = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, venue.stopped.set)
+        loop.add_signal_handler(sig, shutdown.set)
+    if cfg.replication is not None:
+        return await _serve_replicated(cfg, ready_file, shutdown)
+    return await _serve_venue(Venue(cfg, accept_journal_loss=accept_loss), ready_file, shutdown)
+
+
+async def _serve_venue(venue: Venue, ready_file: str | None, shutdown: asyncio.Event) -> int:
+    """Start `venue`, serve until it stops or `shutdown` is set, stop it; the exit status."""
     try:
         await venue.start()
     except JournalError as exc:
@@ -357,10 +414,87 @@ async def _serve(cfg: VenueConfig, ready_file: str | None, accept_loss: bool = F
         tmp = f"{ready_file}.tmp"
         Path(tmp).write_text(json.dumps({"fix_port": venue.fix_port, "pid": os.getpid()}))
         Path(tmp).replace(ready_file)
-    await venue.stopped.wait()
-    failed = venue.sequencer is not None and venue.sequencer.failed is not None
+    waiters = [asyncio.create_task(shutdown.wait()), asyncio.create_task(venue.stopped.wait())]
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for task in waiters:
+        task.cancel()
     await venue.stop()
-    return EXIT_JOURNAL if failed else EXIT_OK
+    failure = venue.sequencer.failed if venue.sequencer is not None else None
+    if venue.stop_reason.startswith("fenced") or failure is not None:
+        why = venue.stop_reason if failure is None else str(failure)
+        print(f"venue: stopped, releasing nothing more: {why}", file=sys.stderr)
+        return EXIT_JOURNAL
+    return EXIT_STEPPED_DOWN if venue.stop_reason == "stepped down" else EXIT_OK
+
+
+async def _serve_replicated(
+    cfg: VenueConfig, ready_file: str | None, shutdown: asyncio.Event
+) -> int:
+    """A replicated node: follow the stream as a standby until the lease is ours, serve as
+    primary; after a deliberate step-down (`venue-admin failover`) follow again."""
+    assert cfg.replication is not None
+    node = ReplicaNode(
+        cfg.replication,
+        db=Path(cfg.journal.path),
+        synchronous=cfg.journal.synchronous,
+        create=True,
+    )
+    Path(cfg.journal.path).parent.mkdir(parents=True, exist_ok=True)
+    connecting = asyncio.create_task(node.connect())
+    waiter = asyncio.create_task(shutdown.wait())
+    await asyncio.wait([connecting, waiter], return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    if not connecting.done():  # stopped while NATS was still out of reach
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ReplicationError):
+            await connecting
+        await node.close()
+        return EXIT_OK
+    try:
+        connecting.result()
+    except ReplicationError as exc:
+        print(f"venue: replication: {exc}", file=sys.stderr)
+        await node.close()
+        return EXIT_RUNTIME
+    try:
+        first = True
+        while True:
+            # while it follows, the node answers `venue-admin status` on its admin socket
+            standby_admin = AdminServer(StandbyOps(node.status), cfg.admin.socket)
+            try:
+                await standby_admin.start()
+            except (OSError, AdminSocketInUse) as exc:
+                print(
+                    f"venue: cannot open the admin socket {cfg.admin.socket}: {exc}",
+                    file=sys.stderr,
+                )
+                return EXIT_RUNTIME
+            # a new shadow of the primary's feed for each time this node follows
+            shadow = FeedShadow(cfg.marketdata.history_messages) if cfg.marketdata.enabled else None
+            node.observer = shadow
+            promoted = asyncio.create_task(node.until_primary(first=first), name="replication")
+            waiter = asyncio.create_task(shutdown.wait())
+            await asyncio.wait([promoted, waiter], return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            await standby_admin.stop()
+            if not promoted.done():
+                promoted.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await promoted
+                return EXIT_OK
+            engine, journal, _publisher = promoted.result()
+            first = False
+            resume = shadow.resume() if shadow is not None else None
+            venue = Venue(cfg, recovered=(engine, journal), replication=node, feed_resume=resume)
+            code = await _serve_venue(venue, ready_file, shutdown)
+            if code != EXIT_STEPPED_DOWN:
+                return code
+            await node.step_down()
+    except (ReplicationError, JournalError) as exc:
+        print(f"venue: replication: {exc}", file=sys.stderr)
+        return EXIT_JOURNAL
+    finally:
+        await node.close()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -381,6 +515,10 @@ def _check_config(args: argparse.Namespace) -> int:
         print(f"venue: configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     print(f"{cfg.source}: ok ({len(cfg.instruments)} instruments, {len(cfg.sessions)} sessions)")
+    rep = cfg.replication
+    if rep is not None:
+        servers = len(rep.servers)
+        print(f"replicated: node {rep.node_id}, {rep.role} at start, {servers} NATS servers")
     return EXIT_OK
 
 

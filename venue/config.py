@@ -29,6 +29,7 @@ import msgspec
 
 from venue.config_marketdata import MarketDataConfig
 from venue.config_options import ChainError, OptionChainConfig, chain_instruments
+from venue.config_replication import ReplicationConfig
 from venue.config_risk import RiskConfig
 from venue.core.commands import AddAccount, Deposit
 from venue.core.margin import value_factor
@@ -191,6 +192,7 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     admin: AdminConfig = AdminConfig()
     marketdata: MarketDataConfig = MarketDataConfig()
     risk: RiskConfig = RiskConfig()
+    replication: ReplicationConfig | None = None  # absent: one node, no NATS
     segments: list[SegmentConfig] = msgspec.field(
         default_factory=lambda: [
             SegmentConfig(name="retail", max_leverage=20),
@@ -448,6 +450,11 @@ def validate(cfg: VenueConfig) -> None:
     if bad is not None:
         key, _, why = bad.partition(": ")
         raise ConfigError(f, f"risk.{key}", why)
+    if cfg.replication is not None:
+        rep_bad = cfg.replication.validate()
+        if rep_bad is not None:
+            key, why = rep_bad
+            raise ConfigError(f, f"replication.{key}" if key else "replication", why)
     accounts: dict[str, str] = {}
     firms: set[str] = set()
     segments: dict[str, int] = {}

@@ -29,6 +29,10 @@ Invariants:
   the command and its row joined the open batch: whatever they record (outbound FIX messages,
   session sequence numbers) joins the *same* transaction as the command, so a crash keeps both
   or neither. They see every submitted command once, in sequence order (never replayed ones).
+- Replication (optional, `set_replicator`): after a batch's local commit and before anything of
+  it is released, the replicator is awaited with the batch; the batch is released only once it
+  returns. If it raises, the sequencer fails exactly as on a failed commit (nothing of that
+  batch or any later one is released).
 - Snapshots are taken between two commands (after `snapshot_every_commands` commands or
   `snapshot_every_ns` of monotonic time) and written by the normal commit path, in the same
   transaction as the command they follow.
@@ -38,7 +42,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
     from venue.core import Command, Engine, Event
 
 Subscriber = Callable[[int, int, "Command", "list[Event]"], None]
+Replicator = Callable[[Batch], Awaitable[None]]
 _log = get_logger("venue.sequencer")
 
 
@@ -146,6 +151,7 @@ class Sequencer:
         self._resume: list[Callable[[], None]] = []
         self._failure_listeners: list[Callable[[BaseException], None]] = []
         self._failure: BaseException | None = None
+        self._replicate: Replicator | None = None
         self._backlogged = False
         self._stopping = False
         self._wake = asyncio.Event()
@@ -339,6 +345,11 @@ class Sequencer:
         and before it commits; what `fn` records joins the command's transaction."""
         self._applied_hooks.append(fn)
 
+    def set_replicator(self, fn: Replicator | None) -> None:
+        """`await fn(batch)` after each local commit, before anything of the batch is released
+        (see the module docstring); an exception from it fails the sequencer."""
+        self._replicate = fn
+
     def add_pressure_listener(
         self, on_pause: Callable[[], None], on_resume: Callable[[], None]
     ) -> None:
@@ -405,6 +416,8 @@ class Sequencer:
                 continue
             try:
                 await self._journal.commit(pending.batch)
+                if self._replicate is not None:
+                    await self._replicate(pending.batch)
             except BaseException as exc:
                 self._fail(exc)
                 if isinstance(exc, asyncio.CancelledError):

@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("status", help="uptime, journal, sessions, instruments").set_defaults(
         func=c.cmd_status
     )
+    sp = sub.add_parser(
+        "failover", help="replicated venue: the primary steps down, the standby promotes"
+    )
+    # `venue-admin failover --yes` as well as `venue-admin --yes failover`
+    sp.add_argument("--yes", "-y", action="store_true", default=argparse.SUPPRESS)
+    sp.set_defaults(func=c.cmd_failover)
     sub.add_parser("sessions", help="every session's state").set_defaults(func=c.cmd_sessions)
 
     sess = sub.add_parser("session", help="one session").add_subparsers(

@@ -40,6 +40,25 @@ from venue.journal import JournalError
 
 
 def _show_status(s: dict[str, Any]) -> None:
+    if "journal" in s:
+        _show_venue(s)
+    rep = s.get("replication")
+    if rep:
+        holder = rep.get("lease_holder") or {}
+        render.print_kv(
+            "replication",
+            [
+                ("node / role", f"{rep['node']} / {rep['role']}"),
+                ("lease holder", f"{holder.get('node') or '-'} (epoch {holder.get('epoch')})"),
+                ("stream seq", rep.get("stream_seq", "-")),
+                ("replication lag", rep.get("replication_lag", "-")),
+                ("waiting for quorum", "yes" if rep.get("waiting_for_quorum") else "no"),
+                ("error", rep.get("error") or "-"),
+            ],
+        )
+
+
+def _show_venue(s: dict[str, Any]) -> None:
     j = s["journal"]
     fund = s.get("insurance_fund")
     render.print_kv(
@@ -76,6 +95,14 @@ def _history_text(h: dict[str, Any] | None) -> str:
 
 def cmd_status(ctx: Ctx) -> int:
     ctx.out(ctx.call("status"), _show_status)
+    return EXIT_OK
+
+
+def cmd_failover(ctx: Ctx) -> int:
+    """Hand over to the standby: this primary commits and publishes what it has, releases the
+    lease and follows as a standby; the standby promotes."""
+    ctx.confirm("failover")
+    ctx.out(ctx.call("failover"), lambda r: print(f"stepping down: {r['stepping_down']}"))
     return EXIT_OK
 
 

@@ -177,6 +177,14 @@ class _Positions(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
 Handler = Callable[[Any, str], Awaitable[Any]]
 
 
+class ReplicationOps(msgspec.Struct, frozen=True, kw_only=True):
+    """What a replicated primary adds (injected by `venue.app`): its replication status and a
+    deliberate hand-over to the standby."""
+
+    status: Callable[[], Awaitable[dict[str, Any]]]
+    failover: Callable[[], Awaitable[dict[str, Any]]]
+
+
 def _decimal(text: str, what: str) -> Decimal:
     try:
         value = Decimal(text)
@@ -185,6 +193,32 @@ def _decimal(text: str, what: str) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise OpError(ErrorCode.BAD_ARGS, f"{what}: must be a positive number")
     return value
+
+
+class Operations(Protocol):
+    """What the admin server runs requests against: `AdminOps` on a running venue,
+    `StandbyOps` on a replicated node that follows the primary."""
+
+    async def run(self, op: str, args: dict[str, Any], operator: str) -> Any: ...
+
+
+class StandbyOps:
+    """A replicated standby's operations: it holds no trading state to show or change yet, only
+    its replication status (role, lease holder, stream sequence, lag)."""
+
+    def __init__(self, status: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        self._status = status
+
+    async def run(self, op: str, args: dict[str, Any], operator: str) -> Any:
+        del args
+        if op == "ping":
+            return {"operator": operator, "pid": os.getpid(), "ops": ["ping", "status"]}
+        if op == "status":
+            return {"pid": os.getpid(), "replication": await self._status()}
+        raise OpError(
+            ErrorCode.UNAVAILABLE,
+            f"{op}: this node is a standby; run it on the primary (see `status`: lease holder)",
+        )
 
 
 class AdminOps:
@@ -201,9 +235,11 @@ class AdminOps:
         mono_ns: Callable[[], int],
         snapshot_now: Callable[[], int] | None = None,
         started_ns: int | None = None,
+        replication: ReplicationOps | None = None,
         history: Callable[[], dict[str, object]] | None = None,
     ) -> None:
         self.sequencer = sequencer
+        self.replication = replication
         self.sessions = sessions
         self.kill_switch = kill_switch
         self.journal_path = os.path.abspath(journal_path) if journal_path else ""
@@ -246,6 +282,7 @@ class AdminOps:
             "insurance_fund": (_NoArgs, self._insurance_fund),
             "snapshot.now": (_NoArgs, self._snapshot),
             "journal.adopt_archive": (_Archive, self._adopt_archive),
+            "failover": (_NoArgs, self._failover),
         }
         self._archiving = Archiving(sequencer, self._committed)
 
@@ -399,7 +436,14 @@ class AdminOps:
             "sessions": {"configured": len(sessions), "logged_on": logged_on},
             "instruments": instrument_rows(self.sequencer.engine),
             "insurance_fund": self._fund(),
+            "replication": await self.replication.status() if self.replication else None,
         }
+
+    async def _failover(self, _a: _NoArgs, op: str) -> Any:
+        if self.replication is None:
+            raise OpError(ErrorCode.BAD_ARGS, "failover: this venue is not replicated")
+        _log.warning("admin_failover", operator=op)
+        return await self.replication.failover()
 
     async def _top(self, _a: _NoArgs, _op: str) -> Any:
         await self._probe()

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import msgspec
 
-from venue.admin.ops import AdminOps, OpError
+from venue.admin.ops import Operations, OpError
 from venue.admin.protocol import (
     MAX_LINE,
     ErrorCode,
@@ -73,7 +73,7 @@ class AdminServer:
 
     def __init__(
         self,
-        ops: AdminOps,
+        ops: Operations,
         path: str | Path,
         *,
         allowed_uids: Collection[int] | None = None,

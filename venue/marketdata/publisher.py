@@ -19,7 +19,9 @@ Invariants:
   when `released_next` has reached its next_seq. The session preamble is taken at
   construction, when the engine holds only committed state (construction raises otherwise).
 - Feed sequence numbers are contiguous from 1 within a session; each start of the venue is a
-  new session (see fix_specs/MARKET_DATA.md, "Sessions and restarts").
+  new session (see fix_specs/MARKET_DATA.md, "Sessions and restarts"), except a replicated
+  standby's promotion, which continues the primary's session (`resume`, from
+  `marketdata.shadow`): same session, next sequence number, book and re-request history.
 - The publisher's `FeedBook` is always exactly the result of every message numbered so far
   (`next_seq - 1`), so a snapshot built from it between two commands is consistent at a feed
   sequence boundary.
@@ -47,7 +49,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from venue.log import get_logger
 from venue.marketdata.framing import (
@@ -70,7 +72,7 @@ if TYPE_CHECKING:
     from venue.core import Command, Event
     from venue.sequencer import Sequencer
 
-__all__ = ["MarketDataPublisher", "derive_session"]
+__all__ = ["FeedResume", "MarketDataPublisher", "MessageHistory", "derive_session"]
 
 _log = get_logger("venue.marketdata")
 _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -96,12 +98,13 @@ class MessageHistory:
     """The last `capacity` message bodies by sequence number: a ring with O(1) append and
     lookup (no trimming pauses). Holds seqs `first` .. `next_seq - 1`."""
 
-    __slots__ = ("_cap", "_ring", "next_seq")
+    __slots__ = ("_base", "_cap", "_ring", "next_seq")
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, next_seq: int = 1) -> None:
         self._cap = capacity
         self._ring: list[bytes] = []
-        self.next_seq = 1
+        self.next_seq = next_seq
+        self._base = next_seq  # the seq in ring slot 0 (a standby's shadow starts mid-session)
 
     @property
     def first(self) -> int:
@@ -122,7 +125,7 @@ class MessageHistory:
         # the rest overwrites the oldest, in at most two runs (wrapping once)
         if n - done > cap:
             done = n - cap  # only the last `cap` messages are kept
-        i = (self.next_seq + done - 1) % cap
+        i = (self.next_seq + done - self._base) % cap
         k = min(cap - i, n - done)
         ring[i : i + k] = msgs[done : done + k]
         done += k
@@ -132,7 +135,7 @@ class MessageHistory:
 
     def get(self, seq: int) -> bytes:
         """The body of `seq`; the caller checks first <= seq < next_seq."""
-        return self._ring[(seq - 1) % self._cap]
+        return self._ring[(seq - self._base) % self._cap]
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -147,6 +150,16 @@ class _Datagrams(asyncio.DatagramProtocol):
         _log.warning("marketdata_udp_error", error=str(exc))
 
 
+class FeedResume(NamedTuple):
+    """Where a promoted standby's feed continues the primary's: its session, the translator
+    (whose book is every message numbered so far) and the messages kept for re-requests
+    (`history.next_seq` is the next feed sequence number)."""
+
+    session: str
+    translator: FeedTranslator
+    history: MessageHistory
+
+
 class MarketDataPublisher:
     """See the module docstring. Public attributes are read by tools, tests and benchmarks."""
 
@@ -159,6 +172,7 @@ class MarketDataPublisher:
         session: str | None = None,
         flush: Literal["batch", "command"] = "batch",
         pre_commit: bool = False,
+        resume: FeedResume | None = None,
     ) -> None:
         if sequencer.last_seq != sequencer.committed_seq:
             raise RuntimeError(
@@ -166,12 +180,15 @@ class MarketDataPublisher:
                 f"seq {sequencer.last_seq} is not committed yet"
             )
         self.config = config
+        if resume is not None:  # a promoted standby continues the primary's session
+            session = resume.session
         self.session = session or config.session or derive_session(clock.now_ns())
         self._session_b = session_bytes(self.session)
         self._clock = clock
-        self.translator = FeedTranslator()
-        self.next_seq = 1  # next feed seq to assign (translation)
-        self.released_next = 1  # next feed seq not yet released (committed, framed, in history)
+        self.translator = resume.translator if resume is not None else FeedTranslator()
+        first = resume.history.next_seq if resume is not None else 1
+        self.next_seq = first  # next feed seq to assign (translation)
+        self.released_next = first  # next feed seq not yet released (committed, framed, kept)
         self._unreleased: deque[bytes] = deque()  # bodies released_next .. next_seq - 1
         self._marks: deque[tuple[int, int]] = deque()  # (command seq, next_seq after it)
         self._batch: list[tuple[int, list[Event]]] = []  # committed, not yet translated
@@ -179,12 +196,14 @@ class MarketDataPublisher:
         self._release_waiters = 0
         self.release_waits = 0  # snapshots that waited for their messages to commit
         self.last_ts = clock.now_ns()
-        self._history = MessageHistory(config.history_messages)
+        self._history = (
+            resume.history if resume is not None else MessageHistory(config.history_messages)
+        )
         # The packet being filled: the session, a slot for the rest of the header, then the
         # length-prefixed bodies of seqs _pkt_first .. released_next - 1 (`_frame`,
         # `_send_packet`); empty when _pkt_first == released_next.
         self._parts: list[bytes] = [self._session_b, b""]
-        self._pkt_first = 1
+        self._pkt_first = first
         self._pkt_size = MOLD_HEADER.size
         self._outbox: list[bytes] = []  # packets sequenced before start()
         self._transport: asyncio.DatagramTransport | None = None
@@ -212,11 +231,12 @@ class MarketDataPublisher:
         self.rerequest_budget_per_s = 10 * config.max_rerequest_messages
         self._budget_left = self.rerequest_budget_per_s
         self._budget_start = time.monotonic_ns()
-        preamble = self.translator.preamble(sequencer.engine, self.last_ts)
-        self._unreleased.extend(preamble)
-        self.next_seq += len(preamble)
-        self._release(self.next_seq)  # committed state: released at once
-        self._flush()
+        if resume is None:  # a new session opens with the whole book
+            preamble = self.translator.preamble(sequencer.engine, self.last_ts)
+            self._unreleased.extend(preamble)
+            self.next_seq += len(preamble)
+            self._release(self.next_seq)  # committed state: released at once
+            self._flush()
         self._pre_commit = pre_commit
         if pre_commit:
             subscribe_applied = getattr(sequencer, "subscribe_applied", None)
