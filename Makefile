@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test lint typecheck contracts pytest bench bench-e2e bench-peer clean
 
 $(STAMP): pyproject.toml
+	@echo "Setting up the environment in $(VENV) (first run, or pyproject.toml changed): about 30 s."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from venue.config import account_commands, instrument_from_config, load_config
-from venue.core import AddInstrument, Engine
+from venue.core import AddInstrument, Engine, MassCancel
 from venue.core.types import RejectReason
 from venue.fix.codec import FixMessage, Framer, encode
 from venue.fix.dictionary import load_dictionary
@@ -91,7 +91,7 @@ def test_the_logon_test_vector() -> None:
 
 def test_examples_are_valid_frames_and_the_logon_carries_the_vector() -> None:
     msgs = examples()
-    assert [m.msg_type for m in msgs] == [b"A", b"D", b"8"]
+    assert [m.msg_type for m in msgs] == [b"A", b"D", b"8", b"q"]
     dictionary = load_dictionary()
     for m in msgs:
         assert validate(m, dictionary) is None, m
@@ -103,7 +103,7 @@ def test_examples_are_valid_frames_and_the_logon_carries_the_vector() -> None:
 
 
 def test_the_order_example_is_what_the_venue_answers() -> None:
-    _, nos, er = examples()
+    _, nos, er, _ = examples()
     cfg = load_config(None)
     instruments = [instrument_from_config(i) for i in cfg.instruments]
     engine = Engine()
@@ -154,3 +154,14 @@ def test_reason_table_matches_the_code() -> None:
 def test_documented_tags_exist_in_the_dictionary(tag: int) -> None:
     assert load_dictionary().name(tag) is not None
     assert f"| {tag} |" in TEXT
+
+
+def test_the_mass_cancel_example_decodes_with_its_account_filter() -> None:
+    *_, mass = examples()
+    cfg = load_config(None)
+    table = instrument_table([instrument_from_config(i) for i in cfg.instruments])
+    session = next(s for s in cfg.sessions if s.name == "BRAVO-MM")
+    ctx = SessionContext(session=session.name, firm=session.firm, accounts=tuple(session.accounts))
+    cmd = decode(mass, ctx, table)
+    assert isinstance(cmd, MassCancel), cmd
+    assert (cmd.account, cmd.symbol, cmd.session_only) == ("BRAVO-1", "BTC-PERP", True)

@@ -94,7 +94,7 @@ def write_config(tmp_path: Path, *, extra: str = "", sessions_dir: Path | None =
     text = (REPO / "venue" / "default.toml").read_text()
     text = text.replace('path = "var/venue.db"', f'path = "{tmp_path / "venue.db"}"')
     text = text.replace('socket = "var/venue-admin.sock"', f'socket = "{tmp_path / "admin.sock"}"')
-    for port in ("9878", "9900", "9901", "9902"):
+    for port in ("9878", "9900", "9901", "9902", "9903"):
         text = text.replace(f"port = {port}", "port = 0")
     if sessions_dir is not None:
         text = text.replace('# sessions_dir = "sessions"', f'sessions_dir = "{sessions_dir}"')

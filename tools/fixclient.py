@@ -17,7 +17,8 @@ Commands (one per line in a script; `#` starts a comment):
     quit
 
 Every message received is printed on one line, ExecutionReports readably. The client answers
-TestRequests, sends Heartbeats, logs on with ResetSeqNumFlag=Y unless `--no-reset` (then give
+TestRequests, answers a ResendRequest with a SequenceReset-GapFill (it never resends orders),
+sends Heartbeats, logs on with ResetSeqNumFlag=Y unless `--no-reset` (then give
 `--next-seq`), and logs out at the end.
 
 Invariants: the tool never invents prices or quantities (it sends your decimal strings as typed);
@@ -64,6 +65,7 @@ ORD_STATUS = {
     b"C": "expired",
 }
 SIDES = {b"1": "BUY", b"2": "SELL"}
+_SESSION_TYPES = frozenset({b"0", b"1", b"2", b"4", b"5", b"A"})
 
 
 class CommandError(ValueError):
@@ -241,6 +243,7 @@ class Client:
         self.parser = simplefix.FixParser()
         self.printed: list[str] = []
         self.closed = False
+        self.sent: dict[int, tuple[str, str]] = {}  # our application messages: MsgType, ClOrdID
         self.ids = itertools.count(int(time.time()) % 100_000 * 1000)
         self._last_out = time.monotonic()
 
@@ -260,8 +263,44 @@ class Client:
         for tag, value in body:
             msg.append_pair(tag, value)
         self.sock.sendall(msg.encode())
+        if msg_type not in _SESSION_TYPES:  # remembered to say what a gap fill skipped
+            self.sent[seq] = (msg_type.decode(), (msg.get(11) or b"-").decode("latin-1"))
+            if len(self.sent) > 1000:
+                del self.sent[next(iter(self.sent))]
         self.next_out += 1
         self._last_out = time.monotonic()
+
+    def _gap_fill(self, begin: int, end: int) -> None:
+        """Answer a ResendRequest the usual client way: orders are never resent (a stale order
+        is worse than none), so the whole range becomes one SequenceReset-GapFill (35=4,
+        123=Y, PossDupFlag=Y) carrying MsgSeqNum=BeginSeqNo and NewSeqNo = our next number."""
+        new_seq = self.next_out
+        if begin >= new_seq:
+            return  # nothing of ours in the range
+        msg = simplefix.FixMessage()
+        msg.append_pair(8, b"FIX.4.4", header=True)
+        msg.append_pair(35, b"4", header=True)
+        msg.append_pair(49, self.sender.encode(), header=True)
+        msg.append_pair(56, self.target.encode(), header=True)
+        msg.append_pair(34, b"%d" % begin, header=True)
+        msg.append_pair(43, b"Y", header=True)
+        now = utc_now()
+        msg.append_pair(52, now, header=True)
+        msg.append_pair(122, now, header=True)
+        msg.append_pair(123, b"Y")
+        msg.append_pair(36, b"%d" % new_seq)
+        self.sock.sendall(msg.encode())
+        self._last_out = time.monotonic()
+        upto = "infinity" if end == 0 else str(end)
+        skipped = [
+            f"{t}({cl})"
+            for seq, (t, cl) in self.sent.items()
+            if begin <= seq and (end in (0, seq) or seq < end)
+        ]
+        self._print(
+            f"-- venue asked to resend {begin}..{upto}: sent a gap fill to {new_seq}"
+            + (f"; not resent: {', '.join(skipped)}" if skipped else "")
+        )
 
     def _print(self, text: str) -> None:
         self.printed.append(text)
@@ -302,6 +341,9 @@ class Client:
         mt = msg.get(35)
         if mt == b"1":
             self._send(b"0", [(112, msg.get(112) or b"")])
+        if mt == b"2":
+            self._gap_fill(int(msg.get(7) or b"1"), int(msg.get(16) or b"0"))
+            return
         if mt in (b"0", b"1"):
             return
         if mt == b"A":
@@ -325,6 +367,12 @@ class Client:
                 return
             if msg.get(35) == b"5":
                 raise ConnectionError(f"logon refused: {_s(msg, 58)}")
+        if self.closed:  # the venue answers an unknown session with a disconnect, no Logout
+            raise ConnectionError(
+                f"the venue closed the connection without answering the Logon: it knows no "
+                f"session SenderCompID={self.sender} TargetCompID={self.target} from this "
+                f"address (the venue's log names the reason)"
+            )
         raise ConnectionError("no Logon reply within 5 seconds")
 
     def run(self, line: str, linger: float = 0.5) -> bool:
@@ -375,7 +423,16 @@ def main(argv: list[str] | None = None) -> int:
         password = sys.stdin.readline().rstrip("\n")
     elif args.password_prompt:
         password = getpass.getpass("password: ")
-    key_pem = Path(args.key).read_bytes() if args.key else None
+    try:
+        key_pem = Path(args.key).read_bytes() if args.key else None
+        if key_pem is not None:
+            load_private_key(key_pem)
+    except OSError as exc:
+        print(f"fixclient: --key {args.key}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as exc:
+        print(f"fixclient: --key {args.key}: not an Ed25519 private key ({exc})", file=sys.stderr)
+        return 2
     try:
         client = Client(
             args.host,

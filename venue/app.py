@@ -23,20 +23,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import json
 import os
 import pwd
 import signal
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import uvloop
+from prometheus_client import CollectorRegistry
 
 from venue import log
 from venue.admin import archive_cli
+from venue.admin.argv import globals_anywhere
+from venue.admin.custody import Custody
+from venue.admin.custody_ops import CustodyOps, load_custody
 from venue.admin.ops import AdminOps, ReplicationOps, StandbyOps
 from venue.admin.server import AdminServer, AdminSocketInUse
+from venue.admin.tape import Tape
 from venue.clock import Clock, LiveClock
 from venue.config import (
     ConfigError,
@@ -46,17 +55,21 @@ from venue.config import (
     impact_notionals,
     instrument_from_config,
     load_config,
+    margin_mode_commands,
 )
+from venue.config_surveillance import SurveillanceConfig
 from venue.core import AddInstrument, Engine, RecordAdminAction
 from venue.demo import run_demo
 from venue.fix.dictionary import load_dictionary
 from venue.gateway import Gateway
 from venue.gateway.dropcopy import DropCopy
+from venue.gateway.fixlog import FixMessageLog
 from venue.gateway.funding import FundingReports
 from venue.gateway.marketdata_fix import FixMarketData
 from venue.gateway.order_entry import OrderEntry, gateway_sender
 from venue.gateway.positions import MSG_TYPES as POSITION_MSG_TYPES
 from venue.gateway.positions import PositionsApplication
+from venue.gateway.restart_cancel import RestartCancel
 from venue.gateway.roles import RoleRouter
 from venue.gateway.tls import make_server_context
 from venue.journal import Journal, JournalError
@@ -68,10 +81,16 @@ from venue.marketdata import MarketDataPublisher
 from venue.marketdata.levels import LevelFeed
 from venue.marketdata.publisher import FeedResume
 from venue.marketdata.shadow import FeedShadow
+from venue.metrics import MetricsServer, VenueMetrics
 from venue.replication import ReplicaNode, ReplicationError
+from venue.reports.cli import main as report_main
 from venue.risk.expiry import OrderExpiry, run_expiry
 from venue.risk.monitor import RiskMonitor, run_monitor
 from venue.sequencer import Sequencer
+from venue.surveillance import AlertStore, AlertStoreError, LiveSurveillance
+from venue.surveillance.offline import main as surveil_main
+
+_log = log.get_logger("venue.app")
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -122,6 +141,13 @@ class Venue:
         self.dropcopy: DropCopy | None = None
         self.funding_reports: FundingReports | None = None
         self.fix_marketdata: FixMarketData | None = None
+        self.restart_cancel: RestartCancel | None = None
+        self.message_log: FixMessageLog | None = None
+        self.metrics: VenueMetrics | None = None
+        self.metrics_server: MetricsServer | None = None
+        self.surveillance: LiveSurveillance | None = None
+        self.surveillance_process: asyncio.subprocess.Process | None = None
+        self._alert_store: AlertStore | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
 
@@ -137,8 +163,17 @@ class Venue:
         ssl_context = make_server_context(cfg.gateway.tls) if cfg.gateway.tls is not None else None
         dictionary = load_dictionary()
         db = Path(cfg.journal.path)
-        if self.create and not db.parent.exists():
-            db.parent.mkdir(mode=DIR_MODE, parents=True)  # journal files are the owner's only
+        if self.create:
+            problem = journal_location_problem(db)
+            if problem is not None:
+                raise JournalError(problem)
+            if not db.parent.exists():
+                try:  # journal files are the owner's only
+                    db.parent.mkdir(mode=DIR_MODE, parents=True)
+                except OSError as exc:
+                    raise JournalError(
+                        f"journal.path {db}: cannot create {db.parent}: {exc.strerror or exc}"
+                    ) from exc
         if self._recovered is not None:
             engine, journal = self._recovered
             last_seq = journal.last_seq
@@ -201,6 +236,22 @@ class Venue:
             impact_notional=impact_notionals(cfg),
         )
         seq.subscribe(self.risk.on_committed)
+        alerts_path = cfg.surveillance.alerts_path or str(db.parent / "surveillance.db")
+        if cfg.surveillance.enabled:
+            try:
+                self._alert_store = AlertStore.open(alerts_path, create=self.create)
+            except AlertStoreError as exc:
+                raise StartupError(str(exc)) from exc
+            if cfg.surveillance.run == "task":
+                # queued by the subscriber, judged by its own task
+                self.surveillance = LiveSurveillance(cfg.surveillance, self._alert_store)
+                seq.subscribe(self.surveillance.on_committed)
+            else:  # a process of its own follows the journal file: off the order path
+                self._alert_store.close()
+                self._alert_store = None
+                self.surveillance_process = await start_follower(
+                    str(db), alerts_path, cfg.surveillance, start_seq=last_seq + 1
+                )
         await seq.start()
         if report is not None and report.lost:
             self.log.warning("journal_loss_accepted", path=str(db), lost=report.lost)
@@ -211,11 +262,15 @@ class Venue:
                     detail=f"started with --accept-journal-loss: {report.lost}",
                 )
             )
+        new_symbols = {i.symbol for i in instruments if engine.instrument(i.symbol) is None}
+        new_accounts = {a for f in cfg.firms for a in f.accounts if a not in engine.accounts}
         for inst in instruments:
-            if engine.instrument(inst.symbol) is None:
+            if inst.symbol in new_symbols:
                 seq.submit(AddInstrument(instrument=inst))
         for account_cmd in account_commands(cfg, engine.accounts):
             seq.submit(account_cmd)
+        for mode_cmd in margin_mode_commands(cfg, new_accounts, new_symbols):
+            seq.submit(mode_cmd)  # the firms' default margin mode (RoE section 15)
         self.order_entry = OrderEntry(sequencer=seq, sessions=cfg.sessions)
         # Drop copies are made at submit time and join their command's batch (RoE section 12).
         self.dropcopy = DropCopy(
@@ -239,7 +294,15 @@ class Venue:
             self.fix_marketdata, roles=["marketdata", "trading", "dropcopy"], msg_types=[b"V"]
         )
         self.router.register(self.dropcopy, roles=["dropcopy"])
+        if cfg.fixlog.enabled:
+            self.message_log = FixMessageLog(
+                db.parent / "fixlog",
+                heartbeats=cfg.fixlog.heartbeats,
+                max_bytes=cfg.fixlog.max_bytes,
+                backups=cfg.fixlog.backups,
+            )
         self.gateway = Gateway(
+            message_log=self.message_log,
             config=cfg.gateway,
             sessions=cfg.sessions,
             sequencer=seq,
@@ -257,20 +320,44 @@ class Venue:
             try:
                 await self.marketdata.start()
             except OSError as exc:
-                raise StartupError(f"cannot open the market data ports: {exc.strerror}") from exc
+                raise StartupError(
+                    f"cannot open the market data ports: {exc.strerror or exc}"
+                ) from exc
         try:
             await self.gateway.start()
         except OSError as exc:
             raise StartupError(
                 f"cannot listen for FIX on {cfg.gateway.host}:{cfg.gateway.port}: {exc.strerror}"
             ) from exc
+        # Cancel on disconnect across the stop (crash, restart, failover): RoE section 9. A
+        # promoted standby comes through this same start path (`_serve` hands the caught-up
+        # engine to `Venue.start`), so the rule applies after a failover too.
+        gateway = self.gateway
+        self.restart_cancel = RestartCancel(
+            sequencer=seq,
+            sessions=cfg.sessions,
+            logons=lambda name: gateway.slots[name].logons,
+            grace_seconds=cfg.gateway.cancel_on_restart_grace_seconds,
+            enabled=cfg.gateway.cancel_on_restart,
+        )
+        self.restart_cancel.start()
         self._tasks.append(
             asyncio.create_task(run_expiry(self.expiry, seq, self.clock), name="order-expiry")
         )
         self._tasks.append(
             asyncio.create_task(run_monitor(self.risk, seq, self.clock), name="risk-monitor")
         )
+        tape = Tape()  # recent trades and funding for the admin, from committed events
+        seq.subscribe(tape.on_committed)
+        if self.surveillance is not None:
+            self._tasks.append(
+                asyncio.create_task(
+                    self.surveillance.run(journal, last_seq, self.clock.monotonic_ns),
+                    name="surveillance",
+                )
+            )
         ops = AdminOps(
+            tape=tape,
             sequencer=seq,
             sessions=self.gateway,
             kill_switch=self.order_entry,
@@ -281,14 +368,21 @@ class Venue:
             replication=self._replication_ops(),
             history=self._history_status,
         )
+        if cfg.custody.enabled:  # withdrawals become M-of-N approved requests
+            custody = Custody(cfg.custody)
+            await load_custody(journal, custody)
+            CustodyOps(ops, custody)
         self.admin = AdminServer(ops, cfg.admin.socket)
         try:
             await self.admin.start()
         except (OSError, AdminSocketInUse) as exc:
             self.admin = None
             raise StartupError(f"cannot open the admin socket {cfg.admin.socket}: {exc}") from exc
+        if cfg.metrics.enabled:
+            await self._start_metrics()
         self.log.info(
             "venue_ready",
+            metrics_port=self.metrics_server.port if self.metrics_server else None,
             role="primary" if self.replication is not None else "single",
             fix_port=self.fix_port,
             sessions=len(cfg.sessions),
@@ -312,6 +406,34 @@ class Venue:
         elif check.state != "stopped":
             self.log.error("journal_history_damaged", state=check.state, detail=check.detail)
 
+    async def _start_metrics(self) -> None:
+        """Prometheus `/metrics` (venue.metrics): the numbers are kept on the loop's thread,
+        per batch where possible, and turned into metric families only when scraped."""
+        seq, cfg = self.sequencer, self.cfg.metrics
+        assert seq is not None and self.order_entry is not None
+        metrics = self.metrics = VenueMetrics(
+            engine=seq.engine,
+            now_ns=self.clock.now_ns,
+            mono_ns=self.clock.monotonic_ns,
+            journal_seqs=lambda: (seq.last_seq, seq.committed_seq),
+            sessions=self.gateway,
+            feed=self.marketdata,
+        )
+        seq.subscribe(metrics.on_committed)
+        seq.batch_observers.append(metrics.on_batch)
+        self.order_entry.on_submitted = metrics.order_submitted
+        self._tasks.append(asyncio.create_task(metrics.watch_loop_lag(), name="loop-lag"))
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(metrics)
+        self.metrics_server = MetricsServer(registry, cfg.host, cfg.port)
+        try:
+            await self.metrics_server.start()
+        except OSError as exc:
+            self.metrics_server = None
+            raise StartupError(
+                f"cannot serve metrics on {cfg.host}:{cfg.port}: {exc.strerror or exc}"
+            ) from exc
+
     def _replication_ops(self) -> ReplicationOps | None:
         node = self.replication
         if node is None:
@@ -333,37 +455,128 @@ class Venue:
         self.stopped.set()
 
     async def stop(self) -> None:
-        """Stop in the reverse order of start; safe after a partial start."""
+        """Stop in the reverse order of start; safe after a partial start. Whatever fails on
+        the way (a part's stop, a log line), the journal is closed and `stopped` set."""
+        try:
+            await self._stop_parts()
+        finally:
+            await self._close_journal()
+            self.stopped.set()
+
+    async def _stop_parts(self) -> None:
+        if self.metrics_server is not None:
+            server, self.metrics_server = self.metrics_server, None
+            await self._stop_step("metrics", server.stop())
         if self.admin is not None:
-            await self.admin.stop()
-            self.admin = None
+            admin, self.admin = self.admin, None
+            await self._stop_step("admin", admin.stop())
+        if self.restart_cancel is not None:
+            await self._stop_step("restart-cancel", self.restart_cancel.stop())
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self.dropcopy is not None:
-            await self.dropcopy.close()  # trade-capture answers in progress read the journal
+        if self.dropcopy is not None:  # trade-capture answers in progress read the journal
+            await self._stop_step("dropcopy", self.dropcopy.close())
         if self.gateway is not None:
-            try:
-                await self.gateway.stop()
-            except Exception as exc:
-                self.log.error("gateway_stop_failed", error=str(exc))
+            await self._stop_step("gateway", self.gateway.stop())
+        if self.message_log is not None:
+            message_log, self.message_log = self.message_log, None
+            message_log.close()
         if self.sequencer is not None:
-            try:
-                await self.sequencer.stop()
-            except Exception as exc:
-                self.log.error("sequencer_stop_failed", error=str(exc))
+            await self._stop_step("sequencer", self.sequencer.stop())
         if self.marketdata is not None:
-            try:
-                await self.marketdata.stop()
-            except Exception as exc:
-                self.log.error("marketdata_stop_failed", error=str(exc))
-        if self.journal is not None:
-            await self.journal.close()
-            self.journal = None
-        self.stopped.set()
+            await self._stop_step("marketdata", self.marketdata.stop())
+        if self.surveillance_process is not None:
+            process, self.surveillance_process = self.surveillance_process, None
+            await self._stop_step("surveillance", stop_follower(process))
+        if self._alert_store is not None:
+            store, self._alert_store = self._alert_store, None
+            store.close()
+
+    async def _stop_step(self, part: str, step: Awaitable[object]) -> None:
+        try:
+            await step
+        except Exception as exc:
+            self.log.error("stop_failed", part=part, error=str(exc))
+
+    async def _close_journal(self) -> None:
+        journal, self.journal = self.journal, None
+        if journal is None:
+            return
+        seq = self.sequencer.committed_seq if self.sequencer is not None else journal.last_seq
+        await journal.close()
+        self.log.info("journal_closed", path=self.cfg.journal.path, seq=seq)
+
+
+def _say(line: str) -> None:
+    """One line on stderr for a person; a stderr that has gone is no reason to fail."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr)
+
+
+async def start_follower(
+    db: str, alerts_path: str, settings: SurveillanceConfig, *, start_seq: int
+) -> asyncio.subprocess.Process:
+    """The surveillance process (`venue surveil --follow`), at idle priority, stopped with
+    the venue (and killed by the kernel should the venue die)."""
+    # private like the journal's files; the child keeps its own descriptor
+    log_file = os.open(f"{alerts_path}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "venue",
+            "surveil",
+            "--db",
+            db,
+            "--follow",
+            "--alerts",
+            alerts_path,
+            "--start-seq",
+            str(start_seq),
+            "--settings",
+            msgspec.json.encode(settings).decode(),
+            "--watch-parent",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            # never the venue's own stderr: whoever reads it to its end would wait for this
+            # process too; its failures go to a file beside the alerts
+            stderr=log_file,
+            preexec_fn=_die_with_parent,
+        )
+    finally:
+        os.close(log_file)
+
+
+def _libc_prctl() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: --watch-parent remains
+        return None
+
+
+_PRCTL = _libc_prctl()  # looked up here: the forked child only calls it
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL when the venue dies (Linux prctl PR_SET_PDEATHSIG),
+    so a killed venue never leaves its surveillance process behind."""
+    if _PRCTL is not None:
+        _PRCTL(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
+
+
+async def stop_follower(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 class StartupError(Exception):
@@ -383,8 +596,21 @@ async def _serve(cfg: VenueConfig, ready_file: str | None, accept_loss: bool = F
     sys.setswitchinterval(0.0002)
     shutdown = asyncio.Event()
     loop = asyncio.get_running_loop()
+    signals: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        """The first SIGINT/SIGTERM stops cleanly; another one during the stop exits at once
+        (the journal is safe either way: an uncommitted batch was never acknowledged)."""
+        signals.append(sig.name)
+        if len(signals) == 1:
+            _log.info("stopping", signal=sig.name)
+            shutdown.set()
+        else:
+            _log.warning("stop_forced", signals=signals)
+            os._exit(EXIT_RUNTIME)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, shutdown.set)
+        loop.add_signal_handler(sig, on_signal, sig)
     if cfg.replication is not None:
         return await _serve_replicated(cfg, ready_file, shutdown)
     return await _serve_venue(Venue(cfg, accept_journal_loss=accept_loss), ready_file, shutdown)
@@ -396,15 +622,15 @@ async def _serve_venue(venue: Venue, ready_file: str | None, shutdown: asyncio.E
         await venue.start()
     except JournalError as exc:
         await venue.stop()
-        print(f"venue: journal: {exc}", file=sys.stderr)
+        _say(f"venue: journal: {exc}")
         return EXIT_JOURNAL
     except ConfigError as exc:
         await venue.stop()
-        print(f"venue: configuration: {exc}", file=sys.stderr)
+        _say(f"venue: configuration: {exc}")
         return EXIT_CONFIG
     except StartupError as exc:
         await venue.stop()
-        print(f"venue: {exc}", file=sys.stderr)
+        _say(f"venue: {exc}")
         return EXIT_RUNTIME
     except BaseException:
         await venue.stop()  # close the journal so its thread cannot keep the process alive
@@ -422,7 +648,7 @@ async def _serve_venue(venue: Venue, ready_file: str | None, shutdown: asyncio.E
     failure = venue.sequencer.failed if venue.sequencer is not None else None
     if venue.stop_reason.startswith("fenced") or failure is not None:
         why = venue.stop_reason if failure is None else str(failure)
-        print(f"venue: stopped, releasing nothing more: {why}", file=sys.stderr)
+        _say(f"venue: stopped, releasing nothing more: {why}")
         return EXIT_JOURNAL
     return EXIT_STEPPED_DOWN if venue.stop_reason == "stepped down" else EXIT_OK
 
@@ -453,7 +679,7 @@ async def _serve_replicated(
     try:
         connecting.result()
     except ReplicationError as exc:
-        print(f"venue: replication: {exc}", file=sys.stderr)
+        _say(f"venue: replication: {exc}")
         await node.close()
         return EXIT_RUNTIME
     try:
@@ -491,7 +717,7 @@ async def _serve_replicated(
                 return code
             await node.step_down()
     except (ReplicationError, JournalError) as exc:
-        print(f"venue: replication: {exc}", file=sys.stderr)
+        _say(f"venue: replication: {exc}")
         return EXIT_JOURNAL
     finally:
         await node.close()
@@ -501,9 +727,24 @@ def _run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        print(f"venue: configuration: {exc}", file=sys.stderr)
+        _say(f"venue: configuration: {exc}")
         return EXIT_CONFIG
     return int(uvloop.run(_serve(cfg, args.ready_file, args.accept_journal_loss)))
+
+
+def journal_location_problem(db: Path) -> str | None:
+    """Why the journal cannot live at `db` (its directory is missing and cannot be made, is
+    not a directory, or is not writable), or None. Creates nothing."""
+    where = db.parent
+    while not where.exists() and where != where.parent:
+        where = where.parent  # the nearest existing ancestor is where the directory would start
+    if not where.is_dir():
+        return f"journal.path {db}: {where} is not a directory"
+    if not os.access(where, os.W_OK | os.X_OK):
+        return f"journal.path {db}: {where} is not writable by this user"
+    if db.exists() and not os.access(db, os.R_OK | os.W_OK):
+        return f"journal.path {db}: the file is not readable and writable by this user"
+    return None
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -512,8 +753,12 @@ def _check_config(args: argparse.Namespace) -> int:
         for i in cfg.instruments:
             instrument_from_config(i, cfg.source)
     except ConfigError as exc:
-        print(f"venue: configuration: {exc}", file=sys.stderr)
+        _say(f"venue: configuration: {exc}")
         return EXIT_CONFIG
+    problem = journal_location_problem(Path(cfg.journal.path))
+    if problem is not None:
+        _say(f"venue: journal: {problem}")
+        return EXIT_JOURNAL
     print(f"{cfg.source}: ok ({len(cfg.instruments)} instruments, {len(cfg.sessions)} sessions)")
     rep = cfg.replication
     if rep is not None:
@@ -523,16 +768,48 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _journal_verify(args: argparse.Namespace) -> int:
-    return verify_main(["--db", args.db])
+    """`venue journal verify`: every problem the verifier finds (a difference, a database it
+    cannot open or read) is a journal problem, exit 4 as for `venue run`."""
+    code = verify_main(["--db", args.db])
+    return EXIT_OK if code == 0 else EXIT_JOURNAL
 
 
 def _demo(_args: argparse.Namespace) -> int:
-    return run_demo(load_config(None))
+    try:
+        return run_demo(load_config(None))
+    except BrokenPipeError:  # `venue demo | head`: the reader has seen enough
+        _quiet_exit()
+        return EXIT_OK
+
+
+_EPILOG = """\
+Examples (--log-level may come before or after the command):
+    venue run --config venue.toml --log-level debug
+    venue check-config --config venue.toml
+    venue journal verify --db var/venue.db
+    venue demo
+
+Exit status: 0 clean stop (or check passed), 2 usage, 3 configuration, 4 journal (corrupt,
+gap, failed commit, verify found a difference or an unreadable database), 5 runtime (for
+example the FIX port is in use).
+"""
+
+
+def _global_options(p: argparse.ArgumentParser, default: object) -> None:
+    p.add_argument(
+        "--log-level",
+        default="info" if default is None else default,
+        choices=["debug", "info", "warning", "error"],
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="venue", description="A FIX 4.4 derivatives venue.")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p = argparse.ArgumentParser(
+        prog="venue",
+        description="A FIX 4.4 derivatives venue.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the venue")
     run.add_argument("--config", help="venue.toml (default: the embedded default configuration)")
@@ -553,16 +830,41 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", default="var/venue.db", help="the journal database")
     verify.set_defaults(func=_journal_verify)
     archive_cli.add_parser(jsub)
+    # these two parse their own arguments (venue.surveillance.offline, venue.reports.cli)
+    sub.add_parser(
+        "surveil", help="market surveillance over a journal file", add_help=False
+    ).set_defaults(func=lambda a: surveil_main(a.rest), own_args=True)
+    sub.add_parser(
+        "report", help="compliance reports over a journal file", add_help=False
+    ).set_defaults(func=lambda a: report_main(a.rest), own_args=True)
     demo = sub.add_parser("demo", help="run a short order flow through the core and print it")
     demo.set_defaults(func=_demo)
+    globals_anywhere(p, _global_options)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if not getattr(args, "own_args", False) and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     log.configure(level=args.log_level)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    finally:
+        if log.output_lost() is not None:
+            _quiet_exit()
+
+
+def _quiet_exit() -> None:
+    """Our output's reader has gone: point stdout and stderr at /dev/null so the interpreter's
+    last flush cannot fail and turn a clean stop's exit status into 120."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":  # pragma: no cover

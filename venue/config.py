@@ -27,11 +27,14 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+from venue.config_custody import CustodyConfig
 from venue.config_marketdata import MarketDataConfig
+from venue.config_ops import FixLogConfig, MetricsConfig
 from venue.config_options import ChainError, OptionChainConfig, chain_instruments
 from venue.config_replication import ReplicationConfig
 from venue.config_risk import RiskConfig
-from venue.core.commands import AddAccount, Deposit
+from venue.config_surveillance import SurveillanceConfig
+from venue.core.commands import AddAccount, Deposit, SetMarginMode
 from venue.core.margin import value_factor
 from venue.core.types import (
     BAND_SCALE,
@@ -83,6 +86,10 @@ class GatewayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     outbound_buffer_limit: int = 4 * 1024 * 1024
     slow_consumer_seconds: int = 10
     busy_poll_us: int = 0  # 0: off; else spin the loop this long after input (gateway/busypoll)
+    # After a start (restart, crash, failover): resting orders of cancel-on-disconnect sessions
+    # that do not log on within the grace are canceled, as one command (gateway/restart_cancel).
+    cancel_on_restart: bool = True
+    cancel_on_restart_grace_seconds: int = 10
     password_checks: int = 2  # scrypt checks run at once (off the loop); more are refused
     sessions_dir: str | None = None
     tls: TlsConfig | None = None
@@ -103,6 +110,10 @@ class FirmConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     segment: str = "market_maker"  # a `segments` name: the accounts' maximum leverage
     fee_tier: str = ""  # selects the instruments' `fee_tiers` entry of that name
     initial_balance: str = "0"  # USD deposited into each account when it is first created
+    # The accounts' margin mode in an instrument they have not traded yet: "isolated" is set
+    # (SetMarginMode) for each new (account, instrument) pair at start-up; venue-admin
+    # `account margin-mode` changes it later.
+    margin_mode: Literal["cross", "isolated"] = "cross"
 
 
 class MarginTierConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -192,6 +203,10 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     admin: AdminConfig = AdminConfig()
     marketdata: MarketDataConfig = MarketDataConfig()
     risk: RiskConfig = RiskConfig()
+    fixlog: FixLogConfig = FixLogConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    surveillance: SurveillanceConfig = SurveillanceConfig()
+    custody: CustodyConfig = CustodyConfig()
     replication: ReplicationConfig | None = None  # absent: one node, no NATS
     segments: list[SegmentConfig] = msgspec.field(
         default_factory=lambda: [
@@ -442,6 +457,8 @@ def validate(cfg: VenueConfig) -> None:
     ):
         if getattr(g, name) < 1:
             raise ConfigError(f, f"gateway.{name}", "must be at least 1")
+    if g.cancel_on_restart_grace_seconds < 0:
+        raise ConfigError(f, "gateway.cancel_on_restart_grace_seconds", "must be at least 0")
     md_bad = cfg.marketdata.validate()
     if md_bad is not None:
         key, why = md_bad
@@ -450,6 +467,9 @@ def validate(cfg: VenueConfig) -> None:
     if bad is not None:
         key, _, why = bad.partition(": ")
         raise ConfigError(f, f"risk.{key}", why)
+    for table, ops_bad in (("fixlog", cfg.fixlog.validate()), ("metrics", cfg.metrics.validate())):
+        if ops_bad is not None:
+            raise ConfigError(f, f"{table}.{ops_bad[0]}", ops_bad[1])
     if cfg.replication is not None:
         rep_bad = cfg.replication.validate()
         if rep_bad is not None:
@@ -477,6 +497,7 @@ def validate(cfg: VenueConfig) -> None:
                     f, f"firms[{idx}].accounts[{a_idx}]", f"{acct!r} is invalid or duplicated"
                 )
             accounts[acct] = firm.name
+    _validate_surveillance(cfg, firms)
     symbols: set[str] = set()
     for idx, inst in enumerate(cfg.instruments):
         _validate_instrument(inst, f, f"instruments[{idx}]")
@@ -528,6 +549,20 @@ def configured_options(cfg: VenueConfig) -> list[Instrument]:
         )
     except ChainError as exc:
         raise ConfigError(cfg.source, exc.key, exc.reason) from None
+
+
+def _validate_surveillance(cfg: VenueConfig, firms: set[str]) -> None:
+    for name, table in (("surveillance", cfg.surveillance), ("custody", cfg.custody)):
+        bad = table.validate()
+        if bad is not None:
+            key, _, why = bad.partition(": ")
+            raise ConfigError(cfg.source, f"{name}.{key}", why)
+    for idx, group in enumerate(cfg.surveillance.affiliated_firms):
+        for firm in group:
+            if firm not in firms:
+                raise ConfigError(
+                    cfg.source, f"surveillance.affiliated_firms[{idx}]", f"unknown firm {firm!r}"
+                )
 
 
 def instrument_from_config(
@@ -637,3 +672,21 @@ def account_commands(cfg: VenueConfig, existing: Container[str] = ()) -> list[Ad
             if amount:
                 out.append(Deposit(account=acct, amount=amount, operator="config"))
     return out
+
+
+def margin_mode_commands(
+    cfg: VenueConfig, new_accounts: Container[str], new_symbols: Container[str]
+) -> list[SetMarginMode]:
+    """The firms' default `margin_mode = "isolated"` as SetMarginMode commands, for every
+    (account, instrument) pair made at this start-up: a new account in every instrument, and
+    every account in a new instrument. A pair that existed before keeps what it has (an
+    operator may have changed it)."""
+    symbols = [i.symbol for i in cfg.instruments]
+    return [
+        SetMarginMode(account=acct, symbol=symbol, isolated=True, operator="config")
+        for firm in cfg.firms
+        if firm.margin_mode == "isolated"
+        for acct in firm.accounts
+        for symbol in symbols
+        if acct in new_accounts or symbol in new_symbols
+    ]

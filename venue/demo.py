@@ -4,6 +4,8 @@ Invariants:
 - Pure and repeatable: a fixed list of commands with fixed timestamps, no I/O but printing, so
   two runs print the same lines and the same state hash.
 - Uses only the core's public surface; it is documentation that runs.
+- Prints prices, quantities and money as a person reads them (`venue.display`), never the
+  core's integer ticks, lots and units.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 
 import msgspec
 
+from venue import display
 from venue.config import (
     VenueConfig,
     account_commands,
@@ -24,6 +27,7 @@ from venue.core import (
     CancelOrder,
     Command,
     Engine,
+    Instrument,
     NewOrder,
     OrdType,
     ReplaceOrder,
@@ -84,8 +88,24 @@ def demo_commands(cfg: VenueConfig) -> list[Command]:
     return cmds
 
 
-def _show(value: object) -> str:
-    """Nested structs (an instrument) are shown by their symbol; enums by their name."""
+_PRICES = frozenset({"price", "last_px", "ref_price", "bankruptcy_price", "mark"})
+_QTYS = frozenset({"qty", "last_qty", "cum_qty", "leaves_qty", "book_qty", "adl_qty", "size"})
+_MONEY = frozenset(
+    {"delta", "balance", "amount", "to_insurance_fund", "equity", "maintenance_margin"}
+)
+_INTERNAL = frozenset({"ts", "cum_notional"})  # raw tick x lot products mean nothing to a reader
+
+
+def _show(field: str, value: object, inst: Instrument | None) -> str:
+    """Prices at the tick, quantities at the lot, money in USD (venue.display); nested structs
+    (an instrument) by their symbol; enums by their name."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if field in _MONEY:
+            return display.money_units(value)
+        if inst is not None and field in _PRICES:
+            return display.price_ticks(value, inst.tick_size)
+        if inst is not None and field in _QTYS:
+            return display.qty_lots(value, inst.lot_size)
     if isinstance(value, msgspec.Struct):
         return str(getattr(value, "symbol", type(value).__name__))
     if isinstance(value, enum.Enum):
@@ -95,15 +115,17 @@ def _show(value: object) -> str:
 
 def run_demo(cfg: VenueConfig, out: Callable[[str], None] = print) -> int:
     engine = Engine()
+    instruments = {i.symbol: instrument_from_config(i) for i in cfg.instruments}
     ts = 1_767_225_600_000_000_000
     for n, unstamped in enumerate(demo_commands(cfg), start=1):
         cmd = msgspec.structs.replace(unstamped, ts=ts + n)
         out(f"#{n} {type(cmd).__name__}")
         for ev in engine.apply(cmd):
+            inst = instruments.get(getattr(ev, "symbol", ""))
             fields = ", ".join(
-                f"{f}={_show(getattr(ev, f))}"
+                f"{f}={_show(f, getattr(ev, f), inst)}"
                 for f in ev.__struct_fields__
-                if f != "ts" and getattr(ev, f) not in ("", 0, None)
+                if f not in _INTERNAL and getattr(ev, f) not in ("", 0, None)
             )
             out(f"    -> {type(ev).__name__}({fields})")
     out(f"state hash {engine.state_hash()}")

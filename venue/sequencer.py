@@ -23,8 +23,9 @@ Invariants:
   pause listeners are called (the gateway stops reading its sockets; producers without sockets
   await `wait_ready()`); they are resumed at `low_water`. `submit` itself never refuses a
   command for load, so a command already read is never lost.
-- A subscriber, callback or listener that raises is logged and skipped; it never stops the
-  commit loop or fails a `submit`.
+- A subscriber, callback or listener that raises is logged (a subscriber's failure with the
+  command's seq) and skipped for that one call: every other subscriber still receives the
+  command, and it never stops the commit loop or fails a `submit`.
 - Pre-commit hooks (`subscribe_applied`) run inside `submit`, right after the engine applied
   the command and its row joined the open batch: whatever they record (outbound FIX messages,
   session sequence numbers) joins the *same* transaction as the command, so a crash keeps both
@@ -58,6 +59,12 @@ if TYPE_CHECKING:
 Subscriber = Callable[[int, int, "Command", "list[Event]"], None]
 Replicator = Callable[[Batch], Awaitable[None]]
 _log = get_logger("venue.sequencer")
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    """A callable's qualified name for a log line (bound methods and partials included)."""
+    target = getattr(fn, "func", fn)  # functools.partial
+    return str(getattr(target, "__qualname__", None) or repr(target))
 
 
 def _well_typed(decoders: dict[type, msgspec.msgpack.Decoder[Any]], cmd: Any, data: bytes) -> Any:
@@ -159,6 +166,8 @@ class Sequencer:
         self._ready.set()
         self._task: asyncio.Task[None] | None = None
         self.commits = 0  # transactions written (for tools/bench and tests)
+        # fn(commands, commit_ns, committed_seq) once per committed and released batch
+        self.batch_observers: list[Callable[[int, int, int], None]] = []
 
     # -- properties ------------------------------------------------------------------------
 
@@ -414,6 +423,7 @@ class Sequencer:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            started = self._clock.monotonic_ns()
             try:
                 await self._journal.commit(pending.batch)
                 if self._replicate is not None:
@@ -426,6 +436,8 @@ class Sequencer:
             self.commits += 1
             self._committed_seq = pending.last_seq
             self._release(pending.release)
+            if self.batch_observers:
+                self._observe(pending.commands, self._clock.monotonic_ns() - started)
             if self._backlogged and self._last_seq - self._committed_seq <= self._low_water:
                 self._backlogged = False
                 self._ready.set()
@@ -437,6 +449,13 @@ class Sequencer:
                 # a chain of commits fed by release callbacks.
                 await asyncio.sleep(0)
 
+    def _observe(self, commands: int, commit_ns: int) -> None:
+        for fn in self.batch_observers:
+            try:
+                fn(commands, commit_ns, self._committed_seq)
+            except Exception:
+                _log.exception("sequencer_batch_observer_failed")
+
     def _notify(self, listeners: list[Callable[[], None]]) -> None:
         for fn in list(listeners):
             try:
@@ -447,15 +466,20 @@ class Sequencer:
     def _release(self, items: list[Any]) -> None:
         subscribers = self._subscribers
         for item in items:
-            try:
-                if type(item) is tuple:
-                    seq, ts, cmd, events = item
-                    for fn in subscribers:
+            if type(item) is tuple:
+                seq, ts, cmd, events = item
+                for fn in subscribers:
+                    # One try per subscriber: a failing one must not keep the command from
+                    # the others (order entry, market data, risk all subscribe).
+                    try:
                         fn(seq, ts, cmd, events)
-                else:
+                    except Exception:
+                        _log.exception("sequencer_subscriber_failed", seq=seq, subscriber=_name(fn))
+            else:
+                try:
                     item()
-            except Exception:
-                _log.exception("sequencer_release_callback_failed")
+                except Exception:
+                    _log.exception("sequencer_release_callback_failed", callback=_name(item))
 
     def _fail(self, exc: BaseException, what: str = "journal_commit_failed") -> None:
         self._failure = exc

@@ -148,7 +148,7 @@ def test_margin_worked_examples() -> None:
 
 
 def test_roe_worked_examples() -> None:
-    """RoE section 17's table (tick 1 USD, one unit: figures in USD)."""
+    """RoE section 18's table (tick 1 USD, one unit: figures in USD)."""
     f = USD
     assert option_im(-1, 60_000, 66_000, True, 100, f) == 6_100 * USD
     assert option_mm(-1, 60_000, 100, f) == 4_600 * USD

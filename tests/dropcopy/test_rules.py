@@ -62,7 +62,7 @@ def test_examples_are_valid() -> None:
 
 
 def test_the_copy_example_is_the_copy_of_the_order_example() -> None:
-    _, nos, _ = frames("fix-example")
+    _, nos, _, _ = frames("fix-example")
     (copy, _, _) = frames("fix-dropcopy")
     cfg = load_config(None)
     instruments = [instrument_from_config(i) for i in cfg.instruments]

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from venue.core.types import Instrument, InstrumentKind
-from venue.fix.mapping_num import OFF_GRID, InstrumentSpec, Scale, instrument_table
+from venue.fix.mapping_num import OFF_GRID, TOO_LARGE, InstrumentSpec, Scale, instrument_table
 
 STEPS = ["0.5", "0.05", "0.001", "1", "25", "0.25", "1E+1", "0.0001", "2.50"]
 
@@ -64,8 +64,11 @@ def test_malformed_decimals_are_none(text: bytes) -> None:
     assert Scale("0.5").to_units(text) is None
 
 
-def test_too_long_and_non_ascii_digits_are_none() -> None:
-    assert Scale("0.5").to_units(b"1" * 40) is None
+def test_too_large_is_named_and_non_ascii_digits_are_none() -> None:
+    assert Scale("0.5").to_units(b"1" * 40) is TOO_LARGE
+    assert Scale("0.5").to_units(b"1" * 20) is TOO_LARGE
+    assert Scale("0.5").to_units(b"0" * 100 + b"1.5") == 3  # long, but neither large nor bad
+    assert Scale("0.5").to_units(b"1" * 40 + b".x") is None
     assert Scale("0.5").to_units("١".encode()) is None
 
 

@@ -210,6 +210,7 @@ def test_logon_with_seq_too_low_is_logged_out() -> None:
     assert logout.msg_type == b"5"
     assert b"too low" in (logout.get(58) or b"")
     assert isinstance(actions[-1], Disconnect)
+    assert not s.logged_on  # refused: nothing of a logged-on session may follow its end
 
 
 def test_daily_reset_due() -> None:
@@ -532,3 +533,17 @@ def test_throttled_heartbeat_or_test_request_gets_session_reject() -> None:
     # A ResendRequest is never refused: it keeps the session working.
     actions = s.on_message(msg(b"2", 3, [(7, b"1"), (16, b"0")]), T0, throttled="over")
     assert isinstance(actions[0], Resend)
+
+
+def test_resend_plan_gap_fills_market_data() -> None:
+    """W and X are never replayed (old prices): gap-filled, like admin messages."""
+    s = logged_on()
+    rows: list[tuple[int, bool, bytes]] = []
+    for msg_type in (b"8", b"W", b"X", b"Y", b"X"):
+        (a,) = [x for x in s.send_application(msg_type, [(262, b"r")], T0) if isinstance(x, Send)]
+        rows.append((a.seq, a.admin, a.data))
+    plan = s.resend_plan(2, 6)
+    frames = plan.feed(rows, T0 + S) + plan.finish(T0 + S)
+    parsed = [parse_frame(f) for f in frames]
+    got = [(m.msg_type, m.get(34), m.get(36)) for m in parsed if isinstance(m, FixMessage)]
+    assert got == [(b"8", b"2", None), (b"4", b"3", b"5"), (b"Y", b"5", None), (b"4", b"6", b"7")]

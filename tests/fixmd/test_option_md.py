@@ -1,4 +1,4 @@
-"""Option figures over FIX market data (RoE section 17, DICTIONARY.md): MDEntryTypes
+"""Option figures over FIX market data (RoE section 18, DICTIONARY.md): MDEntryTypes
 i (mark IV), b / a (bid / ask IV), d (delta), g (gamma), v (vega), t (theta), each in
 MDEntryPx (270) as an exact decimal, in W and X, valid against fix_specs/FIX44.xml; a request
 for them is served; bid/ask IV only when there is one."""

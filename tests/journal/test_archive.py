@@ -18,8 +18,10 @@ import pytest
 from tests.journal.test_recovery import _build
 from tests.venue_process import REPO, start_venue, write_config
 from venue.admin.client import AdminClient
+from venue.admin.journaltools import AuditFilter, read_audit
 from venue.journal import recover
 from venue.journal.archive import directory
+from venue.journal.rows import read_rows_decoded
 from venue.journal.verify import main as verify_main
 
 
@@ -80,6 +82,25 @@ def test_archived_rows_leave_the_database_and_verify_still_checks_every_row(
     asyncio.run(_build(db, 470, snapshot_every=100))  # seqs go on from 451
     assert _seqs(db) == (451, 470, 450)
     assert verify_main(["--db", str(db)]) == 0
+
+
+def test_journal_consumers_read_the_archived_rows_first(tmp_path: Path) -> None:
+    """Surveillance and reports read through `read_rows_decoded`: after an archive they still
+    see every row from the first, in order."""
+    db = tmp_path / "venue.db"
+    asyncio.run(_build(db, 250, snapshot_every=100))
+    assert _archive(db, "--upto", "200").returncode == 0
+
+    def read(after: int) -> list[int]:
+        seqs: list[int] = []
+        asyncio.run(
+            read_rows_decoded(str(db), lambda seq, _ts, _c, _e: seqs.append(seq), after_seq=after)
+        )
+        return seqs
+
+    assert read(0) == list(range(1, 251))
+    assert read(150) == list(range(151, 251))
+    assert read(220) == list(range(221, 251))
 
 
 @pytest.mark.parametrize("damage", ["flip", "delete", "truncate"])
@@ -152,6 +173,9 @@ def test_a_running_venue_adopts_an_archive_and_keeps_trading(tmp_path: Path) -> 
     finally:
         conn.close()
     assert any(b"journal.archive" in cmd for cmd in actions)  # the adoption is audited
+    # the audit still lists the actions whose rows now live in the archive file
+    audit = asyncio.run(read_audit(str(db), AuditFilter(action="account.deposit")))
+    assert [a["seq"] <= archived for a in audit] == [True, True, False, False]
     venue = start_venue(cfg, cwd=tmp_path)  # and it starts again on the archived journal
     try:
         venue.wait_ready(timeout=60)

@@ -236,12 +236,17 @@ def test_journal_files_are_created_private(tmp_path: Path) -> None:
     try:
         assert jdir.stat().st_mode & 0o777 == 0o700  # created by the venue
         names = {"venue.db", "venue.db-wal", "venue.db-shm", "venue.db.lock", "venue.db.state"}
-        assert {p.name for p in jdir.iterdir()} == names
+        # beside them: fixlog/ (the sessions' FIX message files, a private directory) and
+        # the surveillance process's alerts file (its -wal/-shm while it writes) and its log
+        theirs = {p.name for p in jdir.iterdir() if p.name.startswith("surveillance.db")}
+        assert {"surveillance.db", "surveillance.db.log"} <= theirs
+        assert {p.name for p in jdir.iterdir()} - theirs == {*names, "fixlog"}
         modes = {p.name: p.stat().st_mode & 0o777 for p in jdir.iterdir()}
-        assert modes == dict.fromkeys(names, 0o600)
+        assert modes == {**dict.fromkeys(names | theirs, 0o600), "fixlog": 0o700}
     finally:
         assert venue.terminate() == 0
-    assert all(p.stat().st_mode & 0o777 == 0o600 for p in jdir.iterdir())
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in jdir.iterdir() if p.is_file())
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in (jdir / "fixlog").iterdir())
 
 
 @pytest.mark.parametrize(("name", "mode"), [("venue.db", 0o644), ("venue.db.lock", 0o640)])

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from tests.journal.standin import Add, StandInEngine
 from venue.clock import ManualClock
@@ -327,8 +328,12 @@ async def test_a_failing_listener_does_not_fail_submit_or_the_commit_loop(db_pat
     def boom() -> None:
         raise RuntimeError("listener bug")
 
+    def failing_subscriber(seq: int, ts: int, cmd: Any, events: Any) -> None:
+        raise RuntimeError("subscriber bug")
+
     seqr.add_pressure_listener(boom, boom)
     released: list[int] = []
+    seqr.subscribe(failing_subscriber)
     seqr.subscribe(lambda seq, ts, cmd, events: released.append(seq))
     seqr.after_commit(boom)
     await seqr.start()
@@ -339,5 +344,37 @@ async def test_a_failing_listener_does_not_fail_submit_or_the_commit_loop(db_pat
     seqr.submit(Add(amount=1))
     await _flushed(seqr)
     assert released == [1, 2, 3]
+    await seqr.stop()
+    await journal.close()
+
+
+async def test_a_failing_subscriber_never_silences_the_later_ones(db_path: Path) -> None:
+    """Every subscriber of a command gets it, whichever raises; each failure is logged with
+    the command's seq (DESIGN rule 7: a failing subscriber is isolated and logged)."""
+    journal = await _open(db_path)
+    seqr = _seq(ManualClock(), journal)
+    got: dict[str, list[int]] = {"first": [], "last": []}
+
+    def first(seq: int, ts: int, cmd: Any, events: Any) -> None:
+        got["first"].append(seq)
+
+    def raises_on_two(seq: int, ts: int, cmd: Any, events: Any) -> None:
+        if seq == 2:
+            raise RuntimeError("subscriber bug")
+
+    def last(seq: int, ts: int, cmd: Any, events: Any) -> None:
+        got["last"].append(seq)
+
+    for fn in (first, raises_on_two, last):
+        seqr.subscribe(fn)
+    await seqr.start()
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(3):
+            seqr.submit(Add(amount=1))
+        await _flushed(seqr)
+    assert got == {"first": [1, 2, 3], "last": [1, 2, 3]}
+    failures = [e for e in logs if e["event"] == "sequencer_subscriber_failed"]
+    assert [e["seq"] for e in failures] == [2]
+    assert "raises_on_two" in failures[0]["subscriber"]
     await seqr.stop()
     await journal.close()

@@ -196,6 +196,28 @@ async def test_mass_status_and_mass_cancel(venue_factory: VenueFactory, traders:
     )
 
 
+async def test_mass_cancel_with_an_account_cancels_only_that_accounts_orders(
+    venue_factory: VenueFactory, traders: Traders
+) -> None:
+    """RoE section 6: Account (1) filters an OrderMassCancelRequest (it used to be refused by
+    the dictionary with 35=3 373=2 before the venue read it)."""
+    venue = await venue_factory()
+    alpha = await logged_on(traders, venue.port, "ALPHA-MM")
+    for cl_ord_id, account in (("k1", "ALPHA-1"), ("k2", "ALPHA-2"), ("k3", "ALPHA-1")):
+        await alpha.new_order(cl_ord_id, "1", "1", "59000", t1=account)
+        assert (await alpha.expect(b"8")).get(39) == b"0"
+    now = format_utc_timestamp(time.time_ns())
+    await alpha.send(b"q", [(11, b"m1"), (530, b"7"), (1, b"ALPHA-1"), (60, now)])
+    cancels = [await alpha.expect(b"8") for _ in range(2)]
+    assert sorted((c.get(11), c.get(150), c.get(1)) for c in cancels) == [
+        (b"k1", b"4", b"ALPHA-1"),
+        (b"k3", b"4", b"ALPHA-1"),
+    ]
+    report = await alpha.expect(b"r")
+    assert (report.get(531), report.get(533)) == (b"7", b"2")
+    assert [o.cl_ord_id for o in venue.sequencer.engine.by_session["ALPHA-MM"].values()] == ["k2"]
+
+
 async def test_security_list(venue_factory: VenueFactory, traders: Traders) -> None:
     venue = await venue_factory()
     alpha = await logged_on(traders, venue.port, "ALPHA-MM")

@@ -203,7 +203,10 @@ def run_venue(
         sessions=args.sessions,
         synchronous=sync,
         marketdata_port=md.getsockname()[1] if md else None,
+        surveillance=not args.no_surveillance,
         busy_poll_us=args.busy_poll_us,
+        metrics=args.metrics,
+        fixlog=args.fixlog,
     )
     venue = VenueProcess(
         config,
@@ -369,6 +372,15 @@ def main(argv: list[str] | None = None) -> int:
         "--floor", action="store_true", help="also drive floor.py, without and with a commit"
     )
     parser.add_argument("--no-marketdata", action="store_true", help="venue without its feed")
+    parser.add_argument(
+        "--no-metrics", dest="metrics", action="store_false", help="venue without [metrics]"
+    )
+    parser.add_argument(
+        "--no-fixlog", dest="fixlog", action="store_false", help="venue without its FIX log"
+    )
+    parser.add_argument(
+        "--no-surveillance", action="store_true", help="venue without its surveillance task"
+    )
     parser.add_argument(
         "--busy-poll-us", type=int, default=0, help="venue's gateway.busy_poll_us (0: off)"
     )

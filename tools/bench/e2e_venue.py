@@ -41,6 +41,9 @@ def write_setup(
     marketdata_port: int | None,
     stage_every: int = 0,
     busy_poll_us: int = 0,
+    metrics: bool = True,
+    fixlog: bool = True,
+    surveillance: bool = True,
 ) -> tuple[Path, list[tuple[str, Ed25519PrivateKey]]]:
     """venue.toml + sessions/*.toml in `directory`; returns (config, [(comp_id, key)])."""
     text = (ROOT / "venue" / "default.toml").read_text()
@@ -56,6 +59,10 @@ def write_setup(
         text = text.replace("port = 9900", f"port = {marketdata_port}")
     text = text.replace("rerequest_port = 9901", "rerequest_port = 0")
     text = text.replace("snapshot_port = 9902", "snapshot_port = 0")
+    text = text.replace("port = 9903", "port = 0")  # metrics: an ephemeral port
+    for table, on in (("metrics", metrics), ("fixlog", fixlog)):
+        head, sep, rest = text.partition(f"[{table}]")
+        text = head + sep + rest.replace("enabled = true", f"enabled = {str(on).lower()}", 1)
     sessions_dir = directory / "sessions"
     sessions_dir.mkdir(exist_ok=True)
     text = text.replace('# sessions_dir = "sessions"', f'sessions_dir = "{sessions_dir}"')
@@ -87,6 +94,8 @@ def write_setup(
             "[throttle]\nmessages_per_second = 10000000\nburst = 20000000\nabuse_seconds = 60\n"
         )
         creds.append((comp_id, key))
+    if not surveillance:  # the venue without its surveillance subscriber (to measure its cost)
+        text += "\n[surveillance]\nenabled = false\n"
     config = directory / "venue.toml"
     config.write_text(text)
     return config, creds

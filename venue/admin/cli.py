@@ -8,6 +8,21 @@ document on stdout). Destructive actions (session logout/disconnect/disable/rese
 rotate-key, cancel-all, instrument halt, account withdraw) ask for confirmation on a terminal
 and need `--yes` otherwise: without a terminal nothing ever prompts.
 
+Examples (global options such as --json, --yes, --socket may come anywhere):
+    venue-admin status
+    venue-admin sessions
+    venue-admin session show ALPHA-MM
+    venue-admin instrument list
+    venue-admin instrument halt BTC-PERP --yes
+    venue-admin instrument resume BTC-PERP
+    venue-admin cancel-all --firm ALPHA --yes
+    venue-admin account show ALPHA-1 --json
+    venue-admin orders --firm ALPHA --instrument BTC-PERP
+    venue-admin book BTC-PERP --firm ALPHA
+    venue-admin trades --instrument BTC-PERP
+    venue-admin insurance-fund
+    venue-admin audit --by alice
+
 Exit status:
     0  done
     1  internal error (a bug in the venue or the CLI; see the venue log)
@@ -39,6 +54,8 @@ import sys
 from collections.abc import Sequence
 
 from venue.admin import commands as c
+from venue.admin import compliance, custody_cli
+from venue.admin.argv import globals_anywhere
 from venue.admin.context import (
     EXIT_DIVERGED,
     EXIT_FORBIDDEN,
@@ -76,19 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="venue-admin",
         description="Operate a running venue.",
-        epilog=doc[doc.index("Exit status:") : doc.index("Every state-changing")],
+        epilog=doc[doc.index("Examples") : doc.index("Every state-changing")],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--socket",
-        help="the admin socket (default: from --config, "
-        "$VENUE_ADMIN_SOCKET, or var/venue-admin.sock)",
-    )
-    p.add_argument("--config", help="venue.toml (socket, journal and sessions_dir)")
-    p.add_argument("--json", action="store_true", help="JSON on stdout for scripts")
-    p.add_argument("--yes", "-y", action="store_true", help="confirm destructive actions")
-    p.add_argument("--operator", help="your name, recorded with the OS user")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the venue")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("status", help="uptime, journal, sessions, instruments").set_defaults(
@@ -97,8 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser(
         "failover", help="replicated venue: the primary steps down, the standby promotes"
     )
-    # `venue-admin failover --yes` as well as `venue-admin --yes failover`
-    sp.add_argument("--yes", "-y", action="store_true", default=argparse.SUPPRESS)
+    # `venue-admin failover --yes` as well: every global option is accepted anywhere (argv.py)
     sp.set_defaults(func=c.cmd_failover)
     sub.add_parser("sessions", help="every session's state").set_defaults(func=c.cmd_sessions)
 
@@ -196,12 +202,43 @@ def build_parser() -> argparse.ArgumentParser:
         sp = acc.add_parser(verb, help=f"{verb} an amount in USD")
         sp.add_argument("account")
         sp.add_argument("amount")
+        if verb == "withdraw":
+            sp.add_argument("--to", help="address (with custody: an approved request)")
         sp.set_defaults(func=fn)
+    sp = acc.add_parser("margin-mode", help="isolated or cross margin in one instrument")
+    sp.add_argument("account")
+    sp.add_argument("symbol")
+    sp.add_argument("mode", choices=["isolated", "cross"])
+    sp.set_defaults(func=c.cmd_account_margin_mode)
+    sp = acc.add_parser(
+        "isolated-margin", help="add (+N) or remove (-N) USD of an isolated position's margin"
+    )
+    sp.add_argument("account")
+    sp.add_argument("symbol")
+    sp.add_argument("amount", help="+N adds, -N removes (USD)")
+    sp.set_defaults(func=c.cmd_account_isolated_margin)
     sp = sub.add_parser("positions", help="open positions")
     sp.add_argument("--account")
     sp.add_argument("--instrument")
     sp.set_defaults(func=c.cmd_positions)
-    sub.add_parser("insurance-fund").set_defaults(func=c.cmd_insurance_fund)
+    sp = sub.add_parser("orders", help="open orders (filters combine)")
+    for opt in ("--firm", "--account", "--session", "--instrument"):
+        sp.add_argument(opt)
+    sp.add_argument("--limit", type=int, default=1000)
+    sp.set_defaults(func=c.cmd_orders)
+    sp = sub.add_parser("book", help="book depth of an instrument by price level")
+    sp.add_argument("symbol")
+    sp.add_argument("--depth", type=int, default=10, help="levels per side")
+    sp.add_argument("--firm", help="mark this firm's own orders")
+    sp.set_defaults(func=c.cmd_book)
+    sp = sub.add_parser("trades", help="recent trades (since the venue started), newest first")
+    sp.add_argument("--account")
+    sp.add_argument("--instrument")
+    sp.add_argument("--limit", type=int, default=50)
+    sp.set_defaults(func=c.cmd_trades)
+    sub.add_parser("insurance-fund", help="the insurance fund's balance").set_defaults(
+        func=c.cmd_insurance_fund
+    )
 
     jr = sub.add_parser("journal", help="journal tools").add_subparsers(
         dest="journal_command", required=True
@@ -214,17 +251,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     snap.add_parser("now", help="take a snapshot now").set_defaults(func=c.cmd_snapshot_now)
     sp = sub.add_parser("audit", help="the admin actions on record")
-    sp.add_argument("--by", help="operator (exact, or the OS user part)")
+    sp.add_argument(
+        "--by", help="operator: exact (root/alice), its OS user (root) or its name (alice)"
+    )
     sp.add_argument("--action", help="action name or prefix (session., cancel_all, ...)")
     sp.add_argument("--since", help="ISO-8601 UTC time")
     sp.add_argument("--until", help="ISO-8601 UTC time")
     sp.add_argument("--db", help="journal database (default: the running venue's)")
     sp.set_defaults(func=c.cmd_audit)
+    compliance.register(sub)
+    custody_cli.register(sub)
     sp = sub.add_parser("top", help="live view of sessions, books and the journal")
     sp.add_argument("--iterations", type=int, default=0, help="stop after N refreshes (0: never)")
     sp.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
     sp.set_defaults(func=c.cmd_top)
+    globals_anywhere(p, _global_options)
     return p
+
+
+def _global_options(p: argparse.ArgumentParser, default: object) -> None:
+    """The options every command accepts, before or after its name (`venue.admin.argv`)."""
+
+    def d(own: object) -> object:
+        return own if default is None else default
+
+    p.add_argument(
+        "--socket",
+        default=d(None),
+        help="the admin socket (default: from --config, "
+        "$VENUE_ADMIN_SOCKET, or var/venue-admin.sock)",
+    )
+    p.add_argument(
+        "--config", default=d(None), help="venue.toml (socket, journal and sessions_dir)"
+    )
+    p.add_argument(
+        "--json", action="store_true", default=d(False), help="JSON on stdout for scripts"
+    )
+    p.add_argument(
+        "--yes", "-y", action="store_true", default=d(False), help="confirm destructive actions"
+    )
+    p.add_argument("--operator", default=d(None), help="your name, recorded with the OS user")
+    p.add_argument("--timeout", type=float, default=d(30.0), help="seconds to wait for the venue")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from venue.admin import render
+from venue import display
+from venue.admin import render, tables
 from venue.admin.context import (
     EXIT_DIVERGED,
     EXIT_FORBIDDEN,
@@ -78,7 +79,7 @@ def _show_venue(s: dict[str, Any]) -> None:
                 f"{len(s['sessions']['logged_on'])} of "
                 f"{s['sessions']['configured']}: {', '.join(s['sessions']['logged_on']) or '-'}",
             ),
-            ("insurance fund", f"{fund['usd']} USD" if fund else "-"),
+            ("insurance fund", display.money(fund["usd"]) if fund else "-"),
         ],
     )
     _show_instruments(s["instruments"])
@@ -175,10 +176,15 @@ def _session_action(op: str, verb: str, destructive: bool) -> Callable[[Ctx], in
     def run(ctx: Ctx) -> int:
         if destructive:
             ctx.confirm(f"{verb} session {ctx.args.name}")
-        ctx.out(ctx.call(op, name=ctx.args.name), done)
+        ctx.out(ctx.call(op, name=ctx.args.name), _session_done)
         return EXIT_OK
 
     return run
+
+
+def _session_done(value: dict[str, Any]) -> None:
+    """What happened, in words (`result`, the gateway's raw answer, is for --json)."""
+    render.print_kv("done", [(k, v) for k, v in value.items() if k != "result"])
 
 
 def cmd_session_set_seq(ctx: Ctx) -> int:
@@ -190,7 +196,7 @@ def cmd_session_set_seq(ctx: Ctx) -> int:
         ctx.call(
             "session.set_seq", name=a.name, next_in=a.next_in, next_out=a.next_out, force=a.force
         ),
-        done,
+        _session_done,
     )
     return EXIT_OK
 
@@ -276,10 +282,7 @@ def cmd_cancel_all(ctx: Ctx) -> int:
     return EXIT_OK
 
 
-def _show_instruments(rows: list[dict[str, Any]]) -> None:
-    cols = ["symbol", "kind", "state", "ref_price", "best_bid", "best_ask", "live_orders"]
-    cols += ["expiry", "strike", "put_call"]
-    render.print_table("instruments", cols, [[r[c] for c in cols] for r in rows])
+_show_instruments = tables.show_instruments
 
 
 def cmd_instrument_list(ctx: Ctx) -> int:
@@ -356,29 +359,13 @@ def cmd_index_set(ctx: Ctx) -> int:
     return EXIT_OK
 
 
-def _show_rows(title: str) -> Callable[[Any], None]:
-    def show(rows: Any) -> None:
-        rows = rows if isinstance(rows, list) else [rows]
-        if not rows:
-            render.emit(f"{title}: none")
-            return
-        if not all(isinstance(r, dict) for r in rows):
-            render.emit(f"{title}: {rows}")
-            return
-        # nested values (an account's raw integer `units`) belong to --json, not to a table cell
-        cols = [c for c, v in rows[0].items() if not isinstance(v, dict | list)]
-        render.print_table(title, cols, [[r.get(c) for c in cols] for r in rows])
-
-    return show
-
-
 def cmd_account_list(ctx: Ctx) -> int:
-    ctx.out(ctx.call("account.list"), _show_rows("accounts"))
+    ctx.out(ctx.call("account.list"), lambda rows: tables.show_accounts("accounts", rows))
     return EXIT_OK
 
 
 def cmd_account_show(ctx: Ctx) -> int:
-    ctx.out(ctx.call("account.show", account=ctx.args.account), _show_rows("account"))
+    ctx.out(ctx.call("account.show", account=ctx.args.account), tables.show_account)
     return EXIT_OK
 
 
@@ -390,19 +377,65 @@ def cmd_account_deposit(ctx: Ctx) -> int:
 
 def cmd_account_withdraw(ctx: Ctx) -> int:
     a = ctx.args
-    ctx.confirm(f"withdraw {a.amount} USD from {a.account}")
-    ctx.out(ctx.call("account.withdraw", account=a.account, amount=a.amount), done)
+    to = {"to": a.to} if a.to else {}
+    ctx.confirm(f"withdraw {a.amount} USD from {a.account}" + (f" to {a.to}" if a.to else ""))
+    ctx.out(ctx.call("account.withdraw", account=a.account, amount=a.amount, **to), done)
+    return EXIT_OK
+
+
+def cmd_account_margin_mode(ctx: Ctx) -> int:
+    a = ctx.args
+    ctx.out(ctx.call("account.margin_mode", account=a.account, symbol=a.symbol, mode=a.mode), done)
+    return EXIT_OK
+
+
+def cmd_account_isolated_margin(ctx: Ctx) -> int:
+    a = ctx.args
+    answer = ctx.call(
+        "account.isolated_margin", account=a.account, symbol=a.symbol, amount=a.amount
+    )
+    ctx.out(answer, done)
     return EXIT_OK
 
 
 def cmd_positions(ctx: Ctx) -> int:
     rows = ctx.call("positions", account=ctx.args.account, symbol=ctx.args.instrument)
-    ctx.out(rows, _show_rows("positions"))
+    ctx.out(rows, tables.show_positions)
+    return EXIT_OK
+
+
+def cmd_orders(ctx: Ctx) -> int:
+    a = ctx.args
+    rows = ctx.call(
+        "orders",
+        firm=a.firm,
+        account=a.account,
+        session=a.session,
+        symbol=a.instrument,
+        limit=a.limit,
+    )
+    ctx.out(rows, tables.show_orders)
+    return EXIT_OK
+
+
+def cmd_book(ctx: Ctx) -> int:
+    a = ctx.args
+    ctx.out(ctx.call("book", symbol=a.symbol, depth=a.depth, firm=a.firm), tables.show_book)
+    return EXIT_OK
+
+
+def cmd_trades(ctx: Ctx) -> int:
+    a = ctx.args
+    rows = ctx.call("trades", account=a.account, symbol=a.instrument, limit=a.limit)
+    ctx.out(rows, tables.show_trades)
     return EXIT_OK
 
 
 def cmd_insurance_fund(ctx: Ctx) -> int:
-    ctx.out(ctx.call("insurance_fund"), lambda f: render.print_kv("insurance fund", f.items()))
+    ctx.out(
+        ctx.call("insurance_fund"),
+        lambda f: render.print_kv("insurance fund", [("balance", display.money(f["usd"]))]),
+    )
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from venue import display
 from venue.admin import render
 from venue.admin.client import AdminClient, AdminForbidden, AdminUnavailable
 from venue.admin.protocol import ErrorCode, Response
@@ -124,6 +125,16 @@ def result(response: Response) -> Any:
     raise Fail(_EXIT_FOR.get(err.code, EXIT_INTERNAL), f"{err.code}: {err.message}")
 
 
+_INTERNAL = frozenset({"units", "ticks"})  # the core's integers: for --json, not for people
+
+
 def done(value: Any) -> None:
-    pairs = [(k, v) for k, v in value.items()] if isinstance(value, dict) else [("result", value)]
+    if not isinstance(value, dict):
+        render.print_kv("done", [("result", value)])
+        return
+    pairs = [
+        (k, display.money(v) if k == "amount" else v)
+        for k, v in value.items()
+        if k not in _INTERNAL
+    ]
     render.print_kv("done", pairs)

@@ -19,20 +19,22 @@ import msgspec
 
 from venue.core import Command
 from venue.journal import Journal, JournalError
+from venue.journal.rows import scan_all
 from venue.journal.verify import Diverged, verify
 
 __all__ = ["AuditFilter", "parse_time", "read_audit", "verify_journal"]
 
 
 class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
-    operator: str | None = None  # exact operator, or its OS-user part ("root" matches "root/x")
+    # exact operator ("root/alice"), or one of its parts: the OS user ("root") or the name
+    # given with --operator ("alice")
+    operator: str | None = None
     action: str | None = None  # exact action or a prefix ("session." matches all session ones)
     since_ns: int | None = None
     until_ns: int | None = None
 
     def matches(self, operator: str, action: str, ts: int) -> bool:
-        user = operator.split("/", maxsplit=1)[0]
-        if self.operator is not None and self.operator not in (operator, user):
+        if self.operator is not None and self.operator not in (operator, *operator.split("/")):
             return False
         if self.action is not None and not action.startswith(self.action):
             return False
@@ -74,7 +76,7 @@ async def read_audit(path: str, flt: AuditFilter) -> list[dict[str, Any]]:
 
     journal = await Journal.open(path, create=False, readonly=True)
     try:
-        await journal.scan(0, on_chunk)
+        await scan_all(journal, on_chunk)
     finally:
         await journal.close()
     return out

@@ -33,8 +33,17 @@ from typing import Any, Protocol
 import msgspec
 
 from venue.admin.archiving import Archiving
+from venue.admin.margin import (
+    IsolatedMarginArgs,
+    MarginModeArgs,
+    explain,
+    isolated_flag,
+    signed_units,
+)
+from venue.admin.ops_views import ViewOps
 from venue.admin.options import AddOptionsError, new_series, set_iv_command
-from venue.admin.protocol import ErrorCode
+from venue.admin.protocol import ErrorCode, OpError
+from venue.admin.tape import Tape
 from venue.admin.views import (
     account_row,
     instrument_figures,
@@ -45,11 +54,13 @@ from venue.admin.views import (
 from venue.config import ConfigError, SessionConfig, load_session_file
 from venue.core.commands import (
     AddInstrument,
+    AdjustIsolatedMargin,
     Deposit,
     Halt,
     RecordAdminAction,
     Resume,
     SetIndexPrice,
+    SetMarginMode,
     Withdraw,
 )
 from venue.core.types import MONEY_SCALE
@@ -61,13 +72,6 @@ from venue.sequencer import Sequencer, SequencerStopped
 __all__ = ["AdminOps", "KillSwitch", "OpError", "SessionControl"]
 
 _log = get_logger("venue.admin")
-
-
-class OpError(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class SessionControl(Protocol):
@@ -235,6 +239,7 @@ class AdminOps:
         mono_ns: Callable[[], int],
         snapshot_now: Callable[[], int] | None = None,
         started_ns: int | None = None,
+        tape: Tape | None = None,
         replication: ReplicationOps | None = None,
         history: Callable[[], dict[str, object]] | None = None,
     ) -> None:
@@ -252,7 +257,7 @@ class AdminOps:
         self.action_commit_ns = 0  # the last admin action: submit to durable
         self._waiting: set[asyncio.Future[None]] = set()
         sequencer.on_failure(self._on_journal_failure)
-        self._ops: dict[str, tuple[type[_Args], Handler]] = {
+        self._ops: dict[str, tuple[type[msgspec.Struct], Handler]] = {
             "ping": (_NoArgs, self._ping),
             "status": (_NoArgs, self._status),
             "top": (_NoArgs, self._top),
@@ -267,7 +272,6 @@ class AdminOps:
             "session.set_seq": (_SetSeq, self._session_set_seq),
             "session.reload": (_Name, self._session_reload),
             "cancel_all": (_CancelAll, self._cancel_all),
-            "instrument.list": (_NoArgs, self._instrument_list),
             "instrument.show": (_Symbol, self._instrument_show),
             "instrument.halt": (_Symbol, self._instrument_halt),
             "instrument.resume": (_Symbol, self._instrument_resume),
@@ -278,13 +282,23 @@ class AdminOps:
             "account.show": (_Account, self._account_show),
             "account.deposit": (_Amount, self._account_deposit),
             "account.withdraw": (_Amount, self._account_withdraw),
+            "account.margin_mode": (MarginModeArgs, self._account_margin_mode),
+            "account.isolated_margin": (IsolatedMarginArgs, self._account_isolated_margin),
             "positions": (_Positions, self._positions),
             "insurance_fund": (_NoArgs, self._insurance_fund),
             "snapshot.now": (_NoArgs, self._snapshot),
             "journal.adopt_archive": (_Archive, self._adopt_archive),
             "failover": (_NoArgs, self._failover),
         }
+        # open orders, book depth, instruments with market numbers, recent trades
+        views = ViewOps(sequencer.engine, tape, self._session_names)
+        self._ops.update(views.table())
         self._archiving = Archiving(sequencer, self._committed)
+
+    def add_op(self, name: str, args: type[_Args], handler: Handler) -> None:
+        """Register or replace an operation (`venue.admin.custody_ops` replaces
+        `account.withdraw` when custody is configured)."""
+        self._ops[name] = (args, handler)
 
     @property
     def op_names(self) -> list[str]:
@@ -306,6 +320,11 @@ class AdminOps:
             raise OpError(ErrorCode.UNAVAILABLE, str(exc)) from None
 
     # -- plumbing -------------------------------------------------------------------------------
+
+    def _session_names(self) -> list[str]:
+        if self.sessions is None:
+            return []
+        return [str(s["name"]) for s in self.sessions.session_status()]
 
     def _gateway(self) -> SessionControl:
         if self.sessions is None:
@@ -462,9 +481,6 @@ class AdminOps:
         gw = self._gateway()
         return self._session(a.name, lambda: gw.session_detail(a.name))
 
-    async def _instrument_list(self, _a: _NoArgs, _op: str) -> Any:
-        return instrument_rows(self.sequencer.engine)
-
     async def _instrument_show(self, a: _Symbol, _op: str) -> Any:
         self._market(a.symbol)
         return instrument_figures(self.sequencer.engine, a.symbol)
@@ -479,7 +495,10 @@ class AdminOps:
         return [self._account(name) for name in list(self.sequencer.engine.accounts)]
 
     async def _account_show(self, a: _Account, _op: str) -> Any:
-        return self._account(a.account)
+        row = self._account(a.account)
+        engine = self.sequencer.engine
+        row["positions"] = position_rows(engine, [a.account], list(engine.markets))
+        return row
 
     async def _positions(self, a: _Positions, _op: str) -> Any:
         engine = self.sequencer.engine
@@ -497,44 +516,71 @@ class AdminOps:
     # -- actions --------------------------------------------------------------------------------
 
     async def _session_action(
-        self, name: str, operator: str, action: str, fn: Callable[[], Any]
+        self,
+        name: str,
+        operator: str,
+        action: str,
+        fn: Callable[[], Any],
+        outcome: Callable[[Any], str] = str,
     ) -> Any:
+        """Run a gateway action. `result` is the gateway's raw return (scripts read it; for
+        enable/disable it is the previous setting), `outcome` says in words what happened."""
         await self.sequencer.wait_ready()
         result = self._session(name, fn)
         seq = self._record(operator, action, session=name, result=result)
         self.action_commit_ns = await self._committed()
-        return {"session": name, "result": result, "audit_seq": seq}
+        return {"session": name, "result": result, "outcome": outcome(result), "audit_seq": seq}
 
     async def _session_logout(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         text = f"logged out by {operator}"
         return await self._session_action(
-            a.name, operator, "session.logout", lambda: gw.logout_session(a.name, text)
+            a.name,
+            operator,
+            "session.logout",
+            lambda: gw.logout_session(a.name, text),
+            lambda sent: "Logout sent" if sent else "not connected: nothing to log out",
         )
 
     async def _session_disconnect(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         why = f"disconnected by {operator}"
         return await self._session_action(
-            a.name, operator, "session.disconnect", lambda: gw.disconnect_session(a.name, why)
+            a.name,
+            operator,
+            "session.disconnect",
+            lambda: gw.disconnect_session(a.name, why),
+            lambda cut: "disconnected" if cut else "not connected: nothing to disconnect",
         )
 
     async def _session_enable(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         return await self._session_action(
-            a.name, operator, "session.enable", lambda: gw.set_session_enabled(a.name, True)
+            a.name,
+            operator,
+            "session.enable",
+            lambda: gw.set_session_enabled(a.name, True),
+            lambda before: "already enabled" if before else "enabled",
         )
 
     async def _session_disable(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         return await self._session_action(
-            a.name, operator, "session.disable", lambda: gw.set_session_enabled(a.name, False)
+            a.name,
+            operator,
+            "session.disable",
+            lambda: gw.set_session_enabled(a.name, False),
+            lambda before: "disabled" if before else "already disabled",
         )
 
     async def _session_reset(self, a: _Name, operator: str) -> Any:
         gw = self._gateway()
         return await self._session_action(
-            a.name, operator, "session.reset", lambda: gw.reset_session(a.name)
+            a.name,
+            operator,
+            "session.reset",
+            lambda: gw.reset_session(a.name),
+            lambda _: "sequence numbers reset: next in 1, next out 1",
         )
 
     async def _session_unlock(self, a: _Name, operator: str) -> Any:
@@ -554,6 +600,7 @@ class AdminOps:
             lambda: gw.set_session_seqs(
                 a.name, next_in=a.next_in, next_out=a.next_out, force=a.force
             ),
+            lambda seqs: f"next in {seqs[0]}, next out {seqs[1]}",
         )
         next_in, next_out = out["result"]
         out["result"] = {"next_in": next_in, "next_out": next_out, "forced": a.force}
@@ -571,7 +618,11 @@ class AdminOps:
         if cfg.name != a.name:
             raise OpError(ErrorCode.REFUSED, f"{source} now names session {cfg.name!r}")
         return await self._session_action(
-            a.name, operator, "session.reload", lambda: gw.reload_session_config(cfg)
+            a.name,
+            operator,
+            "session.reload",
+            lambda: gw.reload_session_config(cfg),
+            lambda changed: f"applied: {', '.join(changed)}" if changed else "no change",
         )
 
     async def _cancel_all(self, a: _CancelAll, operator: str) -> Any:
@@ -663,6 +714,7 @@ class AdminOps:
         return int(units)
 
     async def _account_deposit(self, a: _Amount, operator: str) -> Any:
+        self._account(a.account)  # NOT_FOUND, as documented, not the engine's refusal
         units = self._units(a.amount)
         cmd = Deposit(account=a.account, amount=units, operator=operator)
         return await self._engine_action(
@@ -670,10 +722,53 @@ class AdminOps:
         )
 
     async def _account_withdraw(self, a: _Amount, operator: str) -> Any:
+        self._account(a.account)
         units = self._units(a.amount)
         cmd = Withdraw(account=a.account, amount=units, operator=operator)
         return await self._engine_action(
             operator, "account.withdraw", cmd, account=a.account, amount=a.amount, units=units
+        )
+
+    async def _margin_action(self, operator: str, action: str, cmd: Any, **detail: Any) -> Any:
+        """An account margin command (venue.admin.margin): refusals explained in words."""
+        if cmd.account not in self.sequencer.engine.accounts:
+            raise OpError(ErrorCode.NOT_FOUND, f"unknown account {cmd.account!r}")
+        self._market(cmd.symbol)
+        try:
+            return await self._engine_action(operator, action, cmd, **detail)
+        except OpError as exc:
+            reason = exc.message.split(": ", 1)[-1].split(" ", 1)[0]
+            why = explain(action, reason, cmd.symbol)
+            raise OpError(exc.code, f"{exc.message}: {why}" if why else exc.message) from None
+
+    async def _account_margin_mode(self, a: MarginModeArgs, operator: str) -> Any:
+        try:
+            isolated = isolated_flag(a.mode)
+        except ValueError as exc:
+            raise OpError(ErrorCode.BAD_ARGS, str(exc)) from None
+        cmd = SetMarginMode(
+            account=a.account, symbol=a.symbol, isolated=isolated, operator=operator
+        )
+        return await self._margin_action(
+            operator, "account.margin_mode", cmd, account=a.account, symbol=a.symbol, mode=a.mode
+        )
+
+    async def _account_isolated_margin(self, a: IsolatedMarginArgs, operator: str) -> Any:
+        try:
+            units = signed_units(a.amount)
+        except ValueError as exc:
+            raise OpError(ErrorCode.BAD_ARGS, str(exc)) from None
+        cmd = AdjustIsolatedMargin(
+            account=a.account, symbol=a.symbol, amount=units, operator=operator
+        )
+        return await self._margin_action(
+            operator,
+            "account.isolated_margin",
+            cmd,
+            account=a.account,
+            symbol=a.symbol,
+            amount=a.amount,
+            units=units,
         )
 
     async def _snapshot(self, _a: _NoArgs, operator: str) -> Any:

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_LINE",
     "ErrorCode",
     "ErrorInfo",
+    "OpError",
     "Request",
     "Response",
     "decode_request",
@@ -48,6 +49,15 @@ class ErrorCode(enum.StrEnum):
     FORBIDDEN = "forbidden"  # the peer's uid may not use the socket
     UNAVAILABLE = "unavailable"  # journal failed, venue stopping, feature not wired
     INTERNAL = "internal"  # a bug: logged by the server with a traceback
+
+
+class OpError(Exception):
+    """An operation's answer for anything the operator can fix: `code` and one line."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class Request(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

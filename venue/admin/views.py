@@ -180,6 +180,8 @@ def _position_row(engine: Engine, view: PositionView) -> dict[str, Any]:
         "mark_price": price_text(view.mark_price, tick),
         "liquidation_price": fraction_price(view.liquidation_price, tick),
         "isolated": view.isolated,
+        "tick_size": tick,  # for people's tables (venue.admin.tables)
+        "lot_size": inst.lot_size,
     }
     for f in _POSITION_MONEY:
         row[f] = money_text(getattr(view, f))

@@ -17,8 +17,10 @@ from venue.core.types import Instrument, OrdType, Side, StpMode, TimeInForce
 __all__ = [
     "AddAccount",
     "AddInstrument",
+    "AdjustIsolatedMargin",
     "ApplyFunding",
     "CancelOrder",
+    "CancelSessionOrders",
     "Command",
     "Deposit",
     "ExpireInstrument",
@@ -119,6 +121,16 @@ class MassCancel(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=
     operator: str = ""
 
 
+class CancelSessionOrders(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Cancel every resting order entered through any of `sessions`, in one command: cancel
+    on disconnect for the sessions that did not log on again after a venue restart."""
+
+    ts: int = 0
+    sessions: list[str]
+
+
 class ExpireOrders(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
     """Cancel GTD orders with `expire_ts <= ts`, and all Day orders if `include_day`."""
 
@@ -213,6 +225,21 @@ class SetMarginMode(msgspec.Struct, frozen=True, kw_only=True, array_like=True, 
     account: str
     symbol: str
     isolated: bool
+    operator: str = ""
+
+
+class AdjustIsolatedMargin(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """Move `amount` money units from the account's balance into the isolated margin of its
+    position in `symbol` (`amount` < 0: back to the balance). Refused unless the position is
+    open and isolated, when adding more than the account has available, and when removing
+    more than is allocated or enough to leave the position below maintenance margin."""
+
+    ts: int = 0
+    account: str
+    symbol: str
+    amount: int
     operator: str = ""
 
 
@@ -319,6 +346,7 @@ Command = (
     | CancelOrder
     | ReplaceOrder
     | MassCancel
+    | CancelSessionOrders
     | ExpireOrders
     | AddInstrument
     | Halt
@@ -329,6 +357,7 @@ Command = (
     | Deposit
     | Withdraw
     | SetMarginMode
+    | AdjustIsolatedMargin
     | SetIndexPrice
     | SetMarkPrice
     | SetOptionMarks

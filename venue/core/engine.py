@@ -64,8 +64,10 @@ from venue.core.checks import check_state
 from venue.core.commands import (
     AddAccount,
     AddInstrument,
+    AdjustIsolatedMargin,
     ApplyFunding,
     CancelOrder,
+    CancelSessionOrders,
     Command,
     Deposit,
     ExpireInstrument,
@@ -100,10 +102,11 @@ from venue.core.instruments import (
     resume,
     set_reference_price,
 )
+from venue.core.isolated import adjust_isolated_margin
 from venue.core.ledger import Ledger
 from venue.core.liquidation import Liquidation
 from venue.core.matching import Matching
-from venue.core.orders import entry_refusal, expire_orders, mass_cancel
+from venue.core.orders import cancel_session_orders, entry_refusal, expire_orders, mass_cancel
 from venue.core.prices import Prices
 from venue.core.queries import Queries
 from venue.core.rejects import cancel_rejected, order_rejected
@@ -161,6 +164,7 @@ class Engine:
             CancelOrder: self._cancel_order,
             ReplaceOrder: self._replace_order,
             MassCancel: partial(mass_cancel, state),
+            CancelSessionOrders: partial(cancel_session_orders, state),
             ExpireOrders: partial(expire_orders, state),
             AddInstrument: partial(add_instrument, state),
             Halt: partial(halt, state),
@@ -171,6 +175,7 @@ class Engine:
             Deposit: ledger.deposit,
             Withdraw: ledger.withdraw,
             SetMarginMode: ledger.set_margin_mode,
+            AdjustIsolatedMargin: partial(adjust_isolated_margin, state, margin),
             SetIndexPrice: prices.set_index_price,
             SetMarkPrice: prices.set_mark_price,
             SetOptionMarks: prices.set_option_marks,

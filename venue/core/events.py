@@ -55,6 +55,7 @@ __all__ = [
     "InstrumentSettled",
     "InstrumentStateChanged",
     "InsuranceFundChanged",
+    "IsolatedMarginChanged",
     "LiquidationCompleted",
     "LiquidationStarted",
     "MarginModeSet",
@@ -314,6 +315,21 @@ class MarginModeSet(msgspec.Struct, frozen=True, kw_only=True, array_like=True, 
     operator: str
 
 
+class IsolatedMarginChanged(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """`delta` money units moved from `account`'s balance into the isolated margin of its
+    position in `symbol` (< 0: back); `margin` and `balance` are the results."""
+
+    ts: int
+    account: str
+    symbol: str
+    delta: int
+    margin: int
+    balance: int
+    operator: str
+
+
 class IndexPriceSet(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
     ts: int
     symbol: str
@@ -504,6 +520,7 @@ Event = (
     | AccountCommandRejected
     | BalanceChanged
     | MarginModeSet
+    | IsolatedMarginChanged
     | IndexPriceSet
     | MarkPriceSet
     | OptionMarksSet

@@ -1,6 +1,6 @@
 """Order entry's shared validation ladder (`entry_refusal`), and the commands that cancel many
-resting orders at once (`MassCancel`, `ExpireOrders`): plain functions of the engine state
-and the command.
+resting orders at once (`MassCancel`, `CancelSessionOrders`, `ExpireOrders`): plain functions
+of the engine state and the command.
 
 Invariants kept here:
 - New orders and replaces pass through the one ladder `entry_refusal` (RoE sections 5 and 6):
@@ -17,7 +17,7 @@ Invariants kept here:
 from __future__ import annotations
 
 from venue.core.book import Market, Order
-from venue.core.commands import ExpireOrders, MassCancel
+from venue.core.commands import CancelSessionOrders, ExpireOrders, MassCancel
 from venue.core.events import Event, MassCancelCompleted, MassCancelRejected
 from venue.core.state import EngineState
 from venue.core.types import (
@@ -29,7 +29,7 @@ from venue.core.types import (
     TimeInForce,
 )
 
-__all__ = ["entry_refusal", "expire_orders", "mass_cancel"]
+__all__ = ["cancel_session_orders", "entry_refusal", "expire_orders", "mass_cancel"]
 
 _GTD = TimeInForce.GTD
 _DAY = TimeInForce.DAY
@@ -118,6 +118,17 @@ def mass_cancel(state: EngineState, cmd: MassCancel) -> list[Event]:
             canceled_count=len(victims),
         )
     )
+    return events
+
+
+def cancel_session_orders(state: EngineState, cmd: CancelSessionOrders) -> list[Event]:
+    """Every resting order of the named sessions, canceled (`VENUE_RESTART`); nothing else."""
+    ts = cmd.ts
+    named = dict.fromkeys(cmd.sessions)  # a dict, not a set: only looked up, never iterated
+    victims = [o for o in state.orders.values() if o.session in named]
+    events: list[Event] = []
+    for o in victims:
+        state.cancel_resting(o, ts, CancelReason.VENUE_RESTART, "", events)
     return events
 
 

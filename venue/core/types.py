@@ -173,6 +173,7 @@ class CancelReason(enum.IntEnum):
     MASS_CANCEL = 7
     HALTED = 8  # unused: a halt keeps resting orders
     LIQUIDATION = 9  # the account is being liquidated (Liquidate cancels all its orders)
+    VENUE_RESTART = 10  # cancel on disconnect after a venue restart or failover (no Logon)
 
 
 class BalanceReason(enum.StrEnum):

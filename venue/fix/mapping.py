@@ -31,6 +31,7 @@ from venue.core.types import OrdType, StpMode, TimeInForce
 from venue.fix.codec import FixMessage, parse_utc_timestamp
 from venue.fix.mapping_num import (
     OFF_GRID,
+    TOO_LARGE,
     InstrumentSpec,
     InstrumentTable,
     Scale,
@@ -120,6 +121,17 @@ Decoded = (
     | Refusal
 )
 
+# Log codes of the refusals of a quantity or price that `Scale.to_units` did not convert.
+_QTY_CODE: dict[object, str] = {
+    OFF_GRID: "qty_off_lot",
+    TOO_LARGE: "qty_too_large",
+    None: "bad_qty",
+}
+_PRICE_CODE: dict[object, str] = {
+    OFF_GRID: "price_off_tick",
+    TOO_LARGE: "price_too_large",
+    None: "bad_price",
+}
 _MAX_TS = 2**63 - 1  # the journal (msgpack) holds signed 64-bit nanoseconds: until 2262
 # Enum members bound once: reading one off its class costs ~130 ns in Python 3.11.
 _DAY = TimeInForce.DAY
@@ -217,30 +229,14 @@ def decode_new_order_single(
         return _order_refusal(msg, "unknown_account", UNKNOWN_ACCOUNT, "session has no account")
     qty = spec.lot.to_units(qty_b)
     if type(qty) is not int:
-        if qty is OFF_GRID:
-            return _order_refusal(
-                msg,
-                "qty_off_lot",
-                INCORRECT_QTY,
-                f"OrderQty (38) is not a multiple of the lot size {spec.lot.text}",
-                account_b,
-            )
-        return _order_refusal(
-            msg, "bad_qty", INCORRECT_QTY, "OrderQty (38) is not a decimal", account_b
-        )
+        text = spec.lot.refusal_text("OrderQty (38)", qty)
+        return _order_refusal(msg, _QTY_CODE[qty], INCORRECT_QTY, text, account_b)
     price = 0
     if price_b is not None:
         p = spec.tick.to_units(price_b)
         if type(p) is not int:
-            if p is OFF_GRID:
-                return _order_refusal(
-                    msg,
-                    "price_off_tick",
-                    OTHER,
-                    f"Price (44) is not a multiple of the tick size {spec.tick.text}",
-                    account_b,
-                )
-            return _order_refusal(msg, "bad_price", OTHER, "Price (44) is not a decimal", account_b)
+            text = spec.tick.refusal_text("Price (44)", p)
+            return _order_refusal(msg, _PRICE_CODE[p], OTHER, text, account_b)
         price = p
         if ord_type is _MARKET:
             return _order_refusal(
@@ -405,21 +401,12 @@ def decode_replace(
         )
     qty = spec.lot.to_units(qty_b)
     if type(qty) is not int:
-        text = (
-            f"OrderQty (38) is not a multiple of the lot size {spec.lot.text}"
-            if qty is OFF_GRID
-            else "OrderQty (38) is not a decimal"
-        )
-        return _cancel_refusal(msg, "qty_off_lot" if qty is OFF_GRID else "bad_qty", 99, text, True)
+        text = spec.lot.refusal_text("OrderQty (38)", qty)
+        return _cancel_refusal(msg, _QTY_CODE[qty], 99, text, True)
     price = spec.tick.to_units(price_b)
     if type(price) is not int:
-        text = (
-            f"Price (44) is not a multiple of the tick size {spec.tick.text}"
-            if price is OFF_GRID
-            else "Price (44) is not a decimal"
-        )
-        code = "price_off_tick" if price is OFF_GRID else "bad_price"
-        return _cancel_refusal(msg, code, 99, text, True)
+        text = spec.tick.refusal_text("Price (44)", price)
+        return _cancel_refusal(msg, _PRICE_CODE[price], 99, text, True)
     return ReplaceOrder(
         session=ctx.session,
         firm=ctx.firm,

@@ -136,6 +136,7 @@ CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {
     CancelReason.MASS_CANCEL: b"canceled by mass cancel",
     CancelReason.HALTED: b"canceled: instrument halted",
     CancelReason.LIQUIDATION: b"canceled: account liquidated",
+    CancelReason.VENUE_RESTART: b"canceled on disconnect: no Logon after the venue restarted",
 }
 
 

@@ -64,7 +64,7 @@ OPEN_INTEREST = b"C"
 MARK_PRICE = b"x"  # the venue's own values (fix_specs/FIX44.xml, DICTIONARY.md)
 FUNDING_RATE = b"y"
 PREDICTED_FUNDING_RATE = b"z"
-# Options (RoE section 17): the risk monitor's Black-76 figures, each in 270.
+# Options (RoE section 18): the risk monitor's Black-76 figures, each in 270.
 MARK_IV = b"i"  # decimal fraction (0.65)
 BID_IV = b"b"
 ASK_IV = b"a"

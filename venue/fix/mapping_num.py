@@ -4,10 +4,11 @@ Invariants:
 - An instrument's `tick_size` and `lot_size` decimal strings are read with `Decimal` once, when
   its `InstrumentSpec` is built, into (integer step, decimal exponent): step × 10^-exp.
 - Inbound conversion is exact or refused, never rounded (DESIGN rule 5): `to_units` returns
-  None for anything that is not a plain decimal (`-?digits[.digits]`, at most `MAX_DECIMAL_LEN`
-  characters) or whose units do not fit a signed 64-bit integer (msgpack, hence the journal,
-  holds no more), and raises nothing; `OffGrid` for a value that is not a whole number of
-  steps.
+  None for anything that is not a plain decimal (`-?digits[.digits]`), `TOO_LARGE` for a
+  decimal whose units do not fit a signed 64-bit integer (msgpack, hence the journal, holds no
+  more), `OFF_GRID` for a value that is not a whole number of steps, and raises nothing.
+  Its work is bounded whatever the length: at most `MAX_DECIMAL_LEN` significant digits are
+  ever turned into an integer. `refusal_text` names which of the three it was.
 - Outbound formatting uses integers only (no Decimal on the hot path), memoised in a bounded
   cache per scale: `units_to_text(n)` is the shortest exact decimal of n × step (no exponent,
   no trailing zeros), so
@@ -27,6 +28,7 @@ __all__ = [
     "AVG_PX_EXTRA_DIGITS",
     "MAX_DECIMAL_LEN",
     "OFF_GRID",
+    "TOO_LARGE",
     "InstrumentSpec",
     "InstrumentTable",
     "Scale",
@@ -51,12 +53,25 @@ class _OffGrid:
 OFF_GRID = _OffGrid()
 
 
+class _TooLarge:
+    """Marker: a well-formed decimal whose units do not fit a signed 64-bit integer."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TOO_LARGE"
+
+
+TOO_LARGE = _TooLarge()
+Units = int | _OffGrid | _TooLarge | None
+
+
 class Scale:
     """A step size `step × 10^-exp` (tick or lot) and exact conversions to and from it."""
 
-    __slots__ = ("_cache", "_parsed", "exp", "pad", "step", "text")
+    __slots__ = ("_cache", "_parsed", "exp", "name", "pad", "step", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, name: str = "step") -> None:
         try:
             d = Decimal(text)
         except InvalidOperation:
@@ -73,11 +88,12 @@ class Scale:
             self.step = mantissa
             self.exp = -exponent
         self.text = text
+        self.name = name  # "tick size", "lot size": for refusal texts
         self.pad = b"0" * self.exp
         self._cache: dict[int, bytes] = {}
-        self._parsed: dict[bytes, int | _OffGrid | None] = {}
+        self._parsed: dict[bytes, Units] = {}
 
-    def to_units(self, text: bytes) -> int | _OffGrid | None:
+    def to_units(self, text: bytes) -> Units:
         """Whole steps in `text`; `OFF_GRID` if not a multiple of the step; None if malformed.
         Memoised (bounded): the same price and size strings come again and again."""
         parsed = self._parsed
@@ -88,9 +104,7 @@ class Scale:
         result = parsed[text] = self._to_units(text)
         return result
 
-    def _to_units(self, text: bytes) -> int | _OffGrid | None:
-        if len(text) > MAX_DECIMAL_LEN:
-            return None
+    def _to_units(self, text: bytes) -> Units:
         negative = text[:1] == b"-"
         if negative:
             text = text[1:]
@@ -104,13 +118,24 @@ class Scale:
         exp = self.exp
         if len(frac) > exp:
             return OFF_GRID
+        whole = whole.lstrip(b"0")
+        if len(whole) + exp > MAX_DECIMAL_LEN:  # far beyond 2**63 steps: no int() of it
+            return TOO_LARGE
         scaled: int = int(whole + frac + self.pad[len(frac) :]) if (whole or frac) else 0
         units, rest = divmod(scaled, self.step)
         if rest:
             return OFF_GRID
         if units > _MAX_UNITS:  # the journal stores 64-bit integers: refuse, never overflow
-            return None
+            return TOO_LARGE
         return -units if negative else units
+
+    def refusal_text(self, field: str, result: Units) -> str:
+        """Why `to_units` refused `field`'s value (`result` is not an int): the Text (58)."""
+        if result is OFF_GRID:
+            return f"{field} is not a multiple of the {self.name} {self.text}"
+        if result is TOO_LARGE:
+            return f"{field} is too large: at most {self.units_to_text(_MAX_UNITS).decode()}"
+        return f"{field} is not a decimal"
 
     def units_to_text(self, units: int) -> bytes:
         """Shortest exact decimal string of `units` steps (memoised: prices and sizes repeat)."""
@@ -148,8 +173,8 @@ class InstrumentSpec:
         self.instrument = instrument
         self.symbol = instrument.symbol
         self.symbol_bytes = instrument.symbol.encode("latin-1")
-        self.tick = Scale(instrument.tick_size)
-        self.lot = Scale(instrument.lot_size)
+        self.tick = Scale(instrument.tick_size, "tick size")
+        self.lot = Scale(instrument.lot_size, "lot size")
 
     def price_text(self, ticks: int) -> bytes:
         return self.tick.units_to_text(ticks)

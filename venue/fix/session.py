@@ -8,6 +8,8 @@ room, what the QuickFIX acceptor does (the conformance scripts in `tests/conform
 Invariants:
 - State is one explicit `State`: DISCONNECTED → AWAITING_LOGON → ACTIVE → AWAITING_LOGOUT →
   DISCONNECTED. Nothing but a Logon is accepted in AWAITING_LOGON; anything else disconnects.
+  A refused Logon (any reason, MsgSeqNum too low included) never leaves AWAITING_LOGON, so
+  `logged_on` is true only for a connection whose Logon was accepted.
 - The session owns next_out: every sequenced outbound frame is built here, takes the next
   number, and leaves as a `Send`; `SaveSeqs` follows every change of next_in or next_out, so the
   numbers persist with the batch that carries the frames. Resent frames (PossDupFlag=Y) and
@@ -219,8 +221,9 @@ class Session:
         """Session-level Reject (35=3); consumes the rejected message's number if it is next."""
         body: list[tuple[int, bytes]] = []
         ref_seq = msg.get_int(34)
-        if ref_seq is not None and ref_seq >= 0:  # RefSeqNum is a SeqNum: never echo garbage
-            body.append((45, b"%d" % ref_seq))
+        # RefSeqNum is required and a SeqNum: never echo garbage; 0 (no message has it) when
+        # the message has no usable MsgSeqNum (missing, or too long to be one).
+        body.append((45, b"%d" % ref_seq if ref_seq is not None and ref_seq >= 0 else b"0"))
         if msg.msg_type:
             body.append((372, msg.msg_type))
         body.append((373, b"%d" % reason))
@@ -325,9 +328,12 @@ class Session:
             actions.append(ResetStore())
         self.ts_last_logon = now_ns
         if seq < self.next_in:
+            # Refused: the Logout takes a number (as QuickFIX's does) but the session never
+            # becomes logged on, so nothing that follows a logged-on session's end (cancel on
+            # disconnect or logout) can follow this connection's end.
             text = f"MsgSeqNum too low, expecting {self.next_in} but received {seq}"
-            self.state = State.ACTIVE
-            actions += [self._logout(now_ns, text), self._seqs(), Disconnect(reason=text)]
+            logout = self._send(b"5", [(58, text.encode())], now_ns)
+            actions += [logout, self._seqs(), Disconnect(reason=text)]
             return actions
         self.heartbeat_ns = hb * _NS
         self.ts_last_in = now_ns

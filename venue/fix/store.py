@@ -10,8 +10,11 @@ Invariants:
   starts, so memory is bounded by one page whatever the range.
 - Every number of the range is answered exactly once, in ascending order: an application
   message by its stored frame re-sent with PossDupFlag=Y and OrigSendingTime (the original
-  SendingTime); a run of admin messages or of numbers missing from the store by one
-  SequenceReset-GapFill whose NewSeqNo is the first number after the run.
+  SendingTime); a run of admin messages, of market-data messages (`GAP_FILLED_MSG_TYPES`:
+  MarketDataSnapshotFullRefresh W and MarketDataIncrementalRefresh X) or of numbers missing
+  from the store by one SequenceReset-GapFill whose NewSeqNo is the first number after the
+  run. Market data is never replayed: old prices re-sent would read as the book now, and a
+  subscription ends with its connection anyway (RoE section 13: subscribe again).
 - Resending takes no new sequence numbers.
 """
 
@@ -20,7 +23,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-__all__ = ["OutboundStore", "ResendFrames", "ResendPlan"]
+__all__ = ["GAP_FILLED_MSG_TYPES", "OutboundStore", "ResendFrames", "ResendPlan", "msg_type_of"]
+
+# Application messages answered on resend by a gap fill instead of a PossDup copy.
+GAP_FILLED_MSG_TYPES = frozenset({b"W", b"X"})
+
+
+def msg_type_of(frame: bytes) -> bytes:
+    """MsgType (35) of a stored frame (the codec always writes it third: 8, 9, 35)."""
+    start = frame.find(b"\x0135=")
+    if start < 0:
+        return b""
+    start += 4
+    return frame[start : frame.find(b"\x01", start)]
 
 
 class OutboundStore(Protocol):
@@ -44,8 +59,9 @@ class ResendFrames(Protocol):
 class ResendPlan:
     """Turns pages of stored outbound messages into the frames that answer a ResendRequest.
 
-    Application messages are re-sent with PossDupFlag=Y; runs of admin messages and numbers
-    missing from the store become one SequenceReset-GapFill each. Feed pages in ascending
+    Application messages but market data are re-sent with PossDupFlag=Y; runs of admin and
+    market-data messages and of numbers missing from the store become one
+    SequenceReset-GapFill each. Feed pages in ascending
     order (`feed`), then call `finish`; `next_begin` is where the next page starts.
     """
 
@@ -68,7 +84,8 @@ class ResendPlan:
                 continue
             if seq > self.next_begin and self._gap_start is None:
                 self._gap_start = self.next_begin  # numbers missing from the store
-            frame = None if admin else self._session.possdup_copy(data, now_ns)
+            replay = not admin and msg_type_of(data) not in GAP_FILLED_MSG_TYPES
+            frame = self._session.possdup_copy(data, now_ns) if replay else None
             if frame is None:
                 if self._gap_start is None:
                     self._gap_start = seq

@@ -9,7 +9,8 @@ Invariants:
   one problem: MsgType unknown (11, no RefTagID); header/body/trailer order (14, the first
   field found out of its section); required tags missing (1: header, then body, each
   ascending; CheckSum is always there); then the first problem field by field in wire
-  order: repeated tag (13), empty value (4), bad data format (6), value not in the enum (5),
+  order: repeated tag (13), empty value (4), bad data format (6; a SeqNum of more than
+  `MAX_SEQNUM_DIGITS` digits is one, its Text says so), value not in the enum (5),
   undefined tag (0), tag not defined for this message type (2); repeating groups are read
   with the dictionary's group definitions: an instance missing a required member (1),
   members before the delimiter (15), and an instance count different from NumInGroup (16,
@@ -45,6 +46,7 @@ __all__ = [
     "INCORRECT_NUM_IN_GROUP_COUNT",
     "INVALID_MSG_TYPE",
     "INVALID_TAG_NUMBER",
+    "MAX_SEQNUM_DIGITS",
     "REPEATING_GROUP_FIELDS_OUT_OF_ORDER",
     "REQUIRED_TAG_MISSING",
     "TAG_APPEARS_MORE_THAN_ONCE",
@@ -116,6 +118,12 @@ class SessionRejectInfo:
     text: str
 
 
+MAX_SEQNUM_DIGITS = 18
+_SEQNUM_TEXT = (
+    f"Incorrect data format for value: a sequence number is at most {MAX_SEQNUM_DIGITS} digits"
+)
+
+
 def _reject(reason: int, ref_tag: int | None) -> SessionRejectInfo:
     return SessionRejectInfo(reason, ref_tag, REASON_TEXT[reason])
 
@@ -136,6 +144,19 @@ def _is_int(value: bytes) -> bool:
 
 def _is_unsigned(value: bytes) -> bool:
     return value.isdigit()
+
+
+def _is_seqnum(value: bytes) -> bool:
+    """A sequence number: digits, at most `MAX_SEQNUM_DIGITS` of them (a signed 64-bit integer
+    holds every such number; QuickFIX's integer conversion refuses larger ones the same way)."""
+    return value.isdigit() and len(value) <= MAX_SEQNUM_DIGITS
+
+
+def _bad_format(check: Callable[[bytes], bool], tag: int) -> SessionRejectInfo:
+    """Reject 373=6 for a value `check` refused, its Text naming the problem."""
+    if check is _is_seqnum:
+        return SessionRejectInfo(INCORRECT_DATA_FORMAT, tag, _SEQNUM_TEXT)
+    return _reject(INCORRECT_DATA_FORMAT, tag)
 
 
 def _is_float(value: bytes) -> bool:
@@ -184,7 +205,7 @@ _FORMATS: dict[str, Callable[[bytes], bool]] = {
     "INT": _is_int,
     "LENGTH": _is_unsigned,
     "NUMINGROUP": _is_unsigned,
-    "SEQNUM": _is_unsigned,
+    "SEQNUM": _is_seqnum,
     "DAYOFMONTH": _is_day_of_month,
     "FLOAT": _is_float,
     "PRICE": _is_float,
@@ -228,7 +249,7 @@ def _check(rules: dict[int, _Rule], tag: int, value: bytes) -> SessionRejectInfo
         return _reject(INVALID_TAG_NUMBER, tag)
     check, values, multi = rule
     if check is not None and not check(value):
-        return _reject(INCORRECT_DATA_FORMAT, tag)
+        return _bad_format(check, tag)
     if (
         values is not None
         and value not in values
@@ -402,7 +423,8 @@ _DATE = rb"[0-9]{4}" + _MONTH_DAY
 _TIME = rb"(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)" + _FRACTION
 _PATTERNS: dict[str, bytes] = {
     "INT": rb"-?[0-9]+",
-    **dict.fromkeys(("LENGTH", "NUMINGROUP", "SEQNUM"), _DIGITS),
+    **dict.fromkeys(("LENGTH", "NUMINGROUP"), _DIGITS),
+    "SEQNUM": rb"[0-9]{1,%d}" % MAX_SEQNUM_DIGITS,
     "DAYOFMONTH": rb"0*(?:[1-9]|[12][0-9]|3[01])",
     **dict.fromkeys(("FLOAT", "PRICE", "QTY", "AMT", "PRICEOFFSET", "PERCENTAGE"), _FLOAT),
     "CHAR": rb"[^\x01]",
@@ -545,7 +567,7 @@ def validate_fields(msg: FixMessage, d: Dictionary) -> SessionRejectInfo | None:
             elif not value:
                 first = _reject(TAG_SPECIFIED_WITHOUT_A_VALUE, tag)
             elif check is not None and not check(value):
-                first = _reject(INCORRECT_DATA_FORMAT, tag)
+                first = _bad_format(check, tag)
             elif (
                 values is not None
                 and value not in values

@@ -42,6 +42,7 @@ from venue.gateway.application import Application, Outbound, PreOpenApplication
 from venue.gateway.auth import ReplayGuard
 from venue.gateway.busypoll import BusyPoll
 from venue.gateway.connection import Connection
+from venue.gateway.fixlog import FixMessageLog
 from venue.gateway.logon_limits import LogonLimits, PasswordChecks
 from venue.gateway.retention import trims_due
 from venue.gateway.slot import SessionSlot
@@ -92,6 +93,7 @@ class Gateway:
         tick_seconds: float = 0.1,
         log_messages: bool = False,
         log_heartbeats: bool = False,
+        message_log: FixMessageLog | None = None,
     ) -> None:
         self.config = config
         self.sequencer = sequencer
@@ -109,6 +111,9 @@ class Gateway:
         self._tick_seconds = tick_seconds
         self.log_messages = log_messages  # one log line per FIX message in and out
         self.log_heartbeats = log_heartbeats  # ...including Heartbeats (off by default)
+        self.message_log = message_log  # the per-session FIX message files (gateway/fixlog)
+        self.messages_in: dict[bytes, int] = {}  # by MsgType, every session (venue.metrics)
+        self.messages_out: dict[bytes, int] = {}
         self.slots: dict[str, SessionSlot] = {}
         self._by_comp_ids: dict[tuple[bytes, bytes], SessionSlot] = {}
         self.connections: set[Connection] = set()

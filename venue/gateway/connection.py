@@ -74,6 +74,11 @@ PUMP_BATCH = 256  # inbound messages processed per loop iteration and connection
 _log = get_logger("venue.gateway")
 
 
+def _shown(value: bytes) -> str:
+    """A client-chosen value as it may appear in a log line: quoted, escaped, at most 64 bytes."""
+    return repr(value[:64].decode("latin-1"))
+
+
 class Connection(asyncio.Protocol):
     """The adapter between one TCP (or TLS) connection and one `Session`."""
 
@@ -205,6 +210,10 @@ class Connection(asyncio.Protocol):
                     continue
                 if gw.log_messages:
                     self._log_message("fix_in", item.raw)
+                if gw.message_log is not None:
+                    gw.message_log.add(slot.name, "in", item.raw)
+                counts = gw.messages_in  # by MsgType, for the metrics
+                counts[item.msg_type] = counts.get(item.msg_type, 0) + 1
                 self._on_message(slot, item, now)
         except JournalFailed as exc:
             self._abort(f"journal failed: {exc}")
@@ -228,6 +237,7 @@ class Connection(asyncio.Protocol):
 
     def _on_first_message(self, msg: FixMessage) -> None:
         gw = self._gw
+        gw.messages_in[msg.msg_type] = gw.messages_in.get(msg.msg_type, 0) + 1
         if msg.msg_type != b"A":
             self._close(f"first message is not a Logon (35={msg.msg_type.decode('latin-1')})")
             return
@@ -235,8 +245,11 @@ class Connection(asyncio.Protocol):
             self._close("Logon with an unsupported BeginString")
             return
         slot = gw.slot_for(msg.get(56) or b"", msg.get(49) or b"")
+        if slot is not None and gw.message_log is not None:
+            gw.message_log.add(slot.name, "in", msg.raw)
         if slot is None:
-            self._close("Logon for unknown CompIDs")
+            sender, target = (_shown(msg.get(t) or b"") for t in (49, 56))
+            self._close(f"Logon for unknown CompIDs: SenderCompID={sender} TargetCompID={target}")
             return
         # While a back-off runs, the wait comes first: before the lock-out, the credentials
         # and everything else, for a good password as for a bad one (LogonLimits).
@@ -441,8 +454,14 @@ class Connection(asyncio.Protocol):
         out.append(data)
         if len(out) == 1:  # first frame since the last flush: one write for all of them
             asyncio.get_running_loop().call_soon(self._flush)
-        if self._gw.log_messages:
+        gw = self._gw
+        start = data.find(b"\x0135=") + 4  # MsgType, for the metrics
+        msg_type = data[start : data.find(b"\x01", start)]
+        gw.messages_out[msg_type] = gw.messages_out.get(msg_type, 0) + 1
+        if gw.log_messages:
             self._log_message("fix_out", data)
+        if gw.message_log is not None and self.slot is not None:
+            gw.message_log.add(self.slot.name, "out", data)
 
     def _flush(self) -> None:
         """Write what `_write` queued since the last flush in one `transport.write`."""

@@ -84,6 +84,7 @@ class OrderEntry:
     ) -> None:
         self._sequencer = sequencer
         self._engine = sequencer.engine
+        self.on_submitted: Callable[[int, int], None] | None = None  # (seq, ts_recv) per order
         self._configs = {s.name: s for s in sessions}
         self._contexts = {
             s.name: SessionContext(session=s.name, firm=s.firm, accounts=tuple(s.accounts))
@@ -170,6 +171,8 @@ class OrderEntry:
             result = self._submit(decoded)  # type: ignore[arg-type]
             if result is None:
                 return [self._unavailable(session, msg)]
+            if self.on_submitted is not None:  # the metrics' acknowledgement latency
+                self.on_submitted(result[0], ts_recv)
             return self._route(result[0], result[1], table)
         if tp is Refusal:
             assert isinstance(decoded, Refusal)
@@ -186,6 +189,12 @@ class OrderEntry:
 
     # -- kill switch ----------------------------------------------------------------------------
 
+    def _known_firms(self) -> set[str]:
+        """Firms with a session or an account (a firm may trade through either only later)."""
+        known = {c.firm for c in self._configs.values()}
+        known.update(a.firm for a in self._engine.accounts.values())
+        return known
+
     def cancel_all(
         self,
         *,
@@ -197,7 +206,12 @@ class OrderEntry:
     ) -> int:
         """Cancel every live order matching all given filters, through sequenced MassCancels
         (one per firm concerned). Returns the number of orders canceled. With no filter at all,
-        cancels everything. Raises ValueError for an unknown session or account."""
+        cancels everything. Raises ValueError for an unknown session, account, firm or
+        instrument: a kill switch given a typo must say so, never quietly cancel nothing."""
+        if firm is not None and firm not in self._known_firms():
+            raise ValueError(f"unknown firm {firm!r}")
+        if symbol is not None and symbol not in self._engine.markets:
+            raise ValueError(f"unknown instrument {symbol!r}")
         firms: list[str]
         session_only = False
         if session is not None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from venue.gateway.application import Application
     from venue.gateway.auth import ReplayGuard
     from venue.gateway.busypoll import BusyPoll
+    from venue.gateway.fixlog import FixMessageLog
     from venue.gateway.logon_limits import LogonLimits, PasswordChecks
     from venue.journal import Journal
     from venue.sequencer import Sequencer
@@ -88,6 +89,9 @@ class Host(Protocol):
     reading_paused: bool
     log_messages: bool
     log_heartbeats: bool
+    message_log: FixMessageLog | None  # the per-session FIX message files
+    messages_in: dict[bytes, int]  # by MsgType (venue.metrics)
+    messages_out: dict[bytes, int]
 
     def slot_for(self, venue_comp_id: bytes, client_comp_id: bytes) -> SessionSlot | None: ...
 

@@ -167,6 +167,7 @@ class FeedHandler:
         self.rerequests_sent = 0
         self.snapshots_taken = 0
         self.session_changes = 0
+        self.last_packet_mono: float | None = None  # time.monotonic() of the last packet
         self.malformed_packets = 0
         self.foreign_packets = 0  # packets of an unexpected session (before the old one ended)
         self._foreign_check = -1e9
@@ -275,6 +276,7 @@ class FeedHandler:
     # -- packets ------------------------------------------------------------------------------
 
     def _on_packet(self, data: bytes, live: bool) -> None:
+        self.last_packet_mono = time.monotonic()  # any packet, heartbeats too: the feed lives
         try:
             raw_session, seq, count, bodies = decode_packet(data)
             sess = raw_session.rstrip(b" ").decode("ascii")

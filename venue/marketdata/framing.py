@@ -172,7 +172,9 @@ def encode_login_request(
         username.encode("ascii").ljust(6, b" ")[:6]
         + password.encode("ascii").ljust(10, b" ")[:10]
         + session.encode("ascii").rjust(10, b" ")[:10]
-        + (str(seq).encode("ascii") if seq else b"").rjust(20, b" ")
+        # right-justified digits, "0" when none is wanted: SoupBinTCP's numeric field (20
+        # blanks make Wireshark's dissector call the packet malformed); parse accepts both
+        + str(seq).encode("ascii").rjust(20, b" ")
     )
     return soup(LOGIN_REQUEST, payload)
 

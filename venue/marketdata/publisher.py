@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import os
 import socket
 import struct
 import time
@@ -150,6 +151,18 @@ class _Datagrams(asyncio.DatagramProtocol):
         _log.warning("marketdata_udp_error", error=str(exc))
 
 
+def _os_error_text(exc: OSError) -> str:
+    """The OS's words for `exc` ("Address already in use"), however asyncio or uvloop wrapped
+    it (uvloop's "could not bind" keeps the OS error as its cause)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        errno = getattr(seen, "errno", None)
+        if isinstance(errno, int):
+            return os.strerror(errno)
+        seen = seen.__cause__ or seen.__context__
+    return str(exc) or type(exc).__name__
+
+
 class FeedResume(NamedTuple):
     """Where a promoted standby's feed continues the primary's: its session, the translator
     (whose book is every message numbered so far) and the messages kept for re-requests
@@ -252,16 +265,19 @@ class MarketDataPublisher:
         sequenced so far; start heartbeats."""
         loop = asyncio.get_running_loop()
         cfg = self.config
+        what = f"the feed socket (to {cfg.destination}:{cfg.port} via {cfg.interface})"
         try:
             sock = _feed_socket(cfg.destination, cfg.interface, cfg.ttl)
             transport, _ = await loop.create_datagram_endpoint(_Datagrams, sock=sock)
             self._transport = transport
+            what = f"the re-request port udp {cfg.rerequest_host}:{cfg.rerequest_port}"
             family = socket.AF_INET6 if ":" in cfg.rerequest_host else socket.AF_INET
             self._rerequest, _ = await loop.create_datagram_endpoint(
                 lambda: _Datagrams(self._on_rerequest),
                 local_addr=(cfg.rerequest_host, cfg.rerequest_port),
                 family=family,
             )
+            what = f"the snapshot port tcp {cfg.snapshot_host}:{cfg.snapshot_port}"
             self._snapshot = SnapshotServer(
                 host=cfg.snapshot_host,
                 port=cfg.snapshot_port,
@@ -270,12 +286,14 @@ class MarketDataPublisher:
                 wait_released=self.wait_released,
             )
             await self._snapshot.start()
-        except BaseException:  # e.g. a port in use: close what opened, the caller reports
+        except BaseException as exc:  # e.g. a port in use: close what opened, the caller reports
             for t in (self._transport, self._rerequest):
                 if t is not None:
                     t.close()
             self._transport = self._rerequest = None
             self._snapshot = None
+            if isinstance(exc, OSError):  # name the port: asyncio's errors may carry no strerror
+                raise OSError(exc.errno, f"{what}: {_os_error_text(exc)}") from exc
             raise
         outbox, self._outbox = self._outbox, []
         for packet in outbox:

@@ -463,6 +463,7 @@ async def run_monitor(monitor: RiskMonitor, sequencer: Sequencer, clock: Clock) 
     """Every `tick_ms`, submit what `monitor.due` answers. Runs until cancelled; returns when
     the journal fails (the venue then stops)."""
     interval = monitor.config.tick_ms / 1000
+    summary = _Summary(clock.monotonic_ns())
     while True:
         try:
             await sequencer.wait_ready()
@@ -475,5 +476,33 @@ async def run_monitor(monitor: RiskMonitor, sequencer: Sequencer, clock: Clock) 
             except Exception as exc:  # a failed journal stops the venue; do not spin on it
                 _log.error("risk_submit_failed", command=type(cmd).__name__, error=str(exc))
                 return
-            _log.info("risk_command", command=type(cmd).__name__, seq=seq, events=len(events))
+            name = type(cmd).__name__
+            # the mark moves every tick: one line each would bury everything else
+            level = _log.debug if name in _PERIODIC else _log.info
+            level("risk_command", command=name, seq=seq, events=len(events))
+            summary.count(name)
+        summary.maybe_log(clock.monotonic_ns())
         await asyncio.sleep(interval)
+
+
+_PERIODIC = frozenset({"SetMarkPrice"})
+SUMMARY_EVERY_NS = 60 * 1_000_000_000
+
+
+class _Summary:
+    """Counts the risk monitor's commands; one `risk_summary` info line a minute when any."""
+
+    def __init__(self, now_ns: int) -> None:
+        self.since_ns = now_ns
+        self.counts: dict[str, int] = {}
+
+    def count(self, name: str) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
+
+    def maybe_log(self, now_ns: int) -> None:
+        if now_ns - self.since_ns < SUMMARY_EVERY_NS:
+            return
+        if self.counts:
+            seconds = (now_ns - self.since_ns) // 1_000_000_000
+            _log.info("risk_summary", seconds=seconds, commands=dict(sorted(self.counts.items())))
+        self.since_ns, self.counts = now_ns, {}
