@@ -37,6 +37,8 @@ ADMIN_ONLY = {
     RejectReason.INSTRUMENT_NOT_EXPIRED,
     RejectReason.NOT_A_PERPETUAL,
     RejectReason.ALREADY_SETTLED,
+    RejectReason.NOT_AN_OPTION,
+    RejectReason.OPTIONS_CROSS_ONLY,
 }
 
 

@@ -51,6 +51,7 @@ from venue.config import (
     ConfigError,
     VenueConfig,
     account_commands,
+    configured_options,
     impact_notionals,
     instrument_from_config,
     load_config,
@@ -159,6 +160,7 @@ class Venue:
         """Recover, then open for business. Raises ConfigError, JournalError or StartupError."""
         cfg = self.cfg
         instruments = [instrument_from_config(i, cfg.source) for i in cfg.instruments]
+        instruments += configured_options(cfg)
         ssl_context = make_server_context(cfg.gateway.tls) if cfg.gateway.tls is not None else None
         dictionary = load_dictionary()
         db = Path(cfg.journal.path)

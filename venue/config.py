@@ -30,6 +30,7 @@ import msgspec
 from venue.config_custody import CustodyConfig
 from venue.config_marketdata import MarketDataConfig
 from venue.config_ops import FixLogConfig, MetricsConfig
+from venue.config_options import ChainError, OptionChainConfig, chain_instruments
 from venue.config_replication import ReplicationConfig
 from venue.config_risk import RiskConfig
 from venue.config_surveillance import SurveillanceConfig
@@ -236,6 +237,7 @@ class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     )
     firms: list[FirmConfig] = []
     instruments: list[InstrumentConfig] = []
+    option_chains: list[OptionChainConfig] = []  # venue.config_options
     sessions: list[SessionConfig] = []
     source: str = "<embedded default>"  # where this configuration came from (set by the loader)
 
@@ -538,6 +540,10 @@ def validate(cfg: VenueConfig) -> None:
         if inst.symbol in symbols:
             raise ConfigError(f, f"instruments[{idx}].symbol", f"{inst.symbol!r} is duplicated")
         symbols.add(inst.symbol)
+    for series in configured_options(cfg):
+        if series.symbol in symbols:
+            raise ConfigError(f, "option_chains", f"{series.symbol!r} is duplicated")
+        symbols.add(series.symbol)
     names: set[str] = set()
     pairs: set[tuple[str, str]] = set()
     for idx, s in enumerate(cfg.sessions):
@@ -568,6 +574,16 @@ def validate(cfg: VenueConfig) -> None:
         for d_idx, acct in enumerate(s.dropcopy_accounts):
             if acct not in accounts:
                 raise ConfigError(f, f"{k}dropcopy_accounts[{d_idx}]", f"unknown account {acct!r}")
+
+
+def configured_options(cfg: VenueConfig) -> list[Instrument]:
+    """The option series of `cfg.option_chains` (raises ConfigError)."""
+    try:
+        return chain_instruments(
+            cfg.option_chains, lambda v, key: parse_expiry_ns(v, cfg.source, key)
+        )
+    except ChainError as exc:
+        raise ConfigError(cfg.source, exc.key, exc.reason) from None
 
 
 def _validate_surveillance(cfg: VenueConfig, firms: set[str]) -> None:

@@ -50,6 +50,13 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
     Futures: final settlement price = time-weighted average of the index over the last
     `settlement_window_seconds` before expiry.
+
+    Options (`venue.risk.option_marks`): an option's index mirrors the index of the instrument
+    `option_index_sources[underlying]` (default `UNDERLYING-PERP`); its mark is Black-76 on
+    the forward (the same-expiry future's mark when one is listed, else the index) at the
+    series' mark implied volatility: the last one committed (`venue-admin options set-iv`),
+    else `option_iv_ppb`. Marks and Greeks are submitted at most once per
+    `mark_min_interval_ms` per series, when they changed. Options settle like futures.
     """
 
     tick_ms: int = 100
@@ -68,6 +75,8 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     liquidation_checks_per_tick: int = 250  # ~16 us each: at most ~4 ms of the loop per tick
     liquidation_retry_ms: int = 1_000
     settlement_window_seconds: int = 1_800
+    option_iv_ppb: int = 600_000_000  # 60 %: mark IV of a series without one set
+    option_index_sources: dict[str, str] = {}  # underlying -> instrument with its index
 
     def validate(self) -> str | None:
         """None when usable, else `key: reason` for the first bad setting."""
@@ -95,6 +104,8 @@ class RiskConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
                 return f"{key}: must be between 0 and {RATE_SCALE} (100 %)"
         if abs(self.interest_rate_ppb) > RATE_SCALE:
             return "interest_rate_ppb: must be between -100 % and 100 %"
+        if not 0 < self.option_iv_ppb <= 20 * RATE_SCALE:
+            return "option_iv_ppb: must be above 0 and at most 20 (2000 %)"
         if self.premium_sample_seconds > self.funding_interval_seconds:
             return "premium_sample_seconds: longer than funding_interval_seconds"
         return None

@@ -16,7 +16,12 @@ from collections.abc import Callable
 import msgspec
 
 from venue import display
-from venue.config import VenueConfig, account_commands, instrument_from_config
+from venue.config import (
+    VenueConfig,
+    account_commands,
+    configured_options,
+    instrument_from_config,
+)
 from venue.core import (
     AddInstrument,
     CancelOrder,
@@ -35,6 +40,7 @@ def demo_commands(cfg: VenueConfig) -> list[Command]:
     cmds: list[Command] = [
         AddInstrument(instrument=instrument_from_config(i)) for i in cfg.instruments
     ]
+    cmds += [AddInstrument(instrument=inst) for inst in configured_options(cfg)]
     cmds += account_commands(cfg)
     btc = instrument_from_config(cfg.instruments[0])
     mid = btc.ref_price

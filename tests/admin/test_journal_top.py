@@ -76,10 +76,12 @@ async def test_top_bounded(admin_venue: AdminVenue) -> None:
     assert first["ALPHA-MM"]["in_per_s"] is None
     last = {s["name"]: s for s in frames[2]["sessions"]}
     assert last["ALPHA-MM"]["in_per_s"] == 0.0
+    options = {f"BTC-26MAR27-{k}-{r}" for k in (55000, 60000, 65000) for r in "CP"}
     assert {i["symbol"] for i in frames[2]["instruments"]} == {
         "BTC-PERP",
         "ETH-PERP",
         "BTC-27MAR27",
+        *options,  # the embedded option chain
     }
     r = await admin_venue.cli("top", "--iterations", "1")
     assert r.code == EXIT_OK and "books" in r.stdout and "sessions" in r.stdout

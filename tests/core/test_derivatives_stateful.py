@@ -7,6 +7,8 @@ a maker rebate, one isolated account). After every command:
 - open interest long == short for every instrument; the fund is never negative;
 - every account's order index matches the engine's; the book invariants hold;
 - after a full liquidation the account is not below zero unless the fund is empty;
+- an option series (short option margin, cash settlement at a random underlying) takes part
+  in the same flows, and its expiry conserves money too;
 - snapshot/restore reproduces the state hash, and the restored engine answers every later
   command with the same events (replay from a snapshot is deterministic).
 """
@@ -17,26 +19,32 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from tests.core.deriv_helpers import USD, Venue, x_instrument
+from tests.core.test_options import option
 from venue.core import (
+    AddInstrument,
     ApplyFunding,
     CancelOrder,
     Deposit,
     Engine,
+    ExpireInstrument,
     FundInsurance,
     Liquidate,
     LiquidationCompleted,
     ReplaceOrder,
+    SetIndexPrice,
     SetMarginMode,
+    SettleInstrument,
     Side,
     TimeInForce,
     Withdraw,
 )
 
 ACCOUNTS = ["A", "B", "C", "D", "E"]
-SYMBOLS = ["X-PERP", "Y-PERP"]
+SYMBOLS = ["X-PERP", "Y-PERP", "X-1100-C"]
+OPTION = "X-1100-C"
 
 
 class DerivativesMachine(RuleBasedStateMachine):
@@ -52,6 +60,12 @@ class DerivativesMachine(RuleBasedStateMachine):
         self.v.account("D", 3_000, leverage=10)
         self.v.apply(SetMarginMode(account="D", symbol="X-PERP", isolated=True))
         self.v.account("E", 1_000, leverage=10)
+        self.v.apply(
+            AddInstrument(
+                instrument=option(OPTION, ref_price=100, lot_size="0.001", max_order_qty=10**6)
+            )
+        )
+        self.v.apply(SetIndexPrice(symbol=OPTION, price=1000))
         self.steps = 0
 
     @rule(
@@ -156,6 +170,18 @@ class DerivativesMachine(RuleBasedStateMachine):
     def money(self, account: str, usd: int, out: bool) -> None:
         cmd: Any = Withdraw if out else Deposit
         self.v.apply(cmd(account=account, amount=usd * USD))
+
+    @rule(move=st.integers(-300, 300))
+    def underlying(self, move: int) -> None:
+        mkt = self.v.engine.markets[OPTION]
+        self.v.apply(SetIndexPrice(symbol=OPTION, price=max(100, mkt.index_price + move)))
+
+    @precondition(lambda self: self.steps >= 25)  # late: the series trades first
+    @rule(settle=st.integers(500, 1700))
+    def expire_option(self, settle: int) -> None:
+        self.v.apply(ExpireInstrument(symbol=OPTION))
+        self.v.apply(SettleInstrument(symbol=OPTION, price=settle))
+        assert self.v.engine.open_interest(OPTION) == (0, 0)
 
     @rule(usd=st.integers(1, 500))
     def fund(self, usd: int) -> None:

@@ -31,9 +31,12 @@ from venue.core import (
     MassCancelRejected,
     OrderRejected,
     OrdType,
+    PutCall,
     RejectReason,
     ReplaceOrder,
     Resume,
+    SetMarginMode,
+    SetOptionMarks,
     SetReferencePrice,
     SettleInstrument,
     Side,
@@ -84,6 +87,19 @@ def _prepare(engine: Engine, what: str) -> None:
                 instrument=instrument("FUT", kind=InstrumentKind.FUTURE, expiry_ts=10**18)
             )
         )
+    elif what == "option":
+        engine.apply(
+            AddInstrument(
+                instrument=instrument(
+                    "OPT",
+                    kind=InstrumentKind.OPTION,
+                    expiry_ts=10**18,
+                    underlying="X",
+                    strike=1000,
+                    put_call=PutCall.CALL,
+                )
+            )
+        )
     elif what == "settled":
         engine.apply(ExpireInstrument(symbol=SYMBOL))
         engine.apply(SettleInstrument(symbol=SYMBOL, price=1000))
@@ -126,6 +142,8 @@ REJECT_CASES: dict[RejectReason, tuple[str, Any]] = {
     R.INSTRUMENT_NOT_EXPIRED: ("", SettleInstrument(symbol=SYMBOL, price=1000)),
     R.NOT_A_PERPETUAL: ("future", ApplyFunding(symbol="FUT", rate_ppb=100)),
     R.ALREADY_SETTLED: ("settled", SettleInstrument(symbol=SYMBOL, price=1000)),
+    R.NOT_AN_OPTION: ("", SetOptionMarks(symbol=SYMBOL, price=10, iv_ppb=500_000_000)),
+    R.OPTIONS_CROSS_ONLY: ("option", SetMarginMode(account="A1", symbol="OPT", isolated=True)),
 }
 
 

@@ -150,7 +150,7 @@ def test_venue_tags(d: Dictionary) -> None:
     assert {7928, 8000} <= d.messages[b"D"].tags
     assert {7928, 8000} <= d.messages[b"G"].tags
     assert d.fields[8000].values == {b"1", b"2", b"3"}
-    assert d.fields[5005].values == {b"P", b"F"}
+    assert d.fields[5005].values == {b"P", b"F", b"O"}
     assert {5003, 5004} <= d.messages[b"AP"].tags
     assert {880, 1057, 5002} <= d.messages[b"8"].tags
     assert d.fields[1057].type == "BOOLEAN"

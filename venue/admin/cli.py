@@ -164,10 +164,25 @@ def build_parser() -> argparse.ArgumentParser:
     sp = inst.add_parser("show", help="mark, index, premium, funding, open interest, state")
     sp.add_argument("symbol")
     sp.set_defaults(func=c.cmd_instrument_show)
+    sp = inst.add_parser(
+        "add-options",
+        help="list a call and a put per strike (terms copied from a listed series)",
+    )
+    sp.add_argument("underlying", help="index name, e.g. BTC")
+    sp.add_argument("expiry", help="ISO-8601 UTC, e.g. 2027-06-25T08:00:00Z")
+    sp.add_argument("--strikes", required=True, help="USD, comma-separated: 50000,70000")
+    sp.set_defaults(func=c.cmd_instrument_add_options)
     for verb, fn in (("halt", c.cmd_instrument_halt), ("resume", c.cmd_instrument_resume)):
         sp = inst.add_parser(verb)
         sp.add_argument("symbol")
         sp.set_defaults(func=fn)
+    opts = sub.add_parser("options", help="option series").add_subparsers(
+        dest="options_command", required=True
+    )
+    sp = opts.add_parser("set-iv", help="set a series' mark implied volatility")
+    sp.add_argument("symbol")
+    sp.add_argument("iv", help="decimal fraction: 0.65 is 65 %%")
+    sp.set_defaults(func=c.cmd_options_set_iv)
     idx = sub.add_parser("index", help="index prices").add_subparsers(
         dest="index_command", required=True
     )

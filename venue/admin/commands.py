@@ -336,6 +336,19 @@ def cmd_instrument_halt(ctx: Ctx) -> int:
     return EXIT_OK
 
 
+def cmd_instrument_add_options(ctx: Ctx) -> int:
+    a = ctx.args
+    strikes = [s.strip() for s in a.strikes.split(",") if s.strip()]
+    args = {"underlying": a.underlying, "expiry": a.expiry, "strikes": strikes}
+    ctx.out(ctx.call("instrument.add_options", **args), done)
+    return EXIT_OK
+
+
+def cmd_options_set_iv(ctx: Ctx) -> int:
+    ctx.out(ctx.call("options.set_iv", symbol=ctx.args.symbol, iv=ctx.args.iv), done)
+    return EXIT_OK
+
+
 def cmd_instrument_resume(ctx: Ctx) -> int:
     ctx.out(ctx.call("instrument.resume", symbol=ctx.args.symbol), done)
     return EXIT_OK

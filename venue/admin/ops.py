@@ -42,6 +42,7 @@ from venue.admin.margin import (
 )
 from venue.admin.mmp import mmp_ops
 from venue.admin.ops_views import ViewOps
+from venue.admin.options import AddOptionsError, new_series, set_iv_command
 from venue.admin.protocol import ErrorCode, OpError
 from venue.admin.tape import Tape
 from venue.admin.views import (
@@ -53,6 +54,7 @@ from venue.admin.views import (
 )
 from venue.config import ConfigError, SessionConfig, load_session_file
 from venue.core.commands import (
+    AddInstrument,
     AdjustIsolatedMargin,
     Deposit,
     Halt,
@@ -145,6 +147,17 @@ class _CancelAll(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
 
 class _Symbol(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
     symbol: str
+
+
+class _AddOptions(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    underlying: str
+    expiry: str  # ISO-8601 UTC
+    strikes: list[str]  # USD
+
+
+class _OptionIv(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    symbol: str
+    iv: str  # decimal fraction: "0.65" is 65 %
 
 
 class _IndexPrice(_Args, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -263,6 +276,8 @@ class AdminOps:
             "instrument.show": (_Symbol, self._instrument_show),
             "instrument.halt": (_Symbol, self._instrument_halt),
             "instrument.resume": (_Symbol, self._instrument_resume),
+            "instrument.add_options": (_AddOptions, self._instrument_add_options),
+            "options.set_iv": (_OptionIv, self._options_set_iv),
             "index.set": (_IndexPrice, self._index_set),
             "account.list": (_NoArgs, self._account_list),
             "account.show": (_Account, self._account_show),
@@ -651,6 +666,38 @@ class AdminOps:
         self._market(a.symbol)
         cmd = Resume(symbol=a.symbol, operator=operator)
         return await self._engine_action(operator, "instrument.resume", cmd, symbol=a.symbol)
+
+    async def _instrument_add_options(self, a: _AddOptions, operator: str) -> Any:
+        await self.sequencer.wait_ready()
+        try:
+            series = new_series(self.sequencer.engine, a.underlying, a.expiry, a.strikes)
+        except AddOptionsError as exc:
+            raise OpError(ErrorCode.BAD_ARGS, str(exc)) from None
+        seqs: list[int] = []
+        refused: dict[str, str] = {}
+        for inst in series:  # each series its own sequenced command
+            seq, events = self.sequencer.submit(AddInstrument(instrument=inst))
+            seqs.append(seq)
+            refusal = self._refusal(events)
+            if refusal is not None:
+                refused[inst.symbol] = refusal
+        symbols = [inst.symbol for inst in series]
+        audit = self._record(
+            operator, "instrument.add_options", seqs=seqs, symbols=symbols, refused=refused
+        )
+        self.action_commit_ns = await self._committed()
+        if refused:
+            raise OpError(ErrorCode.REFUSED, f"instrument.add_options refused: {refused}")
+        return {"seqs": seqs, "audit_seq": audit, "symbols": symbols}
+
+    async def _options_set_iv(self, a: _OptionIv, operator: str) -> Any:
+        try:
+            cmd = set_iv_command(self.sequencer.engine, a.symbol, a.iv)
+        except AddOptionsError as exc:
+            raise OpError(ErrorCode.BAD_ARGS, str(exc)) from None
+        return await self._engine_action(
+            operator, "options.set_iv", cmd, symbol=a.symbol, iv=a.iv, iv_ppb=cmd.iv_ppb
+        )
 
     async def _index_set(self, a: _IndexPrice, operator: str) -> Any:
         mkt = self._market(a.symbol)

@@ -41,6 +41,7 @@ _EXACT = f"(+{display.EXACT_EXTRA} digits)"
 
 def show_instruments(rows: Sequence[dict[str, Any]]) -> None:
     cols = ["symbol", "kind", "state", "ref_price", "best_bid", "best_ask", "live_orders"]
+    cols += ["expiry", "strike", "put_call"]  # dated instruments and options
     extra: list[str] = [c for c in _MARKET if rows and c in rows[0]]
     render.print_table("instruments", cols + extra, [_instrument_row(r, extra) for r in rows])
 
@@ -50,6 +51,7 @@ def _instrument_row(r: dict[str, Any], extra: list[str]) -> list[object]:
     row: list[object] = [r["symbol"], r["kind"], r["state"]]
     row += [display.price(r[c], tick) for c in ("ref_price", "best_bid", "best_ask")]
     row.append(r["live_orders"])
+    row += [r.get(c, "") for c in ("expiry", "strike", "put_call")]
     for c in extra:
         if c in ("mark", "index"):
             row.append(display.price(r[c], tick))

@@ -14,11 +14,12 @@ Invariants:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from venue.core import Engine
+from venue.core import Engine, Instrument
 from venue.core.accounts import AccountView, PositionView
 from venue.core.types import MONEY_SCALE, PPB
 
@@ -89,9 +90,26 @@ def instrument_rows(engine: Engine) -> list[dict[str, Any]]:
                 "best_bid": price_text(mkt.bids.best_price(), tick),
                 "best_ask": price_text(mkt.asks.best_price(), tick),
                 "live_orders": live.get(symbol, 0),
+                **option_terms(inst),
             }
         )
     return out
+
+
+def option_terms(inst: Instrument) -> dict[str, str]:
+    """Expiry (ISO-8601 UTC, futures and options), and an option's underlying, strike (USD)
+    and put/call; empty strings where they do not apply."""
+    expiry = ""
+    if inst.expiry_ts:
+        day = datetime.fromtimestamp(inst.expiry_ts // 1_000_000_000, tz=UTC)
+        expiry = day.strftime("%Y-%m-%dT%H:%M:%SZ")
+    strike = price_text(inst.strike, inst.tick_size) if inst.put_call is not None else None
+    return {
+        "expiry": expiry,
+        "underlying": inst.underlying,
+        "strike": strike or "",
+        "put_call": str(inst.put_call) if inst.put_call is not None else "",
+    }
 
 
 def rate_text(ppb: int) -> str:

@@ -21,8 +21,10 @@ from venue.core.types import (
     BAND_SCALE,
     MAX_PRICE,
     Instrument,
+    InstrumentKind,
     InstrumentState,
     OrdType,
+    PutCall,
     Side,
     StpMode,
     TimeInForce,
@@ -142,8 +144,10 @@ class Market:
     `lo`/`hi` (the accepted limit-price range: the band clamped to 1..MAX_PRICE) and
     `buy_key`/`sell_key` (how far a market order may sweep, as book keys) are derived from
     `ref_price` by `set_ref_price`, which every change of the reference price goes through.
-    `mark` (the price margin uses: `mark_price or index_price or ref_price`) is kept equal to
-    that expression by `set_ref_price` and the `mark_price`/`index_price` setters.
+    `mark` (the price margin uses: `mark_price or index_price or ref_price`; for an option
+    `mark_price or ref_price`) is kept equal to that expression by `set_ref_price` and the
+    `mark_price`/`index_price` setters. For an option the band's half-width is `band_ppb` of
+    `underlying`, re-derived when the index moves.
     """
 
     __slots__ = (
@@ -167,6 +171,8 @@ class Market:
         "max_qty",
         "mm_table",
         "next_funding_ts",
+        "option",
+        "option_marks",
         "predicted_rate_ppb",
         "ref_price",
         "sell_key",
@@ -204,6 +210,15 @@ class Market:
         self.expiry_ts = instrument.expiry_ts
         self.bids = BookSide(1)
         self.asks = BookSide(-1)
+        # Options: (strike ticks, is a call), and the risk monitor's last `SetOptionMarks`
+        # figures (iv, bid iv, ask iv, delta, gamma, vega, theta; see the command), or ().
+        right = instrument.put_call
+        self.option = (
+            (instrument.strike, right == PutCall.CALL)
+            if instrument.kind == InstrumentKind.OPTION and right is not None
+            else None
+        )
+        self.option_marks: tuple[int, ...] = ()
         self.set_ref_price(instrument.ref_price)
 
     @property
@@ -213,7 +228,8 @@ class Market:
     @mark_price.setter
     def mark_price(self, price: int) -> None:
         self._mark_price = price
-        self.mark = price or self._index_price or self.ref_price
+        index = self._index_price if self.option is None else 0
+        self.mark = price or index or self.ref_price
 
     @property
     def index_price(self) -> int:
@@ -222,14 +238,27 @@ class Market:
     @index_price.setter
     def index_price(self, price: int) -> None:
         self._index_price = price
-        self.mark = self._mark_price or price or self.ref_price
+        if self.option is not None:  # an option's band is a fraction of the underlying
+            self.set_ref_price(self.ref_price)
+        else:
+            self.mark = self._mark_price or price or self.ref_price
+
+    @property
+    def underlying(self) -> int:
+        """An option's underlying price (ticks): the index, else the strike."""
+        opt = self.option
+        return self._index_price or (opt[0] if opt is not None else self.ref_price)
 
     def set_ref_price(self, ref_price: int) -> None:
         self.ref_price = ref_price
-        self.mark = self._mark_price or self._index_price or ref_price
+        # An option's index is its underlying's price, never a stand-in for its premium.
+        index = self._index_price if self.option is None else 0
+        self.mark = self._mark_price or index or ref_price
         band_ppb = self.instrument.band_ppb
         if band_ppb:
-            half = ref_price * band_ppb // BAND_SCALE
+            # An option's premium may be near zero: its band is a fraction of the underlying.
+            basis = ref_price if self.option is None else self.underlying
+            half = basis * band_ppb // BAND_SCALE
             lo = ref_price - half
             hi = ref_price + half
             self.lo = lo if lo > 1 else 1

@@ -76,7 +76,8 @@ def check_state(
                     seen[o.order_id] = o
                     total += leaves
                 check(total == level.qty, f"{where}: level qty != sum of order leaves")
-        mark = mkt.mark_price or mkt.index_price or mkt.ref_price
+        index = mkt.index_price if mkt.option is None else 0  # an option's index: its underlying
+        mark = mkt.mark_price or index or mkt.ref_price
         check(mkt.mark == mark, f"{symbol}: mark {mkt.mark} != {mark}")
         bid, ask = mkt.bids.best_price(), mkt.asks.best_price()
         check(bid is None or ask is None or bid < ask, f"{symbol}: book crossed at rest")

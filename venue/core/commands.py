@@ -42,6 +42,7 @@ __all__ = [
     "SetMarginMode",
     "SetMarkPrice",
     "SetMmp",
+    "SetOptionMarks",
     "SetReferencePrice",
     "SettleInstrument",
     "Withdraw",
@@ -264,6 +265,33 @@ class SetMarkPrice(msgspec.Struct, frozen=True, kw_only=True, array_like=True, g
     price: int
 
 
+class SetOptionMarks(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """An option's mark price and model figures, computed outside the core by the risk
+    monitor (Black-76, `venue.risk.options`) and entered as integers:
+
+    - `price`: the mark premium in the option's ticks (at least 1);
+    - `iv_ppb`, `bid_iv_ppb`, `ask_iv_ppb`: mark and best bid/ask implied volatilities, parts
+      per 10^9 (0.65 = 650_000_000; 0: no bid/ask);
+    - `delta`: per contract (one unit of the underlying), parts per 10^9;
+    - `gamma`: change of delta per 1 USD of the underlying, parts per 10^9;
+    - `vega`: USD per 1 volatility point (0.01), per contract, money units (10^-6 USD);
+    - `theta`: USD per calendar day, per contract, money units (10^-6 USD; negative: decay).
+    """
+
+    ts: int = 0
+    symbol: str
+    price: int
+    iv_ppb: int
+    bid_iv_ppb: int = 0
+    ask_iv_ppb: int = 0
+    delta: int = 0
+    gamma: int = 0
+    vega: int = 0
+    theta: int = 0
+
+
 class ApplyFunding(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True):
     """Funding at a funding time: every position pays size * mark * rate (longs pay shorts
     when `rate_ppb` > 0). Payers' amounts round up, receivers' down; the difference (>= 0) goes
@@ -337,6 +365,7 @@ Command = (
     | AdjustIsolatedMargin
     | SetIndexPrice
     | SetMarkPrice
+    | SetOptionMarks
     | ApplyFunding
     | PublishStatistics
     | Liquidate

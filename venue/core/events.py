@@ -73,6 +73,7 @@ __all__ = [
     "MmpReset",
     "MmpSet",
     "MmpTriggered",
+    "OptionMarksSet",
     "OrderAccepted",
     "OrderCanceled",
     "OrderFilled",
@@ -354,6 +355,23 @@ class MarkPriceSet(msgspec.Struct, frozen=True, kw_only=True, array_like=True, g
     price: int
 
 
+class OptionMarksSet(
+    msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False, tag=True
+):
+    """An option's mark and model figures (units: `venue.core.commands.SetOptionMarks`)."""
+
+    ts: int
+    symbol: str
+    price: int
+    iv_ppb: int
+    bid_iv_ppb: int
+    ask_iv_ppb: int
+    delta: int
+    gamma: int
+    vega: int
+    theta: int
+
+
 class FundingPayment(msgspec.Struct, frozen=True, array_like=True, gc=False):
     """One account's funding: `amount` > 0 received, < 0 paid (money units)."""
 
@@ -517,6 +535,7 @@ Event = (
     | IsolatedMarginChanged
     | IndexPriceSet
     | MarkPriceSet
+    | OptionMarksSet
     | FundingApplied
     | StatisticsPublished
     | LiquidationStarted

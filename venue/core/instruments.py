@@ -28,6 +28,7 @@ from venue.core.types import (
     MAX_PRICE,
     MAX_QTY,
     CancelReason,
+    Instrument,
     InstrumentKind,
     InstrumentState,
     RejectReason,
@@ -35,6 +36,7 @@ from venue.core.types import (
 
 __all__ = ["add_instrument", "expire_instrument", "halt", "resume", "set_reference_price"]
 
+_OPTION = InstrumentKind.OPTION
 _OPEN = InstrumentState.OPEN
 _HALTED = InstrumentState.HALTED
 _EXPIRED = InstrumentState.EXPIRED
@@ -54,7 +56,8 @@ def add_instrument(state: EngineState, cmd: AddInstrument) -> list[Event]:
         or inst.max_order_qty <= 0
         or inst.expiry_ts < 0
         or (inst.kind == InstrumentKind.PERPETUAL and inst.expiry_ts != 0)
-        or inst.kind not in (InstrumentKind.PERPETUAL, InstrumentKind.FUTURE)
+        or inst.kind not in (InstrumentKind.PERPETUAL, InstrumentKind.FUTURE, _OPTION)
+        or not _option_fields_valid(inst)
         or inst.state not in (_OPEN, _HALTED, _EXPIRED)
     ):
         reason = RejectReason.INVALID_INSTRUMENT
@@ -63,6 +66,19 @@ def add_instrument(state: EngineState, cmd: AddInstrument) -> list[Event]:
     inst = msgspec.structs.replace(inst, symbol=sys.intern(inst.symbol))
     state.markets[inst.symbol] = Market(inst)
     return [InstrumentAdded(ts=cmd.ts, instrument=inst)]
+
+
+def _option_fields_valid(inst: Instrument) -> bool:
+    """An option has an underlying, a positive strike within MAX_PRICE, a right and an
+    expiry; any other kind has none of the option fields."""
+    if inst.kind != _OPTION:
+        return not inst.underlying and inst.strike == 0 and inst.put_call is None
+    return (
+        bool(inst.underlying)
+        and 0 < inst.strike <= MAX_PRICE
+        and inst.put_call is not None
+        and inst.expiry_ts > 0
+    )
 
 
 def _set_state(

@@ -261,6 +261,8 @@ class Ledger:
         )
         if busy:
             return account_rejected(cmd, cmd.account, cmd.symbol, RejectReason.INVALID_STATE_CHANGE)
+        if cmd.isolated and state.markets[cmd.symbol].option is not None:
+            return account_rejected(cmd, cmd.account, cmd.symbol, RejectReason.OPTIONS_CROSS_ONLY)
         if cmd.isolated:
             acct.isolated[cmd.symbol] = True
         else:

@@ -61,7 +61,6 @@ from venue.core.events import (
     PositionLiquidated,
 )
 from venue.core.ledger import Ledger, account_rejected
-from venue.core.margin import maintenance_margin
 from venue.core.risk import Margin, stale
 from venue.core.state import EngineState
 from venue.core.types import (
@@ -169,13 +168,14 @@ class Liquidation:
             mkt = self.state.markets[pos.symbol]
             own = self.margin.mm(pos, mkt)
             n = abs(pos.size)
-            mark_value = mkt.mark * mkt.factor
+            sign = 1 if pos.size > 0 else -1
+            mm_size = self.margin.mm_size
             lo, hi = 1, n  # smallest k with mm - own + MM(n - k) <= equity
-            if mm - own + self._mm_of(mkt, (n - hi) * mark_value) > equity:
+            if mm - own + mm_size(mkt, sign * (n - hi)) > equity:
                 continue
             while lo < hi:
                 mid = (lo + hi) // 2
-                if mm - own + self._mm_of(mkt, (n - mid) * mark_value) <= equity:
+                if mm - own + mm_size(mkt, sign * (n - mid)) <= equity:
                     hi = mid
                 else:
                     lo = mid + 1
@@ -196,10 +196,6 @@ class Liquidation:
             cross, _ = self.margin.below_maintenance(acct)
             return not cross, fees
         return False, 0
-
-    @staticmethod
-    def _mm_of(mkt: Market, notional: int) -> int:
-        return maintenance_margin(notional, mkt.mm_table)
 
     def _limit(self, acct: Account, pos: Position, mkt: Market, fund: int) -> int:
         """Worst acceptable price (ticks) to close `pos`: where the backing equity reaches

@@ -9,7 +9,10 @@ Units: see `venue.core.accounts` (money = 10^-6 USD). Invariants kept here:
   the last published outlook (`predicted_rate_ppb`, `next_funding_ts`); `StatisticsPublished`
   reads them with the mark, the index and the open interest, and changes nothing else.
 - Final settlement happens once per expired instrument: every position is closed at the
-  settlement price (`PositionSettled`, `BalanceChanged`), which becomes the mark price.
+  settlement price (`PositionSettled`, `BalanceChanged`), which becomes the mark price. For
+  an option the command's price is the underlying's settlement price (the same index average
+  as dated futures) and positions close at the intrinsic value (0 out of the money).
+- `SetOptionMarks` applies to options only; its figures are kept (`Market.option_marks`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from venue.core.commands import (
     RecordAdminAction,
     SetIndexPrice,
     SetMarkPrice,
+    SetOptionMarks,
     SettleInstrument,
 )
 from venue.core.events import (
@@ -32,10 +36,12 @@ from venue.core.events import (
     IndexPriceSet,
     InstrumentSettled,
     MarkPriceSet,
+    OptionMarksSet,
     PositionSettled,
     StatisticsPublished,
 )
 from venue.core.ledger import Ledger
+from venue.core.option_margin import intrinsic
 from venue.core.state import EngineState
 from venue.core.types import (
     MAX_PRICE,
@@ -48,6 +54,8 @@ from venue.core.types import (
 )
 
 __all__ = ["Prices"]
+
+_MAX_FIGURE = 10**15  # bound on an option figure (keeps journal integers in int64)
 
 
 class Prices:
@@ -77,6 +85,44 @@ class Prices:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
         mkt.mark_price = cmd.price
         return [MarkPriceSet(ts=cmd.ts, symbol=cmd.symbol, price=cmd.price)]
+
+    def set_option_marks(self, cmd: SetOptionMarks) -> list[Event]:
+        mkt = self.state.markets.get(cmd.symbol)
+        if mkt is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.UNKNOWN_INSTRUMENT)]
+        if mkt.option is None:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.NOT_AN_OPTION)]
+        if not 0 < cmd.price <= MAX_PRICE:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
+        figures = (
+            cmd.iv_ppb,
+            cmd.bid_iv_ppb,
+            cmd.ask_iv_ppb,
+            cmd.delta,
+            cmd.gamma,
+            cmd.vega,
+            cmd.theta,
+        )
+        if cmd.iv_ppb <= 0 or cmd.bid_iv_ppb < 0 or cmd.ask_iv_ppb < 0:
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
+        if any(abs(x) > _MAX_FIGURE for x in figures):
+            return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_AMOUNT)]
+        mkt.mark_price = cmd.price
+        mkt.option_marks = figures
+        return [
+            OptionMarksSet(
+                ts=cmd.ts,
+                symbol=cmd.symbol,
+                price=cmd.price,
+                iv_ppb=cmd.iv_ppb,
+                bid_iv_ppb=cmd.bid_iv_ppb,
+                ask_iv_ppb=cmd.ask_iv_ppb,
+                delta=cmd.delta,
+                gamma=cmd.gamma,
+                vega=cmd.vega,
+                theta=cmd.theta,
+            )
+        ]
 
     # ------------------------------------------------------------------ funding, settlement
 
@@ -161,7 +207,11 @@ class Prices:
             return [_cmd_rejected(cmd, cmd.symbol, RejectReason.INVALID_PRICE)]
         symbol = mkt.instrument.symbol
         mkt.settled = True
-        mkt.mark_price = cmd.price
+        # An option settles at its intrinsic value against the underlying's settlement price
+        # (automatic exercise; 0 out of the money); a future at the settlement price itself.
+        opt = mkt.option
+        value = cmd.price if opt is None else intrinsic(cmd.price, opt[0], opt[1])
+        mkt.mark_price = value
         events: list[Event] = [
             InstrumentSettled(ts=cmd.ts, symbol=symbol, price=cmd.price, positions=0)
         ]
@@ -180,10 +230,10 @@ class Prices:
                         symbol=symbol,
                         side=Side.SELL if pos.size > 0 else Side.BUY,
                         qty=abs(pos.size),
-                        price=cmd.price,
+                        price=value,
                     )
                 )
-            self.ledger.trade(acct, mkt, -pos.size, cmd.price, 0)
+            self.ledger.trade(acct, mkt, -pos.size, value, 0)
             events.append(
                 self.ledger.balance_event(
                     cmd.ts, acct, acct.balance - before, BalanceReason.SETTLEMENT, symbol
@@ -201,7 +251,12 @@ class Prices:
 
 
 def _cmd_rejected(
-    cmd: SetIndexPrice | SetMarkPrice | ApplyFunding | PublishStatistics | SettleInstrument,
+    cmd: SetIndexPrice
+    | SetMarkPrice
+    | SetOptionMarks
+    | ApplyFunding
+    | PublishStatistics
+    | SettleInstrument,
     symbol: str,
     reason: RejectReason,
 ) -> CommandRejected:

@@ -21,6 +21,9 @@ Units: see `venue.core.accounts` (money = 10^-6 USD). Rules:
   and the risk monitor use): each isolated position on its own (its margin + unrealized PnL
   below its maintenance margin), and the cross part on its own (cross equity below the sum of
   the cross positions' maintenance margins, when there is a cross position).
+- Options (`Market.option` set) use `venue.core.option_margin` in place of the linear
+  rates, in the same places (`symbol_requirement`, `mm`, R1, `covers`); they are cross only,
+  and a portfolio of options and futures on one underlying is margined position by position.
 - Stale index (`stale`): an instrument with `index_stale_ns > 0` whose index was never set or
   is older than that.
 """
@@ -32,6 +35,7 @@ from fractions import Fraction
 from venue.core.accounts import Account, Position, maintenance_margin, upnl
 from venue.core.book import Market, Order
 from venue.core.margin import fee
+from venue.core.option_margin import option_mm, option_worst
 from venue.core.state import EngineState
 from venue.core.types import PPB, OrdType, RejectReason, Side
 
@@ -74,7 +78,23 @@ class Margin:
 
     def mm(self, pos: Position, mkt: Market) -> int:
         """Maintenance margin of `pos` at mark."""
-        return maintenance_margin(abs(pos.size) * mkt.mark * mkt.factor, mkt.mm_table)
+        return self.mm_size(mkt, pos.size)
+
+    @staticmethod
+    def mm_size(mkt: Market, size: int) -> int:
+        """Maintenance margin of a position of `size` lots (signed) in `mkt` at mark."""
+        if mkt.option is not None:
+            return option_mm(size, mkt.underlying, mkt.mark, mkt.factor)
+        return maintenance_margin(abs(size) * mkt.mark * mkt.factor, mkt.mm_table)
+
+    @staticmethod
+    def option_requirement(mkt: Market, s: int, e: tuple[int, int, int, int]) -> int:
+        """`option_worst` of position `s` and exposure `e` in the option market `mkt`."""
+        opt = mkt.option
+        assert opt is not None
+        return option_worst(
+            s, e[0], e[1], e[2], e[3], mkt.underlying, opt[0], opt[1], mkt.mark, mkt.factor
+        )
 
     def cross_equity(self, acct: Account) -> int:
         """Balance + unrealized PnL of the cross positions."""
@@ -123,6 +143,8 @@ class Margin:
             else:
                 sells += leaves
                 sell_pq += leaves * price
+        if mkt.option is not None:
+            return self.option_requirement(mkt, s, (buys, sells, buy_pq, sell_pq))
         req = worst(s, buys, sells, buy_pq, sell_pq, mkt.mark, mkt.factor, self.imr(acct, mkt))
         if pos is not None and pos.isolated:
             req = max(0, req - pos.margin - min(0, upnl(pos, mkt)))
@@ -176,8 +198,8 @@ class Margin:
         maintenance margin (liquidation price) or zero (bankruptcy price), other positions
         at their current marks. None if flat or no positive price does it."""
         s = pos.size
-        if s == 0:
-            return None
+        if s == 0 or (maintenance and mkt.option is not None):
+            return None  # an option's maintenance moves with its mark: no closed form here
         f = mkt.factor
         if pos.isolated:
             base = pos.margin
@@ -231,6 +253,8 @@ class Margin:
         `acct`: `o`'s account (None: unknown, refused)."""
         if acct is None:
             return RejectReason.UNKNOWN_ACCOUNT
+        if mkt.option is not None:
+            return self._pre_trade_option(mkt, o, ts, acct, replace, price, qty)
         is_buy = o.side == _BUY
         if replace and qty == o.qty and (price <= o.price if is_buy else price >= o.price):
             # Same lots at a price no worse for the account: lots1 == lots0 and pq1 <= pq0
@@ -308,6 +332,42 @@ class Margin:
             return RejectReason.INSUFFICIENT_MARGIN
         return None
 
+    def _pre_trade_option(  # noqa: PLR0917 -- `pre_trade`'s arguments
+        self,
+        mkt: Market,
+        o: Order,
+        ts: int,
+        acct: Account,
+        replace: bool,
+        price: int,
+        qty: int,
+    ) -> RejectReason | None:
+        """R1 in an option market: the same rule as `pre_trade`, through
+        `symbol_requirement` (not inlined: options are not the hot path)."""
+        is_buy = o.side == _BUY
+        if replace:
+            leaves = qty - o.cum_qty
+        else:
+            if o.reduce_only:
+                pos = acct.positions.get(o.symbol)
+                s = pos.size if pos is not None else 0
+                if s == 0 or (s > 0) == is_buy:
+                    return RejectReason.REDUCE_ONLY_WOULD_INCREASE
+                o.qty = min(o.qty, abs(s))
+            price = o.price
+            if o.ord_type == _MARKET:
+                price = mkt.hi if is_buy else mkt.lo
+            leaves = o.qty
+        before = self.symbol_requirement(acct, mkt)
+        after = self.symbol_requirement(acct, mkt, o if replace else None, (o.side, price, leaves))
+        if after <= before:
+            return None
+        if stale(mkt, ts):
+            return RejectReason.INDEX_STALE
+        if not self.covers(acct, mkt, after + self.order_fee(acct, mkt, leaves, price)):
+            return RejectReason.INSUFFICIENT_MARGIN
+        return None
+
     @staticmethod
     def order_fee(acct: Account, mkt: Market, leaves: int, price: int) -> int:
         """The most an order of `leaves` lots at `price` can pay in fees: all of it filled
@@ -345,6 +405,9 @@ class Margin:
                 buys, sells, bpq, spq = e
             if m is mkt:
                 continue
+            if m.option is not None:
+                req += self.option_requirement(m, s, (buys, sells, bpq, spq))
+                continue
             k = mark * f * (m.imr_ppb if m.imr_ppb > min_imr else min_imr)
             # worst(s, buys, sells, bpq, spq, mark, f, imr), inlined: the larger side's
             # ceil(lots * k / PPB) + max(loss, 0) * f. Without a loss on either side (orders
@@ -379,6 +442,9 @@ class Margin:
                 continue
             m = markets[symbol]
             if m is mkt:
+                continue
+            if m.option is not None:
+                req += self.option_requirement(m, 0, (e[0], e[1], e[2], e[3]))
                 continue
             mark = m.mark
             imr = m.imr_ppb if m.imr_ppb > min_imr else min_imr

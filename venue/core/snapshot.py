@@ -68,6 +68,7 @@ class MarketRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
     index_price: int
     index_ts: int
     settled: bool
+    option_marks: list[int] = []  # options: the last SetOptionMarks figures
 
 
 class PositionRecord(msgspec.Struct, frozen=True, array_like=True, gc=False):
@@ -169,6 +170,7 @@ def encode_state(  # noqa: PLR0917 -- one call site
                 mkt.index_price,
                 mkt.index_ts,
                 mkt.settled,
+                list(mkt.option_marks),
             )
         )
     accts = [
@@ -258,6 +260,7 @@ def decode_state(data: bytes) -> tuple[StateRecord, dict[str, Market], list[Orde
         mkt.index_price = mrec.index_price
         mkt.index_ts = mrec.index_ts
         mkt.settled = mrec.settled
+        mkt.option_marks = tuple(mrec.option_marks)
         symbol = inst.symbol
         markets[symbol] = mkt
         for side, levels in ((mkt.bids, mrec.bids), (mkt.asks, mrec.asks)):

@@ -36,10 +36,12 @@ __all__ = [
     "InstrumentState",
     "MarginTier",
     "OrdType",
+    "PutCall",
     "RejectReason",
     "Side",
     "StpMode",
     "TimeInForce",
+    "option_cfi",
 ]
 
 BAND_SCALE = 1_000_000_000
@@ -94,6 +96,21 @@ class StpMode(enum.IntEnum):
 class InstrumentKind(enum.StrEnum):
     PERPETUAL = "perpetual"
     FUTURE = "future"
+    OPTION = "option"  # European, cash-settled in USD on the underlying index
+
+
+class PutCall(enum.StrEnum):
+    """An option's right; the value is FIX PutOrCall's meaning in a word (0 = put, 1 = call
+    at the FIX edge)."""
+
+    PUT = "put"
+    CALL = "call"
+
+
+def option_cfi(right: PutCall) -> str:
+    """ISO 10962 CFI code of an option series here (FIX CFICode 461): O(ption), C(all) or
+    P(ut), E(uropean), I(ndex underlying), C(ash delivery), S(tandardized)."""
+    return "OCEICS" if right == PutCall.CALL else "OPEICS"
 
 
 class InstrumentState(enum.StrEnum):
@@ -144,6 +161,8 @@ class RejectReason(enum.IntEnum):
     QUOTE_LIMIT_EXCEEDED = 37  # a quote on one more instrument than the session may quote
     INVALID_QUOTE = 38  # empty QuoteEntryID, or a bid at or above the ask of the same entry
     MMP_FROZEN = 39  # quoting frozen by market-maker protection until reset (or freeze time)
+    NOT_AN_OPTION = 40  # SetOptionMarks on an instrument that is not an option
+    OPTIONS_CROSS_ONLY = 41  # SetMarginMode isolated on an option (options are cross only)
 
 
 class CancelReason(enum.IntEnum):
@@ -203,7 +222,11 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=
 
     `ref_price` is the initial reference price (ticks); the engine then keeps the current one
     (see `venue.core.engine`). `band_ppb == 0` disables the price band. `expiry_ts == 0` for
-    perpetuals; for futures, orders at or after `expiry_ts` are refused as expired.
+    perpetuals; for futures and options, orders at or after `expiry_ts` are refused as
+    expired. An option's prices (order prices, mark, index, strike) are all in its own ticks:
+    its premium ticks, and the underlying index expressed in the same ticks, so intrinsic
+    value and margin are plain integer differences. Its price band is `band_ppb` of the
+    underlying (the index, or the strike until an index is set), not of the premium.
     """
 
     symbol: str
@@ -222,3 +245,8 @@ class Instrument(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=
     taker_fee_ppb: int = 0
     fee_tiers: list[FeeTier] = []
     index_stale_ns: int = 0  # 0: never stale; else risk-increasing orders need a fresh index
+    # Options only (kind OPTION): the underlying index's name (e.g. "BTC"), the strike in this
+    # instrument's ticks (premium ticks: strike USD / tick_size), and the right.
+    underlying: str = ""
+    strike: int = 0
+    put_call: PutCall | None = None

@@ -126,6 +126,8 @@ REJECT_TEXT: dict[RejectReason, str] = {
     RejectReason.QUOTE_LIMIT_EXCEEDED: "too many instruments quoted by this session",
     RejectReason.INVALID_QUOTE: "invalid quote: no QuoteEntryID, or bid not below offer",
     RejectReason.MMP_FROZEN: "quoting frozen by market-maker protection until reset",
+    RejectReason.NOT_AN_OPTION: "not an option",
+    RejectReason.OPTIONS_CROSS_ONLY: "options are margined cross only",
 }
 
 CANCEL_REASON_TEXT: dict[CancelReason, bytes] = {

@@ -64,9 +64,36 @@ OPEN_INTEREST = b"C"
 MARK_PRICE = b"x"  # the venue's own values (fix_specs/FIX44.xml, DICTIONARY.md)
 FUNDING_RATE = b"y"
 PREDICTED_FUNDING_RATE = b"z"
-STATISTICS_TYPES = (INDEX_VALUE, MARK_PRICE, FUNDING_RATE, PREDICTED_FUNDING_RATE, OPEN_INTEREST)
+# Options (RoE section 20): the risk monitor's Black-76 figures, each in 270.
+MARK_IV = b"i"  # decimal fraction (0.65)
+BID_IV = b"b"
+ASK_IV = b"a"
+DELTA = b"d"  # per unit of the underlying
+GAMMA = b"g"  # delta per 1 USD of the underlying
+VEGA = b"v"  # USD per volatility point, per unit of the underlying
+THETA = b"t"  # USD per calendar day, per unit of the underlying
+OPTION_TYPES = (MARK_IV, BID_IV, ASK_IV, DELTA, GAMMA, VEGA, THETA)
+STATISTICS_TYPES = (
+    INDEX_VALUE,
+    MARK_PRICE,
+    FUNDING_RATE,
+    PREDICTED_FUNDING_RATE,
+    OPEN_INTEREST,
+    *OPTION_TYPES,
+)
 SUPPORTED_ENTRY_TYPES = (BID, OFFER, TRADE, *STATISTICS_TYPES)
 _RATE = Scale("0.000000001")  # rates are parts per 10^9
+_USD = Scale("0.000001")  # money units
+# OptionMarksMsg field index and scale of each option entry type (after locate, ts, mark)
+_OPTION_FIELD = {
+    MARK_IV: (3, _RATE),
+    BID_IV: (4, _RATE),
+    ASK_IV: (5, _RATE),
+    DELTA: (6, _RATE),
+    GAMMA: (7, _RATE),
+    VEGA: (8, _USD),
+    THETA: (9, _USD),
+}
 
 # SubscriptionRequestType (263)
 SNAPSHOT = 0
@@ -184,7 +211,8 @@ def decode_market_data_request(
             return refuse(
                 UNSUPPORTED_MD_ENTRY_TYPE,
                 f"MDEntryType (269) {t.decode('latin-1')}: only 0 bid, 1 offer, 2 trade, "
-                "3 index, x mark, y funding rate, z predicted funding rate, C open interest",
+                "3 index, x mark, y funding rate, z predicted funding rate, C open interest, "
+                "i/b/a mark/bid/ask IV, d delta, g gamma, v vega, t theta",
             )
     names = [s.decode("latin-1") for s in _unique(msg.get_all(55))]
     for name in names:
@@ -283,16 +311,32 @@ class StatisticsLike(Protocol):
 
 
 def statistics_entries(
-    incremental: bool, spec: InstrumentSpec, stats: StatisticsLike, types: Sequence[bytes]
+    incremental: bool,
+    spec: InstrumentSpec,
+    stats: StatisticsLike | None,
+    types: Sequence[bytes],
+    option_marks: Sequence[int] | None = None,
 ) -> list[Body]:
     """The entries of `types` (in that order) that have a value: for W (`incremental` False,
-    no Symbol) or X (279=0 new: each replaces the previous value of its type, and Symbol)."""
+    no Symbol) or X (279=0 new: each replaces the previous value of its type, and Symbol).
+    `option_marks`: an option's latest `OptionMarksMsg` (option entry types; bid/ask IV only
+    when there is one)."""
     out: list[Body] = []
     for t in types:
-        if t == INDEX_VALUE:
+        option = _OPTION_FIELD.get(t)
+        if option is not None:
+            if option_marks is None:
+                continue
+            value = option_marks[option[0]]
+            if t in (BID_IV, ASK_IV) and not value:
+                continue
+            fields: Body = [(270, option[1].units_to_text(value))]
+        elif stats is None:
+            continue
+        elif t == INDEX_VALUE:
             if not stats.index_price:
                 continue
-            fields: Body = [(270, spec.price_text(stats.index_price))]
+            fields = [(270, spec.price_text(stats.index_price))]
         elif t == MARK_PRICE:
             fields = [(270, spec.price_text(stats.mark_price))]
         elif t == FUNDING_RATE:

@@ -31,7 +31,7 @@ from venue.core.events import (
     OrderReplaced,
 )
 from venue.core.quote_types import MassQuoteAcked, MmpReset, MmpTriggered, QuotesCanceled
-from venue.core.types import Instrument, InstrumentKind, RejectReason
+from venue.core.types import Instrument, InstrumentKind, PutCall, RejectReason, option_cfi
 from venue.fix.codec import format_utc_timestamp
 from venue.fix.encoder import Fields, Layout
 from venue.fix.mapping_exec import (
@@ -160,8 +160,10 @@ def security_list(
     result: int = 0,
 ) -> Body:
     """SecurityList with one NoRelatedSym entry per instrument (in the order given): Symbol,
-    SecurityType FUT, MaturityDate (futures), ContractMultiplier, RoundLot and MinTradeVol (the
-    lot), ContractType (5005: P perpetual, F dated future), MinPriceIncrement (the tick) and a
+    SecurityType FUT (OPT and CFICode for options), MaturityDate (futures and options),
+    PutOrCall and StrikePrice (options), ContractMultiplier, NoUnderlyings = 1 with
+    UnderlyingSymbol (options), RoundLot and MinTradeVol (the lot), ContractType (5005: P
+    perpetual, F dated future, O option), MinPriceIncrement (the tick) and a
     Text with `state=…; band=…; max_qty=…; expiry=…` (no standard FIX 4.4 field for these)."""
     items = list(instruments)
     body: Body = [
@@ -173,24 +175,43 @@ def security_list(
     ]
     for inst in items:
         spec = InstrumentSpec(inst)
-        future = inst.kind == InstrumentKind.FUTURE
-        body += [(55, _b(inst.symbol)), (167, b"FUT")]
+        right = inst.put_call
+        option = right is not None
+        body += [(55, _b(inst.symbol))]
+        if right is not None:
+            body += [(461, option_cfi(right).encode()), (167, b"OPT")]
+        else:
+            body.append((167, b"FUT"))
         if inst.expiry_ts:
             body.append((541, _date_text(inst.expiry_ts)))
+        if option:
+            body += [
+                (201, b"1" if inst.put_call == PutCall.CALL else b"0"),
+                (202, spec.price_text(inst.strike)),
+            ]
         band = _band_text(inst.band_ppb)
         max_qty = spec.qty_text(inst.max_order_qty).decode()
         text = f"state={inst.state.value}; band={band}; max_qty={max_qty}"
         if inst.expiry_ts:
             text += "; expiry=" + format_utc_timestamp(inst.expiry_ts).decode()
+        body.append((231, _b(inst.multiplier)))
+        if option:  # UndInstrmtGrp: the index the option settles on
+            body += [(711, b"1"), (311, _b(inst.underlying))]
         body += [
-            (231, _b(inst.multiplier)),
             (561, _b(inst.lot_size)),
             (562, _b(inst.lot_size)),
             (58, _b(text)),
-            (5005, b"F" if future else b"P"),
+            (5005, _CONTRACT_TYPE[inst.kind]),
             (969, _b(inst.tick_size)),
         ]
     return body
+
+
+_CONTRACT_TYPE = {
+    InstrumentKind.PERPETUAL: b"P",
+    InstrumentKind.FUTURE: b"F",
+    InstrumentKind.OPTION: b"O",
+}
 
 
 def _band_text(band_ppb: int) -> str:

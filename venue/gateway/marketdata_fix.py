@@ -125,6 +125,7 @@ class LevelSource(Protocol):
     def level(self, symbol: str, side: Side, price: int) -> tuple[int, int] | None: ...
     def last_trade(self, symbol: str) -> TradeLike | None: ...
     def statistics(self, symbol: str) -> StatisticsLike | None: ...
+    def option_marks(self, symbol: str) -> Sequence[int] | None: ...
 
 
 class _Subscription:
@@ -323,9 +324,10 @@ class FixMarketData:
             t = self._levels.last_trade(symbol)
             if t is not None:
                 entries.append(trade_entry(False, spec, t.ts, t.trade_id, t.price, t.qty))
-        stats = self._levels.statistics(symbol) if sub.stats else None
-        if stats is not None:
-            entries += statistics_entries(False, spec, stats, sub.stats)
+        if sub.stats:
+            stats = self._levels.statistics(symbol)
+            marks = self._levels.option_marks(symbol)
+            entries += statistics_entries(False, spec, stats, sub.stats, marks)
         return snapshot_full_refresh(sub.md_req_id, spec, entries)
 
     # -- committed commands → X -----------------------------------------------------------------
@@ -400,9 +402,8 @@ class FixMarketData:
 
     def _statistics(self, symbol: str, types: tuple[bytes, ...]) -> list[Body]:
         stats = self._levels.statistics(symbol)
-        if stats is None:
-            return []
-        return statistics_entries(True, self._spec(symbol), stats, types)
+        marks = self._levels.option_marks(symbol)
+        return statistics_entries(True, self._spec(symbol), stats, types, marks)
 
     def _diff_levels(  # noqa: PLR0917
         self,

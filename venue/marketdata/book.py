@@ -36,6 +36,8 @@ from venue.marketdata.messages import (
     IndexPriceMsg,
     MarkPriceMsg,
     ModifyOrderMsg,
+    OptionMarksMsg,
+    OptionTermsMsg,
     PriceMsg,
     SnapshotCompleteMsg,
     StatisticsMsg,
@@ -111,6 +113,10 @@ class FeedSide:
         return (levels[sign * k] for k in reversed(self.keys))
 
 
+_KEPT = (IndexPriceMsg, MarkPriceMsg, FundingMsg, StatisticsMsg, OptionTermsMsg, OptionMarksMsg)
+"""The message types a book keeps the latest of (`set_price`)."""
+
+
 class InstrumentBook:
     """One instrument: its definition, trading state, book and last trade."""
 
@@ -123,6 +129,8 @@ class InstrumentBook:
         "last_trade",
         "locate",
         "mark_price",
+        "option_marks",
+        "option_terms",
         "orders",
         "state",
         "statistics",
@@ -144,6 +152,8 @@ class InstrumentBook:
         self.mark_price: MarkPriceMsg | None = None
         self.funding: FundingMsg | None = None
         self.statistics: StatisticsMsg | None = None
+        self.option_terms: OptionTermsMsg | None = None
+        self.option_marks: OptionMarksMsg | None = None
         self.trades = 0
         self.volume = 0
 
@@ -222,6 +232,10 @@ class FeedBook:
             book.mark_price = msg  # type: ignore[assignment]
         elif t is StatisticsMsg:
             book.statistics = msg  # type: ignore[assignment]
+        elif t is OptionTermsMsg:
+            book.option_terms = msg  # type: ignore[assignment]
+        elif t is OptionMarksMsg:
+            book.option_marks = msg  # type: ignore[assignment]
         else:
             book.funding = msg  # type: ignore[assignment]
 
@@ -299,7 +313,7 @@ class FeedBook:
             self.set_state(msg.locate, msg.state)  # type: ignore[union-attr]
         elif t is DefinitionMsg:
             self.define(msg)  # type: ignore[arg-type]
-        elif t is IndexPriceMsg or t is MarkPriceMsg or t is FundingMsg or t is StatisticsMsg:
+        elif t in _KEPT:
             self.set_price(msg)  # type: ignore[arg-type]
         elif t is SnapshotCompleteMsg:
             raise BookError("a snapshot-complete message is not a book update")
@@ -318,7 +332,15 @@ class FeedBook:
         out: list[bytes] = []
         for book in books:
             out.append(encode_definition_msg(book.definition._replace(ts=ts)))
-            for price_msg in (book.index_price, book.mark_price, book.funding, book.statistics):
+            kept = (
+                book.option_terms,
+                book.index_price,
+                book.mark_price,
+                book.funding,
+                book.statistics,
+                book.option_marks,
+            )
+            for price_msg in kept:
                 if price_msg is not None:
                     out.append(encode_price_msg(price_msg))
             loc = book.locate

@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from venue.core import Side
 from venue.marketdata.book import FeedBook, InstrumentBook
-from venue.marketdata.messages import SIDE_BUY, ExecutedMsg, PriceMsg, StatisticsMsg
+from venue.marketdata.messages import (
+    SIDE_BUY,
+    ExecutedMsg,
+    OptionMarksMsg,
+    PriceMsg,
+    StatisticsMsg,
+)
 from venue.marketdata.translate import FeedTranslator
 
 if TYPE_CHECKING:
@@ -112,7 +118,7 @@ class _NotingBook(FeedBook):
 
     def set_price(self, msg: PriceMsg) -> None:
         FeedBook.set_price(self, msg)
-        if self.noting and type(msg) is StatisticsMsg:
+        if self.noting and (type(msg) is StatisticsMsg or type(msg) is OptionMarksMsg):
             self.stats[self.instruments[msg.locate].symbol] = None
 
     def execute(self, msg: ExecutedMsg) -> None:
@@ -218,6 +224,12 @@ class LevelFeed:
         if book is None or t is None:
             return None
         return Trade(symbol, t.ts, t.trade_id, t.price, t.qty, _side(t.aggressor_side))
+
+    def option_marks(self, symbol: str) -> OptionMarksMsg | None:
+        """The latest option figures of `symbol` (`K`), None before the first (or not an
+        option)."""
+        book = self._book.by_symbol.get(symbol)
+        return book.option_marks if book is not None else None
 
     def statistics(self, symbol: str) -> StatisticsMsg | None:
         """The latest statistics of `symbol` (`S`), None before the first."""

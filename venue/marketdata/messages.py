@@ -9,8 +9,10 @@ Invariants:
 - Prices are signed 64-bit integer ticks and quantities signed 64-bit integer lots; the tick and
   lot sizes are the decimal strings of the instrument definition. No floats.
 - Index price `I`, mark price `M`, funding `F` and statistics `S` carry integer ticks, lots,
-  rates in parts per 10^9 and times in ns (no floats). The reserved type (off-book trade) is
-  documented and never sent.
+  rates in parts per 10^9 and times in ns (no floats). An option's definition `R` is followed
+  by its terms `O` (underlying, CFI code, put/call, strike in ticks); its model figures
+  `K` (mark, implied volatilities, Greeks) use the fixed-point units of `SetOptionMarks`.
+  The reserved type (off-book trade) is documented and never sent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ __all__ = [
     "LENGTHS",
     "MARK_PRICE",
     "MODIFY_ORDER",
+    "OPTION_MARKS",
+    "OPTION_TERMS",
     "RESERVED",
     "SIDE_BUY",
     "SIDE_SELL",
@@ -44,6 +48,8 @@ __all__ = [
     "MalformedMessage",
     "MarkPriceMsg",
     "ModifyOrderMsg",
+    "OptionMarksMsg",
+    "OptionTermsMsg",
     "PriceMsg",
     "SnapshotCompleteMsg",
     "StatisticsMsg",
@@ -58,6 +64,8 @@ __all__ = [
     "encode_index_price",
     "encode_mark_price",
     "encode_modify",
+    "encode_option_marks",
+    "encode_option_terms",
     "encode_price_msg",
     "encode_snapshot_complete",
     "encode_statistics",
@@ -79,6 +87,8 @@ INDEX_PRICE = ord("I")
 MARK_PRICE = ord("M")
 FUNDING = ord("F")
 STATISTICS = ord("S")
+OPTION_TERMS = ord("O")
+OPTION_MARKS = ord("K")
 RESERVED = {
     ord("P"): "off-book trade: liquidation / ADL (derivatives issue)",
 }
@@ -100,6 +110,8 @@ _SNAP = struct.Struct(">BHQQH")
 _PRICE = struct.Struct(">BHQq")  # I and M
 _FUNDING = struct.Struct(">BHQqq")
 _STATISTICS = struct.Struct(">BHQqqqQqQq")
+_OPTION_TERMS = struct.Struct(">BHQ16s6scq")
+_OPTION_MARKS = struct.Struct(">BHQqqqqqqqq")
 
 # The order messages' packers, for the translator's hot path: `pack_add(ADD_ORDER, locate, ts,
 # ...)` is `encode_add(locate, ts, ...)` without a Python call around the struct (same bytes).
@@ -120,9 +132,13 @@ LENGTHS: dict[int, int] = {
     MARK_PRICE: _PRICE.size,
     FUNDING: _FUNDING.size,
     STATISTICS: _STATISTICS.size,
+    OPTION_TERMS: _OPTION_TERMS.size,
+    OPTION_MARKS: _OPTION_MARKS.size,
 }
 
-KIND_CODES = {"perpetual": b"P", "future": b"F"}
+KIND_CODES = {"perpetual": b"P", "future": b"F", "option": b"O"}
+PUT_CALL_CODES = {"call": b"C", "put": b"P"}
+_PUT_CALL_NAMES = {v[0]: k for k, v in PUT_CALL_CODES.items()}
 STATE_CODES = {"open": b"O", "halted": b"H", "expired": b"X"}
 _KIND_NAMES = {v[0]: k for k, v in KIND_CODES.items()}
 _STATE_NAMES = {v[0]: k for k, v in STATE_CODES.items()}
@@ -136,7 +152,7 @@ class DefinitionMsg(NamedTuple):
     locate: int
     ts: int
     symbol: str
-    kind: str  # "perpetual" | "future"
+    kind: str  # "perpetual" | "future" | "option"
     tick_size: str
     lot_size: str
     multiplier: str
@@ -227,7 +243,35 @@ class StatisticsMsg(NamedTuple):
     open_interest: int  # lots held long (= held short) over all accounts
 
 
-PriceMsg = IndexPriceMsg | MarkPriceMsg | FundingMsg | StatisticsMsg
+class OptionTermsMsg(NamedTuple):
+    """An option series' terms (sent after its definition; repeated in snapshots)."""
+
+    locate: int
+    ts: int
+    underlying: str  # the index's name (FIX UnderlyingSymbol 311)
+    cfi: str  # ISO 10962 (FIX CFICode 461): OCEICS call, OPEICS put
+    put_call: str  # "call" | "put"
+    strike: int  # ticks
+
+
+class OptionMarksMsg(NamedTuple):
+    """An option's mark and model figures (units: `venue.core.commands.SetOptionMarks`)."""
+
+    locate: int
+    ts: int
+    mark: int  # ticks
+    iv_ppb: int
+    bid_iv_ppb: int  # 0: no bid
+    ask_iv_ppb: int  # 0: no ask
+    delta: int  # ppb per contract
+    gamma: int  # ppb of delta per 1 USD of the underlying
+    vega: int  # 10^-6 USD per volatility point, per contract
+    theta: int  # 10^-6 USD per day, per contract
+
+
+PriceMsg = (
+    IndexPriceMsg | MarkPriceMsg | FundingMsg | StatisticsMsg | OptionTermsMsg | OptionMarksMsg
+)
 """The messages a book keeps the latest of per instrument (snapshots repeat them)."""
 
 FeedMessage = (
@@ -242,6 +286,8 @@ FeedMessage = (
     | MarkPriceMsg
     | FundingMsg
     | StatisticsMsg
+    | OptionTermsMsg
+    | OptionMarksMsg
 )
 
 
@@ -306,6 +352,22 @@ def encode_definition_msg(d: DefinitionMsg) -> bytes:
     )
 
 
+def encode_option_terms(m: OptionTermsMsg) -> bytes:
+    return _OPTION_TERMS.pack(
+        OPTION_TERMS,
+        m.locate,
+        m.ts,
+        _text(m.underlying, 16),
+        _text(m.cfi, 6),
+        PUT_CALL_CODES.get(m.put_call, b"?"),
+        m.strike,
+    )
+
+
+def encode_option_marks(m: OptionMarksMsg) -> bytes:
+    return _OPTION_MARKS.pack(OPTION_MARKS, *m)
+
+
 def encode_status(locate: int, ts: int, state: str) -> bytes:
     return _STATUS.pack(STATUS, locate, ts, STATE_CODES.get(state, b"?"))
 
@@ -347,7 +409,12 @@ def encode_statistics(msg: StatisticsMsg) -> bytes:
 
 
 def encode_price_msg(msg: PriceMsg) -> bytes:
-    """Encode a decoded `I`, `M`, `F` or `S` (snapshots re-send the latest of each)."""
+    """Encode a decoded `I`, `M`, `F`, `S`, `O` or `K` (snapshots re-send the latest of
+    each)."""
+    if type(msg) is OptionTermsMsg:
+        return encode_option_terms(msg)
+    if type(msg) is OptionMarksMsg:
+        return encode_option_marks(msg)
     if type(msg) is StatisticsMsg:
         return encode_statistics(msg)
     if type(msg) is FundingMsg:
@@ -423,6 +490,14 @@ def decode(body: bytes | memoryview) -> FeedMessage:
         return FundingMsg(loc, ts, rate, mark)
     if kind == STATISTICS:
         return StatisticsMsg(*_STATISTICS.unpack(body)[1:])
+    if kind == OPTION_TERMS:
+        _, loc, ts, und, cfi, pc, strike = _OPTION_TERMS.unpack(body)
+        name = _PUT_CALL_NAMES.get(pc[0])
+        if name is None:
+            raise MalformedMessage(f"bad put/call {pc!r}")
+        return OptionTermsMsg(loc, ts, _untext(und), _untext(cfi), name, strike)
+    if kind == OPTION_MARKS:
+        return OptionMarksMsg(*_OPTION_MARKS.unpack(body)[1:])
     _, loc, ts, next_seq, count = _SNAP.unpack(body)
     return SnapshotCompleteMsg(loc, ts, next_seq, count)
 

@@ -37,6 +37,7 @@ from venue.core import (
     InstrumentStateChanged,
     MarkPriceSet,
     MassCancelRejected,
+    OptionMarksSet,
     OrderAccepted,
     OrderCanceled,
     OrderFilled,
@@ -46,6 +47,7 @@ from venue.core import (
     Side,
     StatisticsPublished,
 )
+from venue.core.types import option_cfi
 from venue.marketdata.book import BookError, FeedBook
 from venue.marketdata.messages import (
     ADD_ORDER,
@@ -59,6 +61,8 @@ from venue.marketdata.messages import (
     FundingMsg,
     IndexPriceMsg,
     MarkPriceMsg,
+    OptionMarksMsg,
+    OptionTermsMsg,
     PriceMsg,
     StatisticsMsg,
     encode_add,
@@ -130,13 +134,16 @@ class FeedTranslator:
         out: list[bytes] = []
         for mkt in engine.markets.values():
             inst = mkt.instrument
-            out.append(self._define(inst, ts, ref_price=mkt.ref_price, state=str(mkt.state)))
+            out += self._define(inst, ts, ref_price=mkt.ref_price, state=str(mkt.state))
             loc = self.locates[inst.symbol]
             index_ts = getattr(mkt, "index_ts", -1)
             if index_ts >= 0:
                 self._price(out, IndexPriceMsg(loc, index_ts, mkt.index_price))
             if getattr(mkt, "mark_price", 0):
                 self._price(out, MarkPriceMsg(loc, ts, mkt.mark_price))
+            figures = getattr(mkt, "option_marks", ())
+            if figures:
+                self._price(out, OptionMarksMsg(loc, ts, mkt.mark_price, *figures))
             for book_side in (mkt.bids, mkt.asks):
                 levels, sign = book_side.levels, book_side.sign
                 for key in reversed(book_side.keys):
@@ -260,9 +267,7 @@ class FeedTranslator:
                 ia: InstrumentAdded = ev  # type: ignore[assignment]
                 inst = ia.instrument
                 if inst.symbol not in locates:
-                    out.append(
-                        self._define(inst, ts, ref_price=inst.ref_price, state=str(inst.state))
-                    )
+                    out += self._define(inst, ts, ref_price=inst.ref_price, state=str(inst.state))
             elif t is InstrumentStateChanged:
                 s: InstrumentStateChanged = ev  # type: ignore[assignment]
                 loc = locates.get(s.symbol, 0)
@@ -278,6 +283,11 @@ class FeedTranslator:
             elif t is MarkPriceSet:
                 mp: MarkPriceSet = ev  # type: ignore[assignment]
                 self._price(out, MarkPriceMsg(locates.get(mp.symbol, 0), ts, mp.price))
+            elif t is OptionMarksSet:
+                om: OptionMarksSet = ev  # type: ignore[assignment]
+                loc = locates.get(om.symbol, 0)
+                self._price(out, MarkPriceMsg(loc, ts, om.price))
+                self._price(out, OptionMarksMsg(loc, ts, *_option_figures(om)))
             elif t is FundingApplied:
                 fa: FundingApplied = ev  # type: ignore[assignment]
                 self._price(out, FundingMsg(locates.get(fa.symbol, 0), ts, fa.rate_ppb, fa.mark))
@@ -300,7 +310,8 @@ class FeedTranslator:
 
     # -- helpers: apply to the own book first, publish only what applied ----------------------
 
-    def _define(self, inst: Instrument, ts: int, *, ref_price: int, state: str) -> bytes:
+    def _define(self, inst: Instrument, ts: int, *, ref_price: int, state: str) -> list[bytes]:
+        """The definition `R` (and an option's terms `O`) of a new instrument."""
         loc = len(self.locates) + 1
         self.locates[inst.symbol] = loc
         msg = DefinitionMsg(
@@ -318,7 +329,14 @@ class FeedTranslator:
             state,
         )
         self.book.define(msg)
-        return encode_definition_msg(msg)
+        out = [encode_definition_msg(msg)]
+        if inst.put_call is not None:
+            right = inst.put_call
+            terms = OptionTermsMsg(
+                loc, ts, inst.underlying, option_cfi(right), str(right), inst.strike
+            )
+            self._price(out, terms)
+        return out
 
     def _add(  # noqa: PLR0917 -- hot path, positional
         self, loc: int, ts: int, order_id: int, side: int, price: int, qty: int
@@ -362,3 +380,8 @@ class FeedTranslator:
             self.inconsistencies += 1
             return
         out.append(encode_modify(loc, ts, order_id, price, qty, kept))
+
+
+def _option_figures(e: OptionMarksSet) -> tuple[int, ...]:
+    """mark, iv, bid iv, ask iv, delta, gamma, vega, theta of an `OptionMarksSet`."""
+    return (e.price, e.iv_ppb, e.bid_iv_ppb, e.ask_iv_ppb, e.delta, e.gamma, e.vega, e.theta)

@@ -38,7 +38,10 @@ Invariants:
   outlook moved): a perpetual's predicted rate is the funding rate of the premium samples
   taken since the previous funding time (`funding_rate_ppb`, the rule funding applies), and
   its next funding time the next multiple of `funding_interval_seconds`.
-- Futures: at `expiry_ts` one `ExpireInstrument`, then one `SettleInstrument` at the
+- Options: `venue.risk.option_marks.OptionMarker` mirrors each series' underlying index and
+  submits its Black-76 mark and Greeks (`SetOptionMarks`); the impact-price mark above is
+  not used for options. Holders are rechecked when an option's marks commit.
+- Futures and options: at `expiry_ts` one `ExpireInstrument`, then one `SettleInstrument` at the
   time-weighted index average over the last `settlement_window_seconds` (from committed
   `IndexPriceSet` events; fallback: the index in force, then the mark, then the reference
   price, logged). Each is submitted at most once per process; the core refuses repeats.
@@ -66,11 +69,13 @@ from venue.core.events import (
     InstrumentAdded,
     InstrumentSettled,
     MarkPriceSet,
+    OptionMarksSet,
     OrderFilled,
     PositionSettled,
 )
 from venue.core.types import MONEY_SCALE, InstrumentKind, InstrumentState
 from venue.log import get_logger
+from venue.risk.option_marks import OptionMarker
 from venue.risk.pricing import (
     funding_rate_ppb,
     impact_price,
@@ -98,11 +103,13 @@ _SEC = 1_000_000_000
 _EXPIRED = InstrumentState.EXPIRED
 _PERPETUAL = InstrumentKind.PERPETUAL
 _FUTURE = InstrumentKind.FUTURE
+_DATED = (InstrumentKind.FUTURE, InstrumentKind.OPTION)  # expire and settle on the index
 # events that change what an instrument's statistics report (all carry the symbol)
 _MOVES_STATISTICS = (
     OrderFilled,
     IndexPriceSet,
     MarkPriceSet,
+    OptionMarksSet,
     FundingApplied,
     AdlExecuted,
     PositionSettled,
@@ -168,8 +175,9 @@ class RiskMonitor:
             st = self._symbols[symbol] = _Symbol(config.mark_window_samples)
             if mkt.index_ts >= 0:  # recovered from the journal
                 st.index, st.index_ts = mkt.index_price, mkt.index_ts
-                if mkt.instrument.kind == _FUTURE:
+                if mkt.instrument.kind in _DATED:
                     st.history.append((mkt.index_ts, mkt.index_price))
+        self._options = OptionMarker(engine, config)
         for account, acct in engine.accounts.items():
             self._candidates[account] = None
             for symbol in acct.positions:
@@ -196,7 +204,12 @@ class RiskMonitor:
             elif tp is IndexPriceSet:
                 assert isinstance(ev, IndexPriceSet)
                 self._on_index(ev)
-            elif tp is MarkPriceSet or tp is FundingApplied or tp is InstrumentSettled:
+            elif (
+                tp is MarkPriceSet
+                or tp is OptionMarksSet
+                or tp is FundingApplied
+                or tp is InstrumentSettled
+            ):
                 symbol: str = ev.symbol  # type: ignore[union-attr]
                 self._candidates.update(self._holders.get(symbol, {}))
             elif tp is BalanceChanged:
@@ -220,7 +233,7 @@ class RiskMonitor:
         # until a mark is set the core values positions at the index: recheck the holders
         self._candidates.update(self._holders.get(ev.symbol, {}))
         mkt = self._engine.markets.get(ev.symbol)
-        if mkt is not None and mkt.instrument.kind == _FUTURE and mkt.instrument.expiry_ts:
+        if mkt is not None and mkt.instrument.kind in _DATED and mkt.instrument.expiry_ts:
             start = mkt.instrument.expiry_ts - self._cfg.settlement_window_seconds * _SEC
             hist = st.history
             hist.append((ev.ts, ev.price))
@@ -255,6 +268,7 @@ class RiskMonitor:
         out: list[Command] = []
         self._check_staleness(now_ns)
         self._expiries(now_ns, out)
+        out += self._options.due(now_ns)
         if now_ns >= self._next_premium_sample:
             self._sample_premiums()
             self._next_premium_sample = now_ns + self._cfg.premium_sample_seconds * _SEC
@@ -308,8 +322,8 @@ class RiskMonitor:
     def _marks(self, now_ns: int, out: list[Command]) -> None:
         cfg = self._cfg
         for symbol, st in self._symbols.items():
-            if not self._live(symbol, st):
-                continue
+            if not self._live(symbol, st) or self._engine.markets[symbol].option is not None:
+                continue  # an option's mark is Black-76 (`venue.risk.option_marks`)
             bid, ask = self.impact_prices(symbol)
             st.window.append(premium_ticks(bid, ask, st.index))
             mark = mark_price(st.index, st.window, cfg.mark_clamp_ppb)
@@ -374,7 +388,7 @@ class RiskMonitor:
         window_ns = self._cfg.settlement_window_seconds * _SEC
         for symbol, st in self._symbols.items():
             mkt = self._engine.markets.get(symbol)
-            if mkt is None or mkt.instrument.kind != _FUTURE:
+            if mkt is None or mkt.instrument.kind not in _DATED:
                 continue
             expiry = mkt.instrument.expiry_ts
             if not expiry or now_ns < expiry or st.settle_sent or mkt.settled:
