@@ -106,7 +106,11 @@ def test_every_documented_command_runs_against_a_live_venue(workdir: Path) -> No
                 text=True,
                 timeout=120,
             )
-            if r.returncode != 0:
+            # the venue's own answer to a well-formed line is fine: an example may name an
+            # alert, a position or a state this fresh venue does not have (venue-admin's
+            # not_found 3 and refused 4); a usage error, an internal error or a traceback is not
+            answered = argv[0] == "venue-admin" and r.returncode in (3, 4)
+            if (r.returncode != 0 and not answered) or "Traceback" in r.stderr:
                 failures.append(f"{shlex.join(argv)} -> {r.returncode}: {r.stderr.strip()}")
         assert not failures, "\n".join(failures)
     finally:
