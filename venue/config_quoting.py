@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from venue.config import ConfigError, SessionConfig
 from venue.core.mmp_state import MmpState
 from venue.core.quote_types import SetMmp, underlying
-from venue.core.types import Instrument
+from venue.core.types import Instrument, InstrumentKind
 
 __all__ = ["mmp_commands"]
 
@@ -29,7 +29,8 @@ def mmp_commands(
 ) -> list[SetMmp]:
     lots: dict[str, set[str]] = {}
     for inst in instruments:
-        lots.setdefault(underlying(inst.symbol), set()).add(inst.lot_size)
+        if inst.kind is not InstrumentKind.OPTION:  # options are outside MMP for now (RoE 19)
+            lots.setdefault(underlying(inst.symbol), set()).add(inst.lot_size)
     out: list[SetMmp] = []
     for s in sessions:
         for i, m in enumerate(s.quoting.mmp):

@@ -18,6 +18,7 @@ import msgspec
 
 from venue.admin.context import EXIT_OK, Ctx, done
 from venue.core.quote_types import ResetMmp, SetMmp, underlying
+from venue.core.types import InstrumentKind
 
 if TYPE_CHECKING:
     from venue.admin.ops import AdminOps
@@ -44,7 +45,11 @@ class MmpShow(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 def _lot(engine: Any, und: str) -> Decimal | None:
-    lots = {m.instrument.lot_size for s, m in engine.markets.items() if underlying(s) == und}
+    lots = {
+        m.instrument.lot_size
+        for s, m in engine.markets.items()
+        if underlying(s) == und and m.instrument.kind is not InstrumentKind.OPTION
+    }
     return Decimal(lots.pop()) if len(lots) == 1 else None
 
 

@@ -34,7 +34,7 @@ from venue.core.quote_types import (
     underlying,
 )
 from venue.core.state import EngineState
-from venue.core.types import CancelReason, RejectReason
+from venue.core.types import CancelReason, InstrumentKind, RejectReason
 
 __all__ = ["Mmp"]
 
@@ -121,6 +121,8 @@ class Mmp:
             per = mmp.get(ev.account)
             if per is None:
                 continue
+            if self.state.markets[ev.symbol].instrument.kind is InstrumentKind.OPTION:
+                continue  # options are outside market-maker protection for now (RoE 19)
             und = underlying(ev.symbol)
             m = per.get(und)
             if m is None:
