@@ -159,3 +159,20 @@ def test_risk_summary_line(debug_logs: None) -> None:
             "component": "venue.risk.monitor",
         }
     ]
+
+
+async def test_a_huge_message_is_logged_clipped(tmp_path: Path) -> None:
+    """A flood of 30 KB messages must not make the FIX log hold or write them whole (it once
+    grew the venue by 315 MiB under tests/gateway/test_bad_input_session.py's flood)."""
+    from venue.gateway.fixlog import MAX_LOGGED, FixMessageLog
+
+    log = FixMessageLog(tmp_path, max_bytes=1 << 20, backups=1)
+    small = b"8=FIX.4.4\x019=5\x0135=1\x01112=A\x0110=000\x01"
+    big = b"8=FIX.4.4\x019=30000\x0135=1\x01112=" + b"z" * 30_000 + b"\x0110=000\x01"
+    log.add("S", "in", small + big + small)
+    log.flush()
+    log.close()
+    lines = (tmp_path / "S.log").read_bytes().splitlines()
+    assert len(lines) == 3
+    assert len(lines[1]) < MAX_LOGGED + 200 and b"(%d bytes)" % len(big) in lines[1]
+    assert lines[0].endswith(b"112=A|10=000|") and lines[2].endswith(b"112=A|10=000|")
